@@ -1,0 +1,1 @@
+"""The agents' side: group cards, claims, agent commands and relay."""

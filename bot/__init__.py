@@ -1,0 +1,1 @@
+"""Frontdoor: the customer-facing bot (Telegram wiring, conversation, CLI)."""

@@ -1,0 +1,1 @@
+"""Routing core: states, policies, queue, schedules, storage and timers. No Telegram imports."""

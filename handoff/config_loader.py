@@ -1,0 +1,244 @@
+"""Load the YAML config and report every problem as `FILE:LINE path.to.field: what is wrong`.
+
+PyYAML's node tree keeps the line of every key, so each pydantic error location (and each
+`ReferenceErrors` path) is mapped to the deepest node that exists on its path (SPEC §6).
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from handoff.config import Config, ReferenceErrors
+
+MAX_BYTES = 1_000_000  # a real config is a few tens of kB; anything bigger is a wrong file
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_PYDANTIC_STEP = re.compile(r"^[\w-]+\[.*\]$")  # `function-before[...]`, `list[...]`: not keys
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config file, where it is and what it is."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; `str()` is one line per problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, parse and validate a config file."""
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise _error(name, None, f"file is too large ({size} bytes; limit {MAX_BYTES})")
+        raw = path.read_bytes()
+    except OSError as error:
+        raise _error(name, None, f"cannot read the file: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise _error(name, line, "not a UTF-8 text file (is it binary?)") from None
+    return parse_config(text, name)
+
+
+def parse_config(text: str, filename: str) -> Config:
+    """Parse and validate config text; `filename` is only used in messages."""
+    name = Path(filename).name
+    if len(text) > MAX_BYTES:
+        raise _error(name, None, f"file is too large ({len(text)} characters; limit {MAX_BYTES})")
+    root, data = _parse_yaml(text, name)
+    if duplicates := list(_duplicate_keys(root, ())):
+        raise ConfigError([Problem(name, line, _dotted(p), m) for p, line, m in duplicates])
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise _error(name, _line(root), f"expected a mapping of sections at the top, got a {kind}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            Problem(name, _locate(root, path, key_line), _dotted(path), message)
+            for path, message, key_line in _explain(error)
+        ]
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
+
+
+def _error(name: str, line: int | None, message: str) -> ConfigError:
+    return ConfigError([Problem(name, line, "", message)])
+
+
+def _parse_yaml(text: str, name: str) -> tuple[yaml.Node, object]:
+    """The node tree (for lines) and the plain data (for pydantic) of one YAML document."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise _error(name, 1, "the file is empty; expected schedules, teams, messages, …")
+        return root, loader.construct_document(root)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise _error(name, line, f"YAML syntax error: {error.problem or error.context}") from None
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        message = f"unexpected character {error.character!r} (is it a binary file?)"
+        raise _error(name, line, message) from None
+    finally:
+        loader.dispose()
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _duplicate_keys(node: yaml.Node, path: Path_):
+    """(path, line, message) for every key that appears twice in one mapping."""
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
+        for key, value in node.value:
+            if key.tag == _MERGE_TAG or not isinstance(key, yaml.ScalarNode):
+                continue
+            if key.value in first_line:
+                message = f"duplicate key (first at line {first_line[key.value]})"
+                yield (*path, key.value), _line(key), message
+            else:
+                first_line[key.value] = _line(key)
+            yield from _duplicate_keys(value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, (*path, index))
+
+
+def _entries(node: yaml.MappingNode):
+    """Key and value nodes of a mapping, merged (`<<: *anchor`) mappings last."""
+    merged = []
+    for key, value in node.value:
+        if key.tag == _MERGE_TAG:
+            merged.extend(value.value if isinstance(value, yaml.SequenceNode) else [value])
+        else:
+            yield key, value
+    for other in merged:
+        if isinstance(other, yaml.MappingNode):
+            yield from _entries(other)
+
+
+def _locate(root: yaml.Node, path: Path_, key_line: bool) -> int:
+    """The line of the deepest node on `path` (of the last key itself when `key_line`)."""
+    node, line = root, _line(root)
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in _entries(node) if k.value == str(step)), None)
+            if found is None:
+                break
+            line = _line(found[0])
+            node = found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+            if not 0 <= step < len(node.value):
+                break
+            node = node.value[step]
+            line = _line(node)
+        else:
+            break
+    else:
+        if not key_line and not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            line = _line(node)  # a scalar on its own line below its key
+    return line
+
+
+def _explain(error: ValidationError):
+    """(path, human message, whether the line is the key's own) for each pydantic error."""
+    for item in error.errors():
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, ReferenceErrors):
+            for path, message in cause.problems:
+                yield path, message, True
+            continue
+        path = tuple(s for s in item["loc"] if not _is_pydantic_step(s))
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            yield path, f"unknown key (allowed: {_allowed_keys(path[:-1])})", True
+        elif item["loc"] and item["loc"][-1] == "[key]":
+            expected = (item.get("ctx") or {}).get("expected", "")
+            yield path, f"unknown key {item['input']!r} (allowed: {expected})", True
+        elif kind == "missing":
+            yield path, "required field is missing", True
+        else:
+            yield path, _concise(item), False
+
+
+def _is_pydantic_step(step: str | int) -> bool:
+    """Location steps pydantic adds that are not keys in the file."""
+    return isinstance(step, str) and (step == "[key]" or bool(_PYDANTIC_STEP.match(step)))
+
+
+def _concise(item: dict) -> str:
+    message = item["msg"].removeprefix("Value error, ")
+    value = item.get("input")
+    if item["type"].endswith(("_type", "_parsing")) and isinstance(value, str | int | float):
+        message = f"{message}, got {value!r}"
+    return message
+
+
+def _allowed_keys(path: Path_) -> str:
+    """The field names of the model at `path`, e.g. `bot, database, …` for the top level."""
+    annotation: object = Config
+    for step in path:
+        annotation = _child(annotation, step)
+    model = _model_in(annotation)
+    return ", ".join(model.model_fields) if model else "?"
+
+
+def _child(annotation: object, step: str | int) -> object:
+    if (model := _model_in(annotation)) is not None:
+        field = model.model_fields.get(str(step))
+        return field.annotation if field else None
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _child(args[0], step)
+    if origin is list and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The pydantic model an annotation holds (`X`, `X | None`, `Annotated[X, …]`), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            if (model := _model_in(arg)) is not None:
+                return model
+    return None
+
+
+def _dotted(path: Path_) -> str:
+    """`agents[2].teams[0]` from ("agents", 2, "teams", 0)."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text

@@ -1,0 +1,292 @@
+"""Reads and compare-and-set writes of routing state (SQLAlchemy Core over the SQLModel tables).
+
+Plain SQL that runs on SQLite and PostgreSQL alike; the queue and candidate look-ups are index
+range scans with `LIMIT 1`, so they stay cheap with 100,000 conversations waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from handoff.policies import AgentSnapshot, ConversationSnapshot
+from handoff.states import AgentStatus, ConversationState, OfferState
+from handoff.tables import Agent, AgentTeam, Conversation, Offer, TrailEvent
+
+conversations = Conversation.__table__
+agents = Agent.__table__
+agent_teams = AgentTeam.__table__
+offers = Offer.__table__
+trail = TrailEvent.__table__
+
+REFUSED_OFFERS = (OfferState.TIMED_OUT, OfferState.DECLINED)
+
+
+class Conflict(Exception):
+    """A compare-and-set found the row changed underneath: someone else won."""
+
+
+def agent_snapshot(row: Row[Any]) -> AgentSnapshot:
+    return AgentSnapshot(
+        id=row.id,
+        name=row.name,
+        capacity=row.capacity,
+        status=AgentStatus(row.status),
+        on_shift=row.on_shift and row.active and row.reachable,
+        load=row.load,
+        pending_offers=row.pending_offers,
+        last_routed_at=row.last_routed_at,
+    )
+
+
+def conversation_snapshot(row: Row[Any]) -> ConversationSnapshot:
+    return ConversationSnapshot(
+        id=row.id,
+        team=row.team,
+        priority=row.priority,
+        queued_at=row.queued_at,
+        attempts=row.attempts,
+        sticky_agent_id=row.sticky_agent_id,
+        sticky_tried=row.sticky_tried,
+        open_to_anyone=row.open_to_anyone,
+    )
+
+
+async def get_conversation(conn: AsyncConnection, conversation_id: int) -> Row[Any] | None:
+    return (
+        await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
+    ).first()
+
+
+async def get_agent(conn: AsyncConnection, agent_id: int) -> Row[Any] | None:
+    return (await conn.execute(select(agents).where(agents.c.id == agent_id))).first()
+
+
+async def pending_offer(conn: AsyncConnection, conversation_id: int) -> Row[Any] | None:
+    return (
+        await conn.execute(
+            select(offers).where(
+                offers.c.conversation_id == conversation_id,
+                offers.c.state == OfferState.PENDING,
+            )
+        )
+    ).first()
+
+
+async def update_conversation(
+    conn: AsyncConnection, row: Row[Any], **values: Any
+) -> None:
+    """Compare-and-set on `version`: raises Conflict if anyone changed the row since it was read."""
+    result = await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == row.id, conversations.c.version == row.version)
+        .values(version=row.version + 1, **values)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"conversation {row.id} changed (version {row.version})")
+
+
+async def change_agent(conn: AsyncConnection, agent_id: int, *conditions: Any, **values: Any) -> bool:
+    """Update one agent if `conditions` still hold; False when they no longer do."""
+    result = await conn.execute(
+        update(agents).where(agents.c.id == agent_id, *conditions).values(**values)
+    )
+    return result.rowcount == 1
+
+
+def _eligible_agent_conditions() -> list[Any]:
+    return [
+        agents.c.active.is_(True),
+        agents.c.reachable.is_(True),
+        agents.c.on_shift.is_(True),
+        agents.c.status == AgentStatus.AVAILABLE,
+        agents.c.load + agents.c.pending_offers < agents.c.capacity,
+    ]
+
+
+def has_free_slot() -> Any:
+    return agents.c.load + agents.c.pending_offers < agents.c.capacity
+
+
+async def longest_idle_candidate(
+    conn: AsyncConnection, teams: Sequence[str], conversation_id: int
+) -> AgentSnapshot | None:
+    """The eligible agent of `teams` idle longest, skipping agents who let this conversation go."""
+    refused = exists().where(
+        offers.c.conversation_id == conversation_id,
+        offers.c.agent_id == agents.c.id,
+        offers.c.state.in_(REFUSED_OFFERS),
+    )
+    member = exists().where(agent_teams.c.agent_id == agents.c.id, agent_teams.c.team.in_(teams))
+    row = (
+        await conn.execute(
+            select(agents)
+            .where(*_eligible_agent_conditions(), member, ~refused)
+            .order_by(agents.c.last_routed_at.asc().nulls_first(), agents.c.id)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else agent_snapshot(row)
+
+
+async def head_of_queue(
+    conn: AsyncConnection,
+    *,
+    team: str,
+    agent_id: int,
+    now: datetime,
+    queued_before: datetime | None = None,
+) -> Row[Any] | None:
+    """The first conversation of `team`'s queue (priority with aging) this agent may be offered."""
+    refused = exists().where(
+        offers.c.conversation_id == conversations.c.id,
+        offers.c.agent_id == agent_id,
+        offers.c.state.in_(REFUSED_OFFERS),
+    )
+    conditions = [
+        conversations.c.state == ConversationState.QUEUED,
+        conversations.c.team == team,
+        or_(conversations.c.not_before.is_(None), conversations.c.not_before <= now),
+        ~refused,
+    ]
+    if queued_before is not None:
+        conditions.append(conversations.c.queued_at <= queued_before)
+    return (
+        await conn.execute(
+            select(conversations).where(*conditions).order_by(conversations.c.queue_key).limit(1)
+        )
+    ).first()
+
+
+async def teams_of(conn: AsyncConnection, agent_id: int) -> list[str]:
+    rows = await conn.execute(select(agent_teams.c.team).where(agent_teams.c.agent_id == agent_id))
+    return [r.team for r in rows]
+
+
+async def free_agent_ids(conn: AsyncConnection) -> list[int]:
+    """Agents who could take an offer now, longest idle first."""
+    rows = await conn.execute(
+        select(agents.c.id)
+        .where(*_eligible_agent_conditions())
+        .order_by(agents.c.last_routed_at.asc().nulls_first(), agents.c.id)
+    )
+    return [r.id for r in rows]
+
+
+async def queue_position(conn: AsyncConnection, row: Row[Any]) -> int:
+    """1-based place in the team's queue (waiting conversations ahead of it, plus one)."""
+    ahead = await conn.scalar(
+        select(func.count())
+        .select_from(conversations)
+        .where(
+            conversations.c.state.in_((ConversationState.QUEUED, ConversationState.OFFERED)),
+            conversations.c.team == row.team,
+            conversations.c.queue_key < row.queue_key,
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def agents_on_duty(conn: AsyncConnection, team: str) -> int:
+    member = exists().where(agent_teams.c.agent_id == agents.c.id, agent_teams.c.team == team)
+    return int(
+        await conn.scalar(
+            select(func.count())
+            .select_from(agents)
+            .where(
+                member,
+                agents.c.active.is_(True),
+                agents.c.on_shift.is_(True),
+                agents.c.status == AgentStatus.AVAILABLE,
+            )
+        )
+        or 0
+    )
+
+
+async def mean_handle_seconds(conn: AsyncConnection, team: str, since: datetime) -> float | None:
+    """Mean claimed→closed time of the team's recent conversations, for wait estimates."""
+    rows = await conn.execute(
+        select(conversations.c.assigned_at, conversations.c.closed_at)
+        .where(
+            conversations.c.team == team,
+            conversations.c.closed_at >= since,
+            conversations.c.assigned_at.is_not(None),
+        )
+        .order_by(conversations.c.closed_at.desc())
+        .limit(50)
+    )
+    spans = [(r.closed_at - r.assigned_at).total_seconds() for r in rows]
+    return sum(spans) / len(spans) if spans else None
+
+
+async def add_trail(
+    conn: AsyncConnection, conversation_id: int, at: datetime, kind: str, reason: str
+) -> None:
+    await conn.execute(
+        insert(trail).values(conversation_id=conversation_id, at=at, kind=kind, reason=reason)
+    )
+
+
+async def add_offer(
+    conn: AsyncConnection,
+    *,
+    conversation_id: int,
+    agent_id: int,
+    now: datetime,
+    deadline: datetime,
+    sticky: bool,
+) -> int:
+    result = await conn.execute(
+        insert(offers).values(
+            conversation_id=conversation_id,
+            agent_id=agent_id,
+            state=OfferState.PENDING,
+            sticky=sticky,
+            created_at=now,
+            deadline=deadline,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+async def resolve_offer(
+    conn: AsyncConnection, offer_id: int, outcome: OfferState, now: datetime
+) -> bool:
+    """Pending → outcome, once: False if the offer was already resolved (idempotent timers)."""
+    result = await conn.execute(
+        update(offers)
+        .where(offers.c.id == offer_id, offers.c.state == OfferState.PENDING)
+        .values(state=outcome, resolved_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def overdue_offer_ids(conn: AsyncConnection, now: datetime, limit: int = 500) -> list[int]:
+    rows = await conn.execute(
+        select(offers.c.id)
+        .where(offers.c.state == OfferState.PENDING, offers.c.deadline <= now)
+        .order_by(offers.c.deadline)
+        .limit(limit)
+    )
+    return [r.id for r in rows]
+
+
+async def pending_offers_of(conn: AsyncConnection, agent_id: int) -> list[Row[Any]]:
+    rows = await conn.execute(
+        select(offers).where(offers.c.agent_id == agent_id, offers.c.state == OfferState.PENDING)
+    )
+    return list(rows)
+
+
+async def conversation_ids(conn: AsyncConnection, *conditions: Any, limit: int = 500) -> list[int]:
+    rows = await conn.execute(
+        select(conversations.c.id).where(and_(*conditions)).order_by(conversations.c.id).limit(limit)
+    )
+    return [r.id for r in rows]
+

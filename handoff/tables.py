@@ -1,0 +1,166 @@
+"""The database tables (SQLModel). The database is the source of truth for every conversation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from handoff.states import AgentStatus, ConversationState, OfferState
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _at(nullable: bool = True, index: bool = False) -> object:
+    return Field(default=None, sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+def _telegram_id(primary_key: bool = False, index: bool = False, nullable: bool = False) -> object:
+    return Field(
+        default=None,
+        sa_column=Column(BigInteger, primary_key=primary_key, index=index, nullable=nullable),
+    )
+
+
+class Customer(SQLModel, table=True):
+    id: int = _telegram_id(primary_key=True)  # the Telegram user id
+    name: str = ""
+    username: str | None = None
+    language: str = "id"
+    is_vip: bool = False
+    lead_source: str | None = None
+    blocked: bool = False
+    usual_team: str | None = None
+    created_at: datetime = _at(nullable=False)
+
+
+class Agent(SQLModel, table=True):
+    id: int = _telegram_id(primary_key=True)  # the Telegram user id
+    name: str
+    username: str | None = None
+    capacity: int = 3
+    is_manager: bool = False
+    active: bool = True  # false once removed from the config
+    status: AgentStatus = Field(default=AgentStatus.OFFLINE, sa_type=String(16))
+    on_shift: bool = False
+    reachable: bool = True  # false when the bot cannot message them (never /start-ed, blocked)
+    load: int = 0  # open conversations assigned now
+    pending_offers: int = 0
+    missed_offers: int = 0  # offers in a row that timed out
+    last_routed_at: datetime | None = _at(index=True)  # last offer or assignment: "idle since"
+    status_changed_at: datetime | None = _at()
+
+
+class AgentTeam(SQLModel, table=True):
+    __tablename__ = "agent_team"
+    agent_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    team: str = Field(primary_key=True, max_length=64)
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_conversation_queue", "state", "team", "queue_key"),
+        Index("ix_conversation_customer", "customer_id", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = _telegram_id()
+    state: ConversationState = Field(default=ConversationState.BOT, sa_type=String(16))
+    version: int = 0
+    team: str | None = Field(default=None, max_length=64)
+    intent: str | None = None
+    priority: int = 0
+    is_lead: bool = True
+    agent_id: int | None = _telegram_id(index=True, nullable=True)
+    sticky_agent_id: int | None = _telegram_id(nullable=True)
+    sticky_tried: bool = False
+    open_to_anyone: bool = False
+    attempts: int = 0
+    transfers: int = 0
+    queue_key: float | None = None
+    not_before: datetime | None = _at()  # held for the team's opening (after hours)
+    after_hours_policy: str | None = None
+    first_message: str = ""
+    created_at: datetime = _at(nullable=False)
+    queued_at: datetime | None = _at()
+    assigned_at: datetime | None = _at()
+    first_response_at: datetime | None = _at()
+    last_activity_at: datetime | None = _at()
+    sla_alerted: bool = False
+    closed_at: datetime | None = _at(index=True)
+    close_reason: str | None = None
+
+
+class Offer(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_offer_pending", "state", "deadline"),
+        Index("ix_offer_conversation", "conversation_id", "agent_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    agent_id: int = _telegram_id()
+    state: OfferState = Field(default=OfferState.PENDING, sa_type=String(16))
+    sticky: bool = False
+    created_at: datetime = _at(nullable=False)
+    deadline: datetime = _at(nullable=False)
+    resolved_at: datetime | None = _at()
+
+
+class Message(SQLModel, table=True):
+    """One message of a conversation, in either direction, for transcripts and history."""
+
+    __table_args__ = (Index("ix_message_conversation", "conversation_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    customer_id: int = _telegram_id()
+    sender: str = Field(max_length=16)  # customer | bot | agent
+    agent_id: int | None = _telegram_id(nullable=True)
+    kind: str = Field(default="text", max_length=16)  # text | photo | document | voice | sticker | location
+    text: str = ""
+    telegram_message_id: int | None = None
+    created_at: datetime = _at(nullable=False)
+
+
+class TrailEvent(SQLModel, table=True):
+    """One routing decision and its reason (`/why #id`)."""
+
+    __tablename__ = "trail_event"
+    __table_args__ = (Index("ix_trail_conversation", "conversation_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    at: datetime = _at(nullable=False)
+    kind: str = Field(max_length=32)
+    reason: str
+
+
+class Csat(SQLModel, table=True):
+    conversation_id: int = Field(primary_key=True, foreign_key="conversation.id")
+    score: int = Field(ge=1, le=5)
+    comment: str | None = None
+    at: datetime = _at(nullable=False)
+
+
+class ShiftLog(SQLModel, table=True):
+    """When an agent was on shift (for utilization, SPEC §4.4)."""
+
+    __tablename__ = "shift_log"
+    __table_args__ = (UniqueConstraint("agent_id", "start"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = _telegram_id(index=True)
+    start: datetime = _at(nullable=False)
+    end: datetime | None = _at()

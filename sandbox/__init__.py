@@ -1,0 +1,1 @@
+"""A local Telegram Bot API server for tests, demos and benchmarks (SPEC §7)."""

@@ -1,0 +1,88 @@
+"""The running sandbox: the worlds of the bots it serves, flood limits, injected faults."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sandbox.errors import ApiError
+from sandbox.limits import LimitSettings, RateLimiter
+from sandbox.state import Listener, World
+from sandbox.webhook import WebhookDelivery
+
+
+@dataclass(slots=True)
+class Fault:
+    """The next `count` calls of a method fail with this error (POST /sandbox/faults)."""
+
+    error: ApiError
+    count: int
+
+
+class Sandbox:
+    """One sandbox server's state; the control API acts on the primary bot's world."""
+
+    def __init__(
+        self,
+        bot_id: int | None = None,
+        limits: LimitSettings | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        webhook_retry: tuple[float, float] = (0.5, 10.0),
+    ) -> None:
+        self.clock = clock
+        self.listeners: list[Listener] = []
+        self.world = World(clock=clock, listeners=self.listeners)
+        if bot_id is not None:
+            self.world.adopt_bot_id(bot_id)
+        self.other_worlds: dict[int, World] = {}
+        self.limiter = RateLimiter(limits, monotonic)
+        self.faults: dict[str, Fault] = {}
+        self.webhooks = WebhookDelivery(*webhook_retry, clock=clock)
+
+    def world_for(self, bot_id: int) -> World:
+        """The world of the bot with this id; the first bot seen becomes the primary one."""
+        primary = self.world
+        if not primary.bot_fixed:
+            primary.adopt_bot_id(bot_id)
+        if bot_id == primary.bot_id:
+            return primary
+        world = self.other_worlds.get(bot_id)
+        if world is None:
+            # Further bots get a world of their own: they work, but no test user knows them.
+            world = self.other_worlds[bot_id] = World(bot_id, self.clock, self.listeners)
+            world.adopt_bot_id(bot_id)
+        return world
+
+    def add_fault(self, method: str, error: ApiError, count: int) -> None:
+        """Make the next `count` calls of `method` ("*" for any) fail with `error`."""
+        self.faults[method.lower()] = Fault(error, count)
+
+    def take_fault(self, method: str) -> ApiError | None:
+        """The injected error for this call, if one is due (each use counts down)."""
+        if not self.faults:
+            return None
+        key = method.lower()
+        fault = self.faults.get(key) or self.faults.get("*")
+        if fault is None:
+            return None
+        fault.count -= 1
+        if fault.count <= 0:
+            self.faults = {k: v for k, v in self.faults.items() if v is not fault}
+        return fault.error
+
+    async def reset(self) -> None:
+        """Forget everything but the bot's identity and who listens to events."""
+        await self.webhooks.stop_all()
+        old = self.world
+        self.world = World(old.bot_id, self.clock, self.listeners)
+        self.world.bot_fixed = old.bot_fixed
+        self.other_worlds.clear()
+        self.faults.clear()
+        self.limiter.configure(LimitSettings())
+        self.world.emit("reset")
+
+    async def close(self) -> None:
+        """Stop background deliveries (app shutdown)."""
+        await self.webhooks.close()
