@@ -85,7 +85,11 @@ def _parse_spans(value: object) -> list[Span]:
         value = [value]
     if not isinstance(value, list):
         raise ValueError("expected a list of HH:MM-HH:MM spans")
-    spans = [v if isinstance(v, Span) else Span.parse(v) for v in value]
+    # Dicts come from `model_dump()`, so a dumped schedule validates again.
+    spans = [
+        Span.model_validate(v) if isinstance(v, Span | dict) else Span.parse(v)
+        for v in value
+    ]
     ordered = sorted(spans, key=lambda s: s.start)
     for earlier, later in itertools.pairwise(ordered):
         if earlier.end is None or later.start < earlier.end:

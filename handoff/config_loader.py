@@ -74,7 +74,7 @@ def parse_config(text: str, filename: str) -> Config:
     if duplicates := list(_duplicate_keys(root, ())):
         raise ConfigError([Problem(name, line, _dotted(p), m) for p, line, m in duplicates])
     if not isinstance(data, dict):
-        kind = type(data).__name__
+        kind = {str: "plain text", list: "list"}.get(type(data), type(data).__name__)
         raise _error(name, _line(root), f"expected a mapping of sections at the top, got a {kind}")
     try:
         return Config.model_validate(data)
@@ -92,8 +92,9 @@ def _error(name: str, line: int | None, message: str) -> ConfigError:
 
 def _parse_yaml(text: str, name: str) -> tuple[yaml.Node, object]:
     """The node tree (for lines) and the plain data (for pydantic) of one YAML document."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         root = loader.get_single_node()
         if root is None:
             raise _error(name, 1, "the file is empty; expected schedules, teams, messages, …")
@@ -101,13 +102,21 @@ def _parse_yaml(text: str, name: str) -> tuple[yaml.Node, object]:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise _error(name, line, f"YAML syntax error: {error.problem or error.context}") from None
+        message = f"YAML syntax error: {error.problem or error.context}"
+        if error.problem and error.context and error.context_mark is not None:
+            context = f"{error.context} at line {error.context_mark.line + 1}"
+            if error.problem.startswith("but "):  # PyYAML's "expected X … but found Y"
+                message = f"YAML syntax error: {context}, {error.problem}"
+            else:
+                message += f" ({context})"
+        raise _error(name, line, message) from None
     except yaml.reader.ReaderError as error:
         line = text[: error.position].count("\n") + 1
-        message = f"unexpected character {error.character!r} (is it a binary file?)"
+        message = f"unexpected character {chr(error.character)!r} (is it a binary file?)"
         raise _error(name, line, message) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _line(node: yaml.Node) -> int:
@@ -195,10 +204,14 @@ def _is_pydantic_step(step: str | int) -> bool:
 
 
 def _concise(item: dict) -> str:
-    message = item["msg"].removeprefix("Value error, ")
-    value = item.get("input")
+    """Pydantic's message, shortened: `expected a valid integer, got 'lots'`."""
+    message = item["msg"].removeprefix("Value error, ").replace("Input should be ", "expected ")
+    value, context = item.get("input"), item.get("ctx") or {}
+    if item["type"] == "too_short":
+        least = context.get("min_length", 1)
+        return f"needs at least {least} {'entry' if least == 1 else 'entries'}"
     if item["type"].endswith(("_type", "_parsing")) and isinstance(value, str | int | float):
-        message = f"{message}, got {value!r}"
+        message = f"{message.split(', ')[0]}, got {value!r}"
     return message
 
 

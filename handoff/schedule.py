@@ -20,6 +20,7 @@ from handoff.config import WEEKDAYS, Override, Schedule, Span
 SEARCH_DAYS = 370  # next_opening/next_closing look this far ahead before giving up
 _MAX_COMPILED = 256  # schedules kept compiled; a reload replaces them all
 
+_Span = tuple[datetime, datetime]
 _holiday_calendars: dict[tuple[str, str | None], holidays.HolidayBase] = {}
 
 
@@ -37,7 +38,7 @@ class _Day:
     """One local day of a schedule: its hours and the instants they cover."""
 
     hours: tuple[Span, ...]
-    spans: tuple[tuple[datetime, datetime], ...]
+    spans: tuple[_Span, ...]
     bounds: tuple[tuple[float, float], ...]  # spans as POSIX timestamps, for fast comparison
     holiday: str | None
 
@@ -134,20 +135,22 @@ def is_open(schedule: Schedule, at: datetime) -> bool:
     return any(start <= stamp < end for start, end in bounds)
 
 
-def _spans_from(compiled: _Compiled, after: datetime) -> Iterator[tuple[datetime, datetime]]:
-    """Spans in order that end after `after`, searching SEARCH_DAYS ahead."""
-    first = after.astimezone(compiled.tz).date()
+def _spans_from(compiled: _Compiled, after: float) -> Iterator[tuple[float, float, _Span]]:
+    """Spans in order that end after the timestamp `after`, searching SEARCH_DAYS ahead."""
+    first = datetime.fromtimestamp(after, compiled.tz).date()
     for offset in range(SEARCH_DAYS + 1):
-        for span in compiled.day(first + timedelta(days=offset)).spans:
-            if span[1] > after:
-                yield span
+        day = compiled.day(first + timedelta(days=offset))
+        for (start, end), span in zip(day.bounds, day.spans, strict=True):
+            if end > after:
+                yield start, end, span
 
 
 def next_opening(schedule: Schedule, after: datetime) -> datetime | None:
     """The first instant at or after `after` when the schedule is open; None if never."""
     _require_aware(after)
-    for start, _end in _spans_from(_compile(schedule), after):
-        return after if start <= after else start
+    stamp = after.timestamp()
+    for start, _end, span in _spans_from(_compile(schedule), stamp):
+        return after if start <= stamp else span[0]
     return None
 
 
@@ -157,19 +160,24 @@ def next_closing(schedule: Schedule, after: datetime) -> datetime | None:
     Spans that touch (Fri 22:00-24:00, Sat 00:00-06:00) count as one opening.
     """
     _require_aware(after)
-    closing: datetime | None = None
-    for start, end in _spans_from(_compile(schedule), after):
+    stamp = after.timestamp()
+    closing: tuple[float, datetime] | None = None
+    for start, end, span in _spans_from(_compile(schedule), stamp):
         if closing is None:
-            if start > after:
+            if start > stamp:
                 return after
-        elif start != closing:
-            return closing
-        closing = end
+        elif start != closing[0]:
+            return closing[1]
+        closing = (end, span[1])
     return after if closing is None else None
 
 
-def opening_spans(schedule: Schedule, day: date) -> list[tuple[datetime, datetime]]:
-    """The open intervals of one local day, as aware datetimes in the schedule's timezone."""
+def opening_spans(schedule: Schedule, day: date) -> list[_Span]:
+    """The open intervals of one local day, as aware datetimes in the schedule's timezone.
+
+    Python compares two datetimes of one zone by wall clock, ignoring DST folds: compare
+    these after `.astimezone(UTC)` or by `.timestamp()`.
+    """
     return list(_compile(schedule).day(day).spans)
 
 

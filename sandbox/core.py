@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aiohttp import web
+
 from sandbox.errors import ApiError
 from sandbox.limits import LimitSettings, RateLimiter
 from sandbox.state import Listener, World
@@ -86,3 +88,6 @@ class Sandbox:
     async def close(self) -> None:
         """Stop background deliveries (app shutdown)."""
         await self.webhooks.close()
+
+
+SANDBOX_KEY = web.AppKey("sandbox", Sandbox)

@@ -75,8 +75,10 @@ class RateLimiter:
         if not s.enabled:
             return 0
         now = self.clock()
-        buckets = [self._global, self._bucket(self._chats, chat_id, s.per_chat_burst,
-                                              s.per_chat_per_s, now)]
+        buckets = [
+            self._global,
+            self._bucket(self._chats, chat_id, s.per_chat_burst, s.per_chat_per_s, now),
+        ]
         if is_group:
             per_min = s.per_group_per_min
             buckets.append(self._bucket(self._groups, chat_id, per_min, per_min / 60, now))

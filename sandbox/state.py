@@ -97,6 +97,7 @@ class World:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.listeners: list[Listener] = [] if listeners is None else listeners
         self.webhook = WebhookConfig()
+        self.poll_generation = 0  # bumped by each getUpdates; an older waiting poll then ends
         self._callback_ids = itertools.count(1)
         self._event_ids = itertools.count(1)
 

@@ -1,0 +1,115 @@
+"""Alembic's entry point: run the migrations on `handoff.db`'s engine, SQLite and PostgreSQL alike.
+
+Alembic runs this file for every command; `handoff.migrations` hands it the URL in
+`config.attributes["url"]` (never written to a file or a log, since it may hold a password).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alembic import context
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
+
+from handoff.db import create_engine, is_sqlite
+from handoff.tables import UtcDateTime
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def database_url() -> str:
+    url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL: use handoff.migrations.alembic_config(url)")
+    return url
+
+
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+    """Render the project's own column types as plain SQLAlchemy ones, so migrations stand alone.
+
+    A migration must keep working after tables.py changes, so it may not import it; UtcDateTime
+    stores a naive UTC DATETIME and AutoString is a VARCHAR, which is all the schema needs.
+    """
+    if type_ != "type":
+        return False
+    if isinstance(obj, UtcDateTime):
+        return "sa.DateTime()"
+    if isinstance(obj, AutoString):
+        return "sa.String()" if obj.length is None else f"sa.String(length={obj.length})"
+    return False
+
+
+def configure_options(url: str) -> dict[str, Any]:
+    return {
+        "target_metadata": target_metadata,
+        "compare_type": True,
+        "render_item": render_item,
+        # SQLite cannot ALTER most things; batch mode copies the table instead.
+        "render_as_batch": is_sqlite(url),
+    }
+
+
+def run_migrations_offline() -> None:
+    """Print the SQL instead of running it (`--sql`), for a DBA to review."""
+    url = database_url()
+    context.configure(url=url, literal_binds=True, **configure_options(url))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def do_run_migrations(connection: Connection) -> None:
+    url = database_url()
+    context.configure(connection=connection, **configure_options(url))
+    with context.begin_transaction():
+        context.run_migrations()
+    if is_sqlite(url):
+        check_foreign_keys(connection)
+
+
+def check_foreign_keys(connection: Connection) -> None:
+    """Fail loudly if a batch table copy left a row pointing nowhere (the checks were off)."""
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"foreign keys broken after migrating: {problems[:10]}")
+
+
+async def run_async_migrations() -> None:
+    url = database_url()
+    connectable = create_engine(url)
+    if is_sqlite(url):
+
+        @event.listens_for(connectable.sync_engine, "connect")
+        def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+            # Runs after handoff.db's listener turned them on. A batch migration drops and
+            # re-creates a table; with enforcement on, dropping `conversation` would fail or
+            # cascade into `offer`. The pragma is ignored inside a transaction, hence here.
+            # https://www.sqlite.org/lang_altertable.html#otheralter
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.close()
+
+    try:
+        async with connectable.connect() as connection:
+            await connection.run_sync(do_run_migrations)
+            # Alembic commits its own transactions; this ends the one a read may have begun.
+            await connection.commit()
+    finally:
+        await connectable.dispose()
+
+
+def run_migrations_online() -> None:
+    # The command API is synchronous; handoff.migrations calls it from a worker thread, so
+    # this thread has no event loop of its own yet.
+    asyncio.run(run_async_migrations())
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,5 @@
+"""Bot API method handlers, one module per concern, gathered into one table."""
+
+from sandbox.methods import chats, media, messages, updates
+
+HANDLERS = {**updates.HANDLERS, **messages.HANDLERS, **media.HANDLERS, **chats.HANDLERS}

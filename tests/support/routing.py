@@ -1,0 +1,77 @@
+"""A router on a real SQLite file with a manual clock, and helpers to read its state back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from handoff import store
+from handoff.clock import ManualClock
+from handoff.config import Config
+from handoff.db import create_engine, create_schema
+from handoff.router import Router
+
+# A Monday, 10:00 in Jakarta (03:00 UTC): every office schedule is open.
+MONDAY_10_WIB = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+@asynccontextmanager
+async def running_router(
+    directory: Path, config: Config, start: datetime = MONDAY_10_WIB
+) -> AsyncIterator[Router]:
+    """A synced router over a fresh SQLite file; disposed of afterwards."""
+    engine = create_engine(f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}")
+    await create_schema(engine)
+    router = Router(engine, config, ManualClock(start))
+    await router.sync_agents()
+    try:
+        yield router
+    finally:
+        await engine.dispose()
+
+
+async def conversation(router: Router, conversation_id: int) -> Any:
+    async with router.engine.connect() as conn:
+        return await store.get_conversation(conn, conversation_id)
+
+
+async def agent(router: Router, agent_id: int) -> Any:
+    async with router.engine.connect() as conn:
+        return await store.get_agent(conn, agent_id)
+
+
+async def trail(router: Router, conversation_id: int) -> list[str]:
+    async with router.engine.connect() as conn:
+        rows = await conn.execute(
+            select(store.trail.c.reason)
+            .where(store.trail.c.conversation_id == conversation_id)
+            .order_by(store.trail.c.id)
+        )
+        return [r.reason for r in rows]
+
+
+async def new_chat(router: Router, customer_id: int, *, intent: str | None = None,
+                   text: str = "halo") -> int:
+    """A customer arrives and asks for a person; returns the conversation id."""
+    await router.ensure_customer(customer_id, name=f"Customer{customer_id}")
+    outcome = await router.request_handoff(customer_id, intent=intent, text=text)
+    assert outcome.conversation_id is not None
+    return outcome.conversation_id
+
+
+async def pending_offer_agent(router: Router, conversation_id: int) -> int | None:
+    async with router.engine.connect() as conn:
+        offer = await store.pending_offer(conn, conversation_id)
+    return None if offer is None else offer.agent_id
+
+
+async def pending_offer_id(router: Router, conversation_id: int) -> int:
+    async with router.engine.connect() as conn:
+        offer = await store.pending_offer(conn, conversation_id)
+    assert offer is not None, f"conversation {conversation_id} has no pending offer"
+    return offer.id
