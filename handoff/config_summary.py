@@ -6,7 +6,7 @@ none of its agents is on shift.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import groupby
@@ -70,9 +70,14 @@ def summarize(config: Config, now: datetime) -> str:
 def _counts(config: Config) -> str:
     managers = sum(agent.manager for agent in config.agents)
     return (
-        f"Config OK: {len(config.teams)} teams, {len(config.agents)} agents ({managers} managers), "
-        f"{len(config.intents)} intents, {len(config.schedules)} schedules"
+        f"Config OK: {_count(config.teams, 'team')}, {_count(config.agents, 'agent')} "
+        f"({_count(range(managers), 'manager')}), {_count(config.intents, 'intent')}, "
+        f"{_count(config.schedules, 'schedule')}"
     )
+
+
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 def _week(schedule: Schedule, now: datetime) -> tuple[datetime, datetime]:
@@ -87,7 +92,8 @@ def _opening_hours(config: Config, now: datetime) -> str:
     for key, team in config.teams.items():
         schedule = config.schedules[team.schedule]
         first, _ = _week(schedule, now)
-        lines.append(f"  {key} ({team.name}; schedule {team.schedule}, {schedule.timezone}):")
+        zone = f"{schedule.timezone}, {first.tzname()}"
+        lines.append(f"  {key} ({team.name}; schedule {team.schedule}, {zone}):")
         for offset in range(DAYS_SHOWN):
             day = first.date() + timedelta(days=offset)
             lines.append(f"    {_day_label(day)}  {_day_text(schedule, day)}")

@@ -519,8 +519,10 @@ class Router:
             u.conn, row, state=C.ASSIGNED, agent_id=agent_id,
             assigned_at=row.assigned_at or u.now, last_activity_at=u.now,
         )
+        # A claimed offer already counted as routed when it was made; a take or force counts now.
+        routed = {} if mine else {"last_routed_at": u.now}
         await store.change_agent(
-            u.conn, agent_id, load=store.agents.c.load + 1, missed_offers=0, last_routed_at=u.now
+            u.conn, agent_id, load=store.agents.c.load + 1, missed_offers=0, **routed
         )
         verb = {"claim": "claimed", "take": "taken (cherry-pick)", "force": "force-assigned"}.get(how, how)
         note = f" over capacity ({agent.load + 1}/{agent.capacity})" if over else ""

@@ -34,7 +34,10 @@ def _at(nullable: bool = True, index: bool = False) -> object:
 def _telegram_id(primary_key: bool = False, index: bool = False, nullable: bool = False) -> object:
     return Field(
         default=None,
-        sa_column=Column(BigInteger, primary_key=primary_key, index=index, nullable=nullable),
+        # Telegram assigns these ids: never let PostgreSQL make them a sequence (BIGSERIAL).
+        sa_column=Column(
+            BigInteger, primary_key=primary_key, index=index, nullable=nullable, autoincrement=False
+        ),
     )
 
 
@@ -69,7 +72,7 @@ class Agent(SQLModel, table=True):
 
 class AgentTeam(SQLModel, table=True):
     __tablename__ = "agent_team"
-    agent_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    agent_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     team: str = Field(primary_key=True, max_length=64)
 
 

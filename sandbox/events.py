@@ -12,12 +12,13 @@ from aiohttp import web
 from sandbox.core import SANDBOX_KEY
 
 HEARTBEAT_S = 15.0
+STREAMS_KEY = web.AppKey("sse_streams", set)  # queues of open streams, ended at shutdown
 
 
 async def stream_events(request: web.Request) -> web.StreamResponse:
     """Stream every event from now on until the client goes away."""
     sandbox = request.app[SANDBOX_KEY]
-    queue: asyncio.Queue[str] = asyncio.Queue()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
 
     def listener(event: dict[str, Any]) -> None:
         # Serialise now: messages are live objects and may be edited before they are written.
@@ -31,6 +32,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     sandbox.listeners.append(listener)
+    streams = request.app[STREAMS_KEY]
+    streams.add(queue)
     try:
         await response.write(b": connected\n\n")
         while True:
@@ -38,10 +41,19 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
                 chunk = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
             except TimeoutError:
                 chunk = ": heartbeat\n\n"
+            if chunk is None:
+                break
             await response.write(chunk.encode())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
+        streams.discard(queue)
         with contextlib.suppress(ValueError):
             sandbox.listeners.remove(listener)
     return response
+
+
+async def end_streams(app: web.Application) -> None:
+    """On shutdown, end open streams so the server need not wait for their clients."""
+    for queue in list(app[STREAMS_KEY]):
+        queue.put_nowait(None)

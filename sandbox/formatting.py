@@ -78,7 +78,7 @@ class _EntityParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.offset = 0
+        self.text_offset = 0
         self.entities: list[dict[str, Any]] = []
         self.open_tags: list[tuple[str, int, dict[str, str | None]]] = []
         self.error = ""
@@ -87,18 +87,18 @@ class _EntityParser(HTMLParser):
         if tag not in _HTML_TAGS:
             self.error = self.error or tag
             return
-        self.open_tags.append((tag, self.offset, dict(attrs)))
+        self.open_tags.append((tag, self.text_offset, dict(attrs)))
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open_tags or self.open_tags[-1][0] != tag:
             self.error = self.error or tag
             return
         _, start, attrs = self.open_tags.pop()
-        if self.offset > start:
+        if self.text_offset > start:
             entity: dict[str, Any] = {
                 "type": _HTML_TAGS[tag],
                 "offset": start,
-                "length": self.offset - start,
+                "length": self.text_offset - start,
             }
             if tag == "a":
                 entity["url"] = attrs.get("href") or ""
@@ -106,4 +106,4 @@ class _EntityParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
-        self.offset += utf16_len(data)
+        self.text_offset += utf16_len(data)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from sandbox import botapi, control
+from sandbox import botapi, control, events
 from sandbox.core import SANDBOX_KEY, Sandbox
 from sandbox.limits import LimitSettings
 
@@ -30,6 +30,8 @@ def create_app(
     sandbox = Sandbox(bot_id, limits, clock, monotonic, webhook_retry)
     app = web.Application(middlewares=[control.control_errors], client_max_size=60 * 2**20)
     app[SANDBOX_KEY] = sandbox
+    app[events.STREAMS_KEY] = set()
+    app.on_shutdown.append(events.end_streams)
     botapi.add_routes(app)
     control.add_routes(app)
     app.router.add_get("/", _index)

@@ -9,12 +9,17 @@ After changing `handoff/tables.py`, write the migration that goes with it:
 It upgrades a scratch SQLite database to the newest revision, compares it with the tables and
 writes `versions/NNNN_add_customer_phone.py`; read it before committing (autogenerate misses
 renames and server defaults). `tests/handoff/test_migrations.py` fails until the two agree.
+Until the first release, rewrite the initial migration in place instead:
+
+    rm handoff/migrations/versions/0001_initial.py
+    python -m handoff.migrations revision -m initial
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -42,6 +47,11 @@ async def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (the newest by default)."""
     # Alembic's commands are synchronous and env.py runs its own event loop, so off this one.
     await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+
+
+async def downgrade(url: str, revision: str) -> None:
+    """Take the database at `url` back to `revision` ("base" empties it)."""
+    await asyncio.to_thread(command.downgrade, alembic_config(url), revision)
 
 
 async def current(url: str) -> str | None:
@@ -84,7 +94,5 @@ def _format_new_scripts_with_ruff(config: Config) -> None:
 
 
 def _beside_python(name: str) -> str | None:
-    import sys
-
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.exists() else None

@@ -18,17 +18,23 @@ from alembic import command
 from handoff.migrations import alembic_config, next_revision_id, upgrade
 
 
-def revision(message: str) -> str:
-    """Write the migration from the newest revision to `handoff/tables.py`; return its path."""
+def revision(message: str) -> str | None:
+    """Write the migration from the newest revision to `handoff/tables.py`; return its path.
+
+    None when the two already agree.
+    """
     with tempfile.TemporaryDirectory() as scratch:
         url = f"sqlite+aiosqlite:///{Path(scratch) / 'scratch.db'}"
         asyncio.run(upgrade(url))
         config = alembic_config(url)
+        config.attributes["skip_empty"] = True
         script = command.revision(
             config, message=message, autogenerate=True, rev_id=next_revision_id(config)
         )
-    if script is None or isinstance(script, list):
-        raise RuntimeError("alembic wrote no single revision")
+    if not script:
+        return None
+    if isinstance(script, list):
+        raise RuntimeError(f"alembic wrote {len(script)} revisions; expected one")
     return script.path
 
 
@@ -38,7 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     new = commands.add_parser("revision", help="autogenerate a migration from handoff/tables.py")
     new.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
-    print(f"wrote {revision(args.message)}; read it before committing")
+    path = revision(args.message)
+    if path is None:
+        print("nothing to do: the migrations already build handoff/tables.py")
+    else:
+        print(f"wrote {path}; read it before committing")
     return 0
 
 

@@ -45,11 +45,18 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+def skip_empty_revision(_context: Any, _revision: Any, directives: list[Any]) -> None:
+    """Write no file when autogenerate finds nothing to do (`python -m handoff.migrations`)."""
+    if config.attributes.get("skip_empty") and directives[0].upgrade_ops.is_empty():
+        directives[:] = []
+
+
 def configure_options(url: str) -> dict[str, Any]:
     return {
         "target_metadata": target_metadata,
         "compare_type": True,
         "render_item": render_item,
+        "process_revision_directives": skip_empty_revision,
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         "render_as_batch": is_sqlite(url),
     }
@@ -106,7 +113,15 @@ async def run_async_migrations() -> None:
 def run_migrations_online() -> None:
     # The command API is synchronous; handoff.migrations calls it from a worker thread, so
     # this thread has no event loop of its own yet.
-    asyncio.run(run_async_migrations())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(run_async_migrations())
+        return
+    raise RuntimeError(
+        "Alembic command called inside an event loop; await handoff.migrations.upgrade() "
+        "or run it with asyncio.to_thread()"
+    )
 
 
 if context.is_offline_mode():

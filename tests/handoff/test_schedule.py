@@ -203,7 +203,7 @@ def test_an_ambiguous_boundary_means_its_first_occurrence() -> None:
     schedule = Schedule.model_validate(
         {"timezone": "America/New_York", "hours": {"sun": ["00:00-01:30"]}}
     )
-    start, end = opening_spans(schedule, date(2026, 11, 1))[0]
+    _start, end = opening_spans(schedule, date(2026, 11, 1))[0]
     # 01:30 EDT, before the clocks go back (compared in UTC: same-zone comparison ignores folds)
     assert end.astimezone(UTC) == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
     assert not is_open(schedule, datetime(2026, 11, 1, 6, 15, tzinfo=UTC))  # 01:15 EST

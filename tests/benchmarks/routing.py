@@ -1,0 +1,543 @@
+"""Routing benchmark: how fast one routing decision is, committed to SQLite and as a pure function.
+
+    /work/venv/bin/python tests/benchmarks/routing.py [--agents 1000] [--sizes 1000,100000]
+                                                      [--decisions 2000] [--plans]
+
+For each queue size N it builds a fresh SQLite file (WAL, through `handoff.db.create_engine`) with
+the agents spread over three always-open teams (capacity 3, every slot taken) and N conversations
+waiting in their team queues, then times three committed decisions, one transaction each:
+
+- `dispatch`: an agent frees a slot and is offered the head of their team's queue. Timed:
+  `Router._run(lambda u: Router._dispatch_agent(u, agent))`, the unit `set_agent_status`, `close`
+  and `release` run after freeing a slot (SPEC §4.2 step 6): head of the queue through
+  `ix_conversation_queue`, the candidate query, `decide_offer`, the agent's slot reserved, the
+  compare-and-set on the conversation, the offer, the trail, COMMIT.
+- `arrival, offered`: `Router.request_handoff` for a new customer while one agent of their team has
+  a free slot (classify, hours, `longest_idle_candidate` among all agents, offer, COMMIT).
+- `arrival, queued`: the same while every agent is full, so the conversation joins the N waiting
+  and the customer is told their place (`queue_position`, `agents_on_duty`, `mean_handle_seconds`).
+
+Between timed calls, untimed SQL puts the world back (the agent's slot freed, the offered
+conversation requeued at the back, an arrival closed) so exactly N conversations wait throughout.
+
+The pure decision times what `_enqueue` and `_route` decide without I/O: `classify` + `queue_key` +
+`decide_offer` over prepared snapshots. It does not depend on N, so it is shown once.
+
+Machines here are shared and noisy, so every figure is also given against a baseline measured in
+the same run, interleaved sample by sample with the operation: for committed decisions the
+smallest committed write through the same engine (`BEGIN IMMEDIATE; UPDATE agent SET
+missed_offers = missed_offers WHERE id = ?; COMMIT`), for the pure decision an empty call of the
+same shape. The garbage collector stays on; latencies are wall-clock `perf_counter_ns`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from sqlalchemy import event, insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handoff import store
+from handoff.clock import ManualClock
+from handoff.config import Config
+from handoff.db import create_engine, create_schema
+from handoff.events import OfferMade, Queued
+from handoff.policies import (
+    AgentSnapshot,
+    ConversationSnapshot,
+    classify,
+    decide_offer,
+    queue_key,
+)
+from handoff.router import Router
+from handoff.states import AgentStatus, ConversationState
+from handoff.tables import Customer
+from tests.support.configs import make_config
+
+TEAMS = ("sales", "support", "billing")
+INTENT_OF_TEAM = {"sales": "pricing", "support": "broken", "billing": "invoice"}
+CAPACITY = 3
+START = datetime(2025, 3, 5, 3, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Jakarta
+FIRST_AGENT_ID = 10_000
+FIRST_CUSTOMER_ID = 1_000_000
+ARRIVAL_CUSTOMER_ID = 9_000_000
+WARMUP = 50
+INSERT_CHUNK = 10_000
+AIM_COMMITTED_P99_MS = 5.0
+AIM_PURE_P99_MS = 0.1
+BASELINE_COMMITTED = "baseline: UPDATE + COMMIT"
+BASELINE_PURE = "baseline: empty call"
+Timed = Callable[[int], Awaitable[int]]
+
+
+@dataclass
+class Sample:
+    """Latencies of one operation (ns) and of the baseline interleaved with it."""
+
+    size: int | None
+    name: str
+    ns: list[int]
+    committed: bool
+    statements: int | None = None  # SQL statements sent by one call (BEGIN included)
+
+    @property
+    def n(self) -> int:
+        return len(self.ns)
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.ns)
+        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] / 1e6
+
+    @property
+    def ops_per_second(self) -> float:
+        return len(self.ns) / (sum(self.ns) / 1e9)
+
+
+# ---- the world ----------------------------------------------------------------------------
+
+
+def build_config(agent_count: int) -> Config:
+    """Three always-open teams, one intent each, agents spread evenly (capacity 3)."""
+    intents = {
+        intent: {"keywords": {"en": [intent]}, "team": team, "sales": team == "sales"}
+        for team, intent in INTENT_OF_TEAM.items()
+    }
+    intents["broken"]["priority_boost"] = 1
+    agents = [
+        {"id": FIRST_AGENT_ID + i, "capacity": CAPACITY, "teams": [TEAMS[i % len(TEAMS)]]}
+        for i in range(agent_count)
+    ]
+    return make_config(
+        teams={team: {} for team in TEAMS},
+        agents=agents,
+        intents=intents,
+        sales_team="sales",
+        urgent={"keywords": ["urgent"], "boost": 3},
+    )
+
+
+def random_priority(rng: random.Random) -> int:
+    """Mostly base priority; some intent boosts, urgent words and VIPs (up to 9)."""
+    roll = rng.random()
+    if roll < 0.70:
+        return 0
+    if roll < 0.88:
+        return 1
+    if roll < 0.96:
+        return 3 + rng.randint(0, 1)
+    return 5 + rng.randint(0, 4)
+
+
+async def fill_queues(engine: AsyncEngine, config: Config, size: int, rng: random.Random) -> None:
+    """N customers and N queued conversations spread over the last day, in one transaction."""
+    customers, conversations = Customer.__table__, store.conversations
+    aging = config.routing.aging
+    async with engine.begin() as conn:
+        for first in range(0, size, INSERT_CHUNK):
+            people, waiting = [], []
+            for i in range(first, min(size, first + INSERT_CHUNK)):
+                customer_id = FIRST_CUSTOMER_ID + i
+                queued_at = START - timedelta(seconds=rng.uniform(0, 86_400))
+                priority = random_priority(rng)
+                people.append(
+                    dict(
+                        id=customer_id, name=f"Customer {i}", language="id", is_vip=priority >= 5,
+                        blocked=False, created_at=queued_at - timedelta(minutes=2),
+                    )
+                )
+                waiting.append(
+                    dict(
+                        customer_id=customer_id, state=ConversationState.QUEUED, version=0,
+                        team=TEAMS[i % len(TEAMS)], priority=priority, is_lead=True,
+                        sticky_tried=False, open_to_anyone=False, attempts=0, transfers=0,
+                        queue_key=queue_key(queued_at, priority, aging), first_message="hello",
+                        created_at=queued_at - timedelta(minutes=1), queued_at=queued_at,
+                        last_activity_at=queued_at, sla_alerted=False,
+                    )
+                )
+            await conn.execute(insert(customers), people)
+            await conn.execute(insert(conversations), waiting)
+
+
+async def build_world(
+    path: Path, config: Config, size: int, rng: random.Random
+) -> tuple[AsyncEngine, Router, ManualClock]:
+    """A fresh database: agents on shift and full, N conversations waiting."""
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await create_schema(engine)
+    clock = ManualClock(START)
+    router = Router(engine, config, clock)
+    await router.sync_agents()  # queues are empty yet, so starting the shifts offers nothing
+    await fill_queues(engine, config, size, rng)
+    async with engine.begin() as conn:
+        for agent in config.agents:  # idle since sometime in the last hour, every slot taken
+            idle_since = START - timedelta(seconds=rng.uniform(0, 3600))
+            await store.change_agent(
+                conn, agent.id, load=agent.capacity, last_routed_at=idle_since
+            )
+    # No ANALYZE: production never runs it, so the planner here chooses as it would there.
+    return engine, router, clock
+
+
+# ---- committed decisions ------------------------------------------------------------------
+
+
+class Stopwatch:
+    """Times one call and counts the SQL statements it sends (BEGIN included, COMMIT not)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.running = False
+        self.statements = 0
+        self.captured: list[tuple[str, Any]] | None = None  # set to a list to keep the SELECTs
+        event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if not self.running:
+            return
+        self.statements += 1
+        if self.captured is not None and statement.lstrip().upper().startswith("SELECT"):
+            self.captured.append((statement, parameters))
+
+    async def time(self, call: Awaitable[Any]) -> tuple[int, Any]:
+        self.statements, self.running = 0, True
+        started = time.perf_counter_ns()
+        try:
+            value = await call
+        finally:
+            elapsed = time.perf_counter_ns() - started
+            self.running = False
+        return elapsed, value
+
+
+class Decisions:
+    """The committed operations. Each readies the world untimed, times one transaction, returns ns.
+
+    Undoing a decision is left to the next call's untimed transaction, so that between two timed
+    calls there is one write of set-up and exactly N conversations wait.
+    """
+
+    def __init__(self, engine: AsyncEngine, router: Router, config: Config) -> None:
+        self.engine, self.router = engine, router
+        self.watch = Stopwatch(engine)
+        self.agent_ids = [a.id for a in config.agents]
+        self.team_of = {a.id: a.teams[0] for a in config.agents}
+        self.arrivals = iter(range(ARRIVAL_CUSTOMER_ID, ARRIVAL_CUSTOMER_ID + 10_000_000))
+        self.undo: tuple[int, bool] | None = None  # (conversation, requeue it rather than close it)
+
+    def operations(self) -> dict[str, Timed]:
+        return {
+            "dispatch (agent frees a slot)": self.dispatch,
+            "arrival, offered": self.arrival_offered,
+            "arrival, queued": self.arrival_queued,
+        }
+
+    async def ready(self, free_agent_id: int | None) -> None:
+        """Undo the previous decision (requeue at the back, or close) and free one agent's slot."""
+        now = self.router.clock.now()
+        async with self.engine.begin() as conn:
+            if self.undo is not None:
+                conversation_id, requeue = self.undo
+                await conn.execute(
+                    text("UPDATE offer SET state = 'rescinded' WHERE conversation_id = :id"),
+                    {"id": conversation_id},
+                )
+                row = await store.get_conversation(conn, conversation_id)
+                if requeue:
+                    aging = self.router.config.routing.aging
+                    await store.update_conversation(
+                        conn, row, state=ConversationState.QUEUED, queued_at=now, attempts=0,
+                        queue_key=queue_key(now, row.priority, aging),
+                    )
+                else:
+                    await store.update_conversation(conn, row, state=ConversationState.CLOSED)
+            if free_agent_id is not None:
+                await conn.execute(
+                    text("UPDATE agent SET load = capacity - 1, pending_offers = 0 WHERE id = :id"),
+                    {"id": free_agent_id},
+                )
+        self.undo = None
+        self.router.clock.advance(1.0)
+
+    async def dispatch(self, i: int) -> int:
+        agent_id = self.agent_ids[i % len(self.agent_ids)]
+        await self.ready(agent_id)
+        router = self.router
+        elapsed, (_, events) = await self.watch.time(
+            router._run(lambda u: router._dispatch_agent(u, agent_id))
+        )
+        offer = only_event(events, OfferMade)
+        if offer.agent_id != agent_id:
+            raise RuntimeError(f"offered to {offer.agent_id}, not to the freed agent {agent_id}")
+        self.undo = (offer.conversation_id, True)
+        return elapsed
+
+    async def arrival(self, i: int, *, free_agent: bool) -> int:
+        agent_id = self.agent_ids[i % len(self.agent_ids)]
+        await self.ready(agent_id if free_agent else None)
+        customer_id = next(self.arrivals)
+        await self.router.ensure_customer(customer_id, name="New customer")  # a separate step
+        elapsed, outcome = await self.watch.time(
+            self.router.request_handoff(
+                customer_id, intent=INTENT_OF_TEAM[self.team_of[agent_id]], text="hello, need help"
+            )
+        )
+        if free_agent:
+            if only_event(outcome.events, OfferMade).agent_id != agent_id:
+                raise RuntimeError(f"arrival not offered to the free agent {agent_id}")
+        else:
+            only_event(outcome.events, Queued)
+        self.undo = (outcome.conversation_id, False)
+        return elapsed
+
+    async def arrival_offered(self, i: int) -> int:
+        return await self.arrival(i, free_agent=True)
+
+    async def arrival_queued(self, i: int) -> int:
+        return await self.arrival(i, free_agent=False)
+
+
+def only_event(events: Sequence[Any], kind: type) -> Any:
+    """The call's one event of `kind`; anything else means the benchmark built the wrong world."""
+    found = [e for e in events if isinstance(e, kind)]
+    if len(found) != 1:
+        raise RuntimeError(f"expected one {kind.__name__}, got {events!r}")
+    return found[0]
+
+
+async def baseline_write(engine: AsyncEngine, agent_id: int) -> int:
+    """The smallest committed write through the same engine."""
+    started = time.perf_counter_ns()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE agent SET missed_offers = missed_offers WHERE id = :id"), {"id": agent_id}
+        )
+    return time.perf_counter_ns() - started
+
+
+async def measure_size(
+    config: Config, size: int, decisions: int, rng: random.Random
+) -> tuple[list[Sample], list[str]]:
+    """Samples of the baseline and of each committed operation with N waiting, and query plans."""
+    with tempfile.TemporaryDirectory(prefix="frontdoor-bench-") as folder:
+        began = time.perf_counter()
+        engine, router, _ = await build_world(Path(folder) / "routing.db", config, size, rng)
+        print(f"# {size:,} waiting: set up in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        try:
+            baseline = Sample(size, BASELINE_COMMITTED, [], True, statements=2)
+            samples, plans = [baseline], []
+            first_agent = config.agents[0].id
+            work = Decisions(engine, router, config)
+            i = 0
+            for name, operation in work.operations().items():
+                for _ in range(WARMUP):
+                    await operation(i)
+                    await baseline_write(engine, first_agent)
+                    i += 1
+                timed = []
+                for _ in range(decisions):
+                    baseline.ns.append(await baseline_write(engine, first_agent))
+                    timed.append(await operation(i))
+                    i += 1
+                work.watch.captured = []
+                await operation(i)
+                i += 1
+                samples.append(Sample(size, name, timed, True, work.watch.statements))
+                plans += await explain(engine, name, work.watch.captured)
+                work.watch.captured = None
+            return samples, plans
+        finally:
+            await engine.dispose()
+
+
+async def explain(engine: AsyncEngine, name: str, queries: list[tuple[str, Any]]) -> list[str]:
+    """SQLite's plan for each distinct SELECT an operation sent."""
+    lines = [f"{name}:"]
+    async with engine.connect() as conn:
+        for statement, parameters in dict.fromkeys(queries):
+            rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            lines.append("  " + " ".join(statement.split())[:150])
+            lines += [f"      {row[3]}" for row in rows]
+    return lines
+
+
+# ---- the pure decision --------------------------------------------------------------------
+
+
+def measure_pure(config: Config, count: int, rng: random.Random) -> list[Sample]:
+    """`classify` + `queue_key` + `decide_offer` on varied inputs, against an empty call alike."""
+    routing = config.routing
+    now = START
+    free = AgentSnapshot(
+        id=1, name="Sari", capacity=3, status=AgentStatus.AVAILABLE, on_shift=True, load=1,
+        pending_offers=0, last_routed_at=now - timedelta(minutes=7),
+    )
+    full = AgentSnapshot(
+        id=2, name="Budi", capacity=3, status=AgentStatus.AVAILABLE, on_shift=True, load=3,
+        pending_offers=0, last_routed_at=now - timedelta(minutes=1),
+    )
+    cases = []
+    for i in range(64):
+        team = TEAMS[i % len(TEAMS)]
+        conversation = ConversationSnapshot(
+            id=i, team=team, priority=random_priority(rng),
+            queued_at=now - timedelta(seconds=rng.uniform(0, 3600)), attempts=i % 4,
+            sticky_agent_id=2 if i % 2 else None, sticky_tried=False, open_to_anyone=False,
+        )
+        cases.append(
+            (
+                conversation,
+                rng.choice([*INTENT_OF_TEAM.values(), None]),
+                "it is urgent, my order is broken" if i % 5 == 0 else "hello, I need help",
+                full if i % 2 else None,
+                free if i % 7 else None,
+            )
+        )
+
+    def decide(case: tuple[Any, ...]) -> Any:
+        conversation, intent, words, sticky, candidate = case
+        verdict = classify(
+            config, intent=intent, text=words, is_lead=True, is_vip=False, usual_team=None
+        )
+        queue_key(now, verdict.priority, routing.aging)
+        return decide_offer(
+            conversation, sticky_agent=sticky, candidate=candidate, routing=routing, now=now
+        )
+
+    def empty(case: tuple[Any, ...]) -> Any:
+        return case
+
+    for case in cases * 20:  # warm up
+        decide(case)
+        empty(case)
+    clock = time.perf_counter_ns
+    timed, base = [], []
+    for i in range(count):
+        case = cases[i % len(cases)]
+        started = clock()
+        empty(case)
+        middle = clock()
+        decide(case)
+        ended = clock()
+        base.append(middle - started)
+        timed.append(ended - middle)
+    return [
+        Sample(None, BASELINE_PURE, base, False),
+        Sample(None, "pure: classify+queue_key+decide_offer", timed, False),
+    ]
+
+
+# ---- the report ---------------------------------------------------------------------------
+
+
+def size_label(size: int | None) -> str:
+    if size is None:
+        return "-"
+    return f"{size // 1000}k" if size % 1000 == 0 and size >= 1000 else str(size)
+
+
+def print_table(samples: list[Sample]) -> None:
+    baselines = {s.size: s for s in samples if s.name.startswith("baseline")}
+    header = ("waiting", "operation", "n", "ops/s", "p50 ms", "p99 ms", "p99 / base p99", "SQL")
+    rows = []
+    for s in samples:
+        base = baselines[s.size].percentile(0.99)
+        digits = 3 if s.committed else 5
+        rows.append(
+            (
+                size_label(s.size), s.name, str(s.n), f"{s.ops_per_second:,.0f}",
+                f"{s.percentile(0.50):.{digits}f}", f"{s.percentile(0.99):.{digits}f}",
+                f"{s.percentile(0.99) / base:.2f}",
+                "-" if s.statements is None else str(s.statements),
+            )
+        )
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    line = "  ".join(f"{{:<{w}}}" if c < 2 else f"{{:>{w}}}" for c, w in enumerate(widths))
+    print(line.format(*header))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line.format(*row))
+    print("SQL: statements one call sends (BEGIN IMMEDIATE included, COMMIT not)")
+
+
+def print_growth(samples: list[Sample], sizes: list[int]) -> None:
+    if len(sizes) < 2:
+        return
+    small, large = min(sizes), max(sizes)
+    by_key = {(s.size, s.name): s for s in samples}
+    # B-tree depth grows with log N: the most an index lookup may slow from one size to the other.
+    log_bound = math.log(large) / math.log(small)
+    print()
+    for name in dict.fromkeys(s.name for s in samples if s.committed):
+        if name.startswith("baseline"):
+            continue
+        a, b = by_key[(small, name)], by_key[(large, name)]
+        base_a, base_b = by_key[(small, BASELINE_COMMITTED)], by_key[(large, BASELINE_COMMITTED)]
+        raw = b.percentile(0.5) / a.percentile(0.5)
+        normalized = (b.percentile(0.5) / base_b.percentile(0.5)) / (
+            a.percentile(0.5) / base_a.percentile(0.5)
+        )
+        verdict = "ok" if normalized <= log_bound else "MORE THAN LOGARITHMIC"
+        print(
+            f"growth {size_label(small)}→{size_label(large)}: {name}: p50 x{raw:.2f} "
+            f"(x{normalized:.2f} against the baseline; log bound x{log_bound:.2f}: {verdict})"
+        )
+
+
+def print_aims(samples: list[Sample]) -> None:
+    print()
+    for s in samples:
+        if s.name.startswith("baseline"):
+            continue
+        aim = AIM_COMMITTED_P99_MS if s.committed else AIM_PURE_P99_MS
+        p99 = s.percentile(0.99)
+        verdict = "ok" if p99 < aim else "MISSED"
+        print(f"aim p99 < {aim:g} ms: {size_label(s.size):>4} {s.name}: {p99:.4f} ms {verdict}")
+
+
+async def run(args: argparse.Namespace) -> None:
+    rng = random.Random(args.seed)
+    config = build_config(args.agents)
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    samples: list[Sample] = []
+    for size in sizes:
+        measured, plans = await measure_size(config, size, args.decisions, rng)
+        samples += measured
+    samples += measure_pure(config, args.decisions * 50, rng)
+    print(
+        f"\nrouting decisions: {args.agents:,} agents in {len(TEAMS)} teams, SQLite "
+        f"{'/'.join(size_label(s) for s in sizes)} waiting, {args.decisions:,} decisions each "
+        f"(gc on; baseline interleaved)\n"
+    )
+    print_table(samples)
+    print_growth(samples, sizes)
+    print_aims(samples)
+    if args.plans:
+        print(f"\nquery plans with {size_label(sizes[-1])} waiting:")
+        print("\n".join(plans))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--sizes", default="1000,100000", help="waiting, comma-separated")
+    parser.add_argument("--decisions", type=int, default=2000, help="timed decisions per operation")
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--plans", action="store_true", help="print SQLite's query plans")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

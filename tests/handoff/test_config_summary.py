@@ -1,0 +1,116 @@
+"""The check-config summary: hours this week, agents per shift and coverage gaps."""
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from handoff.config import Config
+from handoff.config_loader import load_config
+from handoff.config_summary import Gap, coverage_gaps, summarize
+
+WIB = ZoneInfo("Asia/Jakarta")
+EXAMPLE = Path(__file__).parents[2] / "config" / "frontdoor.yaml"
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=WIB)  # a Monday
+
+
+def wib(*args: int) -> datetime:
+    return datetime(*args, tzinfo=WIB)
+
+
+def shop_config() -> Config:
+    """Billing is open Saturday 09:00-15:00 but its only agent leaves at 13:00."""
+    return Config.model_validate(
+        {
+            "messages": {"id": {"greeting": "Halo"}},
+            "schedules": {
+                "office": {
+                    "timezone": "Asia/Jakarta",
+                    "holidays": "ID",
+                    "hours": {"mon": ["08:00-17:00"], "sat": ["09:00-15:00"]},
+                    "overrides": [{"date": "2026-11-24", "hours": [], "note": "stocktaking"}],
+                },
+                "early": {
+                    "timezone": "Asia/Jakarta",
+                    "hours": {"mon": ["08:00-17:00"], "sat": ["09:00-13:00"]},
+                },
+                "night": {
+                    "timezone": "Asia/Jakarta",
+                    "hours": {"fri": ["22:00-24:00"], "sat": ["00:00-06:00"]},
+                },
+            },
+            "teams": {
+                "billing": {"name": "Billing", "schedule": "office"},
+                "night": {"name": "Night Support", "schedule": "night"},
+            },
+            "agents": [
+                {"id": 1, "name": "Sari", "teams": ["billing"], "shift": "early", "manager": True},
+                {"id": 2, "name": "Agus", "teams": ["billing"], "shift": "early", "capacity": 5},
+                {"id": 3, "name": "Rina", "teams": ["billing"], "shift": "night"},
+            ],
+        }
+    )
+
+
+def test_a_team_open_while_its_agents_are_off_shift_is_a_gap() -> None:
+    gaps = coverage_gaps(shop_config(), wib(2026, 11, 28), wib(2026, 11, 29))
+    billing = [gap for gap in gaps if gap.team == "billing"]
+    assert billing == [Gap("billing", wib(2026, 11, 28, 13, 0), wib(2026, 11, 28, 15, 0))]
+
+
+def test_an_agent_of_another_team_does_not_cover_a_gap() -> None:
+    # Rina works nights but only for billing; the night team has nobody at all.
+    gaps = coverage_gaps(shop_config(), wib(2026, 11, 27), wib(2026, 11, 29))
+    night = [gap for gap in gaps if gap.team == "night"]
+    assert night == [Gap("night", wib(2026, 11, 27, 22, 0), wib(2026, 11, 28, 6, 0))]
+
+
+def test_a_gap_is_cut_at_the_edges_of_the_period() -> None:
+    gaps = coverage_gaps(shop_config(), wib(2026, 11, 28, 14, 0), wib(2026, 11, 28, 14, 30))
+    assert gaps == [Gap("billing", wib(2026, 11, 28, 14, 0), wib(2026, 11, 28, 14, 30))]
+
+
+def test_a_fully_staffed_week_has_no_gaps() -> None:
+    assert coverage_gaps(load_config(EXAMPLE), NOW, wib(2026, 11, 30, 10, 0)) == []
+
+
+def test_the_summary_counts_what_the_config_holds() -> None:
+    first_line = summarize(shop_config(), NOW).splitlines()[0]
+    assert first_line == "Config OK: 2 teams, 3 agents (1 manager), 0 intents, 3 schedules"
+
+
+def test_the_summary_lists_each_teams_hours_this_week_with_overrides() -> None:
+    summary = summarize(shop_config(), NOW)
+    assert "  billing (Billing; schedule office, Asia/Jakarta, WIB):" in summary
+    assert "    Mon 2026-11-23  08:00-17:00" in summary
+    assert "    Tue 2026-11-24  closed" in summary and "override: stocktaking" in summary
+    billing = summary.split("  billing (")[1].split("  night (")[0]
+    assert "    Sat 2026-11-28  09:00-15:00" in billing
+    assert "Sun 2026-11-29" in billing and "Mon 2026-11-30" not in billing
+
+
+def test_the_summary_marks_public_holidays_by_name() -> None:
+    summary = summarize(shop_config(), wib(2026, 8, 17, 9, 0))
+    assert "Mon 2026-08-17  closed" in summary and "holiday: Independence Day" in summary
+
+
+def test_the_summary_lists_agents_per_shift() -> None:
+    shifts = summarize(shop_config(), NOW).split("Agents per shift")[1]
+    assert "  early (Asia/Jakarta: Mon 08:00-17:00; Sat 09:00-13:00):" in shifts
+    assert "Sari (1)" in shifts and "teams billing; capacity 3, manager" in shifts
+    assert "Agus (2)" in shifts and "capacity 5" in shifts
+
+
+def test_the_summary_prints_the_coverage_gap() -> None:
+    summary = summarize(shop_config(), NOW)
+    assert "  billing: Sat 2026-11-28 13:00-15:00 WIB open, no agent on shift" in summary
+    assert (
+        "  night: Fri 2026-11-27 22:00 - Sat 2026-11-28 06:00 WIB open, no agent on shift"
+        in summary
+    )
+
+
+def test_the_example_config_summarises_without_gaps() -> None:
+    summary = summarize(load_config(EXAMPLE), NOW)
+    for team in ("sales", "support", "billing", "night"):
+        assert f"  {team} (" in summary
+    assert "none: every open hour has an agent on shift" in summary

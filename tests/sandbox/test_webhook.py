@@ -1,0 +1,82 @@
+"""Webhook delivery: JSON POSTs in order, the secret header, retries until a 2xx answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from telegram import Bot
+
+from tests.sandbox_support import SandboxClient
+
+pytestmark = pytest.mark.filterwarnings("error::telegram.warnings.PTBUserWarning")
+
+
+class Receiver:
+    """A bot's webhook endpoint that accepts only the right secret."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.accepted: list[dict[str, Any]] = []
+        self.refused = 0
+        self.arrived = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != self.secret:
+            self.refused += 1
+            return web.Response(status=403)
+        self.accepted.append(await request.json())
+        self.arrived.set()
+        return web.Response(text="ok")
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[str, Receiver]]:
+    hook = Receiver("right-secret")
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/hook", hook
+    await runner.cleanup()
+
+
+async def wait_until(condition: Any, timeout: float = 3.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+async def test_wrong_secret_is_retried_until_the_right_one_is_set(
+    bot: Bot, sandbox: SandboxClient, ani: dict[str, Any], receiver: tuple[str, Receiver]
+) -> None:
+    url, hook = receiver
+    await bot.set_webhook(url, secret_token="wrong-secret")
+    await wait_until(lambda: hook.refused >= 2)  # the server retries after each 403
+    info = await bot.get_webhook_info()
+    assert info.pending_update_count == 1 and "403" in info.last_error_message
+    await bot.set_webhook(url, secret_token="right-secret")
+    await sandbox.send(ani["id"], "second")
+    await wait_until(lambda: len(hook.accepted) == 2)
+    assert [u["message"]["text"] for u in hook.accepted] == ["/start", "second"]
+    assert (await bot.get_webhook_info()).pending_update_count == 0
+
+
+async def test_unreachable_webhook_keeps_updates_for_polling(
+    bot: Bot, sandbox: SandboxClient, ani: dict[str, Any]
+) -> None:
+    await bot.set_webhook("http://127.0.0.1:9/nothing-listens-here")
+    await asyncio.sleep(0.2)
+    assert "Connection failed" in (await bot.get_webhook_info()).last_error_message
+    await bot.delete_webhook()
+    assert [u.message.text for u in await bot.get_updates()] == ["/start"]
+
+
+async def test_drop_pending_updates(bot: Bot, sandbox: SandboxClient, ani: dict) -> None:
+    await bot.delete_webhook(drop_pending_updates=True)
+    assert await bot.get_updates() == ()
