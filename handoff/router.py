@@ -155,7 +155,9 @@ class Router:
                     active=True,
                 )
                 if agent.id in existing:
-                    await u.conn.execute(update(agents).where(agents.c.id == agent.id).values(**values))
+                    await u.conn.execute(
+                        update(agents).where(agents.c.id == agent.id).values(**values)
+                    )
                 else:
                     await u.conn.execute(insert(agents).values(id=agent.id, **values))
             configured = {a.id for a in self.config.agents}
@@ -174,8 +176,13 @@ class Router:
     # ---- the customer's side ------------------------------------------------------------
 
     async def ensure_customer(
-        self, customer_id: int, *, name: str = "", username: str | None = None,
-        language: str | None = None, lead_source: str | None = None,
+        self,
+        customer_id: int,
+        *,
+        name: str = "",
+        username: str | None = None,
+        language: str | None = None,
+        lead_source: str | None = None,
     ) -> Row[Any]:
         """Create the customer on first contact; refresh name and language later."""
         table = Customer.__table__
@@ -186,16 +193,26 @@ class Router:
             if row is None:
                 await u.conn.execute(
                     insert(table).values(
-                        id=customer_id, name=name, username=username,
+                        id=customer_id,
+                        name=name,
+                        username=username,
                         language=language or self.config.bot.default_language,
-                        lead_source=lead_source, is_vip=vip, created_at=u.now,
+                        lead_source=lead_source,
+                        is_vip=vip,
+                        created_at=u.now,
                     )
                 )
             else:
-                changes: dict[str, Any] = {"name": name or row.name, "username": username, "is_vip": vip}
+                changes: dict[str, Any] = {
+                    "name": name or row.name,
+                    "username": username,
+                    "is_vip": vip,
+                }
                 if language:
                     changes["language"] = language
-                await u.conn.execute(update(table).where(table.c.id == customer_id).values(**changes))
+                await u.conn.execute(
+                    update(table).where(table.c.id == customer_id).values(**changes)
+                )
             return (await u.conn.execute(select(table).where(table.c.id == customer_id))).one()
 
         row, _ = await self._run(work)
@@ -214,23 +231,31 @@ class Router:
         table = store.conversations
         row = (
             await u.conn.execute(
-                select(table.c.id).where(
-                    table.c.customer_id == customer_id, table.c.state.in_(tuple(OPEN_STATES))
-                ).order_by(table.c.id.desc()).limit(1)
+                select(table.c.id)
+                .where(table.c.customer_id == customer_id, table.c.state.in_(tuple(OPEN_STATES)))
+                .order_by(table.c.id.desc())
+                .limit(1)
             )
         ).first()
         if row is not None:
             return int(row.id)
         result = await u.conn.execute(
             insert(table).values(
-                customer_id=customer_id, state=C.BOT, first_message=first_message[:500],
-                created_at=u.now, last_activity_at=u.now,
+                customer_id=customer_id,
+                state=C.BOT,
+                first_message=first_message[:500],
+                created_at=u.now,
+                last_activity_at=u.now,
             )
         )
         return int(result.inserted_primary_key[0])
 
     async def request_handoff(
-        self, customer_id: int, *, intent: str | None, text: str = "",
+        self,
+        customer_id: int,
+        *,
+        intent: str | None,
+        text: str = "",
         account_owner_id: int | None = None,
     ) -> Outcome:
         """The customer needs a person: classify, check the hours, find the sticky agent, route."""
@@ -247,38 +272,61 @@ class Router:
         return Outcome(ActionResult.DONE, tuple(events), conversation_id=conversation_id)
 
     async def _enqueue(
-        self, u: _Unit, row: Row[Any], *, intent: str | None, text: str,
+        self,
+        u: _Unit,
+        row: Row[Any],
+        *,
+        intent: str | None,
+        text: str,
         account_owner_id: int | None,
     ) -> None:
         customers, table = Customer.__table__, store.conversations
-        customer = (await u.conn.execute(select(customers).where(customers.c.id == row.customer_id))).first()
+        customer = (
+            await u.conn.execute(select(customers).where(customers.c.id == row.customer_id))
+        ).first()
         last = (
             await u.conn.execute(
-                select(table).where(
-                    table.c.customer_id == row.customer_id, table.c.state == C.CLOSED,
+                select(table)
+                .where(
+                    table.c.customer_id == row.customer_id,
+                    table.c.state == C.CLOSED,
                     table.c.id != row.id,
-                ).order_by(table.c.closed_at.desc()).limit(1)
+                )
+                .order_by(table.c.closed_at.desc())
+                .limit(1)
             )
         ).first()
         is_lead = last is None
         routing = self.config.routing
         verdict = classify(
-            self.config, intent=intent, text=text, is_lead=is_lead,
+            self.config,
+            intent=intent,
+            text=text,
+            is_lead=is_lead,
             is_vip=bool(customer and customer.is_vip),
             usual_team=customer.usual_team if customer else None,
         )
         sticky_id = account_owner_id
-        if sticky_id is None and last is not None and last.agent_id is not None and (
-            last.closed_at >= u.now - timedelta(seconds=routing.sticky.window)
+        if (
+            sticky_id is None
+            and last is not None
+            and last.agent_id is not None
+            and (last.closed_at >= u.now - timedelta(seconds=routing.sticky.window))
         ):
             sticky_id = last.agent_id
         hours = team_hours(self.config, verdict.team, u.now)
         check_move(C(row.state), C.QUEUED)
         values: dict[str, Any] = dict(
-            state=C.QUEUED, team=hours.team, intent=intent, priority=verdict.priority,
-            is_lead=is_lead, sticky_agent_id=sticky_id, queued_at=u.now,
+            state=C.QUEUED,
+            team=hours.team,
+            intent=intent,
+            priority=verdict.priority,
+            is_lead=is_lead,
+            sticky_agent_id=sticky_id,
+            queued_at=u.now,
             queue_key=queue_key(u.now, verdict.priority, routing.aging),
-            first_message=(text or row.first_message)[:500], last_activity_at=u.now,
+            first_message=(text or row.first_message)[:500],
+            last_activity_at=u.now,
         )
         if hours.outcome is not TeamHours.OPEN:
             values.update(not_before=hours.opening, after_hours_policy=hours.policy)
@@ -286,7 +334,9 @@ class Router:
         await store.add_trail(u.conn, row.id, u.now, "classify", "; ".join(verdict.reasons))
         await store.add_trail(u.conn, row.id, u.now, "time", hours.reason)
         if sticky_id is not None:
-            await store.add_trail(u.conn, row.id, u.now, "sticky", f"sticky candidate: agent {sticky_id}")
+            await store.add_trail(
+                u.conn, row.id, u.now, "sticky", f"sticky candidate: agent {sticky_id}"
+            )
         if hours.outcome is TeamHours.OPEN:
             if hours.team != verdict.team:
                 u.events.append(RoutedAfterHours(row.id, row.customer_id, verdict.team, hours.team))
@@ -322,10 +372,14 @@ class Router:
         customers = Customer.__table__
 
         async def work(u: _Unit) -> None:
-            await u.conn.execute(update(customers).where(customers.c.id == customer_id).values(blocked=True))
+            await u.conn.execute(
+                update(customers).where(customers.c.id == customer_id).values(blocked=True)
+            )
             table = store.conversations
             for row in await u.conn.execute(
-                select(table).where(table.c.customer_id == customer_id, table.c.state.in_(tuple(OPEN_STATES)))
+                select(table).where(
+                    table.c.customer_id == customer_id, table.c.state.in_(tuple(OPEN_STATES))
+                )
             ):
                 await self._close(u, row, reason="blocked")
 
@@ -333,8 +387,15 @@ class Router:
         return Outcome(ActionResult.DONE, tuple(events))
 
     async def record_message(
-        self, conversation_id: int, *, sender: str, customer_id: int, kind: str = "text",
-        text: str = "", agent_id: int | None = None, telegram_message_id: int | None = None,
+        self,
+        conversation_id: int,
+        *,
+        sender: str,
+        customer_id: int,
+        kind: str = "text",
+        text: str = "",
+        agent_id: int | None = None,
+        telegram_message_id: int | None = None,
     ) -> None:
         """Store a message of the conversation; the agent's first one sets the first response time."""
         from handoff.tables import Message
@@ -342,9 +403,14 @@ class Router:
         async def work(u: _Unit) -> None:
             await u.conn.execute(
                 insert(Message.__table__).values(
-                    conversation_id=conversation_id, customer_id=customer_id, sender=sender,
-                    agent_id=agent_id, kind=kind, text=text[:4096],
-                    telegram_message_id=telegram_message_id, created_at=u.now,
+                    conversation_id=conversation_id,
+                    customer_id=customer_id,
+                    sender=sender,
+                    agent_id=agent_id,
+                    kind=kind,
+                    text=text[:4096],
+                    telegram_message_id=telegram_message_id,
+                    created_at=u.now,
                 )
             )
             table = store.conversations
@@ -382,8 +448,15 @@ class Router:
             conversation, sticky_agent=sticky, candidate=candidate, routing=routing, now=u.now
         )
         if decision.verdict is Verdict.OFFER:
-            await self._offer(u, row, decision.agent_id, decision.timeout, decision.sticky,
-                              decision.reason, decision.open_to_anyone)
+            await self._offer(
+                u,
+                row,
+                decision.agent_id,
+                decision.timeout,
+                decision.sticky,
+                decision.reason,
+                decision.open_to_anyone,
+            )
             return
         if decision.open_to_anyone:
             await store.update_conversation(u.conn, row, open_to_anyone=True)
@@ -394,23 +467,41 @@ class Router:
             u.events.append(await self._queued_event(u, row))
 
     async def _offer(
-        self, u: _Unit, row: Row[Any], agent_id: int, timeout: float, sticky: bool, reason: str,
+        self,
+        u: _Unit,
+        row: Row[Any],
+        agent_id: int,
+        timeout: float,
+        sticky: bool,
+        reason: str,
         opens: bool,
     ) -> None:
         reserved = await store.change_agent(
-            u.conn, agent_id, store.has_free_slot(),
-            pending_offers=store.agents.c.pending_offers + 1, last_routed_at=u.now,
+            u.conn,
+            agent_id,
+            store.has_free_slot(),
+            pending_offers=store.agents.c.pending_offers + 1,
+            last_routed_at=u.now,
         )
         if not reserved:
             raise store.Conflict(f"agent {agent_id} filled up meanwhile")
         check_move(C(row.state), C.OFFERED)
         deadline = u.now + timedelta(seconds=timeout)
         await store.update_conversation(
-            u.conn, row, state=C.OFFERED, attempts=row.attempts + 1,
-            sticky_tried=row.sticky_tried or sticky, open_to_anyone=row.open_to_anyone or opens,
+            u.conn,
+            row,
+            state=C.OFFERED,
+            attempts=row.attempts + 1,
+            sticky_tried=row.sticky_tried or sticky,
+            open_to_anyone=row.open_to_anyone or opens,
         )
         offer_id = await store.add_offer(
-            u.conn, conversation_id=row.id, agent_id=agent_id, now=u.now, deadline=deadline, sticky=sticky
+            u.conn,
+            conversation_id=row.id,
+            agent_id=agent_id,
+            now=u.now,
+            deadline=deadline,
+            sticky=sticky,
         )
         await store.add_trail(u.conn, row.id, u.now, "offer", reason)
         if opens:
@@ -435,7 +526,8 @@ class Router:
         """Give a free agent the head of the queues they serve, until they are full or none is left."""
         primary = await store.teams_of(u.conn, agent_id)
         overflow = [
-            key for key, team in self.config.teams.items()
+            key
+            for key, team in self.config.teams.items()
             if key not in primary and any(t in primary for t in team.secondary)
         ]
         cutoff = u.now - timedelta(seconds=self.config.routing.overflow_after)
@@ -483,8 +575,11 @@ class Router:
     async def _loser(self, conversation_id: int) -> Outcome:
         async with self.engine.connect() as conn:
             row = await store.get_conversation(conn, conversation_id)
-        return Outcome(ClaimResult.ALREADY_CLAIMED, holder_id=row.agent_id if row else None,
-                       conversation_id=conversation_id)
+        return Outcome(
+            ClaimResult.ALREADY_CLAIMED,
+            holder_id=row.agent_id if row else None,
+            conversation_id=conversation_id,
+        )
 
     async def _claim(self, u: _Unit, conversation_id: int, agent_id: int, how: str) -> Outcome:
         row = await store.get_conversation(u.conn, conversation_id)
@@ -504,7 +599,9 @@ class Router:
         anyone = row.open_to_anyone or self.config.routing.claim is ClaimMode.ANYONE
         forced = how == "force"
         if not (mine or anyone or forced):
-            return Outcome(ClaimResult.NOT_OFFERED_TO_YOU, holder_id=offer.agent_id if offer else None)
+            return Outcome(
+                ClaimResult.NOT_OFFERED_TO_YOU, holder_id=offer.agent_id if offer else None
+            )
         if not forced and not agent.on_shift:
             return Outcome(ClaimResult.OFF_SHIFT)
         pending_elsewhere = agent.pending_offers - (1 if mine else 0)
@@ -514,17 +611,22 @@ class Router:
         if offer is not None:
             await self._end_offer(u, offer, OfferState.ACCEPTED if mine else OfferState.RESCINDED)
         check_move(C(row.state), C.ASSIGNED)
-        row = await store.get_conversation(u.conn, row.id)
         await store.update_conversation(
-            u.conn, row, state=C.ASSIGNED, agent_id=agent_id,
-            assigned_at=row.assigned_at or u.now, last_activity_at=u.now,
+            u.conn,
+            row,
+            state=C.ASSIGNED,
+            agent_id=agent_id,
+            assigned_at=row.assigned_at or u.now,
+            last_activity_at=u.now,
         )
         # A claimed offer already counted as routed when it was made; a take or force counts now.
         routed = {} if mine else {"last_routed_at": u.now}
         await store.change_agent(
             u.conn, agent_id, load=store.agents.c.load + 1, missed_offers=0, **routed
         )
-        verb = {"claim": "claimed", "take": "taken (cherry-pick)", "force": "force-assigned"}.get(how, how)
+        verb = {"claim": "claimed", "take": "taken (cherry-pick)", "force": "force-assigned"}.get(
+            how, how
+        )
         note = f" over capacity ({agent.load + 1}/{agent.capacity})" if over else ""
         await store.add_trail(u.conn, row.id, u.now, "assign", f"{verb} by {agent.name}{note}")
         u.events.append(Assigned(row.id, row.customer_id, agent_id, how, over))
@@ -534,16 +636,19 @@ class Router:
         """A manager's force-assign (`/assign`): may exceed capacity, and says so."""
         return await self.claim(conversation_id, agent_id, how="force")
 
-    async def _end_offer(self, u: _Unit, offer: Row[Any], outcome: OfferState) -> bool:
-        """Resolve a pending offer once and give the agent's reserved slot back."""
+    async def _end_offer(self, u: _Unit, offer: Row[Any], outcome: OfferState) -> None:
+        """Resolve a pending offer once and give the agent's reserved slot back.
+
+        Raises Conflict when someone resolved it meanwhile, so the whole decision is retried on
+        fresh state (PostgreSQL re-checks the WHERE after waiting for the row lock).
+        """
         if not await store.resolve_offer(u.conn, offer.id, outcome, u.now):
-            return False
+            raise store.Conflict(f"offer {offer.id} was resolved meanwhile")
         await store.change_agent(
             u.conn, offer.agent_id, pending_offers=store.agents.c.pending_offers - 1
         )
         if outcome is not OfferState.ACCEPTED:
             u.events.append(OfferEnded(offer.conversation_id, offer.id, offer.agent_id, outcome))
-        return True
 
     async def expire_offer(self, offer_id: int) -> Outcome:
         """The offer's deadline passed: requeue to the next agent (idempotent)."""
@@ -573,7 +678,10 @@ class Router:
             seconds = (u.now - offer.created_at).total_seconds()
             what = "timed out" if outcome is OfferState.TIMED_OUT else "declined"
             await store.add_trail(
-                u.conn, row.id, u.now, what.replace(" ", "_"),
+                u.conn,
+                row.id,
+                u.now,
+                what.replace(" ", "_"),
                 f"offer to {agent.name} {what} after {seconds:.0f} s → requeued",
             )
             if outcome is OfferState.TIMED_OUT:
@@ -620,9 +728,16 @@ class Router:
         check_move(C.ASSIGNED, C.QUEUED)
         routing = self.config.routing
         await store.update_conversation(
-            u.conn, row, state=C.QUEUED, agent_id=None, team=team, queued_at=u.now,
-            queue_key=queue_key(u.now, row.priority, routing.aging), sticky_tried=True,
-            not_before=None, transfers=row.transfers + (1 if team != row.team else 0),
+            u.conn,
+            row,
+            state=C.QUEUED,
+            agent_id=None,
+            team=team,
+            queued_at=u.now,
+            queue_key=queue_key(u.now, row.priority, routing.aging),
+            sticky_tried=True,
+            not_before=None,
+            transfers=row.transfers + (1 if team != row.team else 0),
         )
         # The releasing agent counts as just routed, so round robin tries the others first.
         await store.change_agent(
@@ -633,7 +748,11 @@ class Router:
         await self._route(u, row.id, announce=True)
 
     async def transfer(
-        self, conversation_id: int, by_agent_id: int, *, to_agent_id: int | None = None,
+        self,
+        conversation_id: int,
+        by_agent_id: int,
+        *,
+        to_agent_id: int | None = None,
         to_team: str | None = None,
     ) -> Outcome:
         """Move a conversation to another agent or team (`/transfer #id @agent|team`)."""
@@ -660,22 +779,28 @@ class Router:
         result, events = await self._run(work)
         return Outcome(result, tuple(events), conversation_id=conversation_id)
 
-    async def _transfer_to_team(self, u: _Unit, row: Row[Any], by: Row[Any], team: str) -> ActionResult:
+    async def _transfer_to_team(
+        self, u: _Unit, row: Row[Any], by: Row[Any], team: str
+    ) -> ActionResult:
         why = f"transferred to team {team} by {by.name}"
         if row.state == C.ASSIGNED:
             holder = row.agent_id
             await self._requeue_from_agent(u, row, team, why)
             await self._dispatch_agent(u, holder)
             return ActionResult.DONE
-        if row.state == C.OFFERED:
-            offer = await store.pending_offer(u.conn, row.id)
-            if offer is not None:
-                await self._end_offer(u, offer, OfferState.RESCINDED)
-            row = await store.get_conversation(u.conn, row.id)
+        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
+        if offer is not None:
+            await self._end_offer(u, offer, OfferState.RESCINDED)
         routing = self.config.routing
         await store.update_conversation(
-            u.conn, row, state=C.QUEUED, team=team, transfers=row.transfers + 1, sticky_tried=True,
-            queue_key=queue_key(row.queued_at, row.priority, routing.aging), attempts=0,
+            u.conn,
+            row,
+            state=C.QUEUED,
+            team=team,
+            transfers=row.transfers + 1,
+            sticky_tried=True,
+            queue_key=queue_key(row.queued_at, row.priority, routing.aging),
+            attempts=0,
             open_to_anyone=False,
         )
         await store.add_trail(u.conn, row.id, u.now, "transfer", why)
@@ -693,37 +818,44 @@ class Router:
         if target.id == row.agent_id:
             return ActionResult.ALREADY_DONE
         snapshot = store.agent_snapshot(target)
-        if not (snapshot.on_shift and snapshot.status is AgentStatus.AVAILABLE
-                and target.load < target.capacity):
+        if not (
+            snapshot.on_shift
+            and snapshot.status is AgentStatus.AVAILABLE
+            and target.load < target.capacity
+        ):
             return ActionResult.TARGET_UNAVAILABLE
         previous = row.agent_id
-        if row.state == C.OFFERED:
-            offer = await store.pending_offer(u.conn, row.id)
-            if offer is not None:
-                await self._end_offer(u, offer, OfferState.RESCINDED)
-                previous_offer_agent = offer.agent_id
-            row = await store.get_conversation(u.conn, row.id)
-        else:
-            previous_offer_agent = None
+        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
+        if offer is not None:
+            await self._end_offer(u, offer, OfferState.RESCINDED)
+        previous_offer_agent = offer.agent_id if offer is not None else None
         check_move(C(row.state), C.ASSIGNED)
         await store.update_conversation(
-            u.conn, row, state=C.ASSIGNED, agent_id=to_agent_id, transfers=row.transfers + 1,
-            assigned_at=row.assigned_at or u.now, last_activity_at=u.now,
+            u.conn,
+            row,
+            state=C.ASSIGNED,
+            agent_id=to_agent_id,
+            transfers=row.transfers + 1,
+            assigned_at=row.assigned_at or u.now,
+            last_activity_at=u.now,
         )
         if previous is not None:
             await store.change_agent(u.conn, previous, load=store.agents.c.load - 1)
         await store.change_agent(
             u.conn, to_agent_id, load=store.agents.c.load + 1, last_routed_at=u.now
         )
-        await store.add_trail(u.conn, row.id, u.now, "transfer", f"transferred to {target.name} by {by.name}")
+        await store.add_trail(
+            u.conn, row.id, u.now, "transfer", f"transferred to {target.name} by {by.name}"
+        )
         u.events.append(Assigned(row.id, row.customer_id, to_agent_id, "transfer"))
         for freed in (previous, previous_offer_agent):
             if freed is not None:
                 await self._dispatch_agent(u, freed)
         return ActionResult.DONE
 
-    async def close(self, conversation_id: int, *, by_agent_id: int | None = None,
-                    reason: str = "agent") -> Outcome:
+    async def close(
+        self, conversation_id: int, *, by_agent_id: int | None = None, reason: str = "agent"
+    ) -> Outcome:
         """Close a conversation (`/close`); an agent may close only their own unless a manager."""
 
         async def work(u: _Unit) -> ActionResult:
@@ -752,22 +884,27 @@ class Router:
             if offer is not None:
                 await self._end_offer(u, offer, OfferState.RESCINDED)
                 freed.append(offer.agent_id)
-            row = await store.get_conversation(u.conn, row.id)
-        await store.update_conversation(u.conn, row, state=C.CLOSED, closed_at=u.now, close_reason=reason)
+        await store.update_conversation(
+            u.conn, row, state=C.CLOSED, closed_at=u.now, close_reason=reason
+        )
         if row.state == C.ASSIGNED and row.agent_id is not None:
             await store.change_agent(u.conn, row.agent_id, load=store.agents.c.load - 1)
             freed.append(row.agent_id)
         if row.team:
             customers = Customer.__table__
             await u.conn.execute(
-                update(customers).where(customers.c.id == row.customer_id).values(usual_team=row.team)
+                update(customers)
+                .where(customers.c.id == row.customer_id)
+                .values(usual_team=row.team)
             )
         await store.add_trail(u.conn, row.id, u.now, "close", f"closed ({reason})")
         u.events.append(Closed(row.id, row.customer_id, row.agent_id, reason))
         for agent_id in freed:
             await self._dispatch_agent(u, agent_id)
 
-    async def set_agent_status(self, agent_id: int, status: AgentStatus, why: str = "command") -> Outcome:
+    async def set_agent_status(
+        self, agent_id: int, status: AgentStatus, why: str = "command"
+    ) -> Outcome:
         """`/on`, `/away`, `/off`: takes effect at once; pending offers of an agent leaving are rescinded."""
 
         async def work(u: _Unit) -> ActionResult:
@@ -775,7 +912,10 @@ class Router:
             if agent is None or not agent.active:
                 return ActionResult.NOT_ALLOWED
             await store.change_agent(
-                u.conn, agent_id, status=status, status_changed_at=u.now,
+                u.conn,
+                agent_id,
+                status=status,
+                status_changed_at=u.now,
                 **({"missed_offers": 0} if status is AgentStatus.AVAILABLE else {}),
             )
             u.events.append(AgentStatusChanged(None, agent_id, status, why))
@@ -823,15 +963,24 @@ class Router:
                     continue
                 if on:
                     await store.change_agent(
-                        u.conn, spec.id, on_shift=True, status=AgentStatus.AVAILABLE,
-                        status_changed_at=u.now, missed_offers=0,
+                        u.conn,
+                        spec.id,
+                        on_shift=True,
+                        status=AgentStatus.AVAILABLE,
+                        status_changed_at=u.now,
+                        missed_offers=0,
                     )
                     await u.conn.execute(insert(shift_log).values(agent_id=spec.id, start=u.now))
-                    u.events.append(AgentStatusChanged(None, spec.id, AgentStatus.AVAILABLE, "shift_start"))
+                    u.events.append(
+                        AgentStatusChanged(None, spec.id, AgentStatus.AVAILABLE, "shift_start")
+                    )
                     await self._dispatch_agent(u, spec.id)
                 else:
                     await store.change_agent(
-                        u.conn, spec.id, on_shift=False, status=AgentStatus.OFFLINE,
+                        u.conn,
+                        spec.id,
+                        on_shift=False,
+                        status=AgentStatus.OFFLINE,
                         status_changed_at=u.now,
                     )
                     await u.conn.execute(
@@ -839,7 +988,9 @@ class Router:
                         .where(shift_log.c.agent_id == spec.id, shift_log.c.end.is_(None))
                         .values(end=u.now)
                     )
-                    u.events.append(AgentStatusChanged(None, spec.id, AgentStatus.OFFLINE, "shift_end"))
+                    u.events.append(
+                        AgentStatusChanged(None, spec.id, AgentStatus.OFFLINE, "shift_end")
+                    )
                     await self._rescind_offers_of(u, spec.id, f"{spec.name}'s shift ended")
 
         _, events = await self._run(work)
@@ -872,12 +1023,14 @@ class Router:
         async def work(u: _Unit) -> None:
             table = store.conversations
             rows = await u.conn.execute(
-                select(table).where(
+                select(table)
+                .where(
                     table.c.state.in_((C.QUEUED, C.OFFERED, C.ASSIGNED)),
                     table.c.first_response_at.is_(None),
                     table.c.sla_alerted.is_(False),
                     table.c.not_before.is_(None),
-                ).limit(500)
+                )
+                .limit(500)
             )
             for row in rows:
                 team = self.config.teams.get(row.team)
@@ -885,8 +1038,12 @@ class Router:
                     continue
                 waited = (u.now - row.queued_at).total_seconds()
                 if waited >= team.sla.first_response:
-                    await u.conn.execute(update(table).where(table.c.id == row.id).values(sla_alerted=True))
-                    await store.add_trail(u.conn, row.id, u.now, "sla", f"no first response after {waited:.0f} s")
+                    await u.conn.execute(
+                        update(table).where(table.c.id == row.id).values(sla_alerted=True)
+                    )
+                    await store.add_trail(
+                        u.conn, row.id, u.now, "sla", f"no first response after {waited:.0f} s"
+                    )
                     u.events.append(SlaBreached(row.id, row.team, waited))
 
         _, events = await self._run(work)

@@ -39,8 +39,13 @@ class RoutingScheduler:
         """Start the timers and recompute them from the database (after a restart too)."""
         self.scheduler.start()
         self.scheduler.add_job(
-            self._sweep, "interval", seconds=self.router.config.routing.sweep_every,
-            id=SWEEP_JOB, replace_existing=True, max_instances=1, coalesce=True,
+            self._sweep,
+            "interval",
+            seconds=self.router.config.routing.sweep_every,
+            id=SWEEP_JOB,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
         )
         await self.recover()
 
@@ -76,8 +81,12 @@ class RoutingScheduler:
         sla_team_seconds = {k: t.sla.first_response for k, t in self.router.config.teams.items()}
         for event in events:
             if isinstance(event, OfferMade):
-                self._at(event.deadline, f"offer-{event.offer_id}", self.router.expire_offer,
-                         event.offer_id)
+                self._at(
+                    event.deadline,
+                    f"offer-{event.offer_id}",
+                    self.router.expire_offer,
+                    event.offer_id,
+                )
             elif isinstance(event, HeldAfterHours) and event.opening is not None:
                 self._at(event.opening, f"opening-{event.opening.isoformat()}", self._drain)
             elif isinstance(event, Queued) and event.team in sla_team_seconds:
@@ -116,6 +125,11 @@ class RoutingScheduler:
         delay = (moment - self.router.clock.now()).total_seconds()
         run_at = datetime.now(UTC) + timedelta(seconds=max(delay, 0.0))
         self.scheduler.add_job(
-            action, "date", run_date=run_at, args=args, id=job_id, replace_existing=True,
+            action,
+            "date",
+            run_date=run_at,
+            args=args,
+            id=job_id,
+            replace_existing=True,
             misfire_grace_time=None,
         )

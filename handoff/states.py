@@ -47,7 +47,12 @@ class AgentStatus(StrEnum):
 
 
 OPEN_STATES = frozenset(
-    {ConversationState.BOT, ConversationState.QUEUED, ConversationState.OFFERED, ConversationState.ASSIGNED}
+    {
+        ConversationState.BOT,
+        ConversationState.QUEUED,
+        ConversationState.OFFERED,
+        ConversationState.ASSIGNED,
+    }
 )
 WAITING_STATES = frozenset({ConversationState.QUEUED, ConversationState.OFFERED})
 

@@ -78,9 +78,7 @@ async def pending_offer(conn: AsyncConnection, conversation_id: int) -> Row[Any]
     ).first()
 
 
-async def update_conversation(
-    conn: AsyncConnection, row: Row[Any], **values: Any
-) -> None:
+async def update_conversation(conn: AsyncConnection, row: Row[Any], **values: Any) -> None:
     """Compare-and-set on `version`: raises Conflict if anyone changed the row since it was read."""
     result = await conn.execute(
         update(conversations)
@@ -91,7 +89,9 @@ async def update_conversation(
         raise Conflict(f"conversation {row.id} changed (version {row.version})")
 
 
-async def change_agent(conn: AsyncConnection, agent_id: int, *conditions: Any, **values: Any) -> bool:
+async def change_agent(
+    conn: AsyncConnection, agent_id: int, *conditions: Any, **values: Any
+) -> bool:
     """Update one agent if `conditions` still hold; False when they no longer do."""
     result = await conn.execute(
         update(agents).where(agents.c.id == agent_id, *conditions).values(**values)
@@ -286,7 +286,9 @@ async def pending_offers_of(conn: AsyncConnection, agent_id: int) -> list[Row[An
 
 async def conversation_ids(conn: AsyncConnection, *conditions: Any, limit: int = 500) -> list[int]:
     rows = await conn.execute(
-        select(conversations.c.id).where(and_(*conditions)).order_by(conversations.c.id).limit(limit)
+        select(conversations.c.id)
+        .where(and_(*conditions))
+        .order_by(conversations.c.id)
+        .limit(limit)
     )
     return [r.id for r in rows]
-

@@ -133,7 +133,9 @@ class Message(SQLModel, table=True):
     customer_id: int = _telegram_id()
     sender: str = Field(max_length=16)  # customer | bot | agent
     agent_id: int | None = _telegram_id(nullable=True)
-    kind: str = Field(default="text", max_length=16)  # text | photo | document | voice | sticker | location
+    kind: str = Field(
+        default="text", max_length=16
+    )  # text | photo | document | voice | sticker | location
     text: str = ""
     telegram_message_id: int | None = None
     created_at: datetime = _at(nullable=False)

@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
 from handoff.router import ClaimResult
 from tests.support.configs import make_config
-from tests.support.routing import agent, conversation, new_chat, running_router
+from tests.support.routing import DATABASES, agent, conversation, new_chat, running_router
 
 CLAIMANTS = 50
 
 
-async def test_fifty_simultaneous_claims_of_one_offered_conversation_have_exactly_one_winner(tmp_path):
+@pytest.mark.parametrize("database", DATABASES)
+async def test_fifty_simultaneous_claims_of_one_offered_conversation_have_exactly_one_winner(
+    tmp_path, database
+):
     config = make_config(
         agents=[{"id": i, "capacity": 2} for i in range(1, CLAIMANTS + 1)], claim="anyone"
     )
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         outcomes = await asyncio.gather(
             *(router.claim(chat, agent_id, how="take") for agent_id in range(1, CLAIMANTS + 1))
@@ -32,9 +37,10 @@ async def test_fifty_simultaneous_claims_of_one_offered_conversation_have_exactl
         assert sorted(loads) == [0] * (CLAIMANTS - 1) + [1]
 
 
-async def test_the_offered_agent_double_pressing_claims_once(tmp_path):
+@pytest.mark.parametrize("database", DATABASES)
+async def test_the_offered_agent_double_pressing_claims_once(tmp_path, database):
     config = make_config(agents=[{"id": 1}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         outcomes = await asyncio.gather(*(router.claim(chat, 1) for _ in range(10)))
         assert Counter(o.result for o in outcomes)[ClaimResult.CLAIMED] == 1

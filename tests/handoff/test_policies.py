@@ -25,22 +25,43 @@ ROUTING = make_config().routing
 
 
 def agent(agent_id=1, **changes) -> AgentSnapshot:
-    values = dict(id=agent_id, name=f"Agent{agent_id}", capacity=3, status=AgentStatus.AVAILABLE,
-                  on_shift=True, load=0, pending_offers=0, last_routed_at=None)
+    values = dict(
+        id=agent_id,
+        name=f"Agent{agent_id}",
+        capacity=3,
+        status=AgentStatus.AVAILABLE,
+        on_shift=True,
+        load=0,
+        pending_offers=0,
+        last_routed_at=None,
+    )
     values.update(changes)
     return AgentSnapshot(**values)
 
 
 def chat(**changes) -> ConversationSnapshot:
-    values = dict(id=7, team="support", priority=0, queued_at=NOW, attempts=0,
-                  sticky_agent_id=None, sticky_tried=False, open_to_anyone=False)
+    values = dict(
+        id=7,
+        team="support",
+        priority=0,
+        queued_at=NOW,
+        attempts=0,
+        sticky_agent_id=None,
+        sticky_tried=False,
+        open_to_anyone=False,
+    )
     values.update(changes)
     return ConversationSnapshot(**values)
 
 
 def test_the_sticky_agent_gets_the_offer_alone_for_the_sticky_timeout():
-    decision = decide_offer(chat(sticky_agent_id=3), sticky_agent=agent(3, load=1),
-                            candidate=agent(1), routing=ROUTING, now=NOW)
+    decision = decide_offer(
+        chat(sticky_agent_id=3),
+        sticky_agent=agent(3, load=1),
+        candidate=agent(1),
+        routing=ROUTING,
+        now=NOW,
+    )
     assert (decision.verdict, decision.agent_id, decision.sticky) == (Verdict.OFFER, 3, True)
     assert decision.timeout == 45
     assert decision.reason == "sticky: last agent Agent3 on shift, load 1/3 → offered 45 s"
@@ -57,22 +78,34 @@ def test_the_sticky_agent_gets_the_offer_alone_for_the_sticky_timeout():
     ],
 )
 def test_an_unavailable_sticky_agent_is_skipped_with_the_reason(change, why):
-    decision = decide_offer(chat(sticky_agent_id=3), sticky_agent=agent(3, **change),
-                            candidate=agent(1), routing=ROUTING, now=NOW)
+    decision = decide_offer(
+        chat(sticky_agent_id=3),
+        sticky_agent=agent(3, **change),
+        candidate=agent(1),
+        routing=ROUTING,
+        now=NOW,
+    )
     assert decision.agent_id == 1 and not decision.sticky
     assert decision.reason.startswith(f"sticky: last agent Agent3 {why}, skipped; round robin")
 
 
 def test_a_tried_sticky_agent_is_not_offered_again():
-    decision = decide_offer(chat(sticky_agent_id=3, sticky_tried=True), sticky_agent=agent(3),
-                            candidate=agent(1), routing=ROUTING, now=NOW)
+    decision = decide_offer(
+        chat(sticky_agent_id=3, sticky_tried=True),
+        sticky_agent=agent(3),
+        candidate=agent(1),
+        routing=ROUTING,
+        now=NOW,
+    )
     assert decision.agent_id == 1
 
 
 def test_round_robin_reports_how_long_the_candidate_was_idle():
     idle = agent(2, last_routed_at=NOW - timedelta(seconds=90))
     decision = decide_offer(chat(), sticky_agent=None, candidate=idle, routing=ROUTING, now=NOW)
-    assert decision.reason == "round robin: Agent2 longest idle (idle 90 s), load 0/3 → offered 60 s"
+    assert (
+        decision.reason == "round robin: Agent2 longest idle (idle 90 s), load 0/3 → offered 60 s"
+    )
 
 
 def test_with_no_candidate_the_conversation_waits():
@@ -85,8 +118,9 @@ def test_max_attempts_opens_the_conversation_to_anyone_once():
     decision = decide_offer(at_limit, sticky_agent=None, candidate=None, routing=ROUTING, now=NOW)
     assert decision.open_to_anyone and "open to anyone after 3 attempts" in decision.reason
     already = chat(attempts=5, open_to_anyone=True)
-    assert not decide_offer(already, sticky_agent=None, candidate=None, routing=ROUTING,
-                            now=NOW).open_to_anyone
+    assert not decide_offer(
+        already, sticky_agent=None, candidate=None, routing=ROUTING, now=NOW
+    ).open_to_anyone
 
 
 def test_priority_counts_as_minutes_of_waiting_and_the_key_never_changes_with_time():
@@ -110,36 +144,62 @@ CONFIG = make_config(
 
 
 def test_classify_adds_base_intent_vip_and_urgent_priority():
-    result = classify(CONFIG, intent="invoice", text="Tagihan DARURAT", is_lead=False,
-                      is_vip=True, usual_team=None)
+    result = classify(
+        CONFIG,
+        intent="invoice",
+        text="Tagihan DARURAT",
+        is_lead=False,
+        is_vip=True,
+        usual_team=None,
+    )
     assert result.team == "billing"
     assert result.priority == 1 + 2 + 5 + 3
     assert result.reasons[-1] == "priority 11, existing customer"
 
 
 def test_a_lead_with_a_sales_intent_goes_to_sales_and_an_existing_customer_to_the_intent_team():
-    assert classify(CONFIG, intent="pricing", text="", is_lead=True, is_vip=False,
-                    usual_team=None).team == "sales"
-    assert classify(CONFIG, intent="pricing", text="", is_lead=False, is_vip=False,
-                    usual_team=None).team == "support"
+    assert (
+        classify(
+            CONFIG, intent="pricing", text="", is_lead=True, is_vip=False, usual_team=None
+        ).team
+        == "sales"
+    )
+    assert (
+        classify(
+            CONFIG, intent="pricing", text="", is_lead=False, is_vip=False, usual_team=None
+        ).team
+        == "support"
+    )
 
 
 def test_without_an_intent_an_existing_customer_goes_to_their_usual_team():
-    assert classify(CONFIG, intent=None, text="", is_lead=False, is_vip=False,
-                    usual_team="billing").team == "billing"
-    assert classify(CONFIG, intent=None, text="", is_lead=True, is_vip=False,
-                    usual_team=None).team == "sales"
+    assert (
+        classify(
+            CONFIG, intent=None, text="", is_lead=False, is_vip=False, usual_team="billing"
+        ).team
+        == "billing"
+    )
+    assert (
+        classify(CONFIG, intent=None, text="", is_lead=True, is_vip=False, usual_team=None).team
+        == "sales"
+    )
 
 
 ZONES = make_config(
-    teams={"wib": {"schedule": "jakarta"}, "wita": {"schedule": "makassar"},
-           "wit": {"schedule": "jayapura"}, "nyc": {"schedule": "new_york"}},
+    teams={
+        "wib": {"schedule": "jakarta"},
+        "wita": {"schedule": "makassar"},
+        "wit": {"schedule": "jayapura"},
+        "nyc": {"schedule": "new_york"},
+    },
     schedules={
         "jakarta": {"timezone": "Asia/Jakarta", "hours": {"mon": ["08:00-11:00"]}},
         "makassar": {"timezone": "Asia/Makassar", "hours": {"mon": ["08:00-11:00"]}},
         "jayapura": {"timezone": "Asia/Jayapura", "hours": {"mon": ["08:00-11:00"]}},
-        "new_york": {"timezone": "America/New_York",
-                     "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}},
+        "new_york": {
+            "timezone": "America/New_York",
+            "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+        },
     },
 )
 
@@ -164,8 +224,10 @@ def test_a_team_across_daylight_saving_opens_at_nine_local_on_both_sides():
 
 def test_after_hours_chains_stop_at_a_team_already_visited():
     config = make_config(
-        teams={"a": {"schedule": "office", "after_hours": "team:b"},
-               "b": {"schedule": "office", "after_hours": "team:a"}},
+        teams={
+            "a": {"schedule": "office", "after_hours": "team:b"},
+            "b": {"schedule": "office", "after_hours": "team:a"},
+        },
     )
     saturday = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
     decision = team_hours(config, "a", saturday)

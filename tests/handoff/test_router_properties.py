@@ -126,7 +126,9 @@ class RoutingMachine(RuleBasedStateMachine):
 
         async def go():
             row = await self._conversation(conversation)
-            await self.router.release(conversation, row.agent_id if by_holder and row.agent_id else agent)
+            await self.router.release(
+                conversation, row.agent_id if by_holder and row.agent_id else agent
+            )
 
         self.step(go())
 
@@ -182,9 +184,14 @@ class RoutingMachine(RuleBasedStateMachine):
     @invariant()
     def the_promises_of_spec_4_hold(self) -> None:
         conversations, agents, offers = self.run(self._world())
-        self.nothing_is_lost_or_held_twice_and_nobody_is_over_capacity(conversations, agents, offers)
-        refused = {(o.conversation_id, o.agent_id) for o in offers
-                   if o.state in (OfferState.TIMED_OUT, OfferState.DECLINED)}
+        self.nothing_is_lost_or_held_twice_and_nobody_is_over_capacity(
+            conversations, agents, offers
+        )
+        refused = {
+            (o.conversation_id, o.agent_id)
+            for o in offers
+            if o.state in (OfferState.TIMED_OUT, OfferState.DECLINED)
+        }
         self.every_waiting_conversation_is_offered_or_has_no_eligible_agent(
             conversations, agents, refused
         )
@@ -239,16 +246,26 @@ class RoutingMachine(RuleBasedStateMachine):
         if row.team in TEAMS_OF[agent_id]:
             return True
         overflowing = now - row.queued_at >= timedelta(seconds=CONFIG.routing.overflow_after)
-        return overflowing and any(t in TEAMS_OF[agent_id] for t in CONFIG.teams[row.team].secondary)
+        return overflowing and any(
+            t in TEAMS_OF[agent_id] for t in CONFIG.teams[row.team].secondary
+        )
 
     def _could_take(self, agent, row, refused, now) -> bool:
         free = agent.load + agent.pending_offers < agent.capacity
-        return (agent.active and agent.on_shift and agent.reachable and free
-                and agent.status == AgentStatus.AVAILABLE and self._serves(agent.id, row, refused, now))
+        return (
+            agent.active
+            and agent.on_shift
+            and agent.reachable
+            and free
+            and agent.status == AgentStatus.AVAILABLE
+            and self._serves(agent.id, row, refused, now)
+        )
 
 
 RoutingMachine.TestCase.settings = settings(
-    max_examples=30, stateful_step_count=20, deadline=None,
+    max_examples=30,
+    stateful_step_count=20,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestRoutingInvariants = RoutingMachine.TestCase

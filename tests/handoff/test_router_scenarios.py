@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from handoff.events import (
     AgentStatusChanged,
     Closed,
@@ -18,6 +20,7 @@ from handoff.router import ActionResult, ClaimResult
 from handoff.states import AgentStatus, ConversationState
 from tests.support.configs import make_config
 from tests.support.routing import (
+    DATABASES,
     agent,
     conversation,
     new_chat,
@@ -26,6 +29,13 @@ from tests.support.routing import (
     running_router,
     trail,
 )
+
+
+@pytest.fixture(params=DATABASES)
+def database(request) -> str:
+    """Every scenario runs on SQLite, and on PostgreSQL when the test database is configured."""
+    return request.param
+
 
 SATURDAY_22_WIB = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
 CHRISTMAS_10_WIB = datetime(2026, 12, 25, 3, 0, tzinfo=UTC)
@@ -36,9 +46,11 @@ async def expire(router, conversation_id: int, seconds: float = 61) -> None:
     await router.sweep()
 
 
-async def test_a_new_chat_is_offered_to_the_longest_idle_agent_and_only_they_may_claim(tmp_path):
+async def test_a_new_chat_is_offered_to_the_longest_idle_agent_and_only_they_may_claim(
+    tmp_path, database
+):
     config = make_config(agents=[{"id": 1}, {"id": 2}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         first = await new_chat(router, 100)
         assert await pending_offer_agent(router, first) == 1  # never routed, lowest id
         second = await new_chat(router, 101)
@@ -54,9 +66,9 @@ async def test_a_new_chat_is_offered_to_the_longest_idle_agent_and_only_they_may
         assert (await agent(router, 1)).load == 1
 
 
-async def test_an_unclaimed_offer_times_out_and_goes_to_the_next_agent(tmp_path):
+async def test_an_unclaimed_offer_times_out_and_goes_to_the_next_agent(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 2}], claim_timeout="60s")
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         assert await pending_offer_agent(router, chat) == 1
         router.clock.advance(59)
@@ -68,9 +80,9 @@ async def test_an_unclaimed_offer_times_out_and_goes_to_the_next_agent(tmp_path)
         assert (await agent(router, 1)).pending_offers == 0
 
 
-async def test_when_every_candidate_timed_out_the_chat_waits_open_to_anyone(tmp_path):
+async def test_when_every_candidate_timed_out_the_chat_waits_open_to_anyone(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 2}], max_attempts=2, max_missed_offers=5)
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         await expire(router, chat)
         opened = await router.sweep()
@@ -85,10 +97,11 @@ async def test_when_every_candidate_timed_out_the_chat_waits_open_to_anyone(tmp_
         assert (await router.claim(chat, 1, how="take")).result is ClaimResult.CLAIMED
 
 
-async def test_max_attempts_opens_the_card_and_alerts(tmp_path):
-    config = make_config(agents=[{"id": 1}, {"id": 2}, {"id": 3}], max_attempts=2,
-                         max_missed_offers=5)
-    async with running_router(tmp_path, config) as router:
+async def test_max_attempts_opens_the_card_and_alerts(tmp_path, database):
+    config = make_config(
+        agents=[{"id": 1}, {"id": 2}, {"id": 3}], max_attempts=2, max_missed_offers=5
+    )
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         router.clock.advance(61)
         events = await router.sweep()
@@ -100,9 +113,9 @@ async def test_max_attempts_opens_the_card_and_alerts(tmp_path):
         assert (await router.claim(chat, 1)).result is ClaimResult.CLAIMED  # but anyone may claim
 
 
-async def test_missed_offers_in_a_row_set_the_agent_away(tmp_path):
+async def test_missed_offers_in_a_row_set_the_agent_away(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 2}], max_missed_offers=2)
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         await router.set_agent_status(2, AgentStatus.AWAY)
         first = await new_chat(router, 100)
         router.clock.advance(61)
@@ -117,9 +130,9 @@ async def test_missed_offers_in_a_row_set_the_agent_away(tmp_path):
         assert await pending_offer_agent(router, first) is None
 
 
-async def test_a_claim_resets_the_missed_offer_count(tmp_path):
+async def test_a_claim_resets_the_missed_offer_count(tmp_path, database):
     config = make_config(agents=[{"id": 1}], max_missed_offers=2)
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         await new_chat(router, 100)
         await expire(router, 0)
         assert (await agent(router, 1)).missed_offers == 1
@@ -128,9 +141,9 @@ async def test_a_claim_resets_the_missed_offer_count(tmp_path):
         assert (await agent(router, 1)).missed_offers == 0
 
 
-async def sticky_world(tmp_path, **agent_one):
+async def sticky_world(tmp_path, database, **agent_one):
     config = make_config(agents=[{"id": 1, **agent_one}, {"id": 2}, {"id": 3}])
-    return running_router(tmp_path, config)
+    return running_router(tmp_path, config, database=database)
 
 
 async def serve_and_close(router, customer_id: int, agent_id: int) -> None:
@@ -143,28 +156,32 @@ async def serve_and_close(router, customer_id: int, agent_id: int) -> None:
     await router.close(chat, by_agent_id=agent_id)
 
 
-async def test_a_returning_customer_is_offered_to_their_last_agent(tmp_path):
-    async with await sticky_world(tmp_path) as router:
+async def test_a_returning_customer_is_offered_to_their_last_agent(tmp_path, database):
+    async with await sticky_world(tmp_path, database) as router:
         await serve_and_close(router, 100, 3)
         router.clock.advance(3600)
         chat = await new_chat(router, 100)
         assert await pending_offer_agent(router, chat) == 3
-        assert any(line.startswith("sticky: last agent Agent3 on shift, load 0/3 → offered 45 s")
-                   for line in await trail(router, chat))
+        assert any(
+            line.startswith("sticky: last agent Agent3 on shift, load 0/3 → offered 45 s")
+            for line in await trail(router, chat)
+        )
 
 
-async def test_sticky_is_skipped_when_the_last_agent_is_away(tmp_path):
-    async with await sticky_world(tmp_path) as router:
+async def test_sticky_is_skipped_when_the_last_agent_is_away(tmp_path, database):
+    async with await sticky_world(tmp_path, database) as router:
         await serve_and_close(router, 100, 3)
         await router.set_agent_status(3, AgentStatus.AWAY)
         chat = await new_chat(router, 100)
         assert await pending_offer_agent(router, chat) in (1, 2)
-        assert any("sticky: last agent Agent3 away, skipped" in line for line in await trail(router, chat))
+        assert any(
+            "sticky: last agent Agent3 away, skipped" in line for line in await trail(router, chat)
+        )
 
 
-async def test_sticky_is_skipped_when_the_last_agent_is_at_capacity(tmp_path):
+async def test_sticky_is_skipped_when_the_last_agent_is_at_capacity(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 3, "capacity": 1}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         await serve_and_close(router, 100, 3)
         busy = await new_chat(router, 200)
         await router.assign(busy, 3)
@@ -173,11 +190,11 @@ async def test_sticky_is_skipped_when_the_last_agent_is_at_capacity(tmp_path):
         assert any("at capacity (1/1)" in line for line in await trail(router, chat))
 
 
-async def test_sticky_is_skipped_when_the_last_agent_is_off_shift(tmp_path):
+async def test_sticky_is_skipped_when_the_last_agent_is_off_shift(tmp_path, database):
     config = make_config(
         agents=[{"id": 1}, {"id": 3, "shift": "office"}],
     )
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         await serve_and_close(router, 100, 3)
         router.clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))  # 19:00 WIB, office closed
         await router.sync_shifts()
@@ -186,8 +203,8 @@ async def test_sticky_is_skipped_when_the_last_agent_is_off_shift(tmp_path):
         assert any("off shift" in line for line in await trail(router, chat))
 
 
-async def test_sticky_falls_back_to_round_robin_after_its_timeout(tmp_path):
-    async with await sticky_world(tmp_path) as router:
+async def test_sticky_falls_back_to_round_robin_after_its_timeout(tmp_path, database):
+    async with await sticky_world(tmp_path, database) as router:
         await serve_and_close(router, 100, 3)
         chat = await new_chat(router, 100)
         assert await pending_offer_agent(router, chat) == 3
@@ -196,8 +213,8 @@ async def test_sticky_falls_back_to_round_robin_after_its_timeout(tmp_path):
         assert await pending_offer_agent(router, chat) in (1, 2)
 
 
-async def test_sticky_expires_after_the_window(tmp_path):
-    async with await sticky_world(tmp_path) as router:
+async def test_sticky_expires_after_the_window(tmp_path, database):
+    async with await sticky_world(tmp_path, database) as router:
         await serve_and_close(router, 100, 3)
         router.clock.advance(73 * 3600)
         chat = await new_chat(router, 100)
@@ -205,28 +222,34 @@ async def test_sticky_expires_after_the_window(tmp_path):
         assert not any("sticky" in line for line in await trail(router, chat))
 
 
-async def test_billing_words_reach_billing_and_leads_go_to_sales(tmp_path):
+async def test_billing_words_reach_billing_and_leads_go_to_sales(tmp_path, database):
     config = make_config(
         teams={"sales": {}, "support": {}, "billing": {}},
-        agents=[{"id": 1, "teams": ["sales"]}, {"id": 2, "teams": ["support"]},
-                {"id": 3, "teams": ["billing"]}],
+        agents=[
+            {"id": 1, "teams": ["sales"]},
+            {"id": 2, "teams": ["support"]},
+            {"id": 3, "teams": ["billing"]},
+        ],
         intents={
             "invoice": {"keywords": {"id": ["tagihan"]}, "team": "billing"},
             "pricing": {"keywords": {"id": ["harga"]}, "team": "support", "sales": True},
         },
         sales_team="sales",
     )
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         bill = await new_chat(router, 100, intent="invoice")
         assert await pending_offer_agent(router, bill) == 3
         lead = await new_chat(router, 101, intent="pricing")
         assert await pending_offer_agent(router, lead) == 1
 
 
-async def test_a_vip_overtakes_and_an_old_low_priority_chat_is_still_served_first(tmp_path):
-    config = make_config(agents=[{"id": 1, "capacity": 1}], aging="60s", vip={"customers": [900],
-                         "boost": 5})
-    async with running_router(tmp_path, config) as router:
+async def test_a_vip_overtakes_and_an_old_low_priority_chat_is_still_served_first(
+    tmp_path, database
+):
+    config = make_config(
+        agents=[{"id": 1, "capacity": 1}], aging="60s", vip={"customers": [900], "boost": 5}
+    )
+    async with running_router(tmp_path, config, database=database) as router:
         blocker = await new_chat(router, 1)
         await router.claim(blocker, 1)
         old = await new_chat(router, 100)  # priority 0 at t0
@@ -244,9 +267,11 @@ async def test_a_vip_overtakes_and_an_old_low_priority_chat_is_still_served_firs
         assert await pending_offer_agent(router, late_vip) is None
 
 
-async def test_an_agent_is_never_offered_beyond_capacity_but_a_manager_may_force(tmp_path):
+async def test_an_agent_is_never_offered_beyond_capacity_but_a_manager_may_force(
+    tmp_path, database
+):
     config = make_config(agents=[{"id": 1, "capacity": 1}, {"id": 9, "manager": True}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         await router.set_agent_status(9, AgentStatus.AWAY)
         first = await new_chat(router, 100)
         await router.claim(first, 1)
@@ -259,14 +284,14 @@ async def test_an_agent_is_never_offered_beyond_capacity_but_a_manager_may_force
         assert "over capacity (2/1)" in (await trail(router, second))[-1]
 
 
-async def test_overflow_brings_in_the_secondary_team_after_the_wait(tmp_path):
+async def test_overflow_brings_in_the_secondary_team_after_the_wait(tmp_path, database):
     config = make_config(
         teams={"billing": {"secondary": ["support"]}, "support": {}},
         agents=[{"id": 1, "teams": ["billing"], "capacity": 1}, {"id": 2, "teams": ["support"]}],
         overflow_after="5m",
         intents={"invoice": {"keywords": {"id": ["tagihan"]}, "team": "billing"}},
     )
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         busy = await new_chat(router, 1, intent="invoice")
         await router.claim(busy, 1)
         chat = await new_chat(router, 100, intent="invoice")
@@ -279,12 +304,12 @@ async def test_overflow_brings_in_the_secondary_team_after_the_wait(tmp_path):
         assert await pending_offer_agent(router, chat) == 2
 
 
-async def test_a_team_that_opens_while_chats_wait_drains_its_queue(tmp_path):
+async def test_a_team_that_opens_while_chats_wait_drains_its_queue(tmp_path, database):
     config = make_config(
         teams={"support": {"schedule": "office"}},
         agents=[{"id": 1, "shift": "office"}, {"id": 2, "shift": "office"}],
     )
-    async with running_router(tmp_path, config, start=SATURDAY_22_WIB) as router:
+    async with running_router(tmp_path, config, start=SATURDAY_22_WIB, database=database) as router:
         await router.ensure_customer(100, name="Budi")
         outcome = await router.request_handoff(100, intent=None, text="halo")
         held = [e for e in outcome.events if isinstance(e, HeldAfterHours)]
@@ -296,9 +321,13 @@ async def test_a_team_that_opens_while_chats_wait_drains_its_queue(tmp_path):
         assert await pending_offer_agent(router, chat) == 1
 
 
-async def test_a_public_holiday_keeps_the_team_closed_until_the_next_working_day(tmp_path):
+async def test_a_public_holiday_keeps_the_team_closed_until_the_next_working_day(
+    tmp_path, database
+):
     config = make_config(teams={"support": {"schedule": "office"}}, agents=[{"id": 1}])
-    async with running_router(tmp_path, config, start=CHRISTMAS_10_WIB) as router:
+    async with running_router(
+        tmp_path, config, start=CHRISTMAS_10_WIB, database=database
+    ) as router:
         await router.ensure_customer(100)
         outcome = await router.request_handoff(100, intent=None)
         held = next(e for e in outcome.events if isinstance(e, HeldAfterHours))
@@ -306,22 +335,24 @@ async def test_a_public_holiday_keeps_the_team_closed_until_the_next_working_day
         assert "closed" in (await trail(router, outcome.conversation_id))[1]
 
 
-async def test_after_hours_team_policy_routes_to_the_night_team(tmp_path):
+async def test_after_hours_team_policy_routes_to_the_night_team(tmp_path, database):
     config = make_config(
         teams={"support": {"schedule": "office", "after_hours": "team:night"}, "night": {}},
         agents=[{"id": 1, "teams": ["support"], "shift": "office"}, {"id": 2, "teams": ["night"]}],
     )
-    async with running_router(tmp_path, config, start=SATURDAY_22_WIB) as router:
+    async with running_router(tmp_path, config, start=SATURDAY_22_WIB, database=database) as router:
         await router.ensure_customer(100)
         outcome = await router.request_handoff(100, intent=None)
         assert RoutedAfterHours(outcome.conversation_id, 100, "support", "night") in outcome.events
         assert await pending_offer_agent(router, outcome.conversation_id) == 2
 
 
-async def test_bot_only_policy_holds_the_message_for_the_opening(tmp_path):
-    config = make_config(teams={"support": {"schedule": "office", "after_hours": "bot_only"}},
-                         agents=[{"id": 1, "shift": "office"}])
-    async with running_router(tmp_path, config, start=SATURDAY_22_WIB) as router:
+async def test_bot_only_policy_holds_the_message_for_the_opening(tmp_path, database):
+    config = make_config(
+        teams={"support": {"schedule": "office", "after_hours": "bot_only"}},
+        agents=[{"id": 1, "shift": "office"}],
+    )
+    async with running_router(tmp_path, config, start=SATURDAY_22_WIB, database=database) as router:
         await router.ensure_customer(100)
         outcome = await router.request_handoff(100, intent=None, text="tolong hubungi saya")
         held = next(e for e in outcome.events if isinstance(e, HeldAfterHours))
@@ -330,9 +361,9 @@ async def test_bot_only_policy_holds_the_message_for_the_opening(tmp_path):
         assert row.first_message == "tolong hubungi saya"
 
 
-async def test_cherry_pick_lets_any_on_shift_agent_take_a_waiting_chat(tmp_path):
+async def test_cherry_pick_lets_any_on_shift_agent_take_a_waiting_chat(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 2}], claim="anyone")
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         assert await pending_offer_agent(router, chat) == 1
         taken = await router.claim(chat, 2, how="take")
@@ -340,20 +371,23 @@ async def test_cherry_pick_lets_any_on_shift_agent_take_a_waiting_chat(tmp_path)
         assert (await agent(router, 1)).pending_offers == 0
 
 
-async def test_taking_is_refused_without_cherry_pick(tmp_path):
+async def test_taking_is_refused_without_cherry_pick(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 2}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         assert (await router.claim(chat, 2, how="take")).result is ClaimResult.NOT_OFFERED_TO_YOU
 
 
-async def test_a_transfer_while_an_offer_is_pending_rescinds_it(tmp_path):
+async def test_a_transfer_while_an_offer_is_pending_rescinds_it(tmp_path, database):
     config = make_config(
         teams={"support": {}, "billing": {}},
-        agents=[{"id": 1, "teams": ["support"]}, {"id": 2, "teams": ["billing"]},
-                {"id": 9, "teams": ["support"], "manager": True}],
+        agents=[
+            {"id": 1, "teams": ["support"]},
+            {"id": 2, "teams": ["billing"]},
+            {"id": 9, "teams": ["support"], "manager": True},
+        ],
     )
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         await router.set_agent_status(9, AgentStatus.AWAY)
         chat = await new_chat(router, 100)
         offer = await pending_offer_id(router, chat)
@@ -365,13 +399,16 @@ async def test_a_transfer_while_an_offer_is_pending_rescinds_it(tmp_path):
         assert (await router.expire_offer(offer)).result is ActionResult.ALREADY_DONE
 
 
-async def test_transfer_to_an_agent_and_to_a_team(tmp_path):
+async def test_transfer_to_an_agent_and_to_a_team(tmp_path, database):
     config = make_config(
         teams={"support": {}, "billing": {}},
-        agents=[{"id": 1, "teams": ["support"]}, {"id": 2, "teams": ["support"]},
-                {"id": 3, "teams": ["billing"]}],
+        agents=[
+            {"id": 1, "teams": ["support"]},
+            {"id": 2, "teams": ["support"]},
+            {"id": 3, "teams": ["billing"]},
+        ],
     )
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         await router.claim(chat, 1)
         assert (await router.transfer(chat, 2, to_agent_id=3)).result is ActionResult.NOT_YOURS
@@ -379,15 +416,17 @@ async def test_transfer_to_an_agent_and_to_a_team(tmp_path):
         row = await conversation(router, chat)
         assert (row.agent_id, row.transfers) == (2, 1)
         assert (await agent(router, 1)).load == 0 and (await agent(router, 2)).load == 1
-        assert (await router.transfer(chat, 2, to_team="nowhere")).result is ActionResult.UNKNOWN_TARGET
+        assert (
+            await router.transfer(chat, 2, to_team="nowhere")
+        ).result is ActionResult.UNKNOWN_TARGET
         assert (await router.transfer(chat, 2, to_team="billing")).result is ActionResult.DONE
         assert await pending_offer_agent(router, chat) == 3
         assert (await agent(router, 2)).load == 0
 
 
-async def test_release_requeues_to_another_agent(tmp_path):
+async def test_release_requeues_to_another_agent(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 2}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         await router.claim(chat, 1)
         assert (await router.release(chat, 2)).result is ActionResult.NOT_YOURS
@@ -396,9 +435,9 @@ async def test_release_requeues_to_another_agent(tmp_path):
         assert await pending_offer_agent(router, chat) == 2
 
 
-async def test_closing_frees_capacity_for_the_next_waiting_chat(tmp_path):
+async def test_closing_frees_capacity_for_the_next_waiting_chat(tmp_path, database):
     config = make_config(agents=[{"id": 1, "capacity": 1}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         first = await new_chat(router, 100)
         await router.claim(first, 1)
         outcome = await router.request_handoff(101, intent=None)
@@ -409,9 +448,9 @@ async def test_closing_frees_capacity_for_the_next_waiting_chat(tmp_path):
         assert await pending_offer_agent(router, outcome.conversation_id) == 1
 
 
-async def test_going_away_rescinds_pending_offers_and_reroutes(tmp_path):
+async def test_going_away_rescinds_pending_offers_and_reroutes(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 2}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         await router.set_agent_status(1, AgentStatus.AWAY)
         assert await pending_offer_agent(router, chat) == 2
@@ -421,17 +460,17 @@ async def test_going_away_rescinds_pending_offers_and_reroutes(tmp_path):
         assert await pending_offer_agent(router, chat) == 1
 
 
-async def test_an_unreachable_agent_gets_no_offers(tmp_path):
+async def test_an_unreachable_agent_gets_no_offers(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 2}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         await router.set_reachable(1, False)
         chat = await new_chat(router, 100)
         assert await pending_offer_agent(router, chat) == 2
 
 
-async def test_customer_cancel_and_block_end_the_conversation(tmp_path):
+async def test_customer_cancel_and_block_end_the_conversation(tmp_path, database):
     config = make_config(agents=[{"id": 1}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         assert (await router.cancel(100)).result is ActionResult.DONE
         assert (await conversation(router, chat)).close_reason == "customer_cancel"
@@ -444,24 +483,27 @@ async def test_customer_cancel_and_block_end_the_conversation(tmp_path):
         assert (await agent(router, 1)).load == 0
 
 
-async def test_idle_chats_close_and_sla_breaches_alert_once(tmp_path):
-    config = make_config(teams={"support": {"sla": {"first_response": "2m"}}},
-                         agents=[{"id": 1}], idle_close_after="30m")
-    async with running_router(tmp_path, config) as router:
+async def test_idle_chats_close_and_sla_breaches_alert_once(tmp_path, database):
+    config = make_config(
+        teams={"support": {"sla": {"first_response": "2m"}}},
+        agents=[{"id": 1}],
+        idle_close_after="30m",
+    )
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         await router.claim(chat, 1)
         router.clock.advance(121)
         events = await router.sweep()
-        assert [e for e in events if isinstance(e, SlaBreached)][0].conversation_id == chat
+        assert next(e for e in events if isinstance(e, SlaBreached)).conversation_id == chat
         assert not any(isinstance(e, SlaBreached) for e in await router.sweep())
         router.clock.advance(30 * 60)
         events = await router.sweep()
         assert Closed(chat, 100, 1, "idle") in events
 
 
-async def test_an_agent_reply_sets_the_first_response_time(tmp_path):
+async def test_an_agent_reply_sets_the_first_response_time(tmp_path, database):
     config = make_config(agents=[{"id": 1}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         chat = await new_chat(router, 100)
         await router.claim(chat, 1)
         router.clock.advance(30)
@@ -470,9 +512,9 @@ async def test_an_agent_reply_sets_the_first_response_time(tmp_path):
         assert (row.first_response_at - row.queued_at).total_seconds() == 30
 
 
-async def test_bad_claims_are_refused_and_change_nothing(tmp_path):
+async def test_bad_claims_are_refused_and_change_nothing(tmp_path, database):
     config = make_config(agents=[{"id": 1}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         assert (await router.claim(999, 1)).result is ClaimResult.NOT_FOUND
         chat = await new_chat(router, 100)
         assert (await router.claim(chat, 555)).result is ClaimResult.NOT_AN_AGENT
@@ -485,9 +527,9 @@ async def test_bad_claims_are_refused_and_change_nothing(tmp_path):
         assert (await router.claim(chat, 1)).result is ClaimResult.CLOSED
 
 
-async def test_removed_agents_are_deactivated_on_sync(tmp_path):
+async def test_removed_agents_are_deactivated_on_sync(tmp_path, database):
     config = make_config(agents=[{"id": 1}, {"id": 2}])
-    async with running_router(tmp_path, config) as router:
+    async with running_router(tmp_path, config, database=database) as router:
         await router.sync_agents(make_config(agents=[{"id": 2}]))
         assert not (await agent(router, 1)).active
         chat = await new_chat(router, 100)
@@ -495,9 +537,9 @@ async def test_removed_agents_are_deactivated_on_sync(tmp_path):
         assert (await router.claim(chat, 1)).result is ClaimResult.NOT_AN_AGENT
 
 
-async def test_a_shift_start_makes_the_agent_available_and_its_end_offline(tmp_path):
+async def test_a_shift_start_makes_the_agent_available_and_its_end_offline(tmp_path, database):
     config = make_config(agents=[{"id": 1, "shift": "office"}])
-    async with running_router(tmp_path, config, start=SATURDAY_22_WIB) as router:
+    async with running_router(tmp_path, config, start=SATURDAY_22_WIB, database=database) as router:
         assert (await agent(router, 1)).status == AgentStatus.OFFLINE
         router.clock.set(datetime(2026, 11, 30, 1, 0, tzinfo=UTC))
         events = (await router.sync_shifts()).events
@@ -505,4 +547,3 @@ async def test_a_shift_start_makes_the_agent_available_and_its_end_offline(tmp_p
         router.clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
         events = (await router.sync_shifts()).events
         assert AgentStatusChanged(None, 1, AgentStatus.OFFLINE, "shift_end") in events
-

@@ -1,4 +1,4 @@
-"""Sandbox fixtures for these tests (until tests/conftest.py loads tests.sandbox_support)."""
+"""Fixtures for the sandbox server's own tests: a PTB `Bot` and a customer who started it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 from telegram import Bot
 
-from tests.sandbox_support import SandboxClient, sandbox, sandbox_server
-
-__all__ = ["ani", "bot", "sandbox", "sandbox_server"]
+from tests.sandbox_support import SandboxClient
 
 
 @pytest.fixture

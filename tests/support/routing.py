@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlmodel import SQLModel
 
 from handoff import store
 from handoff.clock import ManualClock
@@ -20,12 +23,28 @@ from handoff.router import Router
 MONDAY_10_WIB = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
+POSTGRES_URL = os.environ.get("FRONTDOOR_TEST_POSTGRES_URL")
+DATABASES = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not POSTGRES_URL, reason="FRONTDOOR_TEST_POSTGRES_URL not set"),
+    ),
+]
+
+
 @asynccontextmanager
 async def running_router(
-    directory: Path, config: Config, start: datetime = MONDAY_10_WIB
+    directory: Path, config: Config, start: datetime = MONDAY_10_WIB, database: str = "sqlite"
 ) -> AsyncIterator[Router]:
-    """A synced router over a fresh SQLite file; disposed of afterwards."""
-    engine = create_engine(f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}")
+    """A synced router over a fresh SQLite file (or an emptied PostgreSQL database)."""
+    if database == "postgresql":
+        assert POSTGRES_URL
+        engine = create_engine(POSTGRES_URL)
+        async with engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.drop_all)
+    else:
+        engine = create_engine(f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}")
     await create_schema(engine)
     router = Router(engine, config, ManualClock(start))
     await router.sync_agents()
@@ -55,8 +74,9 @@ async def trail(router: Router, conversation_id: int) -> list[str]:
         return [r.reason for r in rows]
 
 
-async def new_chat(router: Router, customer_id: int, *, intent: str | None = None,
-                   text: str = "halo") -> int:
+async def new_chat(
+    router: Router, customer_id: int, *, intent: str | None = None, text: str = "halo"
+) -> int:
     """A customer arrives and asks for a person; returns the conversation id."""
     await router.ensure_customer(customer_id, name=f"Customer{customer_id}")
     outcome = await router.request_handoff(customer_id, intent=intent, text=text)
