@@ -1,11 +1,13 @@
 """HTTP side of the Bot API: `/bot<token>/<method>` calls and `/file/bot<token>/<path>` downloads.
 
-Kept lean because it is the benchmark's hot path: no per-request logging, one JSON parse, one
-JSON dump, and most handlers are plain functions (only getUpdates waits).
+Kept lean because it is the benchmark's hot path (tests/benchmarks/sandbox_api.py): no per-request
+logging, one JSON parse, one JSON dump by a reused encoder, and most handlers are plain functions
+(only getUpdates waits).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -22,8 +24,14 @@ from sandbox.params import Upload, canonical_method, coerce_params
 TOKEN = re.compile(r"(\d{1,20}):[A-Za-z0-9_-]{1,100}")
 _ASYNC = frozenset(name for name, fn in HANDLERS.items() if inspect.iscoroutinefunction(fn))
 _JSON = "application/json"
+# One encoder for every answer: json.dumps with any option builds a new JSONEncoder per call.
+# Compact, as Telegram answers; answers are trees (no cycles), so the cycle check is skipped.
+_ENCODE = json.JSONEncoder(
+    ensure_ascii=False, check_circular=False, separators=(",", ":")
+).encode
 
 
+@functools.lru_cache(maxsize=256)  # a test run uses a handful of tokens, each on every call
 def bot_id_of(token: str) -> int | None:
     """The bot's user id from a token `<digits>:<secret>`; None when malformed."""
     match = TOKEN.fullmatch(token)
@@ -31,9 +39,7 @@ def bot_id_of(token: str) -> int | None:
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(
-        text=json.dumps(body, ensure_ascii=False), status=status, content_type=_JSON
-    )
+    return web.Response(text=_ENCODE(body), status=status, content_type=_JSON)
 
 
 def _error(error: ApiError) -> web.Response:

@@ -12,8 +12,9 @@ waiting in their team queues, then times three committed decisions, one transact
   and `release` run after freeing a slot (SPEC §4.2 step 6): head of the queue through
   `ix_conversation_queue`, the candidate query, `decide_offer`, the agent's slot reserved, the
   compare-and-set on the conversation, the offer, the trail, COMMIT.
-- `arrival, offered`: `Router.request_handoff` for a new customer while one agent of their team has
-  a free slot (classify, hours, `longest_idle_candidate` among all agents, offer, COMMIT).
+- `arrival, offered`: `Router.request_handoff` for a new customer (created beforehand, as
+  `ensure_customer` does on first contact) while one agent of their team has a free slot
+  (classify, hours, `longest_idle_candidate` among all agents, offer, COMMIT).
 - `arrival, queued`: the same while every agent is full, so the conversation joins the N waiting
   and the customer is told their place (`queue_position`, `agents_on_duty`, `mean_handle_seconds`).
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import math
 import random
 import sys
@@ -141,11 +143,22 @@ def random_priority(rng: random.Random) -> int:
     return 5 + rng.randint(0, 4)
 
 
-async def fill_queues(engine: AsyncEngine, config: Config, size: int, rng: random.Random) -> None:
-    """N customers and N queued conversations spread over the last day, in one transaction."""
+async def fill_queues(
+    engine: AsyncEngine, config: Config, size: int, arrivals: int, rng: random.Random
+) -> None:
+    """N customers and N queued conversations spread over the last day, in one transaction;
+    and the customers who will arrive (`ensure_customer` is a step of its own, not timed)."""
     customers, conversations = Customer.__table__, store.conversations
     aging = config.routing.aging
     async with engine.begin() as conn:
+        newcomers = [
+            dict(
+                id=ARRIVAL_CUSTOMER_ID + i, name="New customer", language="id", is_vip=False,
+                blocked=False, created_at=START,
+            )
+            for i in range(arrivals)
+        ]
+        await conn.execute(insert(customers), newcomers)
         for first in range(0, size, INSERT_CHUNK):
             people, waiting = [], []
             for i in range(first, min(size, first + INSERT_CHUNK)):
@@ -173,7 +186,7 @@ async def fill_queues(engine: AsyncEngine, config: Config, size: int, rng: rando
 
 
 async def build_world(
-    path: Path, config: Config, size: int, rng: random.Random
+    path: Path, config: Config, size: int, arrivals: int, rng: random.Random
 ) -> tuple[AsyncEngine, Router, ManualClock]:
     """A fresh database: agents on shift and full, N conversations waiting."""
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
@@ -181,7 +194,7 @@ async def build_world(
     clock = ManualClock(START)
     router = Router(engine, config, clock)
     await router.sync_agents()  # queues are empty yet, so starting the shifts offers nothing
-    await fill_queues(engine, config, size, rng)
+    await fill_queues(engine, config, size, arrivals, rng)
     async with engine.begin() as conn:
         for agent in config.agents:  # idle since sometime in the last hour, every slot taken
             idle_since = START - timedelta(seconds=rng.uniform(0, 3600))
@@ -234,7 +247,7 @@ class Decisions:
         self.watch = Stopwatch(engine)
         self.agent_ids = [a.id for a in config.agents]
         self.team_of = {a.id: a.teams[0] for a in config.agents}
-        self.arrivals = iter(range(ARRIVAL_CUSTOMER_ID, ARRIVAL_CUSTOMER_ID + 10_000_000))
+        self.arrivals = itertools.count(ARRIVAL_CUSTOMER_ID)  # created by `fill_queues`
         self.undo: tuple[int, bool] | None = None  # (conversation, requeue it rather than close it)
 
     def operations(self) -> dict[str, Timed]:
@@ -288,7 +301,6 @@ class Decisions:
         agent_id = self.agent_ids[i % len(self.agent_ids)]
         await self.ready(agent_id if free_agent else None)
         customer_id = next(self.arrivals)
-        await self.router.ensure_customer(customer_id, name="New customer")  # a separate step
         elapsed, outcome = await self.watch.time(
             self.router.request_handoff(
                 customer_id, intent=INTENT_OF_TEAM[self.team_of[agent_id]], text="hello, need help"
@@ -333,7 +345,10 @@ async def measure_size(
     """Samples of the baseline and of each committed operation with N waiting, and query plans."""
     with tempfile.TemporaryDirectory(prefix="frontdoor-bench-") as folder:
         began = time.perf_counter()
-        engine, router, _ = await build_world(Path(folder) / "routing.db", config, size, rng)
+        arrivals = 2 * (WARMUP + decisions + 1)
+        engine, router, _ = await build_world(
+            Path(folder) / "routing.db", config, size, arrivals, rng
+        )
         print(f"# {size:,} waiting: set up in {time.perf_counter() - began:.1f} s", file=sys.stderr)
         try:
             baseline = Sample(size, BASELINE_COMMITTED, [], True, statements=2)

@@ -1,0 +1,314 @@
+"""What agents and managers do to a conversation: claim, take, assign, decline, release, transfer, close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Row
+
+from handoff import store
+from handoff.config import ClaimMode
+from handoff.dispatch import (
+    ActionResult,
+    C,
+    ClaimResult,
+    Dispatcher,
+    Outcome,
+    Unit,
+)
+from handoff.events import (
+    AgentStatusChanged,
+    Assigned,
+)
+from handoff.policies import (
+    queue_key,
+)
+from handoff.states import (
+    AgentStatus,
+    OfferState,
+    check_move,
+)
+
+
+class AgentActions(Dispatcher):
+    """Agents' and managers' actions, each one compare-and-set transaction."""
+
+    async def claim(self, conversation_id: int, agent_id: int, *, how: str = "claim") -> Outcome:
+        """An agent claims a conversation (Claim button, `/take`). Exactly one claimant wins."""
+
+        async def work(u: Unit) -> Outcome:
+            return await self._claim(u, conversation_id, agent_id, how)
+
+        try:
+            outcome, events = await self._run(work)
+        except store.Conflict:
+            return await self._loser(conversation_id)
+        return Outcome(outcome.result, tuple(events), outcome.holder_id, conversation_id)
+
+    async def _loser(self, conversation_id: int) -> Outcome:
+        async with self.engine.connect() as conn:
+            row = await store.get_conversation(conn, conversation_id)
+        return Outcome(
+            ClaimResult.ALREADY_CLAIMED,
+            holder_id=row.agent_id if row else None,
+            conversation_id=conversation_id,
+        )
+
+    async def _claim(self, u: Unit, conversation_id: int, agent_id: int, how: str) -> Outcome:
+        row = await store.get_conversation(u.conn, conversation_id)
+        if row is None:
+            return Outcome(ClaimResult.NOT_FOUND)
+        if row.state == C.CLOSED:
+            return Outcome(ClaimResult.CLOSED)
+        if row.state == C.ASSIGNED:
+            return Outcome(ClaimResult.ALREADY_CLAIMED, holder_id=row.agent_id)
+        if row.state == C.BOT:
+            return Outcome(ClaimResult.NOT_WAITING)
+        agent = await store.get_agent(u.conn, agent_id)
+        if agent is None or not agent.active:
+            return Outcome(ClaimResult.NOT_AN_AGENT)
+        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
+        mine = offer is not None and offer.agent_id == agent_id
+        anyone = row.open_to_anyone or self.config.routing.claim is ClaimMode.ANYONE
+        forced = how == "force"
+        if not (mine or anyone or forced):
+            return Outcome(
+                ClaimResult.NOT_OFFERED_TO_YOU, holder_id=offer.agent_id if offer else None
+            )
+        if not forced and not agent.on_shift:
+            return Outcome(ClaimResult.OFF_SHIFT)
+        pending_elsewhere = agent.pending_offers - (1 if mine else 0)
+        over = agent.load + pending_elsewhere >= agent.capacity
+        if over and not forced:
+            return Outcome(ClaimResult.AT_CAPACITY)
+        if offer is not None:
+            await self._end_offer(u, offer, OfferState.ACCEPTED if mine else OfferState.RESCINDED)
+        check_move(C(row.state), C.ASSIGNED)
+        await store.update_conversation(
+            u.conn,
+            row,
+            state=C.ASSIGNED,
+            agent_id=agent_id,
+            assigned_at=row.assigned_at or u.now,
+            last_activity_at=u.now,
+        )
+        # A claimed offer already counted as routed when it was made; a take or force counts now.
+        routed = {} if mine else {"last_routed_at": u.now}
+        await store.change_agent(
+            u.conn, agent_id, load=store.agents.c.load + 1, missed_offers=0, **routed
+        )
+        verb = {"claim": "claimed", "take": "taken (cherry-pick)", "force": "force-assigned"}.get(
+            how, how
+        )
+        note = f" over capacity ({agent.load + 1}/{agent.capacity})" if over else ""
+        await store.add_trail(u.conn, row.id, u.now, "assign", f"{verb} by {agent.name}{note}")
+        u.events.append(Assigned(row.id, row.customer_id, agent_id, how, over))
+        return Outcome(ClaimResult.CLAIMED, holder_id=agent_id)
+
+    async def assign(self, conversation_id: int, agent_id: int) -> Outcome:
+        """A manager's force-assign (`/assign`): may exceed capacity, and says so."""
+        return await self.claim(conversation_id, agent_id, how="force")
+
+    async def expire_offer(self, offer_id: int) -> Outcome:
+        """The offer's deadline passed: requeue to the next agent (idempotent)."""
+        return await self._refuse_offer(offer_id, OfferState.TIMED_OUT)
+
+    async def decline(self, offer_id: int, agent_id: int) -> Outcome:
+        return await self._refuse_offer(offer_id, OfferState.DECLINED, agent_id=agent_id)
+
+    async def _refuse_offer(
+        self, offer_id: int, outcome: OfferState, agent_id: int | None = None
+    ) -> Outcome:
+        async def work(u: Unit) -> ActionResult:
+            offer = (
+                await u.conn.execute(select(store.offers).where(store.offers.c.id == offer_id))
+            ).first()
+            if offer is None:
+                return ActionResult.NOT_FOUND
+            if agent_id is not None and offer.agent_id != agent_id:
+                return ActionResult.NOT_YOURS
+            if offer.state != OfferState.PENDING or (
+                outcome is OfferState.TIMED_OUT and offer.deadline > u.now
+            ):
+                return ActionResult.ALREADY_DONE
+            await self._end_offer(u, offer, outcome)
+            row = await store.get_conversation(u.conn, offer.conversation_id)
+            agent = await store.get_agent(u.conn, offer.agent_id)
+            seconds = (u.now - offer.created_at).total_seconds()
+            what = "timed out" if outcome is OfferState.TIMED_OUT else "declined"
+            await store.add_trail(
+                u.conn,
+                row.id,
+                u.now,
+                what.replace(" ", "_"),
+                f"offer to {agent.name} {what} after {seconds:.0f} s → requeued",
+            )
+            if outcome is OfferState.TIMED_OUT:
+                await self._count_missed(u, agent)
+            if row.state == C.OFFERED:
+                check_move(C.OFFERED, C.QUEUED)
+                await store.update_conversation(u.conn, row, state=C.QUEUED)
+                await self._route(u, row.id)
+            await self._dispatch_agent(u, offer.agent_id)
+            return ActionResult.DONE
+
+        result, events = await self._run(work)
+        return Outcome(result, tuple(events))
+
+    async def _count_missed(self, u: Unit, agent: Row[Any]) -> None:
+        missed = agent.missed_offers + 1
+        limit = self.config.routing.max_missed_offers
+        if missed >= limit and agent.status == AgentStatus.AVAILABLE:
+            await store.change_agent(
+                u.conn, agent.id, missed_offers=0, status=AgentStatus.AWAY, status_changed_at=u.now
+            )
+            u.events.append(AgentStatusChanged(None, agent.id, AgentStatus.AWAY, "missed_offers"))
+        else:
+            await store.change_agent(u.conn, agent.id, missed_offers=missed)
+
+    async def release(self, conversation_id: int, agent_id: int) -> Outcome:
+        """The agent hands the conversation back to the queue (`/release`)."""
+
+        async def work(u: Unit) -> ActionResult:
+            row = await store.get_conversation(u.conn, conversation_id)
+            if row is None:
+                return ActionResult.NOT_FOUND
+            if row.state != C.ASSIGNED or row.agent_id != agent_id:
+                return ActionResult.NOT_YOURS
+            agent = await store.get_agent(u.conn, agent_id)
+            await self._requeue_from_agent(u, row, row.team, f"released by {agent.name}")
+            await self._dispatch_agent(u, agent_id)
+            return ActionResult.DONE
+
+        result, events = await self._run(work)
+        return Outcome(result, tuple(events), conversation_id=conversation_id)
+
+    async def transfer(
+        self,
+        conversation_id: int,
+        by_agent_id: int,
+        *,
+        to_agent_id: int | None = None,
+        to_team: str | None = None,
+    ) -> Outcome:
+        """Move a conversation to another agent or team (`/transfer #id @agent|team`)."""
+        if (to_agent_id is None) == (to_team is None):
+            raise ValueError("transfer to exactly one of an agent or a team")
+
+        async def work(u: Unit) -> ActionResult:
+            row = await store.get_conversation(u.conn, conversation_id)
+            by = await store.get_agent(u.conn, by_agent_id)
+            if row is None or row.state not in (C.QUEUED, C.OFFERED, C.ASSIGNED):
+                return ActionResult.NOT_FOUND
+            if by is None or not by.active:
+                return ActionResult.NOT_ALLOWED
+            if row.state == C.ASSIGNED and row.agent_id != by_agent_id and not by.is_manager:
+                return ActionResult.NOT_YOURS
+            if row.state != C.ASSIGNED and not by.is_manager:
+                return ActionResult.NOT_ALLOWED
+            if to_team is not None:
+                if to_team not in self.config.teams:
+                    return ActionResult.UNKNOWN_TARGET
+                return await self._transfer_to_team(u, row, by, to_team)
+            return await self._transfer_to_agent(u, row, by, to_agent_id)
+
+        result, events = await self._run(work)
+        return Outcome(result, tuple(events), conversation_id=conversation_id)
+
+    async def _transfer_to_team(
+        self, u: Unit, row: Row[Any], by: Row[Any], team: str
+    ) -> ActionResult:
+        why = f"transferred to team {team} by {by.name}"
+        if row.state == C.ASSIGNED:
+            holder = row.agent_id
+            await self._requeue_from_agent(u, row, team, why)
+            await self._dispatch_agent(u, holder)
+            return ActionResult.DONE
+        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
+        if offer is not None:
+            await self._end_offer(u, offer, OfferState.RESCINDED)
+        routing = self.config.routing
+        await store.update_conversation(
+            u.conn,
+            row,
+            state=C.QUEUED,
+            team=team,
+            transfers=row.transfers + 1,
+            sticky_tried=True,
+            queue_key=queue_key(row.queued_at, row.priority, routing.aging),
+            attempts=0,
+            open_to_anyone=False,
+        )
+        await store.add_trail(u.conn, row.id, u.now, "transfer", why)
+        await self._route(u, row.id, announce=True)
+        if offer is not None:
+            await self._dispatch_agent(u, offer.agent_id)
+        return ActionResult.DONE
+
+    async def _transfer_to_agent(
+        self, u: Unit, row: Row[Any], by: Row[Any], to_agent_id: int
+    ) -> ActionResult:
+        target = await store.get_agent(u.conn, to_agent_id)
+        if target is None or not target.active:
+            return ActionResult.UNKNOWN_TARGET
+        if target.id == row.agent_id:
+            return ActionResult.ALREADY_DONE
+        snapshot = store.agent_snapshot(target)
+        if not (
+            snapshot.on_shift
+            and snapshot.status is AgentStatus.AVAILABLE
+            and target.load < target.capacity
+        ):
+            return ActionResult.TARGET_UNAVAILABLE
+        previous = row.agent_id
+        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
+        if offer is not None:
+            await self._end_offer(u, offer, OfferState.RESCINDED)
+        previous_offer_agent = offer.agent_id if offer is not None else None
+        check_move(C(row.state), C.ASSIGNED)
+        await store.update_conversation(
+            u.conn,
+            row,
+            state=C.ASSIGNED,
+            agent_id=to_agent_id,
+            transfers=row.transfers + 1,
+            assigned_at=row.assigned_at or u.now,
+            last_activity_at=u.now,
+        )
+        if previous is not None:
+            await store.change_agent(u.conn, previous, load=store.agents.c.load - 1)
+        await store.change_agent(
+            u.conn, to_agent_id, load=store.agents.c.load + 1, last_routed_at=u.now
+        )
+        await store.add_trail(
+            u.conn, row.id, u.now, "transfer", f"transferred to {target.name} by {by.name}"
+        )
+        u.events.append(Assigned(row.id, row.customer_id, to_agent_id, "transfer"))
+        for freed in (previous, previous_offer_agent):
+            if freed is not None:
+                await self._dispatch_agent(u, freed)
+        return ActionResult.DONE
+
+    async def close(
+        self, conversation_id: int, *, by_agent_id: int | None = None, reason: str = "agent"
+    ) -> Outcome:
+        """Close a conversation (`/close`); an agent may close only their own unless a manager."""
+
+        async def work(u: Unit) -> ActionResult:
+            row = await store.get_conversation(u.conn, conversation_id)
+            if row is None:
+                return ActionResult.NOT_FOUND
+            if row.state == C.CLOSED:
+                return ActionResult.ALREADY_DONE
+            if by_agent_id is not None:
+                agent = await store.get_agent(u.conn, by_agent_id)
+                if agent is None or not agent.active:
+                    return ActionResult.NOT_ALLOWED
+                if row.agent_id != by_agent_id and not agent.is_manager:
+                    return ActionResult.NOT_YOURS
+            await self._close(u, row, reason=reason)
+            return ActionResult.DONE
+
+        result, events = await self._run(work)
+        return Outcome(result, tuple(events), conversation_id=conversation_id)

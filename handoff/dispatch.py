@@ -1,0 +1,335 @@
+"""The routing service's foundation: one transaction per action, events published after commit,
+and the moves every action shares (route, offer, dispatch a free agent, end an offer, close).
+
+State changes are compare-and-set on the conversation's version (SPEC §4.1), so two workers or two
+agents can never both win.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from handoff import store
+from handoff.clock import Clock
+from handoff.config import Config
+from handoff.events import (
+    Closed,
+    Event,
+    OfferEnded,
+    OfferMade,
+    OpenedToAnyone,
+    Queued,
+    Requeued,
+)
+from handoff.policies import (
+    Verdict,
+    decide_offer,
+    estimated_wait,
+    is_eligible,
+    overflowing,
+    queue_key,
+)
+from handoff.schedule import is_open
+from handoff.states import (
+    ConversationState,
+    OfferState,
+    check_move,
+)
+from handoff.tables import Customer
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Sequence[Event]], Awaitable[None]]
+C = ConversationState
+DEFAULT_HANDLE_SECONDS = 300.0
+CONFLICT_RETRIES = 5
+
+
+class ClaimResult(StrEnum):
+    CLAIMED = "claimed"
+    ALREADY_CLAIMED = "already_claimed"
+    NOT_OFFERED_TO_YOU = "not_offered_to_you"
+    NOT_AN_AGENT = "not_an_agent"
+    OFF_SHIFT = "off_shift"
+    AT_CAPACITY = "at_capacity"
+    CLOSED = "closed"
+    NOT_FOUND = "not_found"
+    NOT_WAITING = "not_waiting"
+
+
+class ActionResult(StrEnum):
+    DONE = "done"
+    NOT_FOUND = "not_found"
+    NOT_YOURS = "not_yours"
+    NOT_ALLOWED = "not_allowed"
+    UNKNOWN_TARGET = "unknown_target"
+    TARGET_UNAVAILABLE = "target_unavailable"
+    ALREADY_DONE = "already_done"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did: its result, the conversation's holder if relevant, and the events."""
+
+    result: ClaimResult | ActionResult
+    events: tuple[Event, ...] = ()
+    holder_id: int | None = None
+    conversation_id: int | None = None
+
+
+@dataclass
+class Unit:
+    """One transaction of routing work: its connection, its moment, the events it produced."""
+
+    conn: AsyncConnection
+    now: datetime
+    events: list[Event] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Holds the engine, the live config and the clock; runs units of work."""
+
+    def __init__(self, engine: AsyncEngine, config: Config, clock: Clock) -> None:
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+        self.listeners: list[Listener] = []
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    async def _run(self, work: Callable[[Unit], Awaitable[Any]]) -> tuple[Any, list[Event]]:
+        """Run `work` in one transaction, retrying on a lost compare-and-set; then publish."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                async with self.engine.begin() as conn:
+                    unit = Unit(conn, self.clock.now())
+                    value = await work(unit)
+                break
+            except store.Conflict:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                log.debug("conflict, retrying (%s)", attempt + 1)
+        await self.publish(unit.events)
+        return value, unit.events
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        for listener in self.listeners:
+            try:
+                await listener(events)
+            except Exception:  # one broken adapter must not stop routing
+                log.exception("event listener %r failed", listener)
+
+    # ---- routing --------------------------------------------------------------------------
+
+    async def _route(self, u: Unit, conversation_id: int, *, announce: bool = False) -> None:
+        """Offer a queued conversation to the best agent now, or leave it waiting (SPEC §4.2 3–6)."""
+        row = await store.get_conversation(u.conn, conversation_id)
+        if row is None or row.state != C.QUEUED or (row.not_before and row.not_before > u.now):
+            return
+        conversation = store.conversation_snapshot(row)
+        routing = self.config.routing
+        teams = [row.team]
+        team_spec = self.config.teams.get(row.team)
+        if team_spec is not None and overflowing(conversation, routing, u.now):
+            teams += [t for t in team_spec.secondary if self._team_open(t, u.now)]
+        candidate = await store.longest_idle_candidate(u.conn, teams, row.id)
+        sticky = None
+        if row.sticky_agent_id is not None and not row.sticky_tried:
+            sticky_row = await store.get_agent(u.conn, row.sticky_agent_id)
+            sticky = store.agent_snapshot(sticky_row) if sticky_row is not None else None
+        decision = decide_offer(
+            conversation, sticky_agent=sticky, candidate=candidate, routing=routing, now=u.now
+        )
+        if decision.verdict is Verdict.OFFER:
+            await self._offer(
+                u,
+                row,
+                decision.agent_id,
+                decision.timeout,
+                decision.sticky,
+                decision.reason,
+                decision.open_to_anyone,
+            )
+            return
+        if decision.open_to_anyone:
+            await store.update_conversation(u.conn, row, open_to_anyone=True)
+            u.events.append(OpenedToAnyone(row.id, row.attempts))
+        if announce or decision.open_to_anyone:
+            await store.add_trail(u.conn, row.id, u.now, "wait", decision.reason)
+        if announce:
+            u.events.append(await self._queued_event(u, row))
+
+    async def _offer(
+        self,
+        u: Unit,
+        row: Row[Any],
+        agent_id: int,
+        timeout: float,
+        sticky: bool,
+        reason: str,
+        opens: bool,
+    ) -> None:
+        reserved = await store.change_agent(
+            u.conn,
+            agent_id,
+            store.has_free_slot(),
+            pending_offers=store.agents.c.pending_offers + 1,
+            last_routed_at=u.now,
+        )
+        if not reserved:
+            raise store.Conflict(f"agent {agent_id} filled up meanwhile")
+        check_move(C(row.state), C.OFFERED)
+        deadline = u.now + timedelta(seconds=timeout)
+        await store.update_conversation(
+            u.conn,
+            row,
+            state=C.OFFERED,
+            attempts=row.attempts + 1,
+            sticky_tried=row.sticky_tried or sticky,
+            open_to_anyone=row.open_to_anyone or opens,
+        )
+        offer_id = await store.add_offer(
+            u.conn,
+            conversation_id=row.id,
+            agent_id=agent_id,
+            now=u.now,
+            deadline=deadline,
+            sticky=sticky,
+        )
+        await store.add_trail(u.conn, row.id, u.now, "offer", reason)
+        if opens:
+            u.events.append(OpenedToAnyone(row.id, row.attempts + 1))
+        u.events.append(
+            OfferMade(row.id, offer_id, agent_id, deadline, sticky, row.open_to_anyone or opens)
+        )
+
+    async def _queued_event(self, u: Unit, row: Row[Any]) -> Queued:
+        row = await store.get_conversation(u.conn, row.id)
+        position = await store.queue_position(u.conn, row)
+        on_duty = await store.agents_on_duty(u.conn, row.team)
+        handle = await store.mean_handle_seconds(u.conn, row.team, u.now - timedelta(days=7))
+        wait = estimated_wait(position, on_duty, handle or DEFAULT_HANDLE_SECONDS)
+        return Queued(row.id, row.customer_id, row.team, position, wait)
+
+    def _team_open(self, team: str, now: datetime) -> bool:
+        spec = self.config.teams.get(team)
+        return spec is not None and is_open(self.config.schedules[spec.schedule], now)
+
+    async def _dispatch_agent(self, u: Unit, agent_id: int) -> None:
+        """Give a free agent the head of the queues they serve, until they are full or none is left."""
+        primary = await store.teams_of(u.conn, agent_id)
+        overflow = [
+            key
+            for key, team in self.config.teams.items()
+            if key not in primary and any(t in primary for t in team.secondary)
+        ]
+        cutoff = u.now - timedelta(seconds=self.config.routing.overflow_after)
+        while True:
+            agent_row = await store.get_agent(u.conn, agent_id)
+            if agent_row is None or not is_eligible(store.agent_snapshot(agent_row)):
+                return
+            heads = [
+                await store.head_of_queue(u.conn, team=t, agent_id=agent_id, now=u.now)
+                for t in primary
+            ]
+            if self._team_open_any(primary, u.now):
+                heads += [
+                    await store.head_of_queue(
+                        u.conn, team=t, agent_id=agent_id, now=u.now, queued_before=cutoff
+                    )
+                    for t in overflow
+                ]
+            waiting = [h for h in heads if h is not None]
+            if not waiting:
+                return
+            head = min(waiting, key=lambda r: (r.queue_key, r.id))
+            before = len(u.events)
+            await self._route(u, head.id)
+            if len(u.events) == before:
+                return  # the head went nowhere (e.g. its sticky agent is someone else): stop here
+
+    def _team_open_any(self, teams: Sequence[str], now: datetime) -> bool:
+        return any(self._team_open(t, now) for t in teams)
+
+    async def _end_offer(self, u: Unit, offer: Row[Any], outcome: OfferState) -> None:
+        """Resolve a pending offer once and give the agent's reserved slot back.
+
+        Raises Conflict when someone resolved it meanwhile, so the whole decision is retried on
+        fresh state (PostgreSQL re-checks the WHERE after waiting for the row lock).
+        """
+        if not await store.resolve_offer(u.conn, offer.id, outcome, u.now):
+            raise store.Conflict(f"offer {offer.id} was resolved meanwhile")
+        await store.change_agent(
+            u.conn, offer.agent_id, pending_offers=store.agents.c.pending_offers - 1
+        )
+        if outcome is not OfferState.ACCEPTED:
+            u.events.append(OfferEnded(offer.conversation_id, offer.id, offer.agent_id, outcome))
+
+    async def _requeue_from_agent(self, u: Unit, row: Row[Any], team: str, why: str) -> None:
+        check_move(C.ASSIGNED, C.QUEUED)
+        routing = self.config.routing
+        await store.update_conversation(
+            u.conn,
+            row,
+            state=C.QUEUED,
+            agent_id=None,
+            team=team,
+            queued_at=u.now,
+            queue_key=queue_key(u.now, row.priority, routing.aging),
+            sticky_tried=True,
+            not_before=None,
+            transfers=row.transfers + (1 if team != row.team else 0),
+        )
+        # The releasing agent counts as just routed, so round robin tries the others first.
+        await store.change_agent(
+            u.conn, row.agent_id, load=store.agents.c.load - 1, last_routed_at=u.now
+        )
+        await store.add_trail(u.conn, row.id, u.now, "requeue", why)
+        u.events.append(Requeued(row.id, row.agent_id, team, why))
+        await self._route(u, row.id, announce=True)
+
+    async def _close(self, u: Unit, row: Row[Any], *, reason: str) -> None:
+        check_move(C(row.state), C.CLOSED)
+        freed: list[int] = []
+        if row.state == C.OFFERED:
+            offer = await store.pending_offer(u.conn, row.id)
+            if offer is not None:
+                await self._end_offer(u, offer, OfferState.RESCINDED)
+                freed.append(offer.agent_id)
+        await store.update_conversation(
+            u.conn, row, state=C.CLOSED, closed_at=u.now, close_reason=reason
+        )
+        if row.state == C.ASSIGNED and row.agent_id is not None:
+            await store.change_agent(u.conn, row.agent_id, load=store.agents.c.load - 1)
+            freed.append(row.agent_id)
+        if row.team:
+            customers = Customer.__table__
+            await u.conn.execute(
+                update(customers)
+                .where(customers.c.id == row.customer_id)
+                .values(usual_team=row.team)
+            )
+        await store.add_trail(u.conn, row.id, u.now, "close", f"closed ({reason})")
+        u.events.append(Closed(row.id, row.customer_id, row.agent_id, reason))
+        for agent_id in freed:
+            await self._dispatch_agent(u, agent_id)
+
+    async def _rescind_offers_of(self, u: Unit, agent_id: int, why: str) -> None:
+        for offer in await store.pending_offers_of(u.conn, agent_id):
+            await self._end_offer(u, offer, OfferState.RESCINDED)
+            row = await store.get_conversation(u.conn, offer.conversation_id)
+            await store.add_trail(u.conn, row.id, u.now, "rescind", f"offer rescinded: {why}")
+            if row.state == C.OFFERED:
+                await store.update_conversation(u.conn, row, state=C.QUEUED)
+                await self._route(u, row.id)

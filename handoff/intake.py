@@ -1,0 +1,288 @@
+"""The customer's side of routing: first contact, the handoff request, cancel, block, messages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Row
+
+from handoff import store
+from handoff.dispatch import (
+    ActionResult,
+    C,
+    Dispatcher,
+    Outcome,
+    Unit,
+)
+from handoff.events import (
+    HeldAfterHours,
+    RoutedAfterHours,
+)
+from handoff.policies import (
+    TeamHours,
+    classify,
+    queue_key,
+    team_hours,
+)
+from handoff.states import (
+    OPEN_STATES,
+    check_move,
+)
+from handoff.tables import Customer
+
+
+class Intake(Dispatcher):
+    """Customers arrive, ask for a person, leave the queue or block the bot."""
+
+    async def ensure_customer(
+        self,
+        customer_id: int,
+        *,
+        name: str = "",
+        username: str | None = None,
+        language: str | None = None,
+        lead_source: str | None = None,
+    ) -> Row[Any]:
+        """Create the customer on first contact; refresh name and language later."""
+        table = Customer.__table__
+
+        async def work(u: Unit) -> Row[Any]:
+            row = (await u.conn.execute(select(table).where(table.c.id == customer_id))).first()
+            vip = customer_id in self.config.routing.vip.customers
+            if row is None:
+                await u.conn.execute(
+                    insert(table).values(
+                        id=customer_id,
+                        name=name,
+                        username=username,
+                        language=language or self.config.bot.default_language,
+                        lead_source=lead_source,
+                        is_vip=vip,
+                        created_at=u.now,
+                    )
+                )
+            else:
+                changes: dict[str, Any] = {
+                    "name": name or row.name,
+                    "username": username,
+                    "is_vip": vip,
+                }
+                if language:
+                    changes["language"] = language
+                await u.conn.execute(
+                    update(table).where(table.c.id == customer_id).values(**changes)
+                )
+            return (await u.conn.execute(select(table).where(table.c.id == customer_id))).one()
+
+        row, _ = await self._run(work)
+        return row
+
+    async def open_conversation(self, customer_id: int, first_message: str = "") -> int:
+        """The customer's open conversation, or a new one talking to the bot."""
+
+        async def work(u: Unit) -> int:
+            return await self._open_conversation(u, customer_id, first_message)
+
+        conversation_id, _ = await self._run(work)
+        return conversation_id
+
+    async def _open_conversation(self, u: Unit, customer_id: int, first_message: str) -> int:
+        table = store.conversations
+        row = (
+            await u.conn.execute(
+                select(table.c.id)
+                .where(table.c.customer_id == customer_id, table.c.state.in_(tuple(OPEN_STATES)))
+                .order_by(table.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is not None:
+            return int(row.id)
+        result = await u.conn.execute(
+            insert(table).values(
+                customer_id=customer_id,
+                state=C.BOT,
+                first_message=first_message[:500],
+                created_at=u.now,
+                last_activity_at=u.now,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    async def request_handoff(
+        self,
+        customer_id: int,
+        *,
+        intent: str | None,
+        text: str = "",
+        account_owner_id: int | None = None,
+    ) -> Outcome:
+        """The customer needs a person: classify, check the hours, find the sticky agent, route."""
+
+        async def work(u: Unit) -> int:
+            conversation_id = await self._open_conversation(u, customer_id, text)
+            row = await store.get_conversation(u.conn, conversation_id)
+            if row.state != C.BOT:
+                return conversation_id  # already waiting or with an agent: nothing to redo
+            await self._enqueue(u, row, intent=intent, text=text, account_owner_id=account_owner_id)
+            return conversation_id
+
+        conversation_id, events = await self._run(work)
+        return Outcome(ActionResult.DONE, tuple(events), conversation_id=conversation_id)
+
+    async def _enqueue(
+        self,
+        u: Unit,
+        row: Row[Any],
+        *,
+        intent: str | None,
+        text: str,
+        account_owner_id: int | None,
+    ) -> None:
+        customers, table = Customer.__table__, store.conversations
+        customer = (
+            await u.conn.execute(select(customers).where(customers.c.id == row.customer_id))
+        ).first()
+        last = (
+            await u.conn.execute(
+                select(table)
+                .where(
+                    table.c.customer_id == row.customer_id,
+                    table.c.state == C.CLOSED,
+                    table.c.id != row.id,
+                )
+                .order_by(table.c.closed_at.desc())
+                .limit(1)
+            )
+        ).first()
+        is_lead = last is None
+        routing = self.config.routing
+        verdict = classify(
+            self.config,
+            intent=intent,
+            text=text,
+            is_lead=is_lead,
+            is_vip=bool(customer and customer.is_vip),
+            usual_team=customer.usual_team if customer else None,
+        )
+        sticky_id = account_owner_id
+        if (
+            sticky_id is None
+            and last is not None
+            and last.agent_id is not None
+            and (last.closed_at >= u.now - timedelta(seconds=routing.sticky.window))
+        ):
+            sticky_id = last.agent_id
+        hours = team_hours(self.config, verdict.team, u.now)
+        check_move(C(row.state), C.QUEUED)
+        values: dict[str, Any] = dict(
+            state=C.QUEUED,
+            team=hours.team,
+            intent=intent,
+            priority=verdict.priority,
+            is_lead=is_lead,
+            sticky_agent_id=sticky_id,
+            queued_at=u.now,
+            queue_key=queue_key(u.now, verdict.priority, routing.aging),
+            first_message=(text or row.first_message)[:500],
+            last_activity_at=u.now,
+        )
+        if hours.outcome is not TeamHours.OPEN:
+            values.update(not_before=hours.opening, after_hours_policy=hours.policy)
+        await store.update_conversation(u.conn, row, **values)
+        await store.add_trail(u.conn, row.id, u.now, "classify", "; ".join(verdict.reasons))
+        await store.add_trail(u.conn, row.id, u.now, "time", hours.reason)
+        if sticky_id is not None:
+            await store.add_trail(
+                u.conn, row.id, u.now, "sticky", f"sticky candidate: agent {sticky_id}"
+            )
+        if hours.outcome is TeamHours.OPEN:
+            if hours.team != verdict.team:
+                u.events.append(RoutedAfterHours(row.id, row.customer_id, verdict.team, hours.team))
+            await self._route(u, row.id, announce=True)
+        else:
+            u.events.append(
+                HeldAfterHours(row.id, row.customer_id, hours.team, hours.policy, hours.opening)
+            )
+
+    async def cancel(self, customer_id: int) -> Outcome:
+        """`/cancel`: the customer leaves the queue (or ends the chat with their agent)."""
+        table = store.conversations
+
+        async def work(u: Unit) -> Outcome:
+            row = (
+                await u.conn.execute(
+                    select(table).where(
+                        table.c.customer_id == customer_id,
+                        table.c.state.in_((C.QUEUED, C.OFFERED, C.ASSIGNED)),
+                    )
+                )
+            ).first()
+            if row is None:
+                return Outcome(ActionResult.NOT_FOUND)
+            await self._close(u, row, reason="customer_cancel")
+            return Outcome(ActionResult.DONE, conversation_id=row.id)
+
+        outcome, events = await self._run(work)
+        return Outcome(outcome.result, tuple(events), conversation_id=outcome.conversation_id)
+
+    async def customer_blocked(self, customer_id: int) -> Outcome:
+        """The customer blocked the bot (403): end their open conversation; the agent is told."""
+        customers = Customer.__table__
+
+        async def work(u: Unit) -> None:
+            await u.conn.execute(
+                update(customers).where(customers.c.id == customer_id).values(blocked=True)
+            )
+            table = store.conversations
+            for row in await u.conn.execute(
+                select(table).where(
+                    table.c.customer_id == customer_id, table.c.state.in_(tuple(OPEN_STATES))
+                )
+            ):
+                await self._close(u, row, reason="blocked")
+
+        _, events = await self._run(work)
+        return Outcome(ActionResult.DONE, tuple(events))
+
+    async def record_message(
+        self,
+        conversation_id: int,
+        *,
+        sender: str,
+        customer_id: int,
+        kind: str = "text",
+        text: str = "",
+        agent_id: int | None = None,
+        telegram_message_id: int | None = None,
+    ) -> None:
+        """Store a message of the conversation; the agent's first one sets the first response time."""
+        from handoff.tables import Message
+
+        async def work(u: Unit) -> None:
+            await u.conn.execute(
+                insert(Message.__table__).values(
+                    conversation_id=conversation_id,
+                    customer_id=customer_id,
+                    sender=sender,
+                    agent_id=agent_id,
+                    kind=kind,
+                    text=text[:4096],
+                    telegram_message_id=telegram_message_id,
+                    created_at=u.now,
+                )
+            )
+            table = store.conversations
+            await u.conn.execute(
+                update(table).where(table.c.id == conversation_id).values(last_activity_at=u.now)
+            )
+            if sender == "agent":
+                await u.conn.execute(
+                    update(table)
+                    .where(table.c.id == conversation_id, table.c.first_response_at.is_(None))
+                    .values(first_response_at=u.now)
+                )
+
+        await self._run(work)

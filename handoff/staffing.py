@@ -1,0 +1,216 @@
+"""Who is working: agents from the config, their status and shifts; and the periodic sweep (SPEC §4.3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, insert, select, update
+
+from handoff import store
+from handoff.config import Config
+from handoff.dispatch import (
+    ActionResult,
+    C,
+    Dispatcher,
+    Outcome,
+    Unit,
+)
+from handoff.events import (
+    AgentStatusChanged,
+    Event,
+    SlaBreached,
+)
+from handoff.schedule import is_open
+from handoff.states import (
+    AgentStatus,
+)
+from handoff.tables import ShiftLog
+
+
+class Staffing(Dispatcher):
+    """Agent status, shifts, and the timed catch-all sweep."""
+
+    async def sync_agents(self, config: Config | None = None) -> None:
+        """Make the agent table match the config (new, changed and removed agents)."""
+        if config is not None:
+            self.config = config
+
+        async def work(u: Unit) -> None:
+            agents, teams = store.agents, store.agent_teams
+            existing = {r.id for r in await u.conn.execute(select(agents.c.id))}
+            for agent in self.config.agents:
+                values = dict(
+                    name=agent.name,
+                    username=agent.username,
+                    capacity=agent.capacity,
+                    is_manager=agent.manager,
+                    active=True,
+                )
+                if agent.id in existing:
+                    await u.conn.execute(
+                        update(agents).where(agents.c.id == agent.id).values(**values)
+                    )
+                else:
+                    await u.conn.execute(insert(agents).values(id=agent.id, **values))
+            configured = {a.id for a in self.config.agents}
+            for gone in existing - configured:
+                await u.conn.execute(
+                    update(agents).where(agents.c.id == gone).values(active=False, on_shift=False)
+                )
+            await u.conn.execute(delete(teams))
+            rows = [{"agent_id": a.id, "team": t} for a in self.config.agents for t in a.teams]
+            if rows:
+                await u.conn.execute(insert(teams), rows)
+
+        await self._run(work)
+        await self.sync_shifts()
+
+    async def set_agent_status(
+        self, agent_id: int, status: AgentStatus, why: str = "command"
+    ) -> Outcome:
+        """`/on`, `/away`, `/off`: takes effect at once; pending offers of an agent leaving are rescinded."""
+
+        async def work(u: Unit) -> ActionResult:
+            agent = await store.get_agent(u.conn, agent_id)
+            if agent is None or not agent.active:
+                return ActionResult.NOT_ALLOWED
+            await store.change_agent(
+                u.conn,
+                agent_id,
+                status=status,
+                status_changed_at=u.now,
+                **({"missed_offers": 0} if status is AgentStatus.AVAILABLE else {}),
+            )
+            u.events.append(AgentStatusChanged(None, agent_id, status, why))
+            if status is AgentStatus.AVAILABLE:
+                await self._dispatch_agent(u, agent_id)
+            else:
+                await self._rescind_offers_of(u, agent_id, f"{agent.name} went {status}")
+            return ActionResult.DONE
+
+        result, events = await self._run(work)
+        return Outcome(result, tuple(events))
+
+    async def set_reachable(self, agent_id: int, reachable: bool) -> None:
+        """Whether the bot can message this agent privately; unreachable agents get no offers."""
+
+        async def work(u: Unit) -> None:
+            await store.change_agent(u.conn, agent_id, reachable=reachable)
+            if reachable:
+                await self._dispatch_agent(u, agent_id)
+            else:
+                await self._rescind_offers_of(u, agent_id, "agent cannot be messaged")
+
+        await self._run(work)
+
+    # ---- time -----------------------------------------------------------------------------
+
+    async def sync_shifts(self) -> Outcome:
+        """Start and end shifts by the agents' schedules: starting means available, ending offline."""
+
+        async def work(u: Unit) -> None:
+            shift_log = ShiftLog.__table__
+            for spec in self.config.agents:
+                row = await store.get_agent(u.conn, spec.id)
+                on = is_open(self.config.schedules[spec.shift], u.now)
+                if row is None or row.on_shift == on:
+                    continue
+                if on:
+                    await store.change_agent(
+                        u.conn,
+                        spec.id,
+                        on_shift=True,
+                        status=AgentStatus.AVAILABLE,
+                        status_changed_at=u.now,
+                        missed_offers=0,
+                    )
+                    await u.conn.execute(insert(shift_log).values(agent_id=spec.id, start=u.now))
+                    u.events.append(
+                        AgentStatusChanged(None, spec.id, AgentStatus.AVAILABLE, "shift_start")
+                    )
+                    await self._dispatch_agent(u, spec.id)
+                else:
+                    await store.change_agent(
+                        u.conn,
+                        spec.id,
+                        on_shift=False,
+                        status=AgentStatus.OFFLINE,
+                        status_changed_at=u.now,
+                    )
+                    await u.conn.execute(
+                        update(shift_log)
+                        .where(shift_log.c.agent_id == spec.id, shift_log.c.end.is_(None))
+                        .values(end=u.now)
+                    )
+                    u.events.append(
+                        AgentStatusChanged(None, spec.id, AgentStatus.OFFLINE, "shift_end")
+                    )
+                    await self._rescind_offers_of(u, spec.id, f"{spec.name}'s shift ended")
+
+        _, events = await self._run(work)
+        return Outcome(ActionResult.DONE, tuple(events))
+
+    async def dispatch_free_agents(self) -> Outcome:
+        """Offer waiting conversations to every agent with a free slot (openings, overflow, drains)."""
+
+        async def work(u: Unit) -> None:
+            for agent_id in await store.free_agent_ids(u.conn):
+                await self._dispatch_agent(u, agent_id)
+
+        _, events = await self._run(work)
+        return Outcome(ActionResult.DONE, tuple(events))
+
+    async def sweep(self) -> list[Event]:
+        """The periodic catch-all (SPEC §4.3): overdue offers, shifts, queues, SLA, idle chats."""
+        events: list[Event] = []
+        async with self.engine.connect() as conn:
+            overdue = await store.overdue_offer_ids(conn, self.clock.now())
+        for offer_id in overdue:
+            events += (await self.expire_offer(offer_id)).events
+        events += (await self.sync_shifts()).events
+        events += (await self.dispatch_free_agents()).events
+        events += await self._check_sla()
+        events += await self._close_idle()
+        return events
+
+    async def _check_sla(self) -> list[Event]:
+        async def work(u: Unit) -> None:
+            table = store.conversations
+            rows = await u.conn.execute(
+                select(table)
+                .where(
+                    table.c.state.in_((C.QUEUED, C.OFFERED, C.ASSIGNED)),
+                    table.c.first_response_at.is_(None),
+                    table.c.sla_alerted.is_(False),
+                    table.c.not_before.is_(None),
+                )
+                .limit(500)
+            )
+            for row in rows:
+                team = self.config.teams.get(row.team)
+                if team is None:
+                    continue
+                waited = (u.now - row.queued_at).total_seconds()
+                if waited >= team.sla.first_response:
+                    await u.conn.execute(
+                        update(table).where(table.c.id == row.id).values(sla_alerted=True)
+                    )
+                    await store.add_trail(
+                        u.conn, row.id, u.now, "sla", f"no first response after {waited:.0f} s"
+                    )
+                    u.events.append(SlaBreached(row.id, row.team, waited))
+
+        _, events = await self._run(work)
+        return events
+
+    async def _close_idle(self) -> list[Event]:
+        table = store.conversations
+        cutoff = self.clock.now() - timedelta(seconds=self.config.routing.idle_close_after)
+        async with self.engine.connect() as conn:
+            idle = await store.conversation_ids(
+                conn, table.c.state.in_((C.BOT, C.ASSIGNED)), table.c.last_activity_at <= cutoff
+            )
+        events: list[Event] = []
+        for conversation_id in idle:
+            events += (await self.close(conversation_id, reason="idle")).events
+        return events
