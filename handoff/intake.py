@@ -30,7 +30,7 @@ from handoff.states import (
     OPEN_STATES,
     check_move,
 )
-from handoff.tables import Customer
+from handoff.tables import Csat, Customer
 
 
 class Intake(Dispatcher):
@@ -286,3 +286,35 @@ class Intake(Dispatcher):
                 )
 
         await self._run(work)
+
+    async def record_csat(
+        self, conversation_id: int, customer_id: int, score: int, comment: str | None = None
+    ) -> ActionResult:
+        """The customer's 1–5 rating of a closed conversation; once per conversation."""
+        if not 1 <= score <= 5:
+            return ActionResult.NOT_ALLOWED
+        table = Csat.__table__
+
+        async def work(u: Unit) -> ActionResult:
+            row = await store.get_conversation(u.conn, conversation_id)
+            if row is None or row.customer_id != customer_id:
+                return ActionResult.NOT_FOUND
+            if row.state != C.CLOSED:
+                return ActionResult.NOT_ALLOWED
+            exists = await u.conn.scalar(
+                select(table.c.conversation_id).where(table.c.conversation_id == conversation_id)
+            )
+            if exists is not None:
+                return ActionResult.ALREADY_DONE
+            await u.conn.execute(
+                insert(table).values(
+                    conversation_id=conversation_id,
+                    score=score,
+                    comment=(comment or None) and comment[:1000],
+                    at=u.now,
+                )
+            )
+            return ActionResult.DONE
+
+        result, _ = await self._run(work)
+        return result

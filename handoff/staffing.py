@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from handoff import store
 from handoff.config import Config
@@ -182,7 +182,7 @@ class Staffing(Dispatcher):
                     table.c.state.in_((C.QUEUED, C.OFFERED, C.ASSIGNED)),
                     table.c.first_response_at.is_(None),
                     table.c.sla_alerted.is_(False),
-                    table.c.not_before.is_(None),
+                    or_(table.c.not_before.is_(None), table.c.not_before <= u.now),
                 )
                 .limit(500)
             )
@@ -190,7 +190,9 @@ class Staffing(Dispatcher):
                 team = self.config.teams.get(row.team)
                 if team is None:
                     continue
-                waited = (u.now - row.queued_at).total_seconds()
+                # A chat held for the team's opening starts its SLA clock at the opening.
+                started = max(row.queued_at, row.not_before or row.queued_at)
+                waited = (u.now - started).total_seconds()
                 if waited >= team.sla.first_response:
                     await u.conn.execute(
                         update(table).where(table.c.id == row.id).values(sla_alerted=True)

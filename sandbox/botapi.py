@@ -26,9 +26,7 @@ _ASYNC = frozenset(name for name, fn in HANDLERS.items() if inspect.iscoroutinef
 _JSON = "application/json"
 # One encoder for every answer: json.dumps with any option builds a new JSONEncoder per call.
 # Compact, as Telegram answers; answers are trees (no cycles), so the cycle check is skipped.
-_ENCODE = json.JSONEncoder(
-    ensure_ascii=False, check_circular=False, separators=(",", ":")
-).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 
 
 @functools.lru_cache(maxsize=256)  # a test run uses a handful of tokens, each on every call

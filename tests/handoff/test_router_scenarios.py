@@ -547,3 +547,17 @@ async def test_a_shift_start_makes_the_agent_available_and_its_end_offline(tmp_p
         router.clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
         events = (await router.sync_shifts()).events
         assert AgentStatusChanged(None, 1, AgentStatus.OFFLINE, "shift_end") in events
+
+
+async def test_a_chat_held_after_hours_starts_its_sla_clock_at_the_opening(tmp_path, database):
+    config = make_config(
+        teams={"support": {"schedule": "office", "sla": {"first_response": "2m"}}},
+        agents=[{"id": 1, "shift": "always"}],
+    )
+    async with running_router(tmp_path, config, start=SATURDAY_22_WIB, database=database) as router:
+        chat = await new_chat(router, 100)
+        router.clock.set(datetime(2026, 11, 30, 1, 1, tzinfo=UTC))  # Monday 08:01 WIB
+        assert not any(isinstance(e, SlaBreached) for e in await router.sweep())
+        router.clock.advance(60)
+        breached = [e for e in await router.sweep() if isinstance(e, SlaBreached)]
+        assert [(e.conversation_id, e.waited) for e in breached] == [(chat, 120.0)]

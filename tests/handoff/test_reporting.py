@@ -1,0 +1,40 @@
+"""KPIs read back from the database after a real conversation through the router."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handoff.reporting import load_kpis
+from handoff.router import ActionResult
+from tests.support.configs import make_config
+from tests.support.routing import MONDAY_10_WIB, new_chat, running_router
+
+
+async def test_a_served_and_rated_conversation_shows_in_the_kpis(tmp_path):
+    config = make_config(agents=[{"id": 1}, {"id": 2}])
+    async with running_router(tmp_path, config) as router:
+        chat = await new_chat(router, 100)
+        router.clock.advance(30)
+        await router.claim(chat, 1)
+        router.clock.advance(30)
+        await router.record_message(chat, sender="agent", customer_id=100, agent_id=1, text="Halo")
+        router.clock.advance(240)
+        await router.close(chat, by_agent_id=1)
+        assert await router.record_csat(chat, 100, 5, "mantap") is ActionResult.DONE
+        assert await router.record_csat(chat, 100, 4) is ActionResult.ALREADY_DONE
+        assert await router.record_csat(chat, 101, 4) is ActionResult.NOT_FOUND
+        assert await router.record_csat(chat, 100, 9) is ActionResult.NOT_ALLOWED
+
+        kpis = await load_kpis(router.engine, MONDAY_10_WIB, MONDAY_10_WIB + timedelta(hours=1))
+        team = kpis.by_team["support"]
+        assert (team.waits.p50, team.first_response.p50, team.handle_time.p50) == (30, 60, 270)
+        assert (team.csat_mean, team.fcr, team.closed) == (5, 1.0, 1)
+        assert kpis.by_agent[1].handled == 1 and kpis.by_agent[1].accepts == 1
+        assert kpis.by_agent[1].on_shift_seconds == 3600
+
+
+async def test_rating_an_open_conversation_is_refused(tmp_path):
+    config = make_config(agents=[{"id": 1}])
+    async with running_router(tmp_path, config) as router:
+        chat = await new_chat(router, 100)
+        assert await router.record_csat(chat, 100, 5) is ActionResult.NOT_ALLOWED
