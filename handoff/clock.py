@@ -34,15 +34,3 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
-
-
-class OffsetClock:
-    """The system clock shifted so that it read `start` when created (`frontdoor sandbox --clock`)."""
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("OffsetClock needs a timezone-aware start")
-        self._offset = start.astimezone(UTC) - datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
 import handoff.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -50,10 +48,3 @@ async def create_schema(engine: AsyncEngine) -> None:
     """Create every table that is missing (tests, the sandbox); production uses `frontdoor db upgrade`."""
     async with engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.create_all)
-
-
-@asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One committed-or-rolled-back unit of work."""
-    async with engine.begin() as connection:
-        yield connection

@@ -103,10 +103,3 @@ class AgentStatusChanged(Event):
 class SlaBreached(Event):
     team: str
     waited: float  # seconds without a first response
-
-
-@dataclass(frozen=True)
-class AgentPriorityRaised(Event):
-    """A waiting conversation's priority went up (VIP found by CRM, urgent words)."""
-
-    priority: int

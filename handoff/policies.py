@@ -80,7 +80,6 @@ class TimeDecision:
     reason: str
     policy: str = ""
     opening: datetime | None = None
-    redirect_to: str | None = None
     visited: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -151,7 +150,6 @@ def team_hours(config: Config, team: str, now: datetime) -> TimeDecision:
             f"time: {spec.name} closed, {when} → {hold_policy}",
             policy=str(hold_policy),
             opening=opening,
-            redirect_to=current if current != team else None,
             visited=tuple(visited),
         )
 

@@ -54,7 +54,6 @@ OPEN_STATES = frozenset(
         ConversationState.ASSIGNED,
     }
 )
-WAITING_STATES = frozenset({ConversationState.QUEUED, ConversationState.OFFERED})
 
 _C = ConversationState
 ALLOWED_MOVES: frozenset[tuple[ConversationState, ConversationState]] = frozenset(
