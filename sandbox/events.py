@@ -17,7 +17,7 @@ STREAMS_KEY = web.AppKey("sse_streams", set)  # queues of open streams, ended at
 
 async def stream_events(request: web.Request) -> web.StreamResponse:
     """Stream every event from now on until the client goes away."""
-    sandbox = request.app[SANDBOX_KEY]
+    sandbox = request.config_dict[SANDBOX_KEY]
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
     def listener(event: dict[str, Any]) -> None:
@@ -32,7 +32,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     sandbox.listeners.append(listener)
-    streams = request.app[STREAMS_KEY]
+    streams = request.config_dict[STREAMS_KEY]
     streams.add(queue)
     try:
         await response.write(b": connected\n\n")

@@ -23,6 +23,8 @@ _HTML_TAGS = {
 
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it."""
+    if text.isascii():  # the common case: one unit per character, no copy needed
+        return len(text)
     return len(text.encode("utf-16-le")) // 2
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,38 +65,53 @@ def canonical_method(name: str) -> str | None:
 def coerce_params(method: str, raw: Mapping[str, Any], uploads: Mapping[str, Upload]) -> dict:
     """Typed parameters of `method`, or a 400 naming the first missing or malformed one."""
     out: dict[str, Any] = {}
-    for name, (types, required) in METHOD_PARAMS[method].items():
+    for name, required, coerce in _COERCERS[method]:
         value = raw.get(name)
-        if value is None and name in uploads:
+        if value is None and uploads and name in uploads:
             value = uploads[name]
         if value is None or value == "":
             if required:
                 raise bad_request(MISSING_WORDING.get(name, f'parameter "{name}" is required'))
             continue
-        out[name] = _coerce(name, types, value, uploads)
+        out[name] = coerce(name, value, uploads)
     return out
 
 
-def _coerce(name: str, types: tuple[str, ...], value: Any, uploads: Mapping[str, Upload]) -> Any:
-    """One value converted to the first of its declared types it fits."""
+Coercer = Callable[[str, Any, Mapping[str, Upload]], Any]
+
+
+def _coercer(types: tuple[str, ...]) -> Coercer:
+    """The converter for a parameter declared with these types (the first one it fits wins)."""
     kind = types[0]
     if types == ("Integer", "String"):
-        return _chat_id(value)
+        return lambda name, value, uploads: _chat_id(value)
     if kind == "Integer":
-        return _integer(name, value)
+        return lambda name, value, uploads: _integer(name, value)
     if kind == "Float":
-        return _float(name, value)
+        return lambda name, value, uploads: _float(name, value)
     if kind == "Boolean":
-        return _boolean(name, value)
+        return lambda name, value, uploads: _boolean(name, value)
     if kind == "String":
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        raise bad_request(f"invalid {name} specified")
+        return lambda name, value, uploads: _string(name, value)
     if kind == "InputFile":
-        return _input_file(value, uploads)
-    return _json_value(name, kind, value)
+        return lambda name, value, uploads: _input_file(value, uploads)
+    return lambda name, value, uploads: _json_value(name, kind, value)
+
+
+# Each method's parameters with their converters, decided once instead of on every call.
+_COERCERS: dict[str, tuple[tuple[str, bool, Coercer], ...]] = {
+    method: tuple((name, required, _coercer(types)) for name, (types, required) in table.items())
+    for method, table in METHOD_PARAMS.items()
+}
+
+
+def _string(name: str, value: Any) -> str:
+    """A String parameter; a JSON number is taken as its decimal text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise bad_request(f"invalid {name} specified")
 
 
 def _chat_id(value: Any) -> int | str:

@@ -28,7 +28,7 @@ def create_app(
     if bot_token and bot_id is None:
         raise ValueError("bot_token must look like <digits>:<secret>")
     sandbox = Sandbox(bot_id, limits, clock, monotonic, webhook_retry)
-    app = web.Application(middlewares=[control.control_errors], client_max_size=60 * 2**20)
+    app = web.Application(client_max_size=60 * 2**20)
     app[SANDBOX_KEY] = sandbox
     app[events.STREAMS_KEY] = set()
     app.on_shutdown.append(events.end_streams)

@@ -1,7 +1,7 @@
 """Routing benchmark: how fast one routing decision is, committed to SQLite and as a pure function.
 
     /work/venv/bin/python tests/benchmarks/routing.py [--agents 1000] [--sizes 1000,100000]
-                                                      [--decisions 2000] [--plans]
+                                                      [--decisions 1000] [--plans]
 
 For each queue size N it builds a fresh SQLite file (WAL, through `handoff.db.create_engine`) with
 the agents spread over three always-open teams (capacity 3, every slot taken) and N conversations
@@ -548,7 +548,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--sizes", default="1000,100000", help="waiting, comma-separated")
-    parser.add_argument("--decisions", type=int, default=2000, help="timed decisions per operation")
+    parser.add_argument("--decisions", type=int, default=1000, help="timed decisions per operation")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--plans", action="store_true", help="print SQLite's query plans")
     asyncio.run(run(parser.parse_args()))

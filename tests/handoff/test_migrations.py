@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -24,6 +23,7 @@ from handoff.migrations import (
     head,
     upgrade,
 )
+from tests.support.postgres import empty_postgres, needs_postgres
 
 REGENERATE = "python -m handoff.migrations revision -m 'describe the change'"
 TABLES = set(SQLModel.metadata.tables)
@@ -181,18 +181,12 @@ def test_a_failed_upgrade_does_not_reveal_the_password(
         assert "s3cret-pw" not in text
 
 
-POSTGRES_URL = os.environ.get("FRONTDOOR_TEST_POSTGRES_URL")
-
-
-@pytest.mark.skipif(
-    not POSTGRES_URL, reason="set FRONTDOOR_TEST_POSTGRES_URL to a disposable PostgreSQL database"
-)
+@needs_postgres
 async def test_the_migrations_match_the_tables_on_postgresql() -> None:
-    assert POSTGRES_URL is not None
-    await downgrade(POSTGRES_URL, "base")  # whatever an earlier run left behind
+    url = await empty_postgres()  # earlier tests may have left tables made by create_all
 
-    await upgrade(POSTGRES_URL)
-    await upgrade(POSTGRES_URL)
+    await upgrade(url)
+    await upgrade(url)
 
-    assert await current(POSTGRES_URL) == head()
-    assert_no_differences(await schema_differences(POSTGRES_URL))
+    assert await current(url) == head()
+    assert_no_differences(await schema_differences(url))

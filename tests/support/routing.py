@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,26 +10,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlmodel import SQLModel
 
 from handoff import store
 from handoff.clock import ManualClock
 from handoff.config import Config
 from handoff.db import create_engine, create_schema
 from handoff.router import Router
+from tests.support.postgres import empty_postgres, needs_postgres
 
 # A Monday, 10:00 in Jakarta (03:00 UTC): every office schedule is open.
 MONDAY_10_WIB = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
-POSTGRES_URL = os.environ.get("FRONTDOOR_TEST_POSTGRES_URL")
-DATABASES = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(not POSTGRES_URL, reason="FRONTDOOR_TEST_POSTGRES_URL not set"),
-    ),
-]
+DATABASES = ["sqlite", pytest.param("postgresql", marks=needs_postgres)]
 
 
 @asynccontextmanager
@@ -39,10 +31,7 @@ async def running_router(
 ) -> AsyncIterator[Router]:
     """A synced router over a fresh SQLite file (or an emptied PostgreSQL database)."""
     if database == "postgresql":
-        assert POSTGRES_URL
-        engine = create_engine(POSTGRES_URL)
-        async with engine.begin() as conn:
-            await conn.run_sync(SQLModel.metadata.drop_all)
+        engine = create_engine(await empty_postgres())
     else:
         engine = create_engine(f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}")
     await create_schema(engine)
