@@ -255,14 +255,18 @@ class AgentActions(Dispatcher):
         if target.id == row.agent_id:
             return ActionResult.ALREADY_DONE
         snapshot = store.agent_snapshot(target)
+        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
+        # Offers pending to the target hold slots too, except the offer of this very conversation.
+        holding = target.load + target.pending_offers - (
+            1 if offer is not None and offer.agent_id == target.id else 0
+        )
         if not (
             snapshot.on_shift
             and snapshot.status is AgentStatus.AVAILABLE
-            and target.load < target.capacity
+            and holding < target.capacity
         ):
             return ActionResult.TARGET_UNAVAILABLE
         previous = row.agent_id
-        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
         if offer is not None:
             await self._end_offer(u, offer, OfferState.RESCINDED)
         previous_offer_agent = offer.agent_id if offer is not None else None

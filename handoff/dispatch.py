@@ -132,8 +132,23 @@ class Dispatcher:
 
     # ---- routing --------------------------------------------------------------------------
 
-    async def _route(self, u: Unit, conversation_id: int, *, announce: bool = False) -> None:
-        """Offer a queued conversation to the best agent now, or leave it waiting (SPEC §4.2 3–6)."""
+    async def _route(
+        self,
+        u: Unit,
+        conversation_id: int,
+        *,
+        announce: bool = False,
+        exclude_agent: int | None = None,
+        passed: frozenset[int] = frozenset(),
+    ) -> None:
+        """Offer a queued conversation to the best agent now, or leave it waiting (SPEC §4.2 3–6).
+
+        `exclude_agent` just handed it back: their freed slot goes to the head of their queues
+        (`_dispatch_agent`), which may be this conversation only if nothing waits before it.
+        A round-robin candidate who serves a conversation waiting longer (by priority with aging)
+        is given that one first, so no arrival or requeue jumps the queue; `passed` holds those
+        that could not be placed, so the search ends.
+        """
         row = await store.get_conversation(u.conn, conversation_id)
         if row is None or row.state != C.QUEUED or (row.not_before and row.not_before > u.now):
             return
@@ -143,7 +158,7 @@ class Dispatcher:
         team_spec = self.config.teams.get(row.team)
         if team_spec is not None and overflowing(conversation, routing, u.now):
             teams += [t for t in team_spec.secondary if self._team_open(t, u.now)]
-        candidate = await store.longest_idle_candidate(u.conn, teams, row.id)
+        candidate = await store.longest_idle_candidate(u.conn, teams, row.id, exclude_agent)
         sticky = None
         if row.sticky_agent_id is not None and not row.sticky_tried:
             sticky_row = await store.get_agent(u.conn, row.sticky_agent_id)
@@ -151,6 +166,16 @@ class Dispatcher:
         decision = decide_offer(
             conversation, sticky_agent=sticky, candidate=candidate, routing=routing, now=u.now
         )
+        if decision.verdict is Verdict.OFFER and not decision.sticky:
+            earlier = await self._head_for(u, decision.agent_id, passed | {row.id})
+            if earlier is not None and (earlier.queue_key, earlier.id) < (row.queue_key, row.id):
+                await self._route(u, earlier.id, passed=passed | {row.id})
+                still = await store.get_conversation(u.conn, earlier.id)
+                skip = passed if still.state != C.QUEUED else passed | {earlier.id}
+                await self._route(
+                    u, row.id, announce=announce, exclude_agent=exclude_agent, passed=skip
+                )
+                return
         if decision.verdict is Verdict.OFFER:
             await self._offer(
                 u,
@@ -215,12 +240,20 @@ class Dispatcher:
         )
 
     async def _queued_event(self, u: Unit, row: Row[Any]) -> Queued:
+        """The customer's place in line and estimated wait, noted as told (SPEC §3.5)."""
         row = await store.get_conversation(u.conn, row.id)
         position = await store.queue_position(u.conn, row)
         on_duty = await store.agents_on_duty(u.conn, row.team)
         handle = await store.mean_handle_seconds(u.conn, row.team, u.now - timedelta(days=7))
         wait = estimated_wait(position, on_duty, handle or DEFAULT_HANDLE_SECONDS)
-        return Queued(row.id, row.customer_id, row.team, position, wait)
+        await u.conn.execute(
+            update(store.conversations)
+            .where(store.conversations.c.id == row.id)
+            .values(position_told=position, position_told_at=u.now)
+        )
+        return Queued(
+            row.id, row.customer_id, row.team, position, wait, first=row.position_told is None
+        )
 
     def _team_open(self, team: str, now: datetime) -> bool:
         spec = self.config.teams.get(team)
@@ -228,6 +261,23 @@ class Dispatcher:
 
     async def _dispatch_agent(self, u: Unit, agent_id: int) -> None:
         """Give a free agent the head of the queues they serve, until they are full or none is left."""
+        while True:
+            agent_row = await store.get_agent(u.conn, agent_id)
+            if agent_row is None or not is_eligible(store.agent_snapshot(agent_row)):
+                return
+            head = await self._head_for(u, agent_id)
+            if head is None:
+                return
+            before = len(u.events)
+            await self._route(u, head.id)
+            if len(u.events) == before:
+                return  # the head went nowhere (e.g. its sticky agent is someone else): stop here
+
+    async def _head_for(
+        self, u: Unit, agent_id: int, passed: frozenset[int] = frozenset()
+    ) -> Row[Any] | None:
+        """The first conversation (priority with aging) of the queues this agent serves now:
+        their teams, and teams they back up once a conversation waits past `overflow_after`."""
         primary = await store.teams_of(u.conn, agent_id)
         overflow = [
             key
@@ -235,29 +285,24 @@ class Dispatcher:
             if key not in primary and any(t in primary for t in team.secondary)
         ]
         cutoff = u.now - timedelta(seconds=self.config.routing.overflow_after)
-        while True:
-            agent_row = await store.get_agent(u.conn, agent_id)
-            if agent_row is None or not is_eligible(store.agent_snapshot(agent_row)):
-                return
-            heads = [
-                await store.head_of_queue(u.conn, team=t, agent_id=agent_id, now=u.now)
-                for t in primary
+        heads = [
+            await store.head_of_queue(u.conn, team=t, agent_id=agent_id, now=u.now, passed=passed)
+            for t in primary
+        ]
+        if self._team_open_any(primary, u.now):
+            heads += [
+                await store.head_of_queue(
+                    u.conn,
+                    team=t,
+                    agent_id=agent_id,
+                    now=u.now,
+                    queued_before=cutoff,
+                    passed=passed,
+                )
+                for t in overflow
             ]
-            if self._team_open_any(primary, u.now):
-                heads += [
-                    await store.head_of_queue(
-                        u.conn, team=t, agent_id=agent_id, now=u.now, queued_before=cutoff
-                    )
-                    for t in overflow
-                ]
-            waiting = [h for h in heads if h is not None]
-            if not waiting:
-                return
-            head = min(waiting, key=lambda r: (r.queue_key, r.id))
-            before = len(u.events)
-            await self._route(u, head.id)
-            if len(u.events) == before:
-                return  # the head went nowhere (e.g. its sticky agent is someone else): stop here
+        waiting = [h for h in heads if h is not None]
+        return min(waiting, key=lambda r: (r.queue_key, r.id)) if waiting else None
 
     def _team_open_any(self, teams: Sequence[str], now: datetime) -> bool:
         return any(self._team_open(t, now) for t in teams)
@@ -297,7 +342,7 @@ class Dispatcher:
         )
         await store.add_trail(u.conn, row.id, u.now, "requeue", why)
         u.events.append(Requeued(row.id, row.agent_id, team, why))
-        await self._route(u, row.id, announce=True)
+        await self._route(u, row.id, announce=True, exclude_agent=row.agent_id)
 
     async def _close(self, u: Unit, row: Row[Any], *, reason: str) -> None:
         check_move(C(row.state), C.CLOSED)

@@ -22,6 +22,7 @@ class Queued(Event):
     team: str
     position: int
     estimated_wait: float | None  # seconds, None when nobody is on duty
+    first: bool = True  # the first place in line this conversation's customer is told
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,17 @@ class Intake(Dispatcher):
         username: str | None = None,
         language: str | None = None,
         lead_source: str | None = None,
+        vip: bool = False,
     ) -> Row[Any]:
-        """Create the customer on first contact; refresh name and language later."""
+        """Create the customer on first contact; refresh name and language later.
+
+        VIP: in the config's list, or `vip` (what the CRM says).
+        """
         table = Customer.__table__
 
         async def work(u: Unit) -> Row[Any]:
             row = (await u.conn.execute(select(table).where(table.c.id == customer_id))).first()
-            vip = customer_id in self.config.routing.vip.customers
+            vip_now = vip or customer_id in self.config.routing.vip.customers
             if row is None:
                 await u.conn.execute(
                     insert(table).values(
@@ -59,7 +63,7 @@ class Intake(Dispatcher):
                         username=username,
                         language=language or self.config.bot.default_language,
                         lead_source=lead_source,
-                        is_vip=vip,
+                        is_vip=vip_now,
                         created_at=u.now,
                     )
                 )
@@ -67,7 +71,7 @@ class Intake(Dispatcher):
                 changes: dict[str, Any] = {
                     "name": name or row.name,
                     "username": username,
-                    "is_vip": vip,
+                    "is_vip": vip_now,
                 }
                 if language:
                     changes["language"] = language
@@ -78,6 +82,62 @@ class Intake(Dispatcher):
 
         row, _ = await self._run(work)
         return row
+
+    async def customer_status(self, customer_id: int) -> tuple[Row[Any] | None, Row[Any] | None]:
+        """The customer (None before first contact) and their open conversation, in one read."""
+        table, customers = store.conversations, Customer.__table__
+        async with self.engine.connect() as conn:
+            customer = (
+                await conn.execute(select(customers).where(customers.c.id == customer_id))
+            ).first()
+            if customer is None:
+                return None, None
+            conversation = (
+                await conn.execute(
+                    select(table)
+                    .where(
+                        table.c.customer_id == customer_id,
+                        table.c.state.in_(tuple(OPEN_STATES)),
+                    )
+                    .order_by(table.c.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        return customer, conversation
+
+    async def update_customer(self, customer_id: int, **values: Any) -> None:
+        """Set the bot's notes on a customer (language, unknown streak, awaited CSAT comment)."""
+        allowed = {"language", "unknown_streak", "csat_comment_for"}
+        if not values.keys() <= allowed:
+            raise ValueError(f"not a customer note: {sorted(values.keys() - allowed)}")
+        table = Customer.__table__
+
+        async def work(u: Unit) -> None:
+            await u.conn.execute(update(table).where(table.c.id == customer_id).values(**values))
+
+        await self._run(work)
+
+    async def refresh_queue_positions(self, every: float = 60.0) -> Outcome:
+        """Tell waiting customers their new place in line: when it changed, at most once `every`
+        seconds (SPEC §3.5). Emits `Queued(first=False)` for each one to tell."""
+        table = store.conversations
+
+        async def work(u: Unit) -> None:
+            waiting = await u.conn.execute(
+                select(table).where(
+                    table.c.state == C.QUEUED,
+                    table.c.position_told.is_not(None),
+                    table.c.position_told_at <= u.now - timedelta(seconds=every),
+                )
+            )
+            for row in waiting.all():
+                if row.not_before is not None and row.not_before > u.now:
+                    continue  # held for the opening: its customer was told when
+                if await store.queue_position(u.conn, row) != row.position_told:
+                    u.events.append(await self._queued_event(u, row))
+
+        _, events = await self._run(work)
+        return Outcome(ActionResult.DONE, tuple(events))
 
     async def open_conversation(self, customer_id: int, first_message: str = "") -> int:
         """The customer's open conversation, or a new one talking to the bot."""
@@ -286,6 +346,31 @@ class Intake(Dispatcher):
                 )
 
         await self._run(work)
+
+    async def record_csat_comment(
+        self, conversation_id: int, customer_id: int, comment: str
+    ) -> ActionResult:
+        """The optional comment after a rating; the customer waits for no other."""
+        table, customers = Csat.__table__, Customer.__table__
+
+        async def work(u: Unit) -> ActionResult:
+            row = await store.get_conversation(u.conn, conversation_id)
+            if row is None or row.customer_id != customer_id:
+                return ActionResult.NOT_FOUND
+            done = await u.conn.execute(
+                update(table)
+                .where(table.c.conversation_id == conversation_id)
+                .values(comment=comment[:1000])
+            )
+            await u.conn.execute(
+                update(customers)
+                .where(customers.c.id == customer_id)
+                .values(csat_comment_for=None)
+            )
+            return ActionResult.DONE if done.rowcount else ActionResult.NOT_FOUND
+
+        result, _ = await self._run(work)
+        return result
 
     async def record_csat(
         self, conversation_id: int, customer_id: int, score: int, comment: str | None = None

@@ -114,9 +114,10 @@ def has_free_slot() -> Any:
 
 
 async def longest_idle_candidate(
-    conn: AsyncConnection, teams: Sequence[str], conversation_id: int
+    conn: AsyncConnection, teams: Sequence[str], conversation_id: int, exclude: int | None = None
 ) -> AgentSnapshot | None:
-    """The eligible agent of `teams` idle longest, skipping agents who let this conversation go."""
+    """The eligible agent of `teams` idle longest, skipping agents who let this conversation go
+    (and `exclude`, the agent who just handed it back)."""
     refused = exists().where(
         offers.c.conversation_id == conversation_id,
         offers.c.agent_id == agents.c.id,
@@ -126,7 +127,7 @@ async def longest_idle_candidate(
     row = (
         await conn.execute(
             select(agents)
-            .where(*_eligible_agent_conditions(), member, ~refused)
+            .where(*_eligible_agent_conditions(), member, ~refused, agents.c.id != (exclude or 0))
             .order_by(agents.c.last_routed_at.asc().nulls_first(), agents.c.id)
             .limit(1)
         )
@@ -141,8 +142,10 @@ async def head_of_queue(
     agent_id: int,
     now: datetime,
     queued_before: datetime | None = None,
+    passed: frozenset[int] = frozenset(),
 ) -> Row[Any] | None:
-    """The first conversation of `team`'s queue (priority with aging) this agent may be offered."""
+    """The first conversation of `team`'s queue (priority with aging) this agent may be offered,
+    leaving out the `passed` ones."""
     refused = exists().where(
         offers.c.conversation_id == conversations.c.id,
         offers.c.agent_id == agent_id,
@@ -156,6 +159,8 @@ async def head_of_queue(
     ]
     if queued_before is not None:
         conditions.append(conversations.c.queued_at <= queued_before)
+    if passed:
+        conditions.append(conversations.c.id.not_in(passed))
     return (
         await conn.execute(
             select(conversations).where(*conditions).order_by(conversations.c.queue_key).limit(1)
@@ -268,10 +273,13 @@ async def resolve_offer(
 
 
 async def overdue_offer_ids(conn: AsyncConnection, now: datetime, limit: int = 500) -> list[int]:
+    """Pending offers past their deadline, in queue order of their conversations, so the ones
+    that have waited longest (priority with aging) are routed again first."""
     rows = await conn.execute(
         select(offers.c.id)
+        .join(conversations, conversations.c.id == offers.c.conversation_id)
         .where(offers.c.state == OfferState.PENDING, offers.c.deadline <= now)
-        .order_by(offers.c.deadline)
+        .order_by(conversations.c.queue_key, conversations.c.id)
         .limit(limit)
     )
     return [r.id for r in rows]

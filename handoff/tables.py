@@ -50,6 +50,8 @@ class Customer(SQLModel, table=True):
     lead_source: str | None = None
     blocked: bool = False
     usual_team: str | None = None
+    unknown_streak: int = 0  # bot replies in a row that did not understand (two → handoff)
+    csat_comment_for: int | None = None  # a closed conversation whose rating awaits a comment
     created_at: datetime = _at(nullable=False)
 
 
@@ -105,6 +107,8 @@ class Conversation(SQLModel, table=True):
     first_response_at: datetime | None = _at()
     last_activity_at: datetime | None = _at()
     sla_alerted: bool = False
+    position_told: int | None = None  # the queue position the customer was last told
+    position_told_at: datetime | None = _at()
     closed_at: datetime | None = _at(index=True)
     close_reason: str | None = None
 
@@ -169,3 +173,38 @@ class ShiftLog(SQLModel, table=True):
     agent_id: int = _telegram_id(index=True)
     start: datetime = _at(nullable=False)
     end: datetime | None = _at()
+
+
+class InboxUpdate(SQLModel, table=True):
+    """A Telegram update as received, stored before anything acts on it (SPEC §8)."""
+
+    __tablename__ = "inbox_update"
+    __table_args__ = (Index("ix_inbox_unprocessed", "processed_at", "update_id"),)
+    update_id: int = _telegram_id(primary_key=True)
+    payload: str  # the Update as Telegram sent it (JSON)
+    received_at: datetime = _at(nullable=False)
+    processed_at: datetime | None = _at()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One Bot API call waiting to be made, or made (SPEC §8): stored before it is sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "priority", "id"),
+        Index("ix_outbox_coalesce", "coalesce_key", "state"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = _telegram_id()
+    method: str = Field(max_length=32)
+    payload: str  # the call's parameters (JSON)
+    priority: int = 0  # lower goes first: customers, then agents, then card edits
+    state: str = Field(default="pending", max_length=16)  # pending | sent | failed | superseded
+    attempts: int = 0
+    not_before: datetime | None = _at()
+    dedup_key: str | None = Field(default=None, max_length=64, unique=True)
+    coalesce_key: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _at(nullable=False)
+    sent_at: datetime | None = _at()
+    message_id: int | None = None  # what Telegram answered, for later edits
+    error: str | None = None

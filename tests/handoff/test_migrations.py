@@ -121,10 +121,10 @@ async def test_a_batch_migration_keeps_rows_that_other_tables_reference(tmp_path
     """SQLite batch mode copies and drops `conversation` under BEGIN IMMEDIATE; offers survive."""
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_conversation_note.py").write_text(
+    (scripts / "versions" / "9999_conversation_note.py").write_text(
         "import sqlalchemy as sa\n"
         "from alembic import op\n"
-        "revision = '0002'\n"
+        "revision = 'scratch_note'\n"
         f"down_revision = {head()!r}\n"
         "def upgrade():\n"
         "    with op.batch_alter_table('conversation', recreate='always') as batch:\n"
@@ -147,7 +147,7 @@ async def test_a_batch_migration_keeps_rows_that_other_tables_reference(tmp_path
     config = alembic_config(url)
     config.set_main_option("script_location", str(scripts))
 
-    await asyncio.to_thread(command.upgrade, config, "0002")
+    await asyncio.to_thread(command.upgrade, config, "scratch_note")
 
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT id, note FROM conversation").fetchall() == [(7, None)]

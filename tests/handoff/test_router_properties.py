@@ -22,7 +22,7 @@ from handoff.events import OfferMade
 from handoff.router import Router
 from handoff.states import AgentStatus, ConversationState, OfferState
 from tests.support.configs import make_config
-from tests.support.routing import MONDAY_10_WIB
+from tests.support.routing import MONDAY_10_WIB, trail
 
 C = ConversationState
 AGENTS = [
@@ -237,7 +237,10 @@ class RoutingMachine(RuleBasedStateMachine):
             for row in conversations:
                 if row.state == C.QUEUED and self._serves(offer.agent_id, row, refused, now):
                     assert row.queue_key >= given_key or offer.sticky, (
-                        f"agent {offer.agent_id} got {offer.conversation_id} before {row.id}"
+                        f"agent {offer.agent_id} got {offer.conversation_id} before {row.id}; "
+                        f"trail of {row.id}: {self.run(trail(self.router, row.id))}; "
+                        f"of {offer.conversation_id}: "
+                        f"{self.run(trail(self.router, offer.conversation_id))}"
                     )
 
     def _serves(self, agent_id: int, row, refused, now) -> bool:

@@ -1,0 +1,146 @@
+"""The stored inbox (SPEC §8): every update is written down before anything acts on it.
+
+`store` keeps updates by their unique `update_id` (a redelivered one is ignored) and says which are
+new; `Processor` acts on them, one at a time per chat and chats side by side, and marks each done.
+After a crash, `resume` acts on whatever was stored but not marked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.outbox import calls_of_update
+from handoff.tables import InboxUpdate
+
+log = logging.getLogger(__name__)
+
+inbox = InboxUpdate.__table__
+RawUpdate = dict[str, Any]
+Handler = Callable[[RawUpdate], Awaitable[None]]
+FLUSH_EVERY = 0.02  # seconds between writes that mark processed updates
+
+
+async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUpdate]:
+    """Store updates (one transaction); return those not stored before, in order."""
+    if not updates:
+        return []
+    ids = [u["update_id"] for u in updates]
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        known = set(
+            (await conn.execute(select(inbox.c.update_id).where(inbox.c.update_id.in_(ids))))
+            .scalars()
+            .all()
+        )
+        fresh = [u for u in updates if u["update_id"] not in known]
+        if fresh:
+            await conn.execute(
+                dialect.insert(inbox).on_conflict_do_nothing(),
+                [
+                    {"update_id": u["update_id"], "payload": json.dumps(u), "received_at": now}
+                    for u in fresh
+                ],
+            )
+    return fresh
+
+
+def chat_of(update: RawUpdate) -> int:
+    """The chat an update belongs to (its order matters within it); else its own id."""
+    for kind in ("message", "edited_message", "my_chat_member", "chat_member"):
+        if isinstance(body := update.get(kind), dict):
+            return int(body.get("chat", {}).get("id", update["update_id"]))
+    if isinstance(query := update.get("callback_query"), dict):
+        return int(query.get("from", {}).get("id", update["update_id"]))
+    return -int(update["update_id"]) - 10**15  # an id no real chat has
+
+
+def is_update(payload: Any) -> bool:
+    """Has the one field every Update has, as Telegram types it."""
+    return (
+        isinstance(payload, dict)
+        and isinstance(payload.get("update_id"), int)
+        and not isinstance(payload.get("update_id"), bool)
+    )
+
+
+class Processor:
+    """Runs `handler` on each stored update: in order within a chat, chats concurrently."""
+
+    def __init__(self, engine: AsyncEngine, handler: Handler) -> None:
+        self.engine = engine
+        self.handler = handler
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._queued: dict[int, int] = {}  # updates per chat submitted and not yet finished
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._done: list[int] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def submit(self, updates: Sequence[RawUpdate]) -> None:
+        """Start acting on stored updates (returns at once)."""
+        for raw in updates:
+            task = asyncio.create_task(self._process(raw))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def resume(self) -> int:
+        """Act on updates stored but never marked processed (after a crash); how many."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(inbox.c.payload)
+                    .where(inbox.c.processed_at.is_(None))
+                    .order_by(inbox.c.update_id)
+                )
+            ).all()
+        self.submit([json.loads(row.payload) for row in rows])
+        return len(rows)
+
+    async def drain(self) -> None:
+        """Wait until every submitted update is processed and marked."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._flusher is not None:
+            await self._flusher
+        await self._flush()
+
+    async def _process(self, raw: RawUpdate) -> None:
+        chat = chat_of(raw)
+        lock = self._chat_locks.setdefault(chat, asyncio.Lock())
+        self._queued[chat] = self._queued.get(chat, 0) + 1
+        async with lock:
+            try:
+                with calls_of_update(raw["update_id"]):
+                    await self.handler(raw)
+            except Exception:  # a bad update must not stop the others; it is not retried
+                log.exception("update %s failed", raw["update_id"])
+            self._done.append(raw["update_id"])
+        self._queued[chat] -= 1
+        if not self._queued[chat]:  # nobody waits behind: forget the chat
+            del self._queued[chat], self._chat_locks[chat]
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_EVERY)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._done:
+            return
+        done, self._done = self._done, []
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(inbox)
+                .where(inbox.c.update_id.in_(done))
+                .values(processed_at=datetime.now(UTC))
+            )

@@ -1,0 +1,342 @@
+"""What a customer wants, from the words they type (SPEC §3.2): pure, no Telegram, no I/O.
+
+Text is normalised first (case, punctuation, stretched letters, Indonesian chat spellings), then
+matched word by word against every intent's keywords and FAQ questions, in every language:
+
+* words of five letters or more (on both sides) may differ by typos: similarity is rapidfuzz's
+  OSA distance (a wrong, missing, extra or swapped letter is one edit) as a share of the longer
+  word, so the default threshold of 80 allows one edit in 5-9 letters and two in 10-14; shorter
+  words (`va`, `cs`, `ovo`) must be exact, so they never hide inside unrelated words;
+* a term of several words scores the share of its words found close together (at most
+  `MAX_INSERTED` other words among them, in any order), a word that few intents use counting more
+  than a common one (`saya`, `my`): "cek dulu tagihan saya" still matches `cek tagihan`;
+* the intent of the best-scoring term wins; equal scores go to the intent whose terms account for
+  more of the message, then to the longer term, then to the intent written first in the config.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from handoff.config import Intent
+
+DEFAULT_THRESHOLD = 80.0
+MIN_FUZZY_LENGTH = 5  # "akun"/"akan", "bill"/"bull": one edit in four letters is another word
+MAX_INSERTED = 2  # extra words allowed among the words of a term
+
+# Chat spellings and the word keywords are written with. No target is itself a key, so
+# normalising twice changes nothing. `min` (admin) is left alone on purpose: it is how customers
+# address anyone ("makasih min"), and reading it as `admin` would ask for a person every time.
+ABBREVIATIONS = {
+    "gmn": "bagaimana", "gimana": "bagaimana", "gmana": "bagaimana", "bgmn": "bagaimana",
+    "tdk": "tidak", "gak": "tidak", "ga": "tidak", "gk": "tidak", "nggak": "tidak",
+    "ngga": "tidak", "enggak": "tidak", "engga": "tidak", "ndak": "tidak",
+    "sy": "saya", "gw": "saya", "gue": "saya", "yg": "yang", "utk": "untuk", "untk": "untuk",
+    "dgn": "dengan", "dg": "dengan", "blm": "belum", "blom": "belum", "belom": "belum",
+    "sdh": "sudah", "udh": "sudah", "udah": "sudah", "bs": "bisa", "bsa": "bisa",
+    "knp": "kenapa", "napa": "kenapa", "brp": "berapa", "tlg": "tolong", "krn": "karena",
+    "karna": "karena", "jg": "juga", "lg": "lagi", "sm": "sama", "dr": "dari", "tp": "tapi",
+    "tpi": "tapi", "trs": "terus", "bgt": "banget", "bngt": "banget", "skrg": "sekarang",
+    "bln": "bulan", "jd": "jadi", "aja": "saja", "msh": "masih", "kalo": "kalau", "klo": "kalau",
+    "bkn": "bukan", "org": "orang", "dmn": "dimana", "mlm": "malam", "pake": "pakai",
+    "nmr": "nomor", "tf": "transfer", "trf": "transfer", "inet": "internet", "pw": "password",
+    "pass": "password", "gpp": "tidak apa apa", "makasih": "terima kasih", "mksh": "terima kasih",
+    "tq": "terima kasih", "thx": "thanks", "pls": "please", "plz": "please", "u": "you",
+    "ur": "your", "cant": "cannot",
+}
+# Words written apart (or with a hyphen) that keywords write as one.
+COMPOUNDS = {
+    ("wi", "fi"): "wifi", ("e", "wallet"): "ewallet", ("e", "mail"): "email",
+    ("log", "in"): "login", ("di", "mana"): "dimana", ("can", "not"): "cannot",
+}
+# Endings that leave the word a keyword is written with: tagihan-nya, akun-ku, bill-s.
+_CLITICS = ("nya", "lah", "kah", "ku", "mu")
+
+_APOSTROPHE = re.compile(r"(?<=[a-z])['’`](?=[a-z])")  # don't, i'm
+_AMPERSAND = re.compile(r"(?<=[a-z])&(?=[a-z])")  # j&t, as customers also write jnt
+_NOT_WORD = re.compile(r"[\W_]+")  # punctuation, emoji, symbols, control characters
+_STRETCHED = re.compile(r"([^\W\d_])\1{2,}")  # tolooong; no keyword has a letter three times
+_REDUPLICATED = re.compile(r"\b([^\W\d_]{2,})2\b")  # putus2 is putus-putus
+
+
+def normalise(text: str) -> str:
+    """Lower-case words without punctuation, stretched letters or chat abbreviations."""
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    text = _APOSTROPHE.sub("", text)
+    text = _AMPERSAND.sub("n", text)
+    text = _NOT_WORD.sub(" ", text)
+    text = _STRETCHED.sub(r"\1", text)
+    text = _REDUPLICATED.sub(r"\1 \1", text)
+    words: list[str] = []
+    for token in text.split():
+        for word in ABBREVIATIONS.get(token, token).split():
+            if words and (words[-1], word) in COMPOUNDS:
+                words[-1] = COMPOUNDS[words[-1], word]
+            else:
+                words.append(word)
+    return " ".join(words)
+
+
+@dataclass(frozen=True)
+class IntentMatch:
+    """What a message asks for: the intent (None when unknown), how well, and by which term.
+
+    `term` is the keyword or FAQ question as written in the config. For an unknown message
+    `score` is how close the nearest term came, which helps to tune the threshold.
+    """
+
+    intent: str | None
+    score: float
+    term: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.intent is not None
+
+
+@dataclass(frozen=True)
+class _Term:
+    group: int
+    text: str
+    words: tuple[int, ...]  # vocabulary indexes
+    weights: tuple[float, ...]  # rarer words weigh more; they add up to 1
+
+
+_Hits = dict[int, dict[int, float]]  # vocabulary index -> {position in the message: similarity}
+
+
+class _TermIndex:
+    """Terms in groups (intents), their words, and how rare each word is among the groups."""
+
+    def __init__(self, groups: Mapping[str, Iterable[str]], threshold: float) -> None:
+        if not 0 < threshold <= 100:
+            raise ValueError(f"threshold must be above 0 and at most 100, got {threshold}")
+        self.threshold = threshold
+        self.groups = list(groups)
+        self.vocabulary: dict[str, int] = {}
+        self.terms: list[_Term] = []
+        self.terms_with: list[set[int]] = []  # vocabulary index -> terms using it
+        self.groups_with: list[set[int]] = []  # vocabulary index -> groups using it
+        written: list[tuple[int, str, list[int]]] = []
+        for group, texts in enumerate(groups.values()):
+            for text in dict.fromkeys(texts):
+                if words := [self._word_index(word) for word in normalise(text).split()]:
+                    written.append((group, text, words))
+                    for index in words:
+                        self.groups_with[index].add(group)
+        # A word that many intents use ("saya", "internet", "my") says less about which one the
+        # customer means. The square root keeps it from saying nothing: with 1/n, "no" alone
+        # scored 80 for `no internet`.
+        self.rarity = [1 / math.sqrt(len(users)) for users in self.groups_with]
+        seen: set[tuple[int, tuple[int, ...]]] = set()
+        for group, text, words in written:
+            if (group, tuple(words)) in seen:
+                continue  # `billing` in both languages, `customer service` twice
+            seen.add((group, tuple(words)))
+            for index in words:
+                self.terms_with[index].add(len(self.terms))
+            total = sum(self.rarity[index] for index in words)
+            weights = tuple(self.rarity[index] / total for index in words)
+            self.terms.append(_Term(group, text, tuple(words), weights))
+        self._long_words = [w for w in self.vocabulary if len(w) >= MIN_FUZZY_LENGTH]
+        self._lookup = lru_cache(maxsize=8192)(self._lookup_uncached)
+
+    def _word_index(self, word: str) -> int:
+        if word not in self.vocabulary:
+            self.vocabulary[word] = len(self.vocabulary)
+            self.terms_with.append(set())
+            self.groups_with.append(set())
+        return self.vocabulary[word]
+
+    def _lookup_uncached(self, form: str, fuzzy: bool) -> tuple[tuple[int, float], ...]:
+        if not fuzzy or len(form) < MIN_FUZZY_LENGTH:
+            exact = self.vocabulary.get(form)
+            return () if exact is None else ((exact, 100.0),)
+        found = process.extract(
+            form,
+            self._long_words,
+            scorer=OSA.normalized_similarity,
+            # Half a point of slack: rapidfuzz turns the cutoff into a distance, and 1 - 1/5
+            # lands a hair below 0.8, which would lose every one-letter typo of a five-letter word.
+            score_cutoff=(self.threshold - 0.5) / 100,
+            limit=None,
+        )
+        return tuple(
+            (self.vocabulary[word], score)
+            for word, similarity, _ in found
+            if (score := round(100 * similarity, 1)) >= self.threshold
+        )
+
+    def scan(self, words: list[str]) -> _Hits:
+        """Where each vocabulary word occurs in the message, and how closely."""
+        hits: _Hits = {}
+        for position, word in enumerate(words):
+            # Only the word as written may be a typo: "gratis" less its "plural" s is "grati",
+            # one edit from "gerai".
+            found = [*self._lookup(word, True)]
+            found += [hit for stem in _stems(word) for hit in self._lookup(stem, False)]
+            for index, similarity in found:
+                at = hits.setdefault(index, {})
+                if similarity > at.get(position, 0.0):
+                    at[position] = similarity
+        return hits
+
+    def best_terms(self, hits: _Hits) -> dict[int, tuple[float, _Term]]:
+        """The best-scoring term of each group that has any of its words in the message."""
+        best: dict[int, tuple[float, _Term]] = {}
+        candidates = set().union(*(self.terms_with[index] for index in hits))
+        for term_index in sorted(candidates):
+            term = self.terms[term_index]
+            score = round(_term_score(term, hits), 1)
+            if term.group not in best or _longer_wins(score, term, best[term.group]):
+                best[term.group] = (score, term)
+        return best
+
+    def evidence(self, hits: _Hits, group: int) -> float:
+        """How much of the message a group's terms account for, rare words counting more."""
+        covered: dict[int, float] = {}
+        for index, at in hits.items():
+            if group in self.groups_with[index]:
+                for position, similarity in at.items():
+                    value = similarity * self.rarity[index]
+                    covered[position] = max(covered.get(position, 0.0), value)
+        return round(sum(covered.values()), 6)
+
+
+def _longer_wins(score: float, term: _Term, best: tuple[float, _Term]) -> bool:
+    return (score, len(term.text)) > (best[0], len(best[1].text))
+
+
+def _stems(word: str) -> Iterator[str]:
+    """The word without a clitic or plural ending, when enough of it is left."""
+    for clitic in _CLITICS:
+        if word.endswith(clitic) and len(word) - len(clitic) >= 2:  # csnya, vanya
+            yield word[: -len(clitic)]
+            break
+    if len(word) >= 5 and word.endswith("s") and not word.endswith("ss"):
+        yield word[:-1]
+
+
+def _term_score(term: _Term, hits: _Hits) -> float:
+    """The weighted share of a term's words found close together in the message, 0-100.
+
+    Close together means within a window as long as the term plus `MAX_INSERTED` words, in any
+    order: Indonesian moves words around freely ("jam berapa buka", "buka jam berapa").
+    """
+    found = [hits.get(index, {}) for index in term.words]
+    if len(found) == 1:
+        return max(found[0].values(), default=0.0)
+    span = len(found) + MAX_INSERTED
+    best = 0.0
+    for start in sorted({position for at in found for position in at}):
+        used: set[int] = set()
+        score = 0.0
+        for at, weight in zip(found, term.weights, strict=True):
+            similarity, position = max(
+                (
+                    (at[position], position)
+                    for position in range(start, start + span)
+                    if position in at and position not in used
+                ),
+                default=(0.0, -1),
+            )
+            used.add(position)
+            score += similarity * weight
+        best = max(best, score)
+    return best
+
+
+class IntentMatcher:
+    """Matches messages against the intents of a config; built once, used for every message."""
+
+    def __init__(
+        self, intents: Mapping[str, Intent], *, threshold: float = DEFAULT_THRESHOLD
+    ) -> None:
+        self._index = _TermIndex(
+            {
+                name: [
+                    term
+                    for terms in (intent.keywords, intent.questions)
+                    for language in terms.values()
+                    for term in language
+                ]
+                for name, intent in intents.items()
+            },
+            threshold,
+        )
+
+    @property
+    def threshold(self) -> float:
+        return self._index.threshold
+
+    def match(self, text: str) -> IntentMatch:
+        """The intent of the best-matching keyword or question, or an unknown match."""
+        index = self._index
+        hits = index.scan(normalise(text).split())
+        best = index.best_terms(hits)
+        if not best:
+            return IntentMatch(None, 0.0)
+        top = max(score for score, _ in best.values())
+        if top < index.threshold:
+            return IntentMatch(None, top)
+        tied = [(group, term) for group, (score, term) in best.items() if score == top]
+        group, term = max(
+            tied, key=lambda tie: (index.evidence(hits, tie[0]), len(tie[1].text), -tie[0])
+        )
+        return IntentMatch(index.groups[group], top, term.text)
+
+
+# Built-in phrases, so that any config hands over on an explicit request (SPEC §3.3). Words for
+# a person ask for one wherever they appear; words for the staff only next to a request verb,
+# or alone with polite filler: "cs buka sampai jam berapa" asks about opening hours, and
+# "halo admin, internet mati" about an outage.
+_PERSON = (
+    "human", "manusia", "agen", "agent", "operator", "real person", "actual person",
+    "orang asli", "bukan bot", "not a bot",
+)
+_STAFF = (
+    "cs", "admin", "customer service", "customer care", "call center", "layanan pelanggan",
+    "petugas", "staff", "person", "someone", "orang",
+)
+_REQUEST = (
+    "bicara", "berbicara", "ngomong", "ngobrol", "hubungi", "hubungkan", "sambungkan", "panggil",
+    "minta", "talk", "speak", "chat", "contact", "connect", "reach",
+)
+_FILLER = frozenset(
+    {
+        "saya", "aku", "mau", "ingin", "pengen", "tolong", "bisa", "dengan", "sama", "ke", "dong",
+        "ya", "kak", "min", "halo", "hai", "hi", "hello", "please", "i", "want", "to", "a", "an",
+        "the", "with", "can", "could", "may", "me", "need", "would", "like", "langsung", "saja",
+        "sekarang", "now", "yang", "segera", "ada", "mana", "nya",
+    }
+)
+_HUMAN_PHRASES = _TermIndex(
+    {"person": _PERSON, "staff": _STAFF, "request": _REQUEST}, DEFAULT_THRESHOLD
+)
+
+
+def is_human_request(text: str) -> bool:
+    """Whether the customer explicitly asks for a person: `/human`, "cs", "talk to a person"."""
+    words = normalise(text).split()
+    hits = _HUMAN_PHRASES.scan(words)
+    found = {
+        _HUMAN_PHRASES.groups[group]: score
+        for group, (score, _) in _HUMAN_PHRASES.best_terms(hits).items()
+        if score >= _HUMAN_PHRASES.threshold
+    }
+    if "person" in found:
+        return True
+    if "staff" not in found:
+        return False
+    if "request" in found:
+        return True
+    covered = {position for at in hits.values() for position in at}
+    return all(i in covered or word in _FILLER for i, word in enumerate(words))

@@ -1,0 +1,76 @@
+"""Client-side pacing under Telegram's flood limits, so the outbox never earns a 429 (SPEC §8).
+
+Telegram's FAQ: about one message a second to one chat (short bursts pass), 20 a minute to a group,
+about 30 a second overall. Each limit is kept as the earliest moment its next message may go
+(a virtual schedule: one interval per message, a burst allowance on top). A 429 from Telegram pauses
+that one chat for `retry_after`, nothing else. Pure: the caller passes the time in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PacingLimits:
+    per_chat_per_s: float = 1.0
+    per_chat_burst: int = 3
+    per_group_per_min: float = 20.0
+    global_per_s: float = 30.0
+
+
+class _Lane:
+    """One limit: `rate` messages a second, `burst` of them back to back after a quiet spell."""
+
+    __slots__ = ("burst", "interval", "next_free")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.interval = 1.0 / rate
+        self.burst = burst
+        self.next_free = float("-inf")
+
+    def wait(self, now: float) -> float:
+        earliest = self.next_free - (self.burst - 1) * self.interval
+        return max(0.0, earliest - now)
+
+    def take(self, now: float) -> None:
+        self.next_free = max(self.next_free, now - (self.burst - 1) * self.interval) + self.interval
+
+
+class Pacer:
+    """Says how long one more message to a chat must wait, and books it when it goes."""
+
+    def __init__(self, limits: PacingLimits | None = None) -> None:
+        self.limits = limits or PacingLimits()
+        self._chats: dict[int, _Lane] = {}
+        self._paused_until: dict[int, float] = {}
+        self._global = _Lane(self.limits.global_per_s, max(1, int(self.limits.global_per_s)))
+
+    def _lane(self, chat_id: int) -> _Lane:
+        lane = self._chats.get(chat_id)
+        if lane is None:
+            if is_group(chat_id):
+                lane = _Lane(self.limits.per_group_per_min / 60.0, 1)
+            else:
+                lane = _Lane(self.limits.per_chat_per_s, self.limits.per_chat_burst)
+            self._chats[chat_id] = lane
+        return lane
+
+    def wait(self, chat_id: int, now: float) -> float:
+        """Seconds until a message to `chat_id` may go (0: now)."""
+        paused = self._paused_until.get(chat_id, 0.0) - now
+        return max(paused, self._lane(chat_id).wait(now), self._global.wait(now))
+
+    def take(self, chat_id: int, now: float) -> None:
+        """Book one message to `chat_id` at `now` (call only when `wait` said 0)."""
+        self._lane(chat_id).take(now)
+        self._global.take(now)
+
+    def pause(self, chat_id: int, seconds: float, now: float) -> None:
+        """Telegram said `retry_after`: nothing more to this chat until then."""
+        self._paused_until[chat_id] = max(self._paused_until.get(chat_id, 0.0), now + seconds)
+
+
+def is_group(chat_id: int) -> bool:
+    """Groups and supergroups have negative ids in the Bot API; users positive ones."""
+    return chat_id < 0

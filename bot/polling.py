@@ -1,0 +1,57 @@
+"""Long polling that stores before it confirms (SPEC §8).
+
+python-telegram-bot's Updater confirms an update (by asking for the next offset) before the
+handlers have run, so a crash loses it. Here each batch is stored in the inbox first; only the
+next `getUpdates`, with the offset past the batch, confirms it to Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TimedOut
+
+from bot import inbox
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+RETRY_SECONDS = (0.2, 1, 2, 5, 10)
+
+
+async def poll(
+    bot: Bot, engine: AsyncEngine, processor: inbox.Processor, *, timeout: int = 25
+) -> None:
+    """Fetch, store, hand to the processor, confirm; until cancelled."""
+    offset: int | None = None
+    failures = 0
+    while True:
+        params: dict[str, object] = {"timeout": timeout, "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            params["offset"] = offset
+        try:
+            batch = await bot.do_api_request(
+                "getUpdates", api_kwargs=params, read_timeout=timeout + 10
+            )
+            updates = [u for u in batch if inbox.is_update(u)]
+            fresh = await inbox.store(engine, updates)
+        except InvalidToken:
+            raise
+        except TimedOut:
+            continue
+        except (NetworkError, SQLAlchemyError, OSError) as error:
+            # Nothing was confirmed: the same updates come again once Telegram or the database
+            # answers (SPEC §8, "a database that is down").
+            pause = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+            failures += 1
+            log.warning("polling: %s; retrying in %ss", type(error).__name__, pause)
+            await asyncio.sleep(pause)
+            continue
+        failures = 0
+        processor.submit(fresh)
+        if updates:
+            offset = max(u["update_id"] for u in updates) + 1

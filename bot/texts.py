@@ -1,0 +1,73 @@
+"""What the bot says, in the customer's language: config messages filled in, times and waits spelt.
+
+Config messages carry `{placeholders}` (config/frontdoor.yaml explains them); a placeholder a
+manager misspells is left as written rather than breaking the reply.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from handoff.config import Config
+
+LANGUAGES = ("id", "en")
+DAY_NAMES = {
+    "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+MONTHS = {
+    "id": ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+# Indonesia's zones by their everyday names; other zones show their own abbreviation.
+ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
+              "Asia/Jayapura": "WIT"}
+
+
+class _Leave(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def language_of(language_code: str | None, default: str) -> str:
+    """`id` or `en` from Telegram's IETF language tag (`en-GB` → en); otherwise the default."""
+    base = (language_code or "").split("-")[0].lower()
+    return base if base in LANGUAGES else default
+
+
+def say(config: Config, language: str, key: str, **values: object) -> str:
+    """The config message `key` in `language` (or the default language), filled in."""
+    messages = config.messages.get(language) or config.messages[config.bot.default_language]
+    template = messages.get(key) or config.messages[config.bot.default_language].get(key, key)
+    return string.Formatter().vformat(template, (), _Leave(values))
+
+
+def spell_wait(seconds: float | None, language: str) -> str:
+    """`±5 menit` / `about 5 min`; unknown when nobody is on duty."""
+    if seconds is None:
+        return "belum bisa diperkirakan" if language == "id" else "not known yet"
+    minutes = max(1, round(seconds / 60))
+    if minutes >= 120:
+        hours = round(minutes / 60)
+        return f"±{hours} jam" if language == "id" else f"about {hours} h"
+    return f"±{minutes} menit" if language == "id" else f"about {minutes} min"
+
+
+def spell_moment(moment: datetime | None, timezone: str, language: str, now: datetime) -> str:
+    """`Senin, 24 Nov 08:00 WIB`, or `hari ini pukul 08:00 WIB` / `today at 08:00 WIB`."""
+    if moment is None:
+        return "segera" if language == "id" else "soon"
+    tz = ZoneInfo(timezone)
+    local, today = moment.astimezone(tz), now.astimezone(tz).date()
+    zone = ZONE_NAMES.get(timezone) or local.tzname() or timezone
+    clock = f"{local:%H:%M} {zone}"
+    days = (local.date() - today).days
+    if days == 0:
+        return f"hari ini pukul {clock}" if language == "id" else f"today at {clock}"
+    if days == 1:
+        return f"besok pukul {clock}" if language == "id" else f"tomorrow at {clock}"
+    day = DAY_NAMES[language][local.weekday()]
+    month = MONTHS[language][local.month - 1]
+    return f"{day}, {local.day} {month} {clock}"
