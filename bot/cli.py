@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from handoff.config_loader import ConfigError, load_config
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 DEFAULT_CONFIG = "config/frontdoor.yaml"
+BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
 
 def check_config(args: argparse.Namespace) -> int:
@@ -42,6 +46,76 @@ def db_upgrade(args: argparse.Namespace) -> int:
     asyncio.run(upgrade(url))
     print(f"database at {_redact(url)} is up to date")
     return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bot against Telegram (or any Bot API server) until stopped."""
+    import logging
+    import os
+
+    from bot.app import Frontdoor
+    from handoff.clock import ManualClock, SystemClock, TickingClock
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    token = os.environ.get(config.bot.token_env, "")
+    if not BOT_TOKEN.match(token):
+        print(
+            f"frontdoor run: set {config.bot.token_env} to the bot's token "
+            "(<digits>:<secret>, from @BotFather)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    secret = None
+    if config.bot.mode == "webhook":
+        secret = os.environ.get(config.bot.webhook_secret_env, "")
+        if not WEBHOOK_SECRET.match(secret):
+            print(
+                f"frontdoor run: webhook mode needs {config.bot.webhook_secret_env} "
+                "(1-256 characters A-Z a-z 0-9 _ -)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    clock: ManualClock | SystemClock | TickingClock = SystemClock()
+    if args.clock:
+        try:
+            clock = TickingClock(datetime.fromisoformat(args.clock))
+        except ValueError as error:
+            print(f"frontdoor run: --clock: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
+    bot = Frontdoor(
+        config,
+        token,
+        api_url=args.api_url,
+        database_url=args.database_url,
+        clock=clock,
+        webhook_secret=secret,
+    )
+    asyncio.run(_serve(bot))
+    return EXIT_OK
+
+
+async def _serve(bot: Any) -> None:
+    """Start, wait for SIGINT or SIGTERM, stop cleanly."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await bot.start()
+    print("frontdoor is running; Ctrl-C stops it", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await bot.stop()
 
 
 def not_yet(name: str) -> Callable[[argparse.Namespace], int]:
@@ -77,8 +151,20 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--database-url", help="overrides the config's database.url")
     upgrade.set_defaults(handler=db_upgrade)
 
+    runner = commands.add_parser(
+        "run", help="run the bot against Telegram (token from TELEGRAM_BOT_TOKEN)"
+    )
+    runner.add_argument("--config", default=DEFAULT_CONFIG)
+    runner.add_argument(
+        "--api-url",
+        default="https://api.telegram.org",
+        help="the Bot API server's root (a sandbox, a self-hosted server)",
+    )
+    runner.add_argument("--database-url", help="overrides the config's database.url")
+    runner.add_argument("--clock", help="start the bot's clock at this ISO moment (demos)")
+    runner.set_defaults(handler=run)
+
     for name, help_text in (
-        ("run", "run the bot against Telegram (token from TELEGRAM_BOT_TOKEN)"),
         ("sandbox", "run the bot against a local Telegram with a web page to play it"),
         ("report", "KPIs for a period as a table, CSV or JSON"),
         ("simulate", "replay traffic against a config and predict waits and load"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -277,11 +277,16 @@ class IntentMatcher:
     def threshold(self) -> float:
         return self._index.threshold
 
-    def match(self, text: str) -> IntentMatch:
-        """The intent of the best-matching keyword or question, or an unknown match."""
+    def match(self, text: str, exclude: Collection[str] = ()) -> IntentMatch:
+        """The intent of the best-matching keyword or question, or an unknown match;
+        intents named in `exclude` are left out."""
         index = self._index
         hits = index.scan(normalise(text).split())
-        best = index.best_terms(hits)
+        best = {
+            group: found
+            for group, found in index.best_terms(hits).items()
+            if index.groups[group] not in exclude
+        }
         if not best:
             return IntentMatch(None, 0.0)
         top = max(score for score, _ in best.values())

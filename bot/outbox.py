@@ -20,6 +20,7 @@ import itertools
 import json
 import logging
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,11 +32,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
 
-from bot.pacing import Pacer, PacingLimits
+from bot.pacing import Pacer
+from handoff.config import Pacing
 from handoff.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
+# The outbox makes every call through Bot.do_api_request on purpose (its calls are stored as JSON);
+# PTB's hint to use the named method instead does not apply.
+warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
 
 outbox = OutboxMessage.__table__
 POLL_SECONDS = 1.0
@@ -69,6 +75,27 @@ class Call:
     coalesce_key: str | None = None  # a newer call with the same key replaces a pending one
 
 
+Buttons = list[list[tuple[str, str]]]  # rows of (label, callback_data)
+
+
+def send_text(
+    chat_id: int,
+    text: str,
+    buttons: Buttons | None = None,
+    *,
+    priority: Priority = Priority.CUSTOMER,
+) -> Call:
+    """A sendMessage call, with inline buttons if given (text cut to Telegram's 4096)."""
+    params: dict[str, Any] = {"chat_id": chat_id, "text": text[:4096]}
+    if buttons:
+        params["reply_markup"] = {
+            "inline_keyboard": [
+                [{"text": label, "callback_data": data} for label, data in row] for row in buttons
+            ]
+        }
+    return Call(chat_id, "sendMessage", params, priority)
+
+
 @contextlib.contextmanager
 def calls_of_update(update_id: int) -> Iterator[None]:
     """Calls stored inside this block get dedup keys `u<update_id>:<n>`, the same on a replay."""
@@ -99,7 +126,7 @@ class Outbox:
     engine: AsyncEngine
     bot: Bot
     on_forbidden: Callable[[int], Awaitable[None]] | None = None
-    limits: PacingLimits = field(default_factory=PacingLimits)
+    limits: Pacing = field(default_factory=Pacing)
     monotonic: Callable[[], float] = time.monotonic
     stats: OutboxStats = field(default_factory=OutboxStats)
 

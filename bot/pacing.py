@@ -8,15 +8,7 @@ that one chat for `retry_after`, nothing else. Pure: the caller passes the time 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class PacingLimits:
-    per_chat_per_s: float = 1.0
-    per_chat_burst: int = 3
-    per_group_per_min: float = 20.0
-    global_per_s: float = 30.0
+from handoff.config import Pacing
 
 
 class _Lane:
@@ -40,8 +32,8 @@ class _Lane:
 class Pacer:
     """Says how long one more message to a chat must wait, and books it when it goes."""
 
-    def __init__(self, limits: PacingLimits | None = None) -> None:
-        self.limits = limits or PacingLimits()
+    def __init__(self, limits: Pacing | None = None) -> None:
+        self.limits = limits or Pacing()
         self._chats: dict[int, _Lane] = {}
         self._paused_until: dict[int, float] = {}
         self._global = _Lane(self.limits.global_per_s, max(1, int(self.limits.global_per_s)))

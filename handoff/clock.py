@@ -34,3 +34,15 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
+
+
+class TickingClock:
+    """A clock that starts at a chosen moment and then runs at real speed (`--clock`)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("--clock needs a timezone, e.g. 2026-11-28T22:00+07:00")
+        self._offset = start.astimezone(UTC) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset

@@ -260,6 +260,22 @@ class Routing(Strict):
     sales_team: str | None = None  # leads with a sales-type intent go here
 
 
+class Spam(Strict):
+    """A customer sending more than `messages` within `per` gets one warning; the rest waits."""
+
+    messages: int = Field(default=8, ge=1)
+    per: Duration = 10.0
+
+
+class Pacing(Strict):
+    """How fast the outbox sends: Telegram's flood limits, with a margin if you like (SPEC §8)."""
+
+    per_chat_per_s: float = Field(default=1.0, gt=0)
+    per_chat_burst: int = Field(default=3, ge=1)
+    per_group_per_min: float = Field(default=20.0, gt=0)
+    global_per_s: float = Field(default=30.0, gt=0)
+
+
 class BotSection(Strict):
     token_env: str = "TELEGRAM_BOT_TOKEN"
     mode: Literal["polling", "webhook"] = "polling"
@@ -267,6 +283,10 @@ class BotSection(Strict):
     webhook_secret_env: str = "TELEGRAM_WEBHOOK_SECRET"
     default_language: Literal["id", "en"] = "id"
     agents_group_id: int | None = None
+    transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    unknown_before_handoff: int = Field(default=2, ge=1)  # "unknown" twice in a row → a person
+    spam: Spam = Field(default_factory=Spam)
+    pacing: Pacing = Field(default_factory=Pacing)
 
 
 class Database(Strict):

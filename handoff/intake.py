@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +33,17 @@ from handoff.states import (
     check_move,
 )
 from handoff.tables import Csat, Customer
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One message of a customer's chat: who sent it (customer | bot | agent), what kind, text."""
+
+    sender: str
+    kind: str = "text"
+    text: str = ""
+    agent_id: int | None = None
+    telegram_message_id: int | None = None
 
 
 class Intake(Dispatcher):
@@ -309,7 +322,7 @@ class Intake(Dispatcher):
 
     async def record_message(
         self,
-        conversation_id: int,
+        conversation_id: int | None,
         *,
         sender: str,
         customer_id: int,
@@ -318,34 +331,52 @@ class Intake(Dispatcher):
         agent_id: int | None = None,
         telegram_message_id: int | None = None,
     ) -> None:
-        """Store a message of the conversation; the agent's first one sets the first response time."""
+        """Store one message of the customer's chat; see `record_messages`."""
+        entry = SentMessage(sender, kind, text, agent_id, telegram_message_id)
+        await self.record_messages(customer_id, conversation_id, [entry])
+
+    async def record_messages(
+        self, customer_id: int, conversation_id: int | None, entries: Sequence[SentMessage]
+    ) -> None:
+        """Store messages of the customer's chat in one transaction, for transcripts and history.
+
+        Those exchanged with the bot before any handoff have no conversation; an agent's first
+        message sets the conversation's first response time.
+        """
         from handoff.tables import Message
 
         async def work(u: Unit) -> None:
             await u.conn.execute(
-                insert(Message.__table__).values(
-                    conversation_id=conversation_id,
-                    customer_id=customer_id,
-                    sender=sender,
-                    agent_id=agent_id,
-                    kind=kind,
-                    text=text[:4096],
-                    telegram_message_id=telegram_message_id,
-                    created_at=u.now,
-                )
+                insert(Message.__table__),
+                [
+                    dict(
+                        conversation_id=conversation_id,
+                        customer_id=customer_id,
+                        sender=entry.sender,
+                        agent_id=entry.agent_id,
+                        kind=entry.kind,
+                        text=entry.text[:4096],
+                        telegram_message_id=entry.telegram_message_id,
+                        created_at=u.now,
+                    )
+                    for entry in entries
+                ],
             )
+            if conversation_id is None:
+                return
             table = store.conversations
             await u.conn.execute(
                 update(table).where(table.c.id == conversation_id).values(last_activity_at=u.now)
             )
-            if sender == "agent":
+            if any(entry.sender == "agent" for entry in entries):
                 await u.conn.execute(
                     update(table)
                     .where(table.c.id == conversation_id, table.c.first_response_at.is_(None))
                     .values(first_response_at=u.now)
                 )
 
-        await self._run(work)
+        if entries:
+            await self._run(work)
 
     async def record_csat_comment(
         self, conversation_id: int, customer_id: int, comment: str

@@ -191,7 +191,10 @@ async def queue_position(conn: AsyncConnection, row: Row[Any]) -> int:
         .where(
             conversations.c.state.in_((ConversationState.QUEUED, ConversationState.OFFERED)),
             conversations.c.team == row.team,
-            conversations.c.queue_key < row.queue_key,
+            or_(
+                conversations.c.queue_key < row.queue_key,
+                and_(conversations.c.queue_key == row.queue_key, conversations.c.id < row.id),
+            ),
         )
     )
     return int(ahead or 0) + 1

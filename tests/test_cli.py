@@ -7,7 +7,7 @@ import pytest
 from bot.cli import EXIT_USAGE, main
 
 
-@pytest.mark.parametrize("command", ["run", "sandbox", "report", "simulate"])
+@pytest.mark.parametrize("command", ["sandbox", "report", "simulate"])
 def test_a_command_not_built_yet_says_so_with_exit_code_2(command, capsys):
     assert main([command]) == EXIT_USAGE
     assert f"frontdoor {command}: not yet available" in capsys.readouterr().err

@@ -1,0 +1,163 @@
+"""One bootstrap for the running bot: database, routing core, timers, Telegram, inbox and outbox.
+
+`Frontdoor.start()` brings everything up in this event loop and `stop()` takes it down, so
+`frontdoor run`, `frontdoor sandbox` and the end-to-end tests start the same thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder
+
+from bot import inbox, polling
+from bot.aiohttp_request import make_request
+from bot.crm import CrmClient
+from bot.customer import CustomerDesk, add_handlers
+from bot.notices import CustomerNotices
+from bot.outbox import Outbox
+from bot.webhook import WebhookServer
+from handoff.clock import Clock, SystemClock
+from handoff.config import Config
+from handoff.db import create_engine
+from handoff.migrations import upgrade
+from handoff.router import Router
+from handoff.scheduler import RoutingScheduler
+
+log = logging.getLogger(__name__)
+
+QUEUE_NOTICE_EVERY = 15.0  # seconds between looks at waiting customers' places in line
+POSITION_NOTICE_GAP = 60.0  # a customer hears a new place in line at most this often (SPEC §3.5)
+
+
+@dataclass
+class Frontdoor:
+    config: Config
+    token: str
+    api_url: str = "https://api.telegram.org"  # the server's root; /bot<token>/… is added
+    database_url: str | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    poll_timeout: int = 25
+    webhook_secret: str | None = None  # webhook mode when set (config.bot.mode == "webhook")
+
+    engine: AsyncEngine = field(init=False)
+    router: Router = field(init=False)
+    application: Application = field(init=False)
+    outbox: Outbox = field(init=False)
+    processor: inbox.Processor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._webhook: WebhookServer | None = None
+
+    async def start(self) -> None:
+        """Migrate the database, then start timers, the outbox and the intake of updates."""
+        url = self.database_url or self.config.database.url
+        await upgrade(url)
+        self.engine = create_engine(url)
+        self.router = Router(self.engine, self.config, self.clock)
+        await self.router.sync_agents()
+        root = self.api_url.rstrip("/")
+        transport = self.config.bot.transport
+        self.application = (
+            ApplicationBuilder()
+            .token(self.token)
+            .base_url(f"{root}/bot")
+            .base_file_url(f"{root}/file/bot")
+            .request(make_request(transport))
+            .get_updates_request(make_request(transport))
+            .updater(None)
+            .build()
+        )
+        self.outbox = Outbox(
+            self.engine,
+            self.application.bot,
+            on_forbidden=self._unreachable,
+            limits=self.config.bot.pacing,
+        )
+        self.crm = CrmClient(self.config.crm)
+        self.desk = CustomerDesk(self.router, self.outbox, self.crm)
+        add_handlers(self.application, self.desk)
+        self.router.listeners.append(CustomerNotices(self.router, self.outbox))
+        self.scheduler = RoutingScheduler(self.router)
+        self.processor = inbox.Processor(self.engine, self._handle)
+        await self.application.initialize()
+        await self.application.start()
+        self._spawn(self.outbox.run(), "outbox")
+        await self.scheduler.start()
+        self.scheduler.scheduler.add_job(
+            self._tell_queue_positions,
+            "interval",
+            seconds=QUEUE_NOTICE_EVERY,
+            id="queue-positions",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
+        resumed = await self.processor.resume()
+        if resumed:
+            log.info("resuming %s updates stored before a restart", resumed)
+        if self.webhook_secret is not None:
+            self._webhook = WebhookServer(self.engine, self.processor, self.webhook_secret)
+            await self._webhook.start(self.config.web.host, self.config.web.port)
+            if self.config.bot.webhook_url:
+                await self.application.bot.set_webhook(
+                    self.config.bot.webhook_url,
+                    secret_token=self.webhook_secret,
+                    allowed_updates=polling.ALLOWED_UPDATES,
+                )
+        else:
+            bot = self.application.bot
+            await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            self._spawn(
+                polling.poll(bot, self.engine, self.processor, timeout=self.poll_timeout), "polling"
+            )
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish what is in hand, and close everything."""
+        for task in self._tasks:
+            if task.get_name() == "polling":
+                task.cancel()
+        if self._webhook is not None:
+            await self._webhook.stop()
+        await self.processor.drain()
+        self.scheduler.shutdown()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.outbox.stop()
+        await self.application.stop()
+        await self.application.shutdown()
+        await self.crm.close()
+        await self.engine.dispose()
+
+    def _spawn(self, work: Any, name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        task.add_done_callback(self._crashed)
+        self._tasks.append(task)
+
+    @staticmethod
+    def _crashed(task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s stopped", task.get_name(), exc_info=task.exception())
+
+    async def _handle(self, raw: inbox.RawUpdate) -> None:
+        await self.application.process_update(Update.de_json(raw, self.application.bot))
+
+    async def _unreachable(self, chat_id: int) -> None:
+        """Telegram answered 403: the customer blocked the bot, or an agent never /start-ed it."""
+        if self.config.agent(chat_id) is not None:
+            await self.router.set_reachable(chat_id, False)
+        elif chat_id > 0:
+            await self.router.customer_blocked(chat_id)
+
+    async def _tell_queue_positions(self) -> None:
+        await self.router.refresh_queue_positions(POSITION_NOTICE_GAP)

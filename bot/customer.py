@@ -1,0 +1,426 @@
+"""The customer's side (SPEC §3): greeting, intents and FAQ, handoff, waiting, relay to the agent,
+CSAT. Handlers are thin: read the update, ask the routing core or the matcher, put replies in the
+outbox. What a text means is decided by `bot.replies.decide`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any
+
+from telegram import Message, Update, User
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.crm import CrmClient
+from bot.intents import IntentMatcher
+from bot.outbox import Buttons, Call, Outbox, Priority, send_text
+from bot.replies import Reply, decide, person_intents
+from bot.texts import language_of, say
+from bot.throttle import Throttle
+from handoff.events import OfferMade
+from handoff.intake import SentMessage
+from handoff.router import ActionResult, Router
+from handoff.states import ConversationState
+
+log = logging.getLogger(__name__)
+
+C = ConversationState
+DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a /start parameter
+CALLBACK = re.compile(r"^(menu|faq_ok|faq_human|lang|csat):([A-Za-z0-9_]{1,40})(?::([1-5]))?$")
+RELAYED_KINDS = ("text", "photo", "document", "voice", "sticker", "location")
+CAPTIONED = ("photo", "document", "voice")
+
+
+def message_kind(message: Message) -> str:
+    """Which of the relayed kinds a message is, or `other`."""
+    for kind in RELAYED_KINDS:
+        if getattr(message, kind, None):
+            return kind
+    return "other"
+
+
+class CustomerDesk:
+    """Everything the customer handlers need, with the decisions they share."""
+
+    def __init__(
+        self,
+        router: Router,
+        outbox: Outbox,
+        crm: CrmClient,
+        monotonic: Any = time.monotonic,
+    ) -> None:
+        self.router = router
+        self.outbox = outbox
+        self.crm = crm
+        self.monotonic = monotonic
+        self.reload()
+
+    def reload(self) -> None:
+        """Rebuild what depends on the config (after a live reload)."""
+        self.config = self.router.config
+        self.matcher = IntentMatcher(self.config.intents)
+        self.person_only = person_intents(self.config)
+        self.throttle = Throttle(self.config.bot.spam)
+
+    def is_agent(self, user: User | None) -> bool:
+        return user is not None and self.config.agent(user.id) is not None
+
+    # ---- replies ------------------------------------------------------------------------
+
+    def menu_buttons(self, language: str) -> Buttons:
+        return [
+            [(item.label.get(language) or next(iter(item.label.values())), f"menu:{item.intent}")]
+            for item in self.config.menu
+        ]
+
+    def faq_buttons(self, language: str, intent: str) -> Buttons:
+        return [
+            [
+                (say(self.config, language, "faq_helpful_button"), f"faq_ok:{intent}"),
+                (say(self.config, language, "faq_human_button"), f"faq_human:{intent}"),
+            ]
+        ]
+
+    async def welcome(self, user: User, lead_source: str | None) -> Any:
+        """First contact: remember the customer, greet them and show the menu."""
+        language = language_of(user.language_code, self.config.bot.default_language)
+        customer = await self.router.ensure_customer(
+            user.id,
+            name=user.full_name,
+            username=user.username,
+            language=language,
+            lead_source=lead_source,
+        )
+        await self.greet(user.id, language)
+        return customer
+
+    async def greet(self, chat_id: int, language: str) -> None:
+        greeting = say(self.config, language, "greeting")
+        prompt = say(self.config, language, "menu_prompt")
+        await self.outbox.put(
+            send_text(chat_id, greeting),
+            send_text(chat_id, prompt, self.menu_buttons(language)),
+        )
+
+    # ---- the conversation ---------------------------------------------------------------
+
+    async def on_text_or_media(self, user: User, message: Message) -> None:
+        """A customer's message: relay it, note it, or answer it, by where their chat stands."""
+        await self.wait_for_turn(user.id)
+        customer, conversation = await self.router.customer_status(user.id)
+        if customer is None:
+            customer = await self.welcome(user, lead_source=None)
+        kind = message_kind(message)
+        text = message.text or message.caption or ""
+        state = conversation.state if conversation is not None else None
+        if state == C.ASSIGNED:
+            await self.relay_to_agent(conversation, customer, message, kind, text)
+            return
+        if customer.csat_comment_for is not None and kind == "text":
+            await self.router.record_csat_comment(customer.csat_comment_for, user.id, text)
+            await self.outbox.put(
+                send_text(user.id, say(self.config, customer.language, "csat_thanks"))
+            )
+            return
+        waiting = state in (C.QUEUED, C.OFFERED)
+        reply = decide(
+            self.config,
+            self.matcher,
+            text if kind == "text" else "",
+            unknown_streak=customer.unknown_streak,
+            waiting=waiting,
+            person_only=self.person_only,
+        )
+        conversation_id = conversation.id if conversation is not None else None
+        await self.router.record_messages(
+            user.id, conversation_id, [SentMessage("customer", kind, text)]
+        )
+        await self.carry_out(user, customer.language, reply, text, customer.unknown_streak)
+
+    async def carry_out(
+        self, user: User, language: str, reply: Reply, text: str, streak: int
+    ) -> None:
+        """Send the decided reply; start the handoff it calls for."""
+        if reply.answer_intent is not None:
+            spec = self.config.intents[reply.answer_intent]
+            assert spec.answer is not None
+            answer = spec.answer.get(language) or next(iter(spec.answer.values()))
+            await self.outbox.put(
+                send_text(user.id, answer.strip()),
+                send_text(
+                    user.id,
+                    say(self.config, language, "faq_helpful_prompt"),
+                    self.faq_buttons(language, reply.answer_intent),
+                ),
+            )
+        elif reply.unknown:
+            await self.outbox.put(
+                send_text(
+                    user.id, say(self.config, language, "unknown"), self.menu_buttons(language)
+                )
+            )
+        if reply.unknown_streak != streak:
+            await self.router.update_customer(user.id, unknown_streak=reply.unknown_streak)
+        if reply.handoff:
+            await self.hand_off(user, language, reply.handoff_intent, text)
+
+    async def hand_off(self, user: User, language: str, intent: str | None, text: str) -> None:
+        """Ask the routing core for a person; its events tell the customer where they stand."""
+        record = await self.crm.lookup(user.id)
+        if record is not None and record.vip:
+            await self.router.ensure_customer(
+                user.id, name=user.full_name, username=user.username, vip=True
+            )
+        outcome = await self.router.request_handoff(
+            user.id,
+            intent=intent,
+            text=text,
+            account_owner_id=record.account_owner_id if record is not None else None,
+        )
+        if any(isinstance(event, OfferMade) for event in outcome.events):
+            _, conversation = await self.router.customer_status(user.id)
+            team = self.config.teams.get(conversation.team) if conversation is not None else None
+            name = team.name if team is not None else "CS"
+            await self.outbox.put(
+                send_text(user.id, say(self.config, language, "human_request_ack", team=name))
+            )
+
+    async def relay_to_agent(
+        self, conversation: Any, customer: Any, message: Message, kind: str, text: str
+    ) -> None:
+        """Pass the customer's message to their agent's private chat, marked `#id · name`."""
+        agent_id = conversation.agent_id
+        header = f"#{conversation.id} · {customer.name or customer.id}"
+        calls: list[Call] = []
+        if kind == "text":
+            calls.append(send_text(agent_id, f"{header}\n{text}", priority=Priority.AGENT))
+        elif kind in CAPTIONED:
+            caption = f"{header}\n{text}" if text else header
+            calls.append(
+                Call(
+                    agent_id,
+                    "copyMessage",
+                    {
+                        "chat_id": agent_id,
+                        "from_chat_id": customer.id,
+                        "message_id": message.message_id,
+                        "caption": caption[:1024],
+                    },
+                    Priority.AGENT,
+                )
+            )
+        else:
+            calls.append(send_text(agent_id, header, priority=Priority.AGENT))
+            calls.append(
+                Call(
+                    agent_id,
+                    "copyMessage",
+                    {
+                        "chat_id": agent_id,
+                        "from_chat_id": customer.id,
+                        "message_id": message.message_id,
+                    },
+                    Priority.AGENT,
+                )
+            )
+        await self.outbox.put(*calls)
+        await self.router.record_message(
+            conversation.id,
+            sender="customer",
+            customer_id=customer.id,
+            kind=kind,
+            text=text,
+            telegram_message_id=message.message_id,
+        )
+
+    async def wait_for_turn(self, customer_id: int) -> None:
+        """Spam throttling: over the rate, warn once; the message then waits its turn."""
+        verdict = self.throttle.check(customer_id, self.monotonic())
+        if verdict.warn:
+            customer, _ = await self.router.customer_status(customer_id)
+            language = (
+                customer.language if customer is not None else self.config.bot.default_language
+            )
+            await self.outbox.put(
+                send_text(customer_id, say(self.config, language, "spam_warning"))
+            )
+        if verdict.wait > 0:
+            await asyncio.sleep(verdict.wait)
+
+    # ---- commands and buttons -----------------------------------------------------------
+
+    async def on_start(self, user: User, args: list[str]) -> None:
+        """`/start [source]`: greet (again) and show the menu; a deep link tags the lead source."""
+        source = args[0] if args and DEEP_LINK.match(args[0]) else None
+        customer, _ = await self.router.customer_status(user.id)
+        if customer is None:
+            await self.welcome(user, lead_source=source)
+        else:
+            await self.greet(user.id, customer.language)
+
+    async def on_cancel(self, user: User) -> None:
+        """`/cancel`: leave the queue, or end the chat with the agent."""
+        customer, _ = await self.router.customer_status(user.id)
+        if customer is None:
+            customer = await self.welcome(user, lead_source=None)
+        outcome = await self.router.cancel(user.id)
+        key = "cancel_done" if outcome.result is ActionResult.DONE else "cancel_nothing"
+        await self.outbox.put(send_text(user.id, say(self.config, customer.language, key)))
+
+    async def on_human(self, user: User) -> None:
+        """`/human`: straight to a person."""
+        customer, _ = await self.router.customer_status(user.id)
+        if customer is None:
+            customer = await self.welcome(user, lead_source=None)
+        await self.hand_off(user, customer.language, None, "/human")
+
+    async def on_language(self, user: User) -> None:
+        """`/language`: offer the two languages as buttons."""
+        await self.outbox.put(
+            send_text(
+                user.id,
+                "Pilih bahasa / Choose a language:",
+                [[("Bahasa Indonesia", "lang:id"), ("English", "lang:en")]],
+            )
+        )
+
+    async def on_skip(self, user: User) -> None:
+        """`/skip`: no comment after the rating."""
+        customer, _ = await self.router.customer_status(user.id)
+        if customer is not None and customer.csat_comment_for is not None:
+            await self.router.update_customer(user.id, csat_comment_for=None)
+            await self.outbox.put(
+                send_text(user.id, say(self.config, customer.language, "csat_thanks"))
+            )
+
+    async def on_unknown_command(self, user: User) -> None:
+        customer, _ = await self.router.customer_status(user.id)
+        language = (
+            customer.language
+            if customer is not None
+            else language_of(user.language_code, self.config.bot.default_language)
+        )
+        await self.outbox.put(
+            send_text(user.id, say(self.config, language, "unknown"), self.menu_buttons(language))
+        )
+
+    async def on_button(self, user: User, data: str) -> str | None:
+        """An inline button; returns the short callback answer (None: nothing to say)."""
+        match = CALLBACK.match(data)
+        customer, _ = await self.router.customer_status(user.id)
+        if match is None or customer is None:
+            return say(self.config, self.config.bot.default_language, "button_expired")
+        kind, value, score = match.groups()
+        language = customer.language
+        if kind == "lang" and value in ("id", "en"):
+            await self.router.update_customer(user.id, language=value)
+            await self.greet(user.id, value)
+            return None
+        if kind == "csat" and value.isdigit() and score:
+            return await self.rate(user, language, int(value), int(score))
+        if kind in ("menu", "faq_ok", "faq_human") and value in self.config.intents:
+            if kind == "faq_ok":
+                await self.outbox.put(send_text(user.id, say(self.config, language, "faq_thanks")))
+            elif kind == "faq_human":
+                await self.hand_off(user, language, value, "")
+            else:
+                reply = decide(
+                    self.config, self.matcher, "", unknown_streak=0, waiting=False, intent=value
+                )
+                await self.carry_out(user, language, reply, "", customer.unknown_streak)
+            return None
+        return say(self.config, language, "button_expired")
+
+    async def rate(self, user: User, language: str, conversation_id: int, score: int) -> str | None:
+        result = await self.router.record_csat(conversation_id, user.id, score)
+        if result is ActionResult.DONE:
+            await self.router.update_customer(user.id, csat_comment_for=conversation_id)
+            await self.outbox.put(
+                send_text(user.id, say(self.config, language, "csat_comment_prompt"))
+            )
+            return None
+        if result is ActionResult.ALREADY_DONE:
+            return say(self.config, language, "csat_already")
+        return say(self.config, language, "button_expired")
+
+
+def add_handlers(application: Application, desk: CustomerDesk) -> None:
+    """Register the customer handlers (private chats only; agents are left to `agents_app`)."""
+    private = filters.ChatType.PRIVATE
+
+    def customer_only(
+        act: Any,
+    ) -> Any:
+        async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            user = update.effective_user
+            if user is None or user.is_bot or desk.is_agent(user):
+                return
+            await act(update, context, user)
+
+        handler.__doc__ = act.__doc__
+        return handler
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:
+        await desk.on_start(user, list(context.args or []))
+
+    async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:
+        await desk.on_cancel(user)
+
+    async def human(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:
+        await desk.on_human(user)
+
+    async def language(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:
+        await desk.on_language(user)
+
+    async def skip(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:
+        await desk.on_skip(user)
+
+    async def unknown_command(
+        update: Update, context: ContextTypes.DEFAULT_TYPE, user: User
+    ) -> None:
+        await desk.on_unknown_command(user)
+
+    async def message(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:
+        assert update.effective_message is not None
+        await desk.on_text_or_media(user, update.effective_message)
+
+    async def button(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:
+        query = update.callback_query
+        assert query is not None
+        answer = await desk.on_button(user, query.data or "")
+        await query.answer(answer)
+
+    async def member(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:
+        change = update.my_chat_member
+        if (
+            change is not None
+            and change.chat.type == "private"
+            and change.new_chat_member.status == "kicked"
+        ):
+            await desk.router.customer_blocked(user.id)
+
+    application.add_handlers(
+        [
+            CommandHandler("start", customer_only(start), private),
+            CommandHandler("cancel", customer_only(cancel), private),
+            CommandHandler("human", customer_only(human), private),
+            CommandHandler(["language", "bahasa"], customer_only(language), private),
+            CommandHandler("skip", customer_only(skip), private),
+            MessageHandler(private & filters.COMMAND, customer_only(unknown_command)),
+            MessageHandler(private & ~filters.COMMAND, customer_only(message)),
+            CallbackQueryHandler(customer_only(button)),
+            ChatMemberHandler(customer_only(member), ChatMemberHandler.MY_CHAT_MEMBER),
+        ],
+        group=1,
+    )

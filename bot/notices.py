@@ -1,0 +1,136 @@
+"""The routing core's events, told to the people concerned (SPEC §3.4–3.7): the customer hears
+where they stand, the agent hears what they now hold. Cards in the agents group are `agents_app`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.outbox import Call, Outbox, Priority, send_text
+from bot.texts import say, spell_moment, spell_wait
+from handoff.config import Config
+from handoff.events import (
+    Assigned,
+    Closed,
+    Event,
+    HeldAfterHours,
+    Queued,
+    RoutedAfterHours,
+)
+from handoff.router import Router
+
+CSAT_AFTER = ("agent", "manager", "idle")
+
+
+class CustomerNotices:
+    """A router listener: events in, outbox calls out."""
+
+    def __init__(self, router: Router, outbox: Outbox) -> None:
+        self.router = router
+        self.outbox = outbox
+
+    @property
+    def config(self) -> Config:
+        return self.router.config
+
+    async def __call__(self, events: Sequence[Event]) -> None:
+        calls: list[Call] = []
+        for event in events:
+            calls += await self.calls_for(event)
+        await self.outbox.put(*calls)
+
+    async def calls_for(self, event: Event) -> list[Call]:
+        match event:
+            case Queued():
+                language = await self._language(event.customer_id)
+                values = {
+                    "team": self._team_name(event.team),
+                    "position": event.position,
+                    "wait": spell_wait(event.estimated_wait, language),
+                }
+                if event.first:
+                    text = (
+                        say(self.config, language, "human_request_ack", **values)
+                        + "\n\n"
+                        + say(self.config, language, "handoff_queued", **values)
+                    )
+                else:
+                    text = say(self.config, language, "queue_update", **values)
+                return [send_text(event.customer_id, text)]
+            case HeldAfterHours():
+                language = await self._language(event.customer_id)
+                key = "after_hours_bot_only" if event.policy == "bot_only" else "after_hours_queue"
+                opening = spell_moment(
+                    event.opening, self._timezone(event.team), language, self.router.clock.now()
+                )
+                text = say(
+                    self.config, language, key, team=self._team_name(event.team), opening=opening
+                )
+                return [send_text(event.customer_id, text)]
+            case RoutedAfterHours():
+                language = await self._language(event.customer_id)
+                text = say(
+                    self.config, language, "after_hours_team", team=self._team_name(event.from_team)
+                )
+                return [send_text(event.customer_id, text)]
+            case Assigned():
+                language = await self._language(event.customer_id)
+                agent = self.config.agent(event.agent_id)
+                first_name = agent.name.split()[0] if agent is not None else "CS"
+                customer = await self._customer(event.customer_id)
+                name = (customer.name if customer is not None else "") or str(event.customer_id)
+                return [
+                    send_text(
+                        event.customer_id,
+                        say(self.config, language, "agent_joined", agent=first_name),
+                    ),
+                    send_text(
+                        event.agent_id,
+                        say(
+                            self.config,
+                            self.config.bot.default_language,
+                            "agent_chat_assigned",
+                            id=event.conversation_id,
+                            customer=name,
+                        ),
+                        priority=Priority.AGENT,
+                    ),
+                ]
+            case Closed(reason=reason) if reason in CSAT_AFTER:
+                language = await self._language(event.customer_id)
+                scores = [[(str(n), f"csat:{event.conversation_id}:{n}") for n in range(1, 6)]]
+                text = say(self.config, language, "closed_csat_prompt")
+                return [send_text(event.customer_id, text, scores)]
+            case Closed(reason="blocked", agent_id=int(agent_id)):
+                customer = await self._customer(event.customer_id)
+                name = (customer.name if customer is not None else "") or str(event.customer_id)
+                text = say(
+                    self.config,
+                    self.config.bot.default_language,
+                    "blocked_agent_notice",
+                    customer=name,
+                )
+                return [
+                    send_text(
+                        agent_id, f"#{event.conversation_id} · {text}", priority=Priority.AGENT
+                    )
+                ]
+        return []
+
+    async def _customer(self, customer_id: int) -> Any:
+        customer, _ = await self.router.customer_status(customer_id)
+        return customer
+
+    async def _language(self, customer_id: int) -> str:
+        customer = await self._customer(customer_id)
+        return customer.language if customer is not None else self.config.bot.default_language
+
+    def _team_name(self, team: str) -> str:
+        spec = self.config.teams.get(team)
+        return spec.name if spec is not None else team
+
+    def _timezone(self, team: str) -> str:
+        spec = self.config.teams.get(team)
+        schedule = self.config.schedules.get(spec.schedule) if spec is not None else None
+        return schedule.timezone if schedule is not None else "UTC"

@@ -1,0 +1,299 @@
+"""The customer's path end to end: real python-telegram-bot ↔ sandbox Bot API server ↔ SQLite.
+
+Each test is a conversation: customers write through the sandbox's control API, and the test reads
+what their chat shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Frontdoor
+from handoff.states import AgentStatus, ConversationState
+from handoff.tables import Csat, Message
+from tests.sandbox_support import SandboxClient
+from tests.support.frontdoor import running_frontdoor
+from tests.support.routing import conversation, pending_offer_agent
+
+# Sunday 29 Nov 2026, 23:00 in Jakarta: billing (office hours) closed, support handed to night.
+SUNDAY_23_WIB = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
+# Friday 25 Dec 2026 (Christmas, a public holiday), 10:00 in Jakarta: sales and billing closed.
+CHRISTMAS_10_WIB = datetime(2026, 12, 25, 3, 0, tzinfo=UTC)
+
+
+def from_bot(message: dict[str, Any]) -> bool:
+    return message["from"]["is_bot"]
+
+
+def texts(messages: list[dict[str, Any]]) -> list[str]:
+    return [m.get("text") or m.get("caption") or "" for m in messages if from_bot(m)]
+
+
+def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+class Chat:
+    """One customer's private chat with the bot."""
+
+    def __init__(self, sandbox: SandboxClient, user: dict[str, Any]) -> None:
+        self.sandbox = sandbox
+        self.user = user
+        self.id = user["id"]
+
+    async def says(self, text: str) -> dict[str, Any]:
+        return await self.sandbox.send(self.id, text)
+
+    async def bot_texts(self) -> list[str]:
+        return texts(await self.sandbox.messages(self.id))
+
+    async def sees(self, fragment: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The first bot message containing `fragment` (waits for it)."""
+        return await self.sandbox.wait_for(
+            self.id, lambda m: from_bot(m) and fragment in (m.get("text") or ""), timeout
+        )
+
+    async def press(self, message: dict[str, Any], data: str) -> dict[str, Any]:
+        return await self.sandbox.press(self.id, self.id, message["message_id"], data)
+
+
+@pytest.fixture
+async def frontdoor(sandbox: SandboxClient, tmp_path: Path) -> AsyncIterator[Frontdoor]:
+    await sandbox.set_limits(enabled=False)
+    async with running_frontdoor(sandbox.base_url, tmp_path) as bot:
+        yield bot
+
+
+async def customer(sandbox: SandboxClient, name: str, language: str = "id") -> Chat:
+    chat = Chat(sandbox, await sandbox.add_user(name, language_code=language))
+    await chat.says("/start")
+    await chat.sees("Nusantara Net")
+    return chat
+
+
+async def everyone_away(bot: Frontdoor) -> None:
+    for agent in bot.config.agents:
+        await bot.router.set_agent_status(agent.id, AgentStatus.AWAY)
+
+
+async def test_a_new_customer_is_greeted_in_their_language_with_the_menu(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await customer(sandbox, "Ani", "id")
+    john = await customer(sandbox, "John", "en")
+
+    menu = await ani.sees("Silakan pilih topik")
+    assert ("Tagihan & Pembayaran", "menu:tagihan") in buttons(menu)
+    await john.sees("Welcome to Nusantara Net")
+    assert ("Bills & Payment", "menu:tagihan") in buttons(await john.sees("Please pick a topic"))
+
+
+async def test_an_faq_question_gets_its_answer_with_helpful_and_person_buttons(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await customer(sandbox, "Ani")
+
+    await ani.says("gmn cara bayar tagihan?")
+
+    await ani.sees("Virtual Account")
+    prompt = await ani.sees("Apakah jawaban ini membantu?")
+    assert [data for _, data in buttons(prompt)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
+    await ani.press(prompt, "faq_ok:pembayaran")
+    await ani.sees("Terima kasih! Ada lagi")
+
+
+async def test_a_typo_still_finds_the_faq_in_english_too(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    john = await customer(sandbox, "John", "en")
+
+    await john.says("how do i pay my bil? pembayarn")
+
+    await john.sees("Did this answer help?")
+    assert any("Virtual Account" in text for text in await john.bot_texts())
+
+
+async def test_two_unknowns_in_a_row_hand_the_chat_to_a_person(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await customer(sandbox, "Ani")
+
+    await ani.says("asdfgh")
+    await ani.sees("Maaf, saya belum mengerti")
+    await ani.says("qwerty zxcv")
+
+    await ani.sees("Baik, saya sambungkan ke tim")
+    _, open_chat = await frontdoor.router.customer_status(ani.id)
+    assert open_chat.state == ConversationState.OFFERED
+
+
+async def test_asking_for_a_person_hands_off_at_once_in_both_languages(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await customer(sandbox, "Ani")
+    john = await customer(sandbox, "John", "en")
+
+    await ani.says("saya mau bicara dengan cs")
+    await john.says("/human")
+
+    await ani.sees("saya sambungkan ke tim Support")
+    await john.sees("connecting you with our")
+
+
+async def test_a_human_only_intent_skips_the_faq(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    assert frontdoor.config.intents["komplain"].human_required
+    ani = await customer(sandbox, "Ani")
+
+    await ani.says("saya mau komplain, pelayanan buruk")
+
+    await ani.sees("saya sambungkan")
+    _, open_chat = await frontdoor.router.customer_status(ani.id)
+    assert open_chat.intent == "komplain"
+
+
+async def test_waiting_customers_hear_their_place_in_line_and_can_cancel(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    await everyone_away(frontdoor)
+    ani = await customer(sandbox, "Ani")
+    budi = await customer(sandbox, "Budi")
+
+    await ani.says("/human")
+    await ani.sees("Anda di antrean ke-1")
+    await budi.says("/human")
+    await budi.sees("Anda di antrean ke-2")
+
+    await ani.says("/cancel")
+    await ani.sees("Anda sudah keluar dari antrean")
+    await ani.says("/cancel")
+    await ani.sees("Tidak ada antrean yang perlu dibatalkan")
+
+    frontdoor.router.clock.advance(61)
+    await frontdoor.router.refresh_queue_positions(60)
+    await budi.sees("Posisi antrean Anda sekarang ke-1")
+
+
+async def test_a_customer_in_line_still_gets_faq_answers_and_no_second_handoff(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    await everyone_away(frontdoor)
+    ani = await customer(sandbox, "Ani")
+    await ani.says("/human")
+    await ani.sees("antrean ke-1")
+
+    await ani.says("cara bayar pakai qris?")
+    await ani.sees("Apakah jawaban ini membantu?")
+    await ani.says("operator tolong")
+    await ani.says("cara bayar?")
+
+    await sandbox.wait_for(ani.id, lambda m: (m.get("text") or "") == "cara bayar?")
+    assert sum("antrean ke-" in text for text in await ani.bot_texts()) == 1
+
+
+@pytest.mark.parametrize(
+    ("start", "question", "expected"),
+    [
+        # billing: bot_only after hours; next opening Monday 08:00 WIB
+        (SUNDAY_23_WIB, "tagihan saya salah, mau bicara dengan cs", "besok pukul 08:00 WIB"),
+        # support: team:night after hours
+        (SUNDAY_23_WIB, "internet saya mati total, mau bicara dengan operator", "tim jaga"),
+        # sales on a public holiday (a Friday, open on ordinary Fridays): queue until Saturday
+        (CHRISTMAS_10_WIB, "mau pasang baru, bicara dengan operator", "buka kembali besok pukul 09:00"),
+    ],
+    ids=["bot-only-sunday-night", "night-team", "queue-over-christmas"],
+)
+async def test_after_hours_follows_each_teams_policy(
+    sandbox: SandboxClient, tmp_path: Path, start: datetime, question: str, expected: str
+) -> None:
+    await sandbox.set_limits(enabled=False)
+    async with running_frontdoor(sandbox.base_url, tmp_path, start=start):
+        ani = await customer(sandbox, "Ani")
+
+        await ani.says(question)
+
+        await ani.sees(expected)
+
+
+async def test_after_hours_the_bot_keeps_answering_faqs(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    await sandbox.set_limits(enabled=False)
+    async with running_frontdoor(sandbox.base_url, tmp_path, start=SUNDAY_23_WIB):
+        ani = await customer(sandbox, "Ani")
+
+        await ani.says("berapa tagihan saya bulan ini")
+
+        await ani.sees("Tagihan bulanan terbit tanggal 1")
+
+
+async def test_the_agents_messages_relay_and_close_asks_for_a_rating(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    for agent in frontdoor.config.agents:  # every agent has /start-ed the bot
+        await sandbox.add_user(agent.name.split()[0], id=agent.id)
+        await sandbox.send(agent.id, "/start")
+    ani = await customer(sandbox, "Ani")
+    await ani.says("/human")
+    await ani.sees("saya sambungkan")
+    _, open_chat = await frontdoor.router.customer_status(ani.id)
+    offered_to = await pending_offer_agent(frontdoor.router, open_chat.id)
+    assert offered_to is not None
+    claimed = await frontdoor.router.claim(open_chat.id, offered_to)
+    assert claimed.result == "claimed"
+    await ani.sees("dari Nusantara Net sudah terhubung")
+
+    await ani.says("modem saya mati")
+    await sandbox.send(ani.id, photo=b"\x89PNG fake", caption="ini lampunya")
+    holder = (await conversation(frontdoor.router, open_chat.id)).agent_id
+    shown = await sandbox.wait_for(
+        holder, lambda m: (m.get("caption") or "").endswith("ini lampunya")
+    )
+    assert shown["caption"].startswith(f"#{open_chat.id} · Ani")
+    agent_texts = texts(await sandbox.messages(holder))
+    assert f"#{open_chat.id} · Ani\nmodem saya mati" in agent_texts
+
+    await frontdoor.router.close(open_chat.id, by_agent_id=holder)
+    prompt = await ani.sees("Seberapa puas Anda")
+    assert [data for _, data in buttons(prompt)] == [
+        f"csat:{open_chat.id}:{n}" for n in range(1, 6)
+    ]
+    await ani.press(prompt, f"csat:{open_chat.id}:5")
+    await ani.sees("Ada saran atau komentar?")
+    await ani.says("cepat dan ramah")
+    await ani.sees("Terima kasih atas penilaian Anda")
+    again = await ani.press(prompt, f"csat:{open_chat.id}:1")
+    assert again["callback_query"]["id"]
+
+    async with frontdoor.engine.connect() as conn:
+        rating = (await conn.execute(select(Csat.__table__))).one()
+        kinds = [r.kind for r in await conn.execute(select(Message.__table__.c.kind))]
+    assert (rating.score, rating.comment) == (5, "cepat dan ramah")
+    assert "photo" in kinds
+
+
+async def test_a_customer_who_blocks_the_bot_leaves_the_queue(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    await everyone_away(frontdoor)
+    ani = await customer(sandbox, "Ani")
+    await ani.says("/human")
+    await ani.sees("antrean ke-1")
+
+    await sandbox.block(ani.id)
+
+    for _ in range(250):
+        customer_row, open_chat = await frontdoor.router.customer_status(ani.id)
+        if open_chat is None:
+            break
+        await asyncio.sleep(0.02)
+    assert open_chat is None and customer_row.blocked

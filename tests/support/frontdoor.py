@@ -1,0 +1,52 @@
+"""The whole bot, started in this event loop against a sandbox server, on a fresh SQLite file."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.app import Frontdoor
+from handoff.clock import ManualClock
+from handoff.config import Config
+from handoff.config_loader import load_config
+from tests.sandbox_support import BOT_TOKEN
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "frontdoor.yaml"
+# Tuesday 24 Nov 2026, 10:00 in Jakarta: every day team is open, the morning shift is on.
+TUESDAY_10_WIB = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+
+
+def example_config(**bot: Any) -> Config:
+    """The example company, with fast pacing so tests do not wait on Telegram's 1 msg/s."""
+    data = load_config(EXAMPLE).model_dump()
+    data["bot"] |= {"pacing": {"per_chat_per_s": 50, "per_chat_burst": 20}, **bot}
+    return Config.model_validate(data)
+
+
+@contextlib.asynccontextmanager
+async def running_frontdoor(
+    sandbox_url: str,
+    directory: Path,
+    *,
+    config: Config | None = None,
+    start: datetime = TUESDAY_10_WIB,
+    webhook_secret: str | None = None,
+) -> AsyncIterator[Frontdoor]:
+    """Start Frontdoor (polling, or webhook when a secret is given) and stop it afterwards."""
+    bot = Frontdoor(
+        config or example_config(),
+        BOT_TOKEN,
+        api_url=sandbox_url,
+        database_url=f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}",
+        clock=ManualClock(start),
+        poll_timeout=1,
+        webhook_secret=webhook_secret,
+    )
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
