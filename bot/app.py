@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot import inbox, polling
@@ -32,6 +35,7 @@ from handoff.scheduler import RoutingScheduler
 
 log = logging.getLogger(__name__)
 
+STARTUP_RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 QUEUE_NOTICE_EVERY = 15.0  # seconds between looks at waiting customers' places in line
 POSITION_NOTICE_GAP = 60.0  # a customer hears a new place in line at most this often (SPEC §3.5)
 
@@ -45,6 +49,7 @@ class Frontdoor:
     clock: Clock = field(default_factory=SystemClock)
     poll_timeout: int = 25
     webhook_secret: str | None = None  # webhook mode when set (config.bot.mode == "webhook")
+    web_port: int | None = None  # overrides config.web.port; 0 picks a free one (tests)
 
     engine: AsyncEngine = field(init=False)
     router: Router = field(init=False)
@@ -54,7 +59,7 @@ class Frontdoor:
 
     def __post_init__(self) -> None:
         self._tasks: list[asyncio.Task[Any]] = []
-        self._webhook: WebhookServer | None = None
+        self.webhook: WebhookServer | None = None
 
     async def start(self) -> None:
         """Migrate the database, then start timers, the outbox and the intake of updates."""
@@ -87,7 +92,7 @@ class Frontdoor:
         self.router.listeners.append(CustomerNotices(self.router, self.outbox))
         self.scheduler = RoutingScheduler(self.router)
         self.processor = inbox.Processor(self.engine, self._handle)
-        await self.application.initialize()
+        await _until_reachable(self.application.initialize)
         await self.application.start()
         self._spawn(self.outbox.run(), "outbox")
         await self.scheduler.start()
@@ -104,8 +109,9 @@ class Frontdoor:
         if resumed:
             log.info("resuming %s updates stored before a restart", resumed)
         if self.webhook_secret is not None:
-            self._webhook = WebhookServer(self.engine, self.processor, self.webhook_secret)
-            await self._webhook.start(self.config.web.host, self.config.web.port)
+            self.webhook = WebhookServer(self.engine, self.processor, self.webhook_secret)
+            port = self.config.web.port if self.web_port is None else self.web_port
+            await self.webhook.start(self.config.web.host, port)
             if self.config.bot.webhook_url:
                 await self.application.bot.set_webhook(
                     self.config.bot.webhook_url,
@@ -114,7 +120,7 @@ class Frontdoor:
                 )
         else:
             bot = self.application.bot
-            await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            await _until_reachable(bot.delete_webhook)  # getUpdates is refused while one is set
             self._spawn(
                 polling.poll(bot, self.engine, self.processor, timeout=self.poll_timeout), "polling"
             )
@@ -124,8 +130,8 @@ class Frontdoor:
         for task in self._tasks:
             if task.get_name() == "polling":
                 task.cancel()
-        if self._webhook is not None:
-            await self._webhook.stop()
+        if self.webhook is not None:
+            await self.webhook.stop()
         await self.processor.drain()
         self.scheduler.shutdown()
         for task in self._tasks:
@@ -161,3 +167,17 @@ class Frontdoor:
 
     async def _tell_queue_positions(self) -> None:
         await self.router.refresh_queue_positions(POSITION_NOTICE_GAP)
+
+
+async def _until_reachable(call: Callable[[], Awaitable[Any]]) -> None:
+    """Telegram down at startup (5xx, timeouts, no route): keep trying; a bad token is final."""
+    for attempt in itertools.count():
+        try:
+            await call()
+            return
+        except InvalidToken:
+            raise
+        except NetworkError as error:
+            pause = STARTUP_RETRY_SECONDS[min(attempt, len(STARTUP_RETRY_SECONDS) - 1)]
+            log.warning("Telegram unreachable at startup (%s); retrying in %ss", error, pause)
+            await asyncio.sleep(pause)

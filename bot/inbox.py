@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outbox import calls_of_update
+from handoff.db import insert_ignoring_duplicates
 from handoff.tables import InboxUpdate
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,6 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
     if not updates:
         return []
     ids = [u["update_id"] for u in updates]
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         known = set(
@@ -45,7 +44,7 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
         fresh = [u for u in updates if u["update_id"] not in known]
         if fresh:
             await conn.execute(
-                dialect.insert(inbox).on_conflict_do_nothing(),
+                insert_ignoring_duplicates(engine, inbox),
                 [
                     {"update_id": u["update_id"], "payload": json.dumps(u), "received_at": now}
                     for u in fresh

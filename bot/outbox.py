@@ -16,19 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import itertools
+import hashlib
 import json
 import logging
 import time
 import warnings
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -36,6 +36,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.pacing import Pacer
 from handoff.config import Pacing
+from handoff.db import insert_ignoring_duplicates
 from handoff.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,23 @@ MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30, 60)
 NOT_MODIFIED = "message is not modified"
 
-_update_keys: contextvars.ContextVar[Iterator[str] | None] = contextvars.ContextVar(
+
+class _UpdateKeys:
+    """Dedup keys for the calls one update causes: the same call gets the same key on a replay,
+    whatever else the replay does differently (a customer greeted the first time is not again)."""
+
+    def __init__(self, update_id: int) -> None:
+        self.update_id = update_id
+        self.seen: Counter[str] = Counter()
+
+    def key(self, row: dict[str, Any]) -> str:
+        content = f"{row['chat_id']}\n{row['method']}\n{row['payload']}".encode()
+        digest = hashlib.blake2b(content, digest_size=12).hexdigest()
+        self.seen[digest] += 1
+        return f"u{self.update_id}:{digest}:{self.seen[digest]}"
+
+
+_update_keys: contextvars.ContextVar[_UpdateKeys | None] = contextvars.ContextVar(
     "outbox_update_keys", default=None
 )
 
@@ -98,8 +115,8 @@ def send_text(
 
 @contextlib.contextmanager
 def calls_of_update(update_id: int) -> Iterator[None]:
-    """Calls stored inside this block get dedup keys `u<update_id>:<n>`, the same on a replay."""
-    token = _update_keys.set(f"u{update_id}:{n}" for n in itertools.count())
+    """Calls stored inside this block get dedup keys from the update and their content."""
+    token = _update_keys.set(_UpdateKeys(update_id))
     try:
         yield
     finally:
@@ -143,34 +160,31 @@ class Outbox:
             return
         keys = _update_keys.get()
         now = datetime.now(UTC)
-        rows = [
-            {
+        rows = []
+        for call in calls:
+            row = {
                 "chat_id": call.chat_id,
                 "method": call.method,
                 "payload": json.dumps(call.params, ensure_ascii=False),
                 "priority": int(call.priority),
                 "coalesce_key": call.coalesce_key,
-                "dedup_key": next(keys) if keys is not None else None,
                 "created_at": now,
             }
-            for call in calls
-        ]
-        try:
-            async with self.engine.begin() as conn:
-                for row in rows:
-                    if row["coalesce_key"] is not None:
-                        await conn.execute(
-                            update(outbox)
-                            .where(
-                                outbox.c.coalesce_key == row["coalesce_key"],
-                                outbox.c.state == "pending",
-                            )
-                            .values(state="superseded")
+            row["dedup_key"] = keys.key(row) if keys is not None else None
+            rows.append(row)
+        async with self.engine.begin() as conn:
+            for row in rows:
+                if row["coalesce_key"] is not None:
+                    await conn.execute(
+                        update(outbox)
+                        .where(
+                            outbox.c.coalesce_key == row["coalesce_key"],
+                            outbox.c.state == "pending",
                         )
-                await conn.execute(insert(outbox), rows)
-        except IntegrityError:
-            # A dedup key exists: this update was processed before the crash; its calls are stored.
-            log.info("outbox: calls of a replayed update already stored")
+                        .values(state="superseded")
+                    )
+            # A call whose dedup key exists was stored before a crash, by the same update.
+            await conn.execute(insert_ignoring_duplicates(self.engine, outbox), rows)
         self._wake.set()
 
     async def pending(self) -> int:

@@ -1,12 +1,15 @@
 """Client-side pacing under Telegram's flood limits, so the outbox never earns a 429 (SPEC §8).
 
 Telegram's FAQ: about one message a second to one chat (short bursts pass), 20 a minute to a group,
-about 30 a second overall. Each limit is kept as the earliest moment its next message may go
-(a virtual schedule: one interval per message, a burst allowance on top). A 429 from Telegram pauses
-that one chat for `retry_after`, nothing else. Pure: the caller passes the time in.
+about 30 a second overall. Each chat's limit is kept as the earliest moment its next message may go
+(a virtual schedule: one interval per message, a burst allowance on top); the overall one as the
+moments of the last 30 messages. A 429 from Telegram pauses that one chat for `retry_after`, nothing
+else. Pure: the caller passes the time in.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 from handoff.config import Pacing
 
@@ -26,7 +29,31 @@ class _Lane:
         return max(0.0, earliest - now)
 
     def take(self, now: float) -> None:
-        self.next_free = max(self.next_free, now - (self.burst - 1) * self.interval) + self.interval
+        # After a quiet spell the schedule restarts at `now`; the burst allowance lives in `wait`
+        # alone (granting it here too let 2 * burst - 1 messages through back to back).
+        self.next_free = max(self.next_free, now) + self.interval
+
+
+class _Window:
+    """One limit taken literally: at most `count` messages in any `seconds`, all at once if need be.
+
+    The overall limit is kept so rather than as a `_Lane`: a lane bursting `count` on top of a rate
+    of `count` a second lets nearly twice that through in the first second.
+    """
+
+    __slots__ = ("seconds", "sent")
+
+    def __init__(self, count: int, seconds: float) -> None:
+        self.seconds = seconds
+        self.sent: deque[float] = deque(maxlen=count)  # the last `count` send times
+
+    def wait(self, now: float) -> float:
+        if len(self.sent) < (self.sent.maxlen or 0):
+            return 0.0
+        return max(0.0, self.sent[0] + self.seconds - now)
+
+    def take(self, now: float) -> None:
+        self.sent.append(now)
 
 
 class Pacer:
@@ -36,7 +63,10 @@ class Pacer:
         self.limits = limits or Pacing()
         self._chats: dict[int, _Lane] = {}
         self._paused_until: dict[int, float] = {}
-        self._global = _Lane(self.limits.global_per_s, max(1, int(self.limits.global_per_s)))
+        # Whole messages per whole second (or one per 1/rate seconds below one a second).
+        per_s = self.limits.global_per_s
+        count = max(1, int(per_s))
+        self._global = _Window(count, max(1.0, count / per_s))
 
     def _lane(self, chat_id: int) -> _Lane:
         lane = self._chats.get(chat_id)

@@ -20,7 +20,7 @@ from bot import inbox
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-RETRY_SECONDS = (0.2, 1, 2, 5, 10)
+RETRY_SECONDS = (0.2, 1, 2, 5)
 
 
 async def poll(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
 
 import handoff.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -48,3 +50,9 @@ async def create_schema(engine: AsyncEngine) -> None:
     """Create every table that is missing (tests, the sandbox); production uses `frontdoor db upgrade`."""
     async with engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.create_all)
+
+
+def insert_ignoring_duplicates(engine: AsyncEngine, table: Table) -> Insert:
+    """INSERT that skips rows whose unique key exists (ON CONFLICT DO NOTHING, either dialect)."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()

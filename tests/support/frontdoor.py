@@ -44,6 +44,7 @@ async def running_frontdoor(
         clock=ManualClock(start),
         poll_timeout=1,
         webhook_secret=webhook_secret,
+        web_port=0,
     )
     await bot.start()
     try:

@@ -1,0 +1,202 @@
+"""Bad input gets a sensible answer, or the silence Telegram would give, and changes nothing.
+
+Customers write through the sandbox; updates Telegram would never send a normal client (forged
+callbacks, unknown update types, malformed bodies) go straight to the webhook, as a forger would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import Frontdoor
+from bot.webhook import SECRET_HEADER, WEBHOOK_PATH
+from handoff.tables import Conversation, Csat, InboxUpdate
+from tests.sandbox_support import SandboxClient
+from tests.support.frontdoor import running_frontdoor
+
+SECRET = "s3cret-webhook-token"
+
+
+@pytest.fixture
+async def frontdoor(sandbox: SandboxClient, tmp_path: Path) -> AsyncIterator[Frontdoor]:
+    """Frontdoor in webhook mode: the sandbox delivers every update to it with the secret."""
+    await sandbox.set_limits(enabled=False)
+    async with running_frontdoor(sandbox.base_url, tmp_path, webhook_secret=SECRET) as bot:
+        assert bot.webhook is not None
+        await bot.application.bot.set_webhook(webhook_url(bot), secret_token=SECRET)
+        yield bot
+
+
+def webhook_url(bot: Frontdoor) -> str:
+    assert bot.webhook is not None
+    return f"http://127.0.0.1:{bot.webhook.port}{WEBHOOK_PATH}"
+
+
+async def post(bot: Frontdoor, body: bytes, secret: str | None = SECRET) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(webhook_url(bot), data=body, headers=headers) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def count(bot: Frontdoor, table: Any) -> int:
+    async with bot.engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
+
+
+async def bot_replies(sandbox: SandboxClient, chat_id: int, at_least: int) -> list[str]:
+    """The bot's texts in the chat once there are at least `at_least` of them."""
+    for _ in range(250):
+        shown = [m for m in await sandbox.messages(chat_id) if m["from"]["is_bot"]]
+        if len(shown) >= at_least:
+            return [m.get("text", "") for m in shown]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {at_least} bot messages in chat {chat_id}")
+
+
+async def started_customer(sandbox: SandboxClient) -> int:
+    user = await sandbox.add_user("Ani", language_code="id")
+    await sandbox.send(user["id"], "/start")
+    await bot_replies(sandbox, user["id"], 2)
+    return int(user["id"])
+
+
+async def test_a_4096_character_message_gets_an_answer_that_fits_telegram(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await started_customer(sandbox)
+
+    await sandbox.send(ani, "x" * 4096)
+
+    replies = await bot_replies(sandbox, ani, 3)
+    assert "Maaf, saya belum mengerti" in replies[2]
+    assert all(len(text) <= 4096 for text in replies)
+
+
+async def test_binary_garbage_is_not_understood_and_breaks_nothing(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await started_customer(sandbox)
+
+    await sandbox.send(ani, "\x00\x01\ufffd\x7f\u202e\U0001f4a9" * 50)
+    await sandbox.send(ani, "cara bayar tagihan")
+
+    replies = await bot_replies(sandbox, ani, 5)
+    assert "Maaf, saya belum mengerti" in replies[2]
+    assert "Virtual Account" in replies[3]
+
+
+async def test_an_unknown_command_gets_the_menu(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await started_customer(sandbox)
+
+    await sandbox.send(ani, "/hapus_semua_data")
+
+    replies = await bot_replies(sandbox, ani, 3)
+    assert "Maaf, saya belum mengerti" in replies[2]
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["csat:1:5", "csat:999999:5", "faq_human:no_such_intent", "menu:../../etc", "x" * 64, ""],
+)
+async def test_a_forged_button_is_refused_and_changes_nothing(
+    sandbox: SandboxClient, frontdoor: Frontdoor, data: str
+) -> None:
+    ani = await started_customer(sandbox)
+    before = [await count(frontdoor, t) for t in (Conversation.__table__, Csat.__table__)]
+    menu = (await sandbox.messages(ani))[-1]
+    forged = {
+        "update_id": 900_000_001,
+        "callback_query": {
+            "id": "forged-1",
+            "from": {"id": ani, "is_bot": False, "first_name": "Ani"},
+            "chat_instance": "1",
+            "message": menu,
+            "data": data,
+        },
+    }
+
+    status, _ = await post(frontdoor, json.dumps(forged).encode())
+    await frontdoor.processor.drain()
+
+    assert status == 200
+    after = [await count(frontdoor, t) for t in (Conversation.__table__, Csat.__table__)]
+    assert after == before
+    assert len([m for m in await sandbox.messages(ani) if m["from"]["is_bot"]]) == 2
+
+
+async def test_an_update_type_the_bot_does_not_handle_is_stored_and_ignored(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    poll = {
+        "update_id": 900_000_002,
+        "poll": {
+            "id": "1",
+            "question": "?",
+            "options": [],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        },
+    }
+
+    status, _ = await post(frontdoor, json.dumps(poll).encode())
+    await frontdoor.processor.drain()
+
+    assert status == 200
+    async with frontdoor.engine.connect() as conn:
+        row = (await conn.execute(select(InboxUpdate.__table__))).one()
+    assert row.update_id == 900_000_002 and row.processed_at is not None
+    assert await count(frontdoor, Conversation.__table__) == 0
+
+
+@pytest.mark.parametrize(
+    ("secret", "body", "status"),
+    [
+        (None, b'{"update_id": 1}', 403),
+        ("wrong", b'{"update_id": 1}', 403),
+        (SECRET, b"{not json", 400),
+        (SECRET, b'{"update_id": "1"}', 400),
+        (SECRET, b"[1, 2]", 400),
+        (SECRET, b"\xff\xfe", 400),
+    ],
+    ids=["no-secret", "wrong-secret", "malformed", "string-id", "not-an-object", "binary"],
+)
+async def test_the_webhook_refuses_what_telegram_would_not_send_and_stores_nothing(
+    frontdoor: Frontdoor, secret: str | None, body: bytes, status: int
+) -> None:
+    answer_status, answer = await post(frontdoor, body, secret)
+
+    assert (answer_status, answer["ok"]) == (status, False)
+    assert await count(frontdoor, InboxUpdate.__table__) == 0
+
+
+async def test_a_duplicate_webhook_delivery_is_acted_on_once(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await started_customer(sandbox)
+    sent = await sandbox.send(ani, "cara bayar tagihan")
+    replies = await bot_replies(sandbox, ani, 4)
+    update = {"update_id": sent["update_id"], "message": sent["message"]}
+
+    status, _ = await post(frontdoor, json.dumps(update).encode())
+    await frontdoor.processor.drain()
+
+    assert status == 200
+    assert [m.get("text") for m in await sandbox.messages(ani) if m["from"]["is_bot"]] == replies
