@@ -287,6 +287,9 @@ class CustomerDesk:
 
     async def on_language(self, user: User) -> None:
         """`/language`: offer the two languages as buttons."""
+        customer, _ = await self.router.customer_status(user.id)
+        if customer is None:
+            await self.welcome(user, lead_source=None)
         await self.outbox.put(
             send_text(
                 user.id,

@@ -268,7 +268,9 @@ class Outbox:
             if self.on_forbidden is not None:
                 await self._forbidden(row.chat_id)
         except BadRequest as error:
-            if NOT_MODIFIED in str(error):  # an edit that changes nothing has done its job
+            # An edit that changes nothing has done its job. PTB strips "Bad Request: " and
+            # capitalizes the rest ("Message is not modified: …"), hence the lower().
+            if NOT_MODIFIED in str(error).lower():
                 values = {"state": "sent", "sent_at": datetime.now(UTC)}
             else:
                 log.warning("outbox: %s to chat %s refused: %s", row.method, row.chat_id, error)
