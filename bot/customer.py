@@ -28,10 +28,11 @@ from bot.outbox import Buttons, Call, Outbox, Priority, send_text
 from bot.replies import Reply, decide, person_intents
 from bot.texts import language_of, say
 from bot.throttle import Throttle
+from handoff import store
 from handoff.events import OfferMade
-from handoff.intake import SentMessage
 from handoff.router import ActionResult, Router
 from handoff.states import ConversationState
+from handoff.store import SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +144,15 @@ class CustomerDesk:
             person_only=self.person_only,
         )
         conversation_id = conversation.id if conversation is not None else None
-        await self.router.record_messages(
-            user.id, conversation_id, [SentMessage("customer", kind, text)]
-        )
+        await self.note(user.id, conversation_id, SentMessage("customer", kind, text))
         await self.carry_out(user, customer.language, reply, text, customer.unknown_streak)
+
+    async def note(self, customer_id: int, conversation_id: int | None, entry: SentMessage) -> None:
+        """Keep a message for the transcript, committed with the writes of other chats."""
+        now = self.router.clock.now()
+        await self.outbox.group.write(
+            lambda conn: store.insert_messages(conn, now, customer_id, conversation_id, [entry])
+        )
 
     async def carry_out(
         self, user: User, language: str, reply: Reply, text: str, streak: int

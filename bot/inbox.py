@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outbox import calls_of_update
-from handoff.db import insert_ignoring_duplicates
+from handoff.db import insert_ignoring_duplicates, write_transaction
 from handoff.tables import InboxUpdate
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
         return []
     ids = [u["update_id"] for u in updates]
     now = datetime.now(UTC)
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         known = set(
             (await conn.execute(select(inbox.c.update_id).where(inbox.c.update_id.in_(ids))))
             .scalars()
@@ -137,7 +137,7 @@ class Processor:
         if not self._done:
             return
         done, self._done = self._done, []
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             await conn.execute(
                 update(inbox)
                 .where(inbox.c.update_id.in_(done))

@@ -21,22 +21,23 @@ import json
 import logging
 import time
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.pacing import Pacer
 from handoff.config import Pacing
-from handoff.db import insert_ignoring_duplicates
+from handoff.db import insert_ignoring_duplicates, write_transaction
+from handoff.group_commit import GroupCommit
 from handoff.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,16 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
 
 outbox = OutboxMessage.__table__
+# What the in-memory index keeps of a stored call, in `_Pending`'s field order.
+_INDEXED = (
+    outbox.c.id,
+    outbox.c.chat_id,
+    outbox.c.method,
+    outbox.c.payload,
+    outbox.c.priority,
+    outbox.c.coalesce_key,
+)
 POLL_SECONDS = 1.0
-BATCH = 500
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30, 60)
 NOT_MODIFIED = "message is not modified"
@@ -132,10 +141,27 @@ class OutboxStats:
 
 
 @dataclass
-class _Result:
-    row_id: int
+class _Pending:
+    """A stored call not yet sent: the outbox's in-memory index of the `outbox` table."""
+
+    id: int
     chat_id: int
+    method: str
+    payload: str
+    priority: int
+    coalesce_key: str | None = None
+    attempts: int = 0
+    not_before: datetime | None = None
+
+
+@dataclass
+class _Result:
+    call: _Pending
     values: dict[str, Any]
+
+    @property
+    def done(self) -> bool:
+        return self.values.get("state") in ("sent", "failed")
 
 
 @dataclass
@@ -146,13 +172,22 @@ class Outbox:
     limits: Pacing = field(default_factory=Pacing)
     monotonic: Callable[[], float] = time.monotonic
     stats: OutboxStats = field(default_factory=OutboxStats)
+    group: GroupCommit | None = None  # shared with other writers of the process, or its own
 
     def __post_init__(self) -> None:
+        if self.group is None:
+            self.group = GroupCommit(self.engine)
         self.pacer = Pacer(self.limits)
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._results: list[_Result] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        # Pending calls by chat, oldest first; read from the table once (`_load`), then kept up
+        # to date by `put` and the sends, so choosing what to send next costs no query.
+        self._queues: dict[int, deque[_Pending]] = {}
+        self._known: set[int] = set()
+        self._coalesced: dict[str, _Pending] = {}
+        self._loaded = False
 
     async def put(self, *calls: Call) -> None:
         """Store calls in one transaction and wake the sender; a replayed update stores nothing."""
@@ -172,7 +207,8 @@ class Outbox:
             }
             row["dedup_key"] = keys.key(row) if keys is not None else None
             rows.append(row)
-        async with self.engine.begin() as conn:
+
+        async def store(conn: AsyncConnection) -> list[Any]:
             for row in rows:
                 if row["coalesce_key"] is not None:
                     await conn.execute(
@@ -184,8 +220,45 @@ class Outbox:
                         .values(state="superseded")
                     )
             # A call whose dedup key exists was stored before a crash, by the same update.
-            await conn.execute(insert_ignoring_duplicates(self.engine, outbox), rows)
+            stored = await conn.execute(
+                insert_ignoring_duplicates(self.engine, outbox).values(rows).returning(*_INDEXED)
+            )
+            return sorted(stored.all(), key=lambda found: found.id)
+
+        fresh = await self.group.write(store)
+        for found in fresh:
+            self._index(_Pending(*found))
         self._wake.set()
+
+    def _index(self, call: _Pending) -> None:
+        if call.id in self._known:
+            return
+        self._known.add(call.id)
+        if call.coalesce_key is not None:
+            older = self._coalesced.pop(call.coalesce_key, None)
+            queue = self._queues.get(older.chat_id) if older is not None else None
+            # Superseded in the table already; drop it here unless it is being sent right now.
+            if (
+                older is not None
+                and queue
+                and (queue[0] is not older or older.chat_id not in self._in_flight)
+            ):
+                queue.remove(older)
+                self._known.discard(older.id)
+            self._coalesced[call.coalesce_key] = call
+        self._queues.setdefault(call.chat_id, deque()).append(call)
+
+    async def _load(self) -> None:
+        """Index what the table holds as pending (after a restart: what is left to send)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(*_INDEXED, outbox.c.attempts, outbox.c.not_before)
+                .where(outbox.c.state == "pending")
+                .order_by(outbox.c.id)
+            )
+            for row in rows:
+                self._index(_Pending(*row))
+        self._loaded = True
 
     async def pending(self) -> int:
         """How many calls wait to be sent (for /metrics and tests)."""
@@ -197,6 +270,8 @@ class Outbox:
 
     async def run(self) -> None:
         """Send due calls until cancelled."""
+        if not self._loaded:
+            await self._load()
         while True:
             self._wake.clear()
             pause = await self._start_due_sends()
@@ -214,32 +289,17 @@ class Outbox:
         """Start one send for each chat that may have one now; seconds until the next is due."""
         await self._flush()
         wall = datetime.now(UTC)
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(
-                        outbox.c.id,
-                        outbox.c.chat_id,
-                        outbox.c.method,
-                        outbox.c.payload,
-                        outbox.c.attempts,
-                        outbox.c.not_before,
-                    )
-                    .where(outbox.c.state == "pending")
-                    .order_by(outbox.c.priority, outbox.c.id)
-                    .limit(BATCH)
-                )
-            ).all()
-        pause = POLL_SECONDS
         now = self.monotonic()
-        considered: set[int] = set()
-        for row in rows:
-            chat = row.chat_id
-            if chat in considered or chat in self._in_flight:
-                continue
-            considered.add(chat)
-            if row.not_before is not None and row.not_before > wall:
-                pause = min(pause, (row.not_before - wall).total_seconds())
+        pause = POLL_SECONDS
+        heads = sorted(
+            (queue[0] for chat, queue in self._queues.items()
+             if queue and chat not in self._in_flight),
+            key=lambda call: (call.priority, call.id),
+        )  # fmt: skip
+        for call in heads:
+            chat = call.chat_id
+            if call.not_before is not None and call.not_before > wall:
+                pause = min(pause, (call.not_before - wall).total_seconds())
                 continue
             wait = self.pacer.wait(chat, now)
             if wait > 0:
@@ -247,12 +307,12 @@ class Outbox:
                 continue
             self.pacer.take(chat, now)
             self._in_flight.add(chat)
-            task = asyncio.create_task(self._send(row))
+            task = asyncio.create_task(self._send(call))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return max(pause, 0.001)
 
-    async def _send(self, row: Any) -> None:
+    async def _send(self, row: _Pending) -> None:
         values: dict[str, Any]
         try:
             answer = await self.bot.do_api_request(row.method, api_kwargs=json.loads(row.payload))
@@ -293,7 +353,7 @@ class Outbox:
             self.stats.sent += 1
             message_id = answer.get("message_id") if isinstance(answer, dict) else None
             values = {"state": "sent", "sent_at": datetime.now(UTC), "message_id": message_id}
-        self._results.append(_Result(row.id, row.chat_id, values))
+        self._results.append(_Result(row, values))
         self._wake.set()
 
     async def _forbidden(self, chat_id: int) -> None:
@@ -308,10 +368,35 @@ class Outbox:
         if not self._results:
             return
         results, self._results = self._results, []
-        async with self.engine.begin() as conn:
-            for result in results:
-                await conn.execute(
-                    update(outbox).where(outbox.c.id == result.row_id).values(**result.values)
-                )
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for result in results:
-            self._in_flight.discard(result.chat_id)
+            shapes.setdefault(tuple(sorted(result.values)), []).append(
+                {"row_id": result.call.id, **result.values}
+            )
+        try:
+            async with write_transaction(self.engine) as conn:
+                for columns, params in shapes.items():
+                    await conn.execute(
+                        update(outbox)
+                        .where(outbox.c.id == bindparam("row_id"))
+                        .values({column: bindparam(column) for column in columns}),
+                        params,
+                    )
+        except BaseException:
+            # Not recorded (shutdown cancels `run` mid-write, or the database failed): keep them for
+            # the next flush, `stop()`'s included, or a restart sends those calls again.
+            self._results[:0] = results
+            raise
+        for result in results:
+            call = result.call
+            if result.done:
+                self._queues[call.chat_id].popleft()
+                if not self._queues[call.chat_id]:
+                    del self._queues[call.chat_id]
+                self._known.discard(call.id)
+                if call.coalesce_key is not None and self._coalesced.get(call.coalesce_key) is call:
+                    del self._coalesced[call.coalesce_key]
+            else:
+                call.attempts = result.values.get("attempts", call.attempts)
+                call.not_before = result.values.get("not_before", call.not_before)
+            self._in_flight.discard(call.chat_id)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from handoff import store
 from handoff.clock import Clock
 from handoff.config import Config
+from handoff.db import write_transaction
 from handoff.events import (
     Closed,
     Event,
@@ -110,7 +111,7 @@ class Dispatcher:
         """Run `work` in one transaction, retrying on a lost compare-and-set; then publish."""
         for attempt in range(CONFLICT_RETRIES):
             try:
-                async with self.engine.begin() as conn:
+                async with write_transaction(self.engine) as conn:
                     unit = Unit(conn, self.clock.now())
                     value = await work(unit)
                 break

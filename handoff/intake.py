@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -32,18 +31,8 @@ from handoff.states import (
     OPEN_STATES,
     check_move,
 )
+from handoff.store import SentMessage
 from handoff.tables import Csat, Customer
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    """One message of a customer's chat: who sent it (customer | bot | agent), what kind, text."""
-
-    sender: str
-    kind: str = "text"
-    text: str = ""
-    agent_id: int | None = None
-    telegram_message_id: int | None = None
 
 
 class Intake(Dispatcher):
@@ -343,37 +332,9 @@ class Intake(Dispatcher):
         Those exchanged with the bot before any handoff have no conversation; an agent's first
         message sets the conversation's first response time.
         """
-        from handoff.tables import Message
 
         async def work(u: Unit) -> None:
-            await u.conn.execute(
-                insert(Message.__table__),
-                [
-                    dict(
-                        conversation_id=conversation_id,
-                        customer_id=customer_id,
-                        sender=entry.sender,
-                        agent_id=entry.agent_id,
-                        kind=entry.kind,
-                        text=entry.text[:4096],
-                        telegram_message_id=entry.telegram_message_id,
-                        created_at=u.now,
-                    )
-                    for entry in entries
-                ],
-            )
-            if conversation_id is None:
-                return
-            table = store.conversations
-            await u.conn.execute(
-                update(table).where(table.c.id == conversation_id).values(last_activity_at=u.now)
-            )
-            if any(entry.sender == "agent" for entry in entries):
-                await u.conn.execute(
-                    update(table)
-                    .where(table.c.id == conversation_id, table.c.first_response_at.is_(None))
-                    .values(first_response_at=u.now)
-                )
+            await store.insert_messages(u.conn, u.now, customer_id, conversation_id, entries)
 
         if entries:
             await self._run(work)
@@ -394,9 +355,7 @@ class Intake(Dispatcher):
                 .values(comment=comment[:1000])
             )
             await u.conn.execute(
-                update(customers)
-                .where(customers.c.id == customer_id)
-                .values(csat_comment_for=None)
+                update(customers).where(customers.c.id == customer_id).values(csat_comment_for=None)
             )
             return ActionResult.DONE if done.rowcount else ActionResult.NOT_FOUND
 

@@ -7,6 +7,7 @@ range scans with `LIMIT 1`, so they stay cheap with 100,000 conversations waitin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,15 +17,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.policies import AgentSnapshot, ConversationSnapshot
 from handoff.states import AgentStatus, ConversationState, OfferState
-from handoff.tables import Agent, AgentTeam, Conversation, Offer, TrailEvent
+from handoff.tables import Agent, AgentTeam, Conversation, Message, Offer, TrailEvent
 
 conversations = Conversation.__table__
 agents = Agent.__table__
 agent_teams = AgentTeam.__table__
 offers = Offer.__table__
 trail = TrailEvent.__table__
+messages = Message.__table__
 
 REFUSED_OFFERS = (OfferState.TIMED_OUT, OfferState.DECLINED)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One message of a customer's chat: who sent it (customer | bot | agent), what kind, text."""
+
+    sender: str
+    kind: str = "text"
+    text: str = ""
+    agent_id: int | None = None
+    telegram_message_id: int | None = None
 
 
 class Conflict(Exception):
@@ -303,3 +316,44 @@ async def conversation_ids(conn: AsyncConnection, *conditions: Any, limit: int =
         .limit(limit)
     )
     return [r.id for r in rows]
+
+
+async def insert_messages(
+    conn: AsyncConnection,
+    now: datetime,
+    customer_id: int,
+    conversation_id: int | None,
+    entries: Sequence[SentMessage],
+) -> None:
+    """Store messages of a customer's chat; an agent's first one is the first response."""
+    await conn.execute(
+        insert(messages),
+        [
+            dict(
+                conversation_id=conversation_id,
+                customer_id=customer_id,
+                sender=entry.sender,
+                agent_id=entry.agent_id,
+                kind=entry.kind,
+                text=entry.text[:4096],
+                telegram_message_id=entry.telegram_message_id,
+                created_at=now,
+            )
+            for entry in entries
+        ],
+    )
+    if conversation_id is None:
+        return
+    await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(last_activity_at=now)
+    )
+    if any(entry.sender == "agent" for entry in entries):
+        await conn.execute(
+            update(conversations)
+            .where(
+                conversations.c.id == conversation_id, conversations.c.first_response_at.is_(None)
+            )
+            .values(first_response_at=now)
+        )

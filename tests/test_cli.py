@@ -1,10 +1,11 @@
-"""The `frontdoor` command's subcommands that later issues build answer clearly for now."""
+"""The `frontdoor` command: subcommands still to come say so; `run` refuses bad setups clearly."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.cli import EXIT_USAGE, main
+from tests.support.frontdoor import EXAMPLE
 
 
 @pytest.mark.parametrize("command", ["sandbox", "report", "simulate"])
@@ -18,3 +19,39 @@ def test_an_unknown_command_is_a_usage_error(capsys):
         main(["launch-rockets"])
     assert exit_info.value.code == EXIT_USAGE
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("environment", "arguments", "complaint"),
+    [
+        ({}, [], "set TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_BOT_TOKEN": "not a token"}, [], "set TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--clock", "tomorrow"], "--clock"),
+        ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--clock", "2026-11-28T22:00"], "--clock"),
+        ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--config", "/no/such/file.yaml"], "file.yaml"),
+    ],
+    ids=["no-token", "malformed-token", "bad-clock", "clock-without-zone", "missing-config"],
+)
+def test_run_refuses_to_start_without_what_it_needs(
+    environment, arguments, complaint, capsys, monkeypatch
+):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["run", *arguments]) == EXIT_USAGE
+
+    assert complaint in capsys.readouterr().err
+
+
+def test_run_in_webhook_mode_needs_a_secret(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "webhook.yaml"
+    config.write_text(
+        EXAMPLE.read_text().replace("  mode: polling ", "  mode: webhook ", 1)
+    )
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+
+    assert main(["run", "--config", str(config)]) == EXIT_USAGE
+
+    assert "TELEGRAM_WEBHOOK_SECRET" in capsys.readouterr().err
