@@ -47,7 +47,6 @@ class Frontdoor:
     api_url: str = "https://api.telegram.org"  # the server's root; /bot<token>/… is added
     database_url: str | None = None
     clock: Clock = field(default_factory=SystemClock)
-    poll_timeout: int = 25
     webhook_secret: str | None = None  # webhook mode when set (config.bot.mode == "webhook")
     web_port: int | None = None  # overrides config.web.port; 0 picks a free one (tests)
 
@@ -122,7 +121,10 @@ class Frontdoor:
             bot = self.application.bot
             await _until_reachable(bot.delete_webhook)  # getUpdates is refused while one is set
             self._spawn(
-                polling.poll(bot, self.engine, self.processor, timeout=self.poll_timeout), "polling"
+                polling.poll(
+                    bot, self.engine, self.processor, timeout=self.config.bot.poll_timeout
+                ),
+                "polling",
             )
 
     async def stop(self) -> None:

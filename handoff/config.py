@@ -284,6 +284,7 @@ class BotSection(Strict):
     default_language: Literal["id", "en"] = "id"
     agents_group_id: int | None = None
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    poll_timeout: int = Field(default=25, ge=0, le=50)  # seconds a getUpdates long poll waits
     unknown_before_handoff: int = Field(default=2, ge=1)  # "unknown" twice in a row → a person
     spam: Spam = Field(default_factory=Spam)
     pacing: Pacing = Field(default_factory=Pacing)

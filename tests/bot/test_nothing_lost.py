@@ -30,6 +30,7 @@ def fast_config(directory: Path) -> Path:
         "  default_language: id ",
         "  pacing: {per_chat_per_s: 50, per_chat_burst: 20, global_per_s: 2000}\n"
         "  spam: {messages: 1000, per: 1s}\n"
+        "  poll_timeout: 1\n"
         "  default_language: id ",
         1,
     )

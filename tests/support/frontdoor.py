@@ -22,7 +22,11 @@ TUESDAY_10_WIB = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 def example_config(**bot: Any) -> Config:
     """The example company, with fast pacing so tests do not wait on Telegram's 1 msg/s."""
     data = load_config(EXAMPLE).model_dump()
-    data["bot"] |= {"pacing": {"per_chat_per_s": 50, "per_chat_burst": 20}, **bot}
+    data["bot"] |= {
+        "pacing": {"per_chat_per_s": 50, "per_chat_burst": 20},
+        "poll_timeout": 1,
+        **bot,
+    }
     return Config.model_validate(data)
 
 
@@ -42,7 +46,6 @@ async def running_frontdoor(
         api_url=sandbox_url,
         database_url=f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}",
         clock=ManualClock(start),
-        poll_timeout=1,
         webhook_secret=webhook_secret,
         web_port=0,
     )
