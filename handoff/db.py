@@ -17,6 +17,7 @@ from sqlmodel import SQLModel
 import handoff.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITES = "frontdoor_writes"  # execution option: this connection's transaction will write
 
 
 def is_sqlite(url: str) -> bool:
@@ -43,9 +44,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # BEGIN IMMEDIATE takes the write lock first, so two writers queue on busy_timeout instead
-        # of one failing with "database is locked" when its read lock cannot be upgraded.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer's BEGIN IMMEDIATE takes the write lock first, so two writers queue on
+        # busy_timeout instead of one failing with "database is locked" when its read lock cannot
+        # be upgraded. Readers begin deferred: in WAL they never wait for the writer, nor hold it up.
+        immediate = connection.get_execution_options().get(WRITES, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -71,8 +74,10 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
         return
     lock = _sqlite_writers.setdefault(engine, asyncio.Lock())
     # The connection first: waiting for one from the pool must not hold the other writers up.
-    async with engine.connect() as connection, lock, connection.begin():
-        yield connection
+    async with engine.connect() as connection:
+        await connection.execution_options(**{WRITES: True})
+        async with lock, connection.begin():
+            yield connection
 
 
 async def create_schema(engine: AsyncEngine) -> None:

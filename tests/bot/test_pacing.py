@@ -16,8 +16,8 @@ CUSTOMER = 1001
 OTHER_CUSTOMER = 1002
 GROUP = -1001234567890
 
-# Windows are counted to the microsecond: a 1/30 s interval added up thirty times in floating point
-# can land a hair before 1.0, and no server counts that as one message too many.
+# Windows are counted to the microsecond: an interval such as 1/3 s added up in floating point can
+# land a hair before the window's end, and no server counts that as one message too many.
 CLOCK_SLACK = 1e-6
 
 
