@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from handoff.config import Config
 from handoff.config_loader import ConfigError, load_config
 
 EXIT_OK = 0
@@ -19,14 +20,21 @@ BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
 
+def _config_or_complaint(path: str) -> Config | None:
+    """The config at `path`, or None after printing what is wrong with it."""
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return None
+
+
 def check_config(args: argparse.Namespace) -> int:
     """Validate a config file and print its summary, coverage gaps included."""
     from handoff.config_summary import summarize
 
-    try:
-        config = load_config(args.file)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    config = _config_or_complaint(args.file)
+    if config is None:
         return EXIT_USAGE
     print(summarize(config, now=datetime.now(UTC)))
     return EXIT_OK
@@ -38,11 +46,10 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
     url = args.database_url
     if url is None:
-        try:
-            url = load_config(args.config).database.url
-        except ConfigError as error:
-            print(error, file=sys.stderr)
+        config = _config_or_complaint(args.config)
+        if config is None:
             return EXIT_USAGE
+        url = config.database.url
     asyncio.run(upgrade(url))
     print(f"database at {_redact(url)} is up to date")
     return EXIT_OK
@@ -54,12 +61,10 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from bot.app import Frontdoor
-    from handoff.clock import ManualClock, SystemClock, TickingClock
+    from handoff.clock import Clock, SystemClock, TickingClock
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    config = _config_or_complaint(args.config)
+    if config is None:
         return EXIT_USAGE
     token = os.environ.get(config.bot.token_env, "")
     if not BOT_TOKEN.match(token):
@@ -79,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-    clock: ManualClock | SystemClock | TickingClock = SystemClock()
+    clock: Clock = SystemClock()
     if args.clock:
         try:
             clock = TickingClock(datetime.fromisoformat(args.clock))

@@ -24,7 +24,7 @@ from telegram.ext import (
 
 from bot.crm import CrmClient
 from bot.intents import IntentMatcher
-from bot.outbox import Buttons, Call, Outbox, Priority, send_text
+from bot.outbox import Buttons, Call, Outbox, Priority, copy_message, send_text
 from bot.replies import Reply, decide, person_intents
 from bot.texts import language_of, say
 from bot.throttle import Throttle
@@ -214,31 +214,14 @@ class CustomerDesk:
         elif kind in CAPTIONED:
             caption = f"{header}\n{text}" if text else header
             calls.append(
-                Call(
-                    agent_id,
-                    "copyMessage",
-                    {
-                        "chat_id": agent_id,
-                        "from_chat_id": customer.id,
-                        "message_id": message.message_id,
-                        "caption": caption[:1024],
-                    },
-                    Priority.AGENT,
+                copy_message(
+                    agent_id, customer.id, message.message_id, caption, priority=Priority.AGENT
                 )
             )
-        else:
+        else:  # stickers and locations take no caption: the mark goes just before
             calls.append(send_text(agent_id, header, priority=Priority.AGENT))
             calls.append(
-                Call(
-                    agent_id,
-                    "copyMessage",
-                    {
-                        "chat_id": agent_id,
-                        "from_chat_id": customer.id,
-                        "message_id": message.message_id,
-                    },
-                    Priority.AGENT,
-                )
+                copy_message(agent_id, customer.id, message.message_id, priority=Priority.AGENT)
             )
         await self.outbox.put(*calls)
         await self.router.record_message(

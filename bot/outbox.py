@@ -122,6 +122,25 @@ def send_text(
     return Call(chat_id, "sendMessage", params, priority)
 
 
+def copy_message(
+    chat_id: int,
+    from_chat_id: int,
+    message_id: int,
+    caption: str | None = None,
+    *,
+    priority: Priority = Priority.CUSTOMER,
+) -> Call:
+    """A copyMessage call (SPEC §3.6: neither side sees the other's account), caption cut to 1024."""
+    params: dict[str, Any] = {
+        "chat_id": chat_id,
+        "from_chat_id": from_chat_id,
+        "message_id": message_id,
+    }
+    if caption is not None:
+        params["caption"] = caption[:1024]
+    return Call(chat_id, "copyMessage", params, priority)
+
+
 @contextlib.contextmanager
 def calls_of_update(update_id: int) -> Iterator[None]:
     """Calls stored inside this block get dedup keys from the update and their content."""
