@@ -200,3 +200,26 @@ async def test_a_duplicate_webhook_delivery_is_acted_on_once(
 
     assert status == 200
     assert [m.get("text") for m in await sandbox.messages(ani) if m["from"]["is_bot"]] == replies
+
+
+async def test_an_empty_message_gets_the_not_understood_answer(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await started_customer(sandbox)
+    menu = (await sandbox.messages(ani))[-1]
+    empty = {
+        "update_id": 900_000_003,
+        "message": {
+            "message_id": 999,
+            "date": menu["date"],
+            "chat": {"id": ani, "type": "private", "first_name": "Ani"},
+            "from": {"id": ani, "is_bot": False, "first_name": "Ani"},
+            "text": "",
+        },
+    }
+
+    status, _ = await post(frontdoor, json.dumps(empty).encode())
+
+    assert status == 200
+    replies = await bot_replies(sandbox, ani, 3)
+    assert "Maaf, saya belum mengerti" in replies[2]
