@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -85,27 +86,34 @@ class Intake(Dispatcher):
         row, _ = await self._run(work)
         return row
 
-    async def customer_status(self, customer_id: int) -> tuple[Row[Any] | None, Row[Any] | None]:
-        """The customer (None before first contact) and their open conversation, in one read."""
-        table, customers = store.conversations, Customer.__table__
+    async def customer_status(
+        self, customer_id: int
+    ) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
+        """The customer (None before first contact) and their open conversation, in one query
+        (it runs for every message a customer sends)."""
+        customers, table = Customer.__table__, store.conversations
+        conversation = table.alias("open_conversation")
+        newest_open = (
+            select(table.c.id)
+            .where(table.c.customer_id == customers.c.id, table.c.state.in_(tuple(OPEN_STATES)))
+            .order_by(table.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = (
+            select(customers, conversation)
+            .select_from(customers.outerjoin(conversation, conversation.c.id == newest_open))
+            .where(customers.c.id == customer_id)
+        )
         async with self.engine.connect() as conn:
-            customer = (
-                await conn.execute(select(customers).where(customers.c.id == customer_id))
-            ).first()
-            if customer is None:
-                return None, None
-            conversation = (
-                await conn.execute(
-                    select(table)
-                    .where(
-                        table.c.customer_id == customer_id,
-                        table.c.state.in_(tuple(OPEN_STATES)),
-                    )
-                    .order_by(table.c.id.desc())
-                    .limit(1)
-                )
-            ).first()
-        return customer, conversation
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None, None
+        found = row._mapping
+        customer = SimpleNamespace(**{c.name: found[c] for c in customers.c})
+        if found[conversation.c.id] is None:
+            return customer, None
+        return customer, SimpleNamespace(**{c.name: found[c] for c in conversation.c})
 
     async def update_customer(self, customer_id: int, **values: Any) -> None:
         """Set the bot's notes on a customer (language, unknown streak, awaited CSAT comment)."""
