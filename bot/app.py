@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, CallbackContext
 
 from bot import inbox, polling
 from bot.aiohttp_request import make_request
@@ -34,6 +36,9 @@ from handoff.router import Router
 from handoff.scheduler import RoutingScheduler
 
 log = logging.getLogger(__name__)
+_handler_errors: contextvars.ContextVar[list[Exception] | None] = contextvars.ContextVar(
+    "handler_errors", default=None
+)
 
 STARTUP_RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 QUEUE_NOTICE_EVERY = 15.0  # seconds between looks at waiting customers' places in line
@@ -88,9 +93,11 @@ class Frontdoor:
         self.crm = CrmClient(self.config.crm)
         self.desk = CustomerDesk(self.router, self.outbox, self.crm)
         add_handlers(self.application, self.desk)
+        self.application.add_error_handler(self._keep_error)
         self.router.listeners.append(CustomerNotices(self.router, self.outbox))
         self.scheduler = RoutingScheduler(self.router)
         self.processor = inbox.Processor(self.engine, self._handle)
+        await self.outbox.load()  # leftovers of a previous run first, in their order
         await _until_reachable(self.application.initialize)
         await self.application.start()
         self._spawn(self.outbox.run(), "outbox")
@@ -158,7 +165,21 @@ class Frontdoor:
             log.error("%s stopped", task.get_name(), exc_info=task.exception())
 
     async def _handle(self, raw: inbox.RawUpdate) -> None:
-        await self.application.process_update(Update.de_json(raw, self.application.bot))
+        """Run the handlers; an error they raise reaches the inbox (PTB would only log it)."""
+        failures: list[Exception] = []
+        token = _handler_errors.set(failures)
+        try:
+            await self.application.process_update(Update.de_json(raw, self.application.bot))
+        finally:
+            _handler_errors.reset(token)
+        if failures:
+            raise failures[0]
+
+    @staticmethod
+    async def _keep_error(update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        failures = _handler_errors.get()
+        if failures is not None and isinstance(context.error, Exception):
+            failures.append(context.error)
 
     async def _unreachable(self, chat_id: int) -> None:
         """Telegram answered 403: the customer blocked the bot, or an agent never /start-ed it."""
@@ -169,6 +190,7 @@ class Frontdoor:
 
     async def _tell_queue_positions(self) -> None:
         await self.router.refresh_queue_positions(POSITION_NOTICE_GAP)
+        self.desk.throttle.forget_idle(time.time())
 
 
 async def _until_reachable(call: Callable[[], Awaitable[Any]]) -> None:

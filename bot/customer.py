@@ -9,6 +9,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Message, Update, User
@@ -38,9 +39,26 @@ log = logging.getLogger(__name__)
 
 C = ConversationState
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a /start parameter
-CALLBACK = re.compile(r"^(menu|faq_ok|faq_human|lang|csat):([A-Za-z0-9_]{1,40})(?::([1-5]))?$")
+CALLBACK = re.compile(
+    r"^(?:(menu|faq_ok|faq_human|lang):([A-Za-z0-9_]{1,40})|(csat):(\d{1,18}):([1-5]))$"
+)
 RELAYED_KINDS = ("text", "photo", "document", "voice", "sticker", "location")
 CAPTIONED = ("photo", "document", "voice")
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024  # Telegram's, in characters
+
+
+# What a customer writes; service messages (auto-delete timer set, pinned …) are not it.
+CUSTOMER_CONTENT = ~filters.COMMAND & (
+    filters.TEXT
+    | filters.PHOTO
+    | filters.Document.ALL
+    | filters.VOICE
+    | filters.Sticker.ALL
+    | filters.LOCATION
+    | filters.VIDEO
+    | filters.AUDIO
+    | filters.CONTACT
+)
 
 
 def message_kind(message: Message) -> str:
@@ -59,12 +77,12 @@ class CustomerDesk:
         router: Router,
         outbox: Outbox,
         crm: CrmClient,
-        monotonic: Any = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.router = router
         self.outbox = outbox
         self.crm = crm
-        self.monotonic = monotonic
+        self.wall = wall
         self.reload()
 
     def reload(self) -> None:
@@ -118,7 +136,7 @@ class CustomerDesk:
 
     async def on_text_or_media(self, user: User, message: Message) -> None:
         """A customer's message: relay it, note it, or answer it, by where their chat stands."""
-        await self.wait_for_turn(user.id)
+        await self.wait_for_turn(user.id, message.date.timestamp())
         customer, conversation = await self.router.customer_status(user.id)
         if customer is None:
             customer = await self.welcome(user, lead_source=None)
@@ -128,12 +146,13 @@ class CustomerDesk:
         if state == C.ASSIGNED:
             await self.relay_to_agent(conversation, customer, message, kind, text)
             return
-        if customer.csat_comment_for is not None and kind == "text":
-            await self.router.record_csat_comment(customer.csat_comment_for, user.id, text)
-            await self.outbox.put(
-                send_text(user.id, say(self.config, customer.language, "csat_thanks"))
-            )
-            return
+        if customer.csat_comment_for is not None and kind == "text" and state is None:
+            result = await self.router.record_csat_comment(customer.csat_comment_for, user.id, text)
+            if result is ActionResult.DONE:
+                await self.outbox.put(
+                    send_text(user.id, say(self.config, customer.language, "csat_thanks"))
+                )
+                return
         waiting = state in (C.QUEUED, C.OFFERED)
         reply = decide(
             self.config,
@@ -144,7 +163,11 @@ class CustomerDesk:
             person_only=self.person_only,
         )
         conversation_id = conversation.id if conversation is not None else None
-        await self.note(user.id, conversation_id, SentMessage("customer", kind, text))
+        await self.note(
+            user.id,
+            conversation_id,
+            SentMessage("customer", kind, text, telegram_message_id=message.message_id),
+        )
         await self.carry_out(user, customer.language, reply, text, customer.unknown_streak)
 
     async def note(self, customer_id: int, conversation_id: int | None, entry: SentMessage) -> None:
@@ -194,7 +217,10 @@ class CustomerDesk:
             text=text,
             account_owner_id=record.account_owner_id if record is not None else None,
         )
-        if any(isinstance(event, OfferMade) for event in outcome.events):
+        if any(
+            isinstance(event, OfferMade) and event.conversation_id == outcome.conversation_id
+            for event in outcome.events
+        ):
             _, conversation = await self.router.customer_status(user.id)
             team = self.config.teams.get(conversation.team) if conversation is not None else None
             name = team.name if team is not None else "CS"
@@ -209,8 +235,17 @@ class CustomerDesk:
         agent_id = conversation.agent_id
         header = f"#{conversation.id} · {customer.name or customer.id}"
         calls: list[Call] = []
-        if kind == "text":
+        if kind == "text" and len(header) + 1 + len(text) > TEXT_LIMIT:
+            # Too long to carry the mark: the mark goes just before, the text whole after it.
+            calls.append(send_text(agent_id, header, priority=Priority.AGENT))
+            calls.append(send_text(agent_id, text, priority=Priority.AGENT))
+        elif kind == "text":
             calls.append(send_text(agent_id, f"{header}\n{text}", priority=Priority.AGENT))
+        elif kind in CAPTIONED and len(header) + 1 + len(text) > CAPTION_LIMIT:
+            calls.append(send_text(agent_id, header, priority=Priority.AGENT))
+            calls.append(
+                copy_message(agent_id, customer.id, message.message_id, priority=Priority.AGENT)
+            )
         elif kind in CAPTIONED:
             caption = f"{header}\n{text}" if text else header
             calls.append(
@@ -233,9 +268,10 @@ class CustomerDesk:
             telegram_message_id=message.message_id,
         )
 
-    async def wait_for_turn(self, customer_id: int) -> None:
-        """Spam throttling: over the rate, warn once; the message then waits its turn."""
-        verdict = self.throttle.check(customer_id, self.monotonic())
+    async def wait_for_turn(self, customer_id: int, sent_at: float) -> None:
+        """Spam throttling by when messages were sent (a backlog after a restart is no flood):
+        over the rate, warn once; the message then waits its turn."""
+        verdict = self.throttle.check(customer_id, sent_at)
         if verdict.warn:
             customer, _ = await self.router.customer_status(customer_id)
             language = (
@@ -244,8 +280,9 @@ class CustomerDesk:
             await self.outbox.put(
                 send_text(customer_id, say(self.config, language, "spam_warning"))
             )
-        if verdict.wait > 0:
-            await asyncio.sleep(verdict.wait)
+        remaining = sent_at + verdict.wait - self.wall()
+        if verdict.wait > 0 and remaining > 0:
+            await asyncio.sleep(remaining)
 
     # ---- commands and buttons -----------------------------------------------------------
 
@@ -313,7 +350,8 @@ class CustomerDesk:
         customer, _ = await self.router.customer_status(user.id)
         if match is None or customer is None:
             return say(self.config, self.config.bot.default_language, "button_expired")
-        kind, value, score = match.groups()
+        kind, value = match.group(1) or match.group(3), match.group(2) or match.group(4)
+        score = match.group(5)
         language = customer.language
         if kind == "lang" and value in ("id", "en"):
             await self.router.update_customer(user.id, language=value)

@@ -8,6 +8,7 @@ After a crash, `resume` acts on whatever was stored but not marked.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,7 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.error import NetworkError, TimedOut
 
 from bot.outbox import calls_of_update
 from handoff.db import insert_ignoring_duplicates, write_transaction
@@ -27,6 +31,11 @@ inbox = InboxUpdate.__table__
 RawUpdate = dict[str, Any]
 Handler = Callable[[RawUpdate], Awaitable[None]]
 FLUSH_EVERY = 0.02  # seconds between writes that mark processed updates
+# Worth trying again: the database busy or away, the pool exhausted, the network down. (PTB's
+# BadRequest and Forbidden subclass NetworkError, but are final.)
+TRANSIENT_DATABASE = (OperationalError, InterfaceError, PoolTimeout, OSError)
+RETRIES = 8
+RETRY_SECONDS = (0.1, 0.5, 1, 2, 5, 10, 30)
 
 
 async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUpdate]:
@@ -54,22 +63,30 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
 
 
 def chat_of(update: RawUpdate) -> int:
-    """The chat an update belongs to (its order matters within it); else its own id."""
+    """The chat an update belongs to (its order matters within it); else an id of its own."""
     for kind in ("message", "edited_message", "my_chat_member", "chat_member"):
-        if isinstance(body := update.get(kind), dict):
-            return int(body.get("chat", {}).get("id", update["update_id"]))
-    if isinstance(query := update.get("callback_query"), dict):
-        return int(query.get("from", {}).get("id", update["update_id"]))
+        body = update.get(kind)
+        chat = body.get("chat") if isinstance(body, dict) else None
+        if isinstance(chat, dict) and _is_int(chat.get("id")):
+            return int(chat["id"])
+    query = update.get("callback_query")
+    sender = query.get("from") if isinstance(query, dict) else None
+    if isinstance(sender, dict) and _is_int(sender.get("id")):
+        return int(sender["id"])
     return -int(update["update_id"]) - 10**15  # an id no real chat has
+
+
+def _transient(error: Exception) -> bool:
+    return isinstance(error, TRANSIENT_DATABASE) or type(error) in (NetworkError, TimedOut)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_update(payload: Any) -> bool:
     """Has the one field every Update has, as Telegram types it."""
-    return (
-        isinstance(payload, dict)
-        and isinstance(payload.get("update_id"), int)
-        and not isinstance(payload.get("update_id"), bool)
-    )
+    return isinstance(payload, dict) and _is_int(payload.get("update_id"))
 
 
 class Processor:
@@ -117,17 +134,33 @@ class Processor:
         lock = self._chat_locks.setdefault(chat, asyncio.Lock())
         self._queued[chat] = self._queued.get(chat, 0) + 1
         async with lock:
-            try:
-                with calls_of_update(raw["update_id"]):
-                    await self.handler(raw)
-            except Exception:  # a bad update must not stop the others; it is not retried
-                log.exception("update %s failed", raw["update_id"])
+            await self._handle(raw)
             self._done.append(raw["update_id"])
         self._queued[chat] -= 1
         if not self._queued[chat]:  # nobody waits behind: forget the chat
             del self._queued[chat], self._chat_locks[chat]
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _handle(self, raw: RawUpdate) -> None:
+        """Act on one update. The database or the network failing is retried (the chat waits);
+        any other error is logged and the update is done with: a bad one must not stop the rest."""
+        for attempt in itertools.count():
+            try:
+                with calls_of_update(raw["update_id"]):
+                    await self.handler(raw)
+                return
+            except Exception as error:
+                if not _transient(error):
+                    log.exception("update %s failed", raw["update_id"])
+                    return
+                if attempt + 1 >= RETRIES:
+                    log.error(
+                        "update %s failed %s times, given up: %s", raw["update_id"], RETRIES, error
+                    )
+                    return
+                log.warning("update %s: %s; retrying", raw["update_id"], type(error).__name__)
+                await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(FLUSH_EVERY)

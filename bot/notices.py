@@ -102,15 +102,11 @@ class CustomerNotices:
                 scores = [[(str(n), f"csat:{event.conversation_id}:{n}") for n in range(1, 6)]]
                 text = say(self.config, language, "closed_csat_prompt")
                 return [send_text(event.customer_id, text, scores)]
-            case Closed(reason="blocked", agent_id=int(agent_id)):
+            case Closed(reason="blocked" | "customer_cancel" as reason, agent_id=int(agent_id)):
                 customer = await self._customer(event.customer_id)
                 name = (customer.name if customer is not None else "") or str(event.customer_id)
-                text = say(
-                    self.config,
-                    self.config.bot.default_language,
-                    "blocked_agent_notice",
-                    customer=name,
-                )
+                key = "blocked_agent_notice" if reason == "blocked" else "cancel_agent_notice"
+                text = say(self.config, self.config.bot.default_language, key, customer=name)
                 return [
                     send_text(
                         agent_id, f"#{event.conversation_id} · {text}", priority=Priority.AGENT

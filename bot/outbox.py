@@ -29,9 +29,17 @@ from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot.pacing import Pacer
@@ -68,6 +76,9 @@ class _UpdateKeys:
     def __init__(self, update_id: int) -> None:
         self.update_id = update_id
         self.seen: Counter[str] = Counter()
+        # Timers armed while the update is handled inherit this context: their calls are not
+        # the update's, so only the task that handles it uses these keys.
+        self.task = asyncio.current_task()
 
     def key(self, row: dict[str, Any]) -> str:
         content = f"{row['chat_id']}\n{row['method']}\n{row['payload']}".encode()
@@ -201,7 +212,7 @@ class Outbox:
         self._in_flight: set[int] = set()
         self._results: list[_Result] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        # Pending calls by chat, oldest first; read from the table once (`_load`), then kept up
+        # Pending calls by chat, oldest first; read from the table once (`load`), then kept up
         # to date by `put` and the sends, so choosing what to send next costs no query.
         self._queues: dict[int, deque[_Pending]] = {}
         self._known: set[int] = set()
@@ -213,6 +224,8 @@ class Outbox:
         if not calls:
             return
         keys = _update_keys.get()
+        if keys is not None and keys.task is not asyncio.current_task():
+            keys = None
         now = datetime.now(UTC)
         rows = []
         for call in calls:
@@ -267,8 +280,10 @@ class Outbox:
             self._coalesced[call.coalesce_key] = call
         self._queues.setdefault(call.chat_id, deque()).append(call)
 
-    async def _load(self) -> None:
-        """Index what the table holds as pending (after a restart: what is left to send)."""
+    async def load(self) -> None:
+        """Index what the table holds as pending (after a restart: what is left to send).
+
+        Called before anything else puts calls, so a chat's leftovers go before its new ones."""
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 select(*_INDEXED, outbox.c.attempts, outbox.c.not_before)
@@ -288,12 +303,19 @@ class Outbox:
         return int(count or 0)
 
     async def run(self) -> None:
-        """Send due calls until cancelled."""
-        if not self._loaded:
-            await self._load()
+        """Send due calls until cancelled; a database that fails is retried, never fatal."""
+        failures = 0
         while True:
             self._wake.clear()
-            pause = await self._start_due_sends()
+            try:
+                if not self._loaded:
+                    await self.load()
+                pause = await self._start_due_sends()
+                failures = 0
+            except (SQLAlchemyError, OSError) as error:
+                pause = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
+                failures += 1
+                log.warning("outbox: database trouble (%s); retrying in %ss", error, pause)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(pause):
                     await self._wake.wait()
@@ -355,9 +377,12 @@ class Outbox:
                 log.warning("outbox: %s to chat %s refused: %s", row.method, row.chat_id, error)
                 self.stats.failed += 1
                 values = {"state": "failed", "error": str(error)[:500]}
-        except (NetworkError, TelegramError) as error:  # 5xx, timeouts, connection trouble
+        except (NetworkError, TelegramError) as error:
+            # 5xx, timeouts and connection trouble pass: retry for as long as they last (an outage
+            # must not drop messages). Other refusals get MAX_ATTEMPTS tries.
             attempts = row.attempts + 1
-            if attempts >= MAX_ATTEMPTS:
+            transient = type(error) in (NetworkError, TimedOut)
+            if attempts >= MAX_ATTEMPTS and not transient:
                 log.error("outbox: giving up on %s to chat %s: %s", row.method, row.chat_id, error)
                 self.stats.failed += 1
                 values = {"state": "failed", "attempts": attempts, "error": str(error)[:500]}

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
-from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 
 from bot import inbox
 
@@ -43,7 +44,14 @@ async def poll(
             raise
         except TimedOut:
             continue
-        except (NetworkError, SQLAlchemyError, OSError) as error:
+        except RetryAfter as error:
+            seconds = error.retry_after
+            await asyncio.sleep(
+                seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
+            )
+            continue
+        except (TelegramError, SQLAlchemyError, OSError) as error:
+            # Includes 409 Conflict (another instance polls, as during a deploy) and 5xx.
             # Nothing was confirmed: the same updates come again once Telegram or the database
             # answers (SPEC §8, "a database that is down").
             pause = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]

@@ -35,6 +35,8 @@ from handoff.states import (
 from handoff.store import SentMessage
 from handoff.tables import Csat, Customer
 
+CSAT_COMMENT_WINDOW = 30 * 60.0  # seconds after a rating in which a reply is its comment
+
 
 class Intake(Dispatcher):
     """Customers arrive, ask for a person, leave the queue or block the bot."""
@@ -350,22 +352,26 @@ class Intake(Dispatcher):
     async def record_csat_comment(
         self, conversation_id: int, customer_id: int, comment: str
     ) -> ActionResult:
-        """The optional comment after a rating; the customer waits for no other."""
+        """The optional comment after a rating, if it comes within CSAT_COMMENT_WINDOW."""
         table, customers = Csat.__table__, Customer.__table__
 
         async def work(u: Unit) -> ActionResult:
             row = await store.get_conversation(u.conn, conversation_id)
             if row is None or row.customer_id != customer_id:
                 return ActionResult.NOT_FOUND
-            done = await u.conn.execute(
-                update(table)
-                .where(table.c.conversation_id == conversation_id)
-                .values(comment=comment[:1000])
-            )
             await u.conn.execute(
                 update(customers).where(customers.c.id == customer_id).values(csat_comment_for=None)
             )
-            return ActionResult.DONE if done.rowcount else ActionResult.NOT_FOUND
+            # Only a reply soon after the rating is its comment; later words are a new question.
+            done = await u.conn.execute(
+                update(table)
+                .where(
+                    table.c.conversation_id == conversation_id,
+                    table.c.at >= u.now - timedelta(seconds=CSAT_COMMENT_WINDOW),
+                )
+                .values(comment=comment[:1000])
+            )
+            return ActionResult.DONE if done.rowcount else ActionResult.NOT_ALLOWED
 
         result, _ = await self._run(work)
         return result

@@ -111,7 +111,16 @@ async def test_an_unknown_command_gets_the_menu(
 
 @pytest.mark.parametrize(
     "data",
-    ["csat:1:5", "csat:999999:5", "faq_human:no_such_intent", "menu:../../etc", "x" * 64, ""],
+    [
+        "csat:1:5",
+        "csat:999999:5",
+        "csat:999999999999999999:5",
+        "csat:" + "9" * 40 + ":5",
+        "faq_human:no_such_intent",
+        "menu:../../etc",
+        "x" * 64,
+        "",
+    ],
 )
 async def test_a_forged_button_is_refused_and_changes_nothing(
     sandbox: SandboxClient, frontdoor: Frontdoor, data: str

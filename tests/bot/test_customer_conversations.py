@@ -208,7 +208,11 @@ async def test_a_customer_in_line_still_gets_faq_answers_and_no_second_handoff(
         # support: team:night after hours
         (SUNDAY_23_WIB, "internet saya mati total, mau bicara dengan operator", "tim jaga"),
         # sales on a public holiday (a Friday, open on ordinary Fridays): queue until Saturday
-        (CHRISTMAS_10_WIB, "mau pasang baru, bicara dengan operator", "buka kembali besok pukul 09:00"),
+        (
+            CHRISTMAS_10_WIB,
+            "mau pasang baru, bicara dengan operator",
+            "buka kembali besok pukul 09:00",
+        ),
     ],
     ids=["bot-only-sunday-night", "night-team", "queue-over-christmas"],
 )
@@ -297,3 +301,65 @@ async def test_a_customer_who_blocks_the_bot_leaves_the_queue(
             break
         await asyncio.sleep(0.02)
     assert open_chat is None and customer_row.blocked
+
+
+async def claimed_chat(sandbox: SandboxClient, bot: Frontdoor, name: str) -> tuple[Chat, int, int]:
+    """A customer with an agent: (their chat, the conversation id, the agent's id)."""
+    for agent in bot.config.agents:
+        if not any(u["id"] == agent.id for u in await sandbox.users()):
+            await sandbox.add_user(agent.name.split()[0], id=agent.id)
+            await sandbox.send(agent.id, "/start")
+    chat = await customer(sandbox, name)
+    await chat.says("/human")
+    await chat.sees("saya sambungkan")
+    _, open_chat = await bot.router.customer_status(chat.id)
+    agent_id = await pending_offer_agent(bot.router, open_chat.id)
+    assert agent_id is not None
+    await bot.router.claim(open_chat.id, agent_id)
+    await chat.sees("sudah terhubung")
+    return chat, open_chat.id, agent_id
+
+
+async def test_a_4096_character_message_reaches_the_agent_whole(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani, conversation_id, agent_id = await claimed_chat(sandbox, frontdoor, "Ani")
+    long_text = "x" * 4090 + "ORDER#"
+
+    await ani.says(long_text)
+
+    await sandbox.wait_for(agent_id, lambda m: m.get("text") == long_text)
+    assert f"#{conversation_id} · Ani" in texts(await sandbox.messages(agent_id))
+
+
+async def test_cancelling_a_chat_with_an_agent_tells_the_agent(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani, conversation_id, agent_id = await claimed_chat(sandbox, frontdoor, "Ani")
+
+    await ani.says("/cancel")
+
+    await sandbox.wait_for(
+        agent_id,
+        lambda m: (
+            m.get("text") == f"#{conversation_id} · Ani mengakhiri percakapan dengan /cancel."
+        ),
+    )
+
+
+async def test_a_question_long_after_a_rating_is_answered_not_taken_as_a_comment(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani, conversation_id, agent_id = await claimed_chat(sandbox, frontdoor, "Ani")
+    await frontdoor.router.close(conversation_id, by_agent_id=agent_id)
+    prompt = await ani.sees("Seberapa puas Anda")
+    await ani.press(prompt, f"csat:{conversation_id}:4")
+    await ani.sees("Ada saran atau komentar?")
+
+    frontdoor.router.clock.advance(3 * 24 * 3600)
+    await ani.says("berapa tagihan saya bulan ini")
+
+    await ani.sees("Tagihan bulanan terbit tanggal 1")
+    async with frontdoor.engine.connect() as conn:
+        rating = (await conn.execute(select(Csat.__table__))).one()
+    assert (rating.score, rating.comment) == (4, None)

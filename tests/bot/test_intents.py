@@ -229,8 +229,25 @@ def test_short_keywords_match_only_as_whole_words(text: str, intent: str | None)
 
 @pytest.mark.parametrize(
     "word",
-    ["akan", "bull", "makan", "rumah", "teman", "kabar", "sabar", "cepat", "kirim", "gratis",
-     "terima", "bagaimana", "selamat", "hello", "thanks", "question", "morning"],
+    [
+        "akan",
+        "bull",
+        "makan",
+        "rumah",
+        "teman",
+        "kabar",
+        "sabar",
+        "cepat",
+        "kirim",
+        "gratis",
+        "terima",
+        "bagaimana",
+        "selamat",
+        "hello",
+        "thanks",
+        "question",
+        "morning",
+    ],
 )
 def test_everyday_words_are_not_typos_of_keywords(word: str) -> None:
     assert not MATCHER.match(word).known
@@ -344,9 +361,16 @@ def test_no_other_keyword_or_question_is_taken_for_a_request_for_a_person(term: 
 
 def test_a_thousand_mixed_messages_match_in_well_under_a_second() -> None:
     phrasings = [
-        "tagihn saya bulan ini brp", "internet lemot bgt dari pagi", "gmn cara bayar pakai qris",
-        "my bill is too high", "asdfgh qwerty", "saya mau bicara dengan cs", "terima kasih kak",
-        "lampu los merah, internet mati total", "ongkir ke surabaya berapa ya", "ok",
+        "tagihn saya bulan ini brp",
+        "internet lemot bgt dari pagi",
+        "gmn cara bayar pakai qris",
+        "my bill is too high",
+        "asdfgh qwerty",
+        "saya mau bicara dengan cs",
+        "terima kasih kak",
+        "lampu los merah, internet mati total",
+        "ongkir ke surabaya berapa ya",
+        "ok",
     ]
     # A fresh matcher, so each new word pays for its fuzzy look-up as in a real first hour.
     messages = [f"{phrasings[i % len(phrasings)]} {i}" for i in range(1000)]
