@@ -94,7 +94,7 @@ class Frontdoor:
         self.desk = CustomerDesk(self.router, self.outbox, self.crm)
         add_handlers(self.application, self.desk)
         self.application.add_error_handler(self._keep_error)
-        self.router.listeners.append(CustomerNotices(self.router, self.outbox))
+        self.router.stagers.append(CustomerNotices(self.router, self.outbox))
         self.scheduler = RoutingScheduler(self.router)
         self.processor = inbox.Processor(self.engine, self._handle)
         await self.outbox.load()  # leftovers of a previous run first, in their order

@@ -4,11 +4,14 @@ where they stand, the agent hears what they now hold. Cards in the agents group 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.outbox import Call, Outbox, Priority, send_text
 from bot.texts import say, spell_moment, spell_wait
+from handoff import store
 from handoff.config import Config
 from handoff.events import (
     Assigned,
@@ -24,7 +27,7 @@ CSAT_AFTER = ("agent", "manager", "idle")
 
 
 class CustomerNotices:
-    """A router listener: events in, outbox calls out."""
+    """A router stager: events in, outbox calls out."""
 
     def __init__(self, router: Router, outbox: Outbox) -> None:
         self.router = router
@@ -34,16 +37,19 @@ class CustomerNotices:
     def config(self) -> Config:
         return self.router.config
 
-    async def __call__(self, events: Sequence[Event]) -> None:
+    async def __call__(self, conn: AsyncConnection, events: Sequence[Event]) -> Callable[[], None]:
+        """A router stager: the notices go into the outbox in the routing change's transaction,
+        so a crash between the two cannot lose them."""
         calls: list[Call] = []
         for event in events:
-            calls += await self.calls_for(event)
-        await self.outbox.put(*calls)
+            calls += await self.calls_for(conn, event)
+        stored = await self.outbox.stage(conn, calls)
+        return lambda: self.outbox.staged(stored)
 
-    async def calls_for(self, event: Event) -> list[Call]:
+    async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
         match event:
             case Queued():
-                language = await self._language(event.customer_id)
+                language = await self._language(conn, event.customer_id)
                 values = {
                     "team": self._team_name(event.team),
                     "position": event.position,
@@ -59,7 +65,7 @@ class CustomerNotices:
                     text = say(self.config, language, "queue_update", **values)
                 return [send_text(event.customer_id, text)]
             case HeldAfterHours():
-                language = await self._language(event.customer_id)
+                language = await self._language(conn, event.customer_id)
                 key = "after_hours_bot_only" if event.policy == "bot_only" else "after_hours_queue"
                 opening = spell_moment(
                     event.opening, self._timezone(event.team), language, self.router.clock.now()
@@ -69,16 +75,16 @@ class CustomerNotices:
                 )
                 return [send_text(event.customer_id, text)]
             case RoutedAfterHours():
-                language = await self._language(event.customer_id)
+                language = await self._language(conn, event.customer_id)
                 text = say(
                     self.config, language, "after_hours_team", team=self._team_name(event.from_team)
                 )
                 return [send_text(event.customer_id, text)]
             case Assigned():
-                language = await self._language(event.customer_id)
+                language = await self._language(conn, event.customer_id)
                 agent = self.config.agent(event.agent_id)
                 first_name = agent.name.split()[0] if agent is not None else "CS"
-                customer = await self._customer(event.customer_id)
+                customer = await self._customer(conn, event.customer_id)
                 name = (customer.name if customer is not None else "") or str(event.customer_id)
                 return [
                     send_text(
@@ -98,12 +104,12 @@ class CustomerNotices:
                     ),
                 ]
             case Closed(reason=reason) if reason in CSAT_AFTER:
-                language = await self._language(event.customer_id)
+                language = await self._language(conn, event.customer_id)
                 scores = [[(str(n), f"csat:{event.conversation_id}:{n}") for n in range(1, 6)]]
                 text = say(self.config, language, "closed_csat_prompt")
                 return [send_text(event.customer_id, text, scores)]
             case Closed(reason="blocked" | "customer_cancel" as reason, agent_id=int(agent_id)):
-                customer = await self._customer(event.customer_id)
+                customer = await self._customer(conn, event.customer_id)
                 name = (customer.name if customer is not None else "") or str(event.customer_id)
                 key = "blocked_agent_notice" if reason == "blocked" else "cancel_agent_notice"
                 text = say(self.config, self.config.bot.default_language, key, customer=name)
@@ -114,12 +120,12 @@ class CustomerNotices:
                 ]
         return []
 
-    async def _customer(self, customer_id: int) -> Any:
-        customer, _ = await self.router.customer_status(customer_id)
-        return customer
+    async def _customer(self, conn: AsyncConnection, customer_id: int) -> Any:
+        # The transaction's own connection: another one from the pool may not be free.
+        return await store.get_customer(conn, customer_id)
 
-    async def _language(self, customer_id: int) -> str:
-        customer = await self._customer(customer_id)
+    async def _language(self, conn: AsyncConnection, customer_id: int) -> str:
+        customer = await self._customer(conn, customer_id)
         return customer.language if customer is not None else self.config.bot.default_language
 
     def _team_name(self, team: str) -> str:

@@ -22,7 +22,7 @@ import logging
 import time
 import warnings
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
@@ -221,8 +221,16 @@ class Outbox:
 
     async def put(self, *calls: Call) -> None:
         """Store calls in one transaction and wake the sender; a replayed update stores nothing."""
-        if not calls:
-            return
+        if calls:
+            rows = self._rows(calls)  # here: the dedup keys belong to this task's update
+            self.staged(await self.group.write(lambda conn: self._store(conn, rows)))
+
+    async def stage(self, conn: AsyncConnection, calls: Sequence[Call]) -> list[Any]:
+        """Store calls within the caller's transaction; once it commits, pass the result to
+        `staged` (so a routing change and the messages it causes commit together)."""
+        return await self._store(conn, self._rows(calls)) if calls else []
+
+    def _rows(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
         keys = _update_keys.get()
         if keys is not None and keys.task is not asyncio.current_task():
             keys = None
@@ -239,28 +247,31 @@ class Outbox:
             }
             row["dedup_key"] = keys.key(row) if keys is not None else None
             rows.append(row)
+        return rows
 
-        async def store(conn: AsyncConnection) -> list[Any]:
-            for row in rows:
-                if row["coalesce_key"] is not None:
-                    await conn.execute(
-                        update(outbox)
-                        .where(
-                            outbox.c.coalesce_key == row["coalesce_key"],
-                            outbox.c.state == "pending",
-                        )
-                        .values(state="superseded")
+    async def _store(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[Any]:
+        for row in rows:
+            if row["coalesce_key"] is not None:
+                await conn.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.coalesce_key == row["coalesce_key"],
+                        outbox.c.state == "pending",
                     )
-            # A call whose dedup key exists was stored before a crash, by the same update.
-            stored = await conn.execute(
-                insert_ignoring_duplicates(self.engine, outbox).values(rows).returning(*_INDEXED)
-            )
-            return sorted(stored.all(), key=lambda found: found.id)
+                    .values(state="superseded")
+                )
+        # A call whose dedup key exists was stored before a crash, by the same update.
+        stored = await conn.execute(
+            insert_ignoring_duplicates(self.engine, outbox).values(rows).returning(*_INDEXED)
+        )
+        return sorted(stored.all(), key=lambda found: found.id)
 
-        fresh = await self.group.write(store)
-        for found in fresh:
+    def staged(self, stored: Sequence[Any]) -> None:
+        """Calls of a committed `stage`: index them and wake the sender."""
+        for found in stored:
             self._index(_Pending(*found))
-        self._wake.set()
+        if stored:
+            self._wake.set()
 
     def _index(self, call: _Pending) -> None:
         if call.id in self._known:

@@ -257,8 +257,10 @@ class AgentActions(Dispatcher):
         snapshot = store.agent_snapshot(target)
         offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
         # Offers pending to the target hold slots too, except the offer of this very conversation.
-        holding = target.load + target.pending_offers - (
-            1 if offer is not None and offer.agent_id == target.id else 0
+        holding = (
+            target.load
+            + target.pending_offers
+            - (1 if offer is not None and offer.agent_id == target.id else 0)
         )
         if not (
             snapshot.on_shift

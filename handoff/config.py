@@ -85,10 +85,7 @@ def _parse_spans(value: object) -> list[Span]:
     if not isinstance(value, list):
         raise ValueError("expected a list of HH:MM-HH:MM spans")
     # Dicts come from `model_dump()`, so a dumped schedule validates again.
-    spans = [
-        Span.model_validate(v) if isinstance(v, Span | dict) else Span.parse(v)
-        for v in value
-    ]
+    spans = [Span.model_validate(v) if isinstance(v, Span | dict) else Span.parse(v) for v in value]
     ordered = sorted(spans, key=lambda s: s.start)
     for earlier, later in itertools.pairwise(ordered):
         if earlier.end is None or later.start < earlier.end:
@@ -191,8 +188,10 @@ class Team(Strict):
 
     @property
     def after_hours_policy(self) -> AfterHours:
-        return AfterHours.TEAM if self.after_hours.startswith("team:") else AfterHours(
-            self.after_hours
+        return (
+            AfterHours.TEAM
+            if self.after_hours.startswith("team:")
+            else AfterHours(self.after_hours)
         )
 
     @property

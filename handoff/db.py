@@ -53,9 +53,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-_sqlite_writers: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+_sqlite_writers: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 @contextlib.asynccontextmanager

@@ -50,6 +50,9 @@ from handoff.tables import Customer
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Sequence[Event]], Awaitable[None]]
+# Writes what events cause within the transaction that caused them; returns what to do once it
+# has committed (an adapter's notices then commit with the routing change, or not at all).
+Stager = Callable[[AsyncConnection, Sequence[Event]], Awaitable[Callable[[], None]]]
 C = ConversationState
 DEFAULT_HANDLE_SECONDS = 300.0
 CONFLICT_RETRIES = 5
@@ -104,21 +107,30 @@ class Dispatcher:
         self.config = config
         self.clock = clock
         self.listeners: list[Listener] = []
+        self.stagers: list[Stager] = []
 
     # ---- plumbing -------------------------------------------------------------------------
 
     async def _run(self, work: Callable[[Unit], Awaitable[Any]]) -> tuple[Any, list[Event]]:
-        """Run `work` in one transaction, retrying on a lost compare-and-set; then publish."""
+        """Run `work` in one transaction (with what the stagers write for its events), retrying on
+        a lost compare-and-set; then publish the events to the listeners."""
         for attempt in range(CONFLICT_RETRIES):
             try:
                 async with write_transaction(self.engine) as conn:
                     unit = Unit(conn, self.clock.now())
                     value = await work(unit)
+                    committed = (
+                        [await stage(conn, unit.events) for stage in self.stagers]
+                        if unit.events
+                        else []
+                    )
                 break
             except store.Conflict:
                 if attempt == CONFLICT_RETRIES - 1:
                     raise
                 log.debug("conflict, retrying (%s)", attempt + 1)
+        for done in committed:
+            done()
         await self.publish(unit.events)
         return value, unit.events
 

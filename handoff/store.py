@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.policies import AgentSnapshot, ConversationSnapshot
 from handoff.states import AgentStatus, ConversationState, OfferState
-from handoff.tables import Agent, AgentTeam, Conversation, Message, Offer, TrailEvent
+from handoff.tables import Agent, AgentTeam, Conversation, Customer, Message, Offer, TrailEvent
 
 conversations = Conversation.__table__
 agents = Agent.__table__
@@ -25,6 +25,7 @@ agent_teams = AgentTeam.__table__
 offers = Offer.__table__
 trail = TrailEvent.__table__
 messages = Message.__table__
+customers = Customer.__table__
 
 REFUSED_OFFERS = (OfferState.TIMED_OUT, OfferState.DECLINED)
 
@@ -74,6 +75,10 @@ async def get_conversation(conn: AsyncConnection, conversation_id: int) -> Row[A
     return (
         await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
     ).first()
+
+
+async def get_customer(conn: AsyncConnection, customer_id: int) -> Row[Any] | None:
+    return (await conn.execute(select(customers).where(customers.c.id == customer_id))).first()
 
 
 async def get_agent(conn: AsyncConnection, agent_id: int) -> Row[Any] | None:

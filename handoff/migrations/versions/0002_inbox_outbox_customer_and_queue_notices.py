@@ -57,7 +57,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("position_told_at", sa.DateTime(), nullable=True))
 
     with op.batch_alter_table("customer", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("unknown_streak", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(
+            sa.Column("unknown_streak", sa.Integer(), nullable=False, server_default="0")
+        )
         batch_op.add_column(sa.Column("csat_comment_for", sa.Integer(), nullable=True))
 
     # ### end Alembic commands ###

@@ -1,0 +1,38 @@
+"""Notices commit with the routing change that causes them: both happen, or neither does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handoff.states import AgentStatus
+from tests.sandbox_support import SandboxClient
+from tests.support.frontdoor import running_frontdoor
+
+
+async def test_a_handoff_whose_notice_cannot_be_stored_does_not_happen(
+    sandbox: SandboxClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sandbox.set_limits(enabled=False)
+    async with running_frontdoor(sandbox.base_url, tmp_path) as bot:
+        await bot.router.ensure_customer(42, name="Ani")
+        for agent in bot.config.agents:  # nobody free: the customer is told their place in line
+            await bot.router.set_agent_status(agent.id, AgentStatus.AWAY)
+
+        async def broken_stage(conn: Any, calls: Any) -> list[Any]:
+            raise RuntimeError("the outbox table is gone")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(bot.outbox, "stage", broken_stage)
+            with pytest.raises(RuntimeError):
+                await bot.router.request_handoff(42, intent=None, text="help")
+        _, open_chat = await bot.router.customer_status(42)
+        assert open_chat is None
+
+        outcome = await bot.router.request_handoff(42, intent=None, text="help")
+
+        _, open_chat = await bot.router.customer_status(42)
+        assert open_chat.id == outcome.conversation_id
+        assert await bot.outbox.pending() + bot.outbox.stats.sent >= 1
