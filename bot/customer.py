@@ -6,7 +6,6 @@ outbox. What a text means is decided by `bot.replies.decide`.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -34,8 +33,6 @@ from handoff.events import OfferMade
 from handoff.router import ActionResult, Router
 from handoff.states import ConversationState
 from handoff.store import SentMessage
-
-log = logging.getLogger(__name__)
 
 C = ConversationState
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a /start parameter
