@@ -291,7 +291,8 @@ class Dispatcher:
     ) -> Row[Any] | None:
         """The first conversation (priority with aging) of the queues this agent serves now:
         their teams, and teams they back up once a conversation waits past `overflow_after`."""
-        primary = await store.teams_of(u.conn, agent_id)
+        spec = self.config.agent(agent_id)  # the config says who serves which team (sync_agents)
+        primary = list(spec.teams) if spec is not None else []
         overflow = [
             key
             for key, team in self.config.teams.items()

@@ -186,11 +186,6 @@ async def head_of_queue(
     ).first()
 
 
-async def teams_of(conn: AsyncConnection, agent_id: int) -> list[str]:
-    rows = await conn.execute(select(agent_teams.c.team).where(agent_teams.c.agent_id == agent_id))
-    return [r.team for r in rows]
-
-
 async def free_agent_ids(conn: AsyncConnection) -> list[int]:
     """Agents who could take an offer now, longest idle first."""
     rows = await conn.execute(
