@@ -6,7 +6,9 @@ Every call checks its whole input before changing anything, so a refused call ch
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -14,13 +16,18 @@ from aiohttp import web
 from sandbox.core import SANDBOX_KEY, Sandbox
 from sandbox.errors import ApiError
 from sandbox.events import stream_events
+from sandbox.files import StoredFile
 from sandbox.formatting import CAPTION_LIMIT, TEXT_LIMIT, utf16_len
 from sandbox.limits import LimitSettings
 from sandbox.state import ChatRecord, UserRecord, World
 from sandbox.validation import ControlError, field, file_spec, int_list, int_path, json_body
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-FILE_KINDS = ("photo", "document", "voice", "sticker")
+# What a user's message carries: exactly one of these (SPEC §7, POST /sandbox/users/{uid}/send).
+CONTENT_KINDS = ("text", "photo", "document", "voice", "sticker", "location")
+CAPTIONED = ("photo", "document", "voice")  # stickers and locations take no caption on Telegram
+VOICE_MIME = "audio/ogg"  # a voice note is OGG/Opus; Telegram reports it so
+EMOJI_MAX = 16  # room for ZWJ sequences such as 👩‍👩‍👧‍👦, which are one emoji
 
 
 def _ok(body: Any, status: int = 200) -> web.Response:
@@ -122,43 +129,127 @@ def _chat_of(world: World, user: UserRecord, chat_id: int | None) -> ChatRecord 
     return chat
 
 
-def _content(world: World, body: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-    """Message content from the body, and the files to store once every check has passed."""
-    text = field(body, "text", str)
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A file a user sends: one the sandbox knows, or bytes stored once every check has passed."""
+
+    kind: str
+    known: StoredFile | None = None
+    data: bytes = b""
+    filename: str = ""
+    mime_type: str = ""
+    duration: int | None = None  # voice only
+    emoji: str = ""  # a new sticker only
+
+    def store(self, world: World) -> dict[str, Any]:
+        """Store the file if new; its message field, e.g. `{"voice": Voice}`."""
+        stored = self.known or world.files.add(self.kind, self.data, self.filename, self.mime_type)
+        if self.emoji:
+            stored.emoji = self.emoji
+        content = stored.as_content(self.kind)
+        if self.duration is not None:
+            content["voice"]["duration"] = self.duration
+        return content
+
+
+def _known_file(world: World, kind: str, file_id: str, *, same_kind: bool) -> StoredFile:
+    """A file the sandbox stored earlier (`same_kind`: a voice must be a voice, as in Telegram)."""
+    stored = world.files.get(file_id)
+    if stored is None:
+        raise ControlError(404, f"{kind}: file_id {file_id!r} not found")
+    if same_kind and stored.kind != kind:
+        raise ControlError(400, f"{kind}: file_id {file_id!r} is a {stored.kind}, not a {kind}")
+    return stored
+
+
+def _file(world: World, body: dict[str, Any], kind: str) -> Media:
+    """A photo, document or voice: `{"data_base64", "filename"?}` or `{"file_id"}`."""
+    spec = file_spec(body, kind)
+    value = body[kind]
+    duration = value.get("duration") if kind == "voice" and isinstance(value, dict) else None
+    if duration is not None and (
+        isinstance(duration, bool) or not isinstance(duration, int) or duration < 0
+    ):
+        raise ControlError(400, "voice.duration must be a non-negative integer (seconds)")
+    if isinstance(spec, str):
+        known = _known_file(world, kind, spec, same_kind=kind == "voice")
+        return Media(kind, known, duration=duration)
+    data, filename = spec
+    if not data:
+        raise ControlError(400, f"{kind}: file must be non-empty")
+    return Media(kind, None, data, filename, VOICE_MIME if kind == "voice" else "", duration)
+
+
+def _sticker(world: World, body: dict[str, Any]) -> Media:
+    """A sticker the sandbox knows (`{"file_id"}`) or a new one for an emoji (`{"emoji"}`)."""
+    value = body["sticker"]
+    value = {"file_id": value} if isinstance(value, str) else value
+    if not isinstance(value, dict) or ("file_id" in value) == ("emoji" in value):
+        raise ControlError(400, "field 'sticker' must be an object with file_id or emoji")
+    if "file_id" in value:
+        if not isinstance(value["file_id"], str):
+            raise ControlError(400, "sticker.file_id must be a string")
+        return Media("sticker", _known_file(world, "sticker", value["file_id"], same_kind=True))
+    emoji = value["emoji"]
+    if not isinstance(emoji, str) or not emoji or len(emoji) > EMOJI_MAX:
+        raise ControlError(400, f"sticker.emoji must be one emoji (1-{EMOJI_MAX} characters)")
+    if any(ch.isalnum() or ch.isspace() for ch in emoji):
+        raise ControlError(400, "sticker.emoji must be an emoji, not letters, digits or spaces")
+    # A placeholder WebP container: the sandbox never draws a sticker, it only passes it on.
+    payload = emoji.encode()
+    data = b"RIFF" + struct.pack("<I", 4 + len(payload)) + b"WEBP" + payload
+    return Media("sticker", None, data, "", "image/webp", emoji=emoji)
+
+
+def _location(body: dict[str, Any]) -> dict[str, float]:
+    """`{"latitude", "longitude"}` in degrees, checked against sendLocation's ranges."""
+    value = field(body, "location", dict)
+    point: dict[str, float] = {}
+    for name, bound in (("latitude", 90), ("longitude", 180)):
+        degrees = value.get(name)
+        if isinstance(degrees, bool) or not isinstance(degrees, int | float):
+            raise ControlError(400, f"location.{name} must be a number")
+        if not -bound <= degrees <= bound:  # NaN fails this too
+            raise ControlError(400, f"location.{name} must be between -{bound} and {bound}")
+        point[name] = float(degrees)
+    return point
+
+
+def _content(world: World, body: dict[str, Any]) -> tuple[dict[str, Any], Media | None]:
+    """Message content from the body, and the file to store once every check has passed."""
+    given = [kind for kind in CONTENT_KINDS if body.get(kind) is not None]
+    if len(given) != 1:
+        got = f" (got {' and '.join(given)})" if given else ""
+        raise ControlError(400, f"give exactly one of {', '.join(CONTENT_KINDS)}{got}")
+    kind = given[0]
     caption = field(body, "caption", str)
-    location = field(body, "location", dict)
-    files = [(kind, file_spec(body, kind)) for kind in FILE_KINDS]
-    files = [(kind, spec) for kind, spec in files if spec is not None]
-    if text is not None and utf16_len(text) > TEXT_LIMIT:
-        raise ControlError(400, "message is too long")
+    if caption is not None and kind not in CAPTIONED:
+        raise ControlError(400, f"a {kind} takes no caption (only {', '.join(CAPTIONED)} do)")
     if caption is not None and utf16_len(caption) > CAPTION_LIMIT:
         raise ControlError(400, "message caption is too long")
-    kinds = (text is not None) + (location is not None) + len(files)
-    if kinds != 1:
-        raise ControlError(
-            400, "give exactly one of text, photo, document, voice, sticker, location"
-        )
-    if text is not None and not text.strip():
-        raise ControlError(400, "message text is empty")
-    for kind, spec in files:
-        if isinstance(spec, str) and world.files.get(spec) is None:
-            raise ControlError(404, f"{kind}: file_id {spec!r} not found")
     content: dict[str, Any] = {}
-    if text is not None:
+    media: Media | None = None
+    if kind == "text":
+        text = field(body, "text", str)
+        if utf16_len(text) > TEXT_LIMIT:
+            raise ControlError(400, "message is too long")
+        if not text.strip():
+            raise ControlError(400, "message text is empty")
         content["text"] = text
         if text.startswith("/"):
             command = text.split()[0]
             content["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
             ]
-    if location is not None:
-        lat, lon = location.get("latitude"), location.get("longitude")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
-            raise ControlError(400, "location needs numeric latitude and longitude")
-        content["location"] = {"latitude": lat, "longitude": lon}
-    if caption and files:
+    elif kind == "location":
+        content["location"] = _location(body)
+    elif kind == "sticker":
+        media = _sticker(world, body)
+    else:
+        media = _file(world, body, kind)
+    if caption:
         content["caption"] = caption
-    return content, files
+    return content, media
 
 
 async def user_send(request: web.Request) -> web.Response:
@@ -168,7 +259,7 @@ async def user_send(request: web.Request) -> web.Response:
     body = await json_body(request)
     chat_id = field(body, "chat_id", int)
     reply_to = field(body, "reply_to_message_id", int)
-    content, files = _content(world, body)
+    content, media = _content(world, body)
     chat = _chat_of(world, user, chat_id)
     if reply_to is not None:
         replied = chat.messages.get(reply_to) if chat else None
@@ -177,13 +268,8 @@ async def user_send(request: web.Request) -> web.Response:
         content["reply_to_message"] = {k: v for k, v in replied.items() if k != "reply_to_message"}
     # Every check has passed: from here on the call changes the world.
     chat = chat or world.private_chat(user)
-    for kind, spec in files:
-        stored = (
-            world.files.get(spec)
-            if isinstance(spec, str)
-            else world.files.add(kind, spec[0], spec[1])
-        )
-        content.update(stored.as_content(kind))
+    if media is not None:
+        content = {**media.store(world), **content}
     if not chat.is_group and user.blocked:
         world.set_blocked(user, False)  # writing to a blocked bot restarts it, as in Telegram
     message, update_id = world.user_message(user, chat, content)

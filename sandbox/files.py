@@ -23,6 +23,7 @@ class StoredFile:
     file_path: str
     file_name: str
     mime_type: str
+    emoji: str = ""  # a sticker's emoji belongs to the sticker, as in Telegram's sticker sets
 
     def as_file(self) -> dict[str, Any]:
         """Bot API `File` (getFile)."""
@@ -46,7 +47,8 @@ class StoredFile:
             return {"photo": [{**base, "width": width, "height": height}]}
         if kind == "sticker":
             sticker = {**base, "type": "regular", "width": 512, "height": 512}
-            return {"sticker": {**sticker, "is_animated": False, "is_video": False}}
+            sticker.update({"is_animated": False, "is_video": False})
+            return {"sticker": {**sticker, "emoji": self.emoji} if self.emoji else sticker}
         if kind == "voice":
             return {"voice": {**base, "duration": 1, "mime_type": self.mime_type}}
         return {"document": {**base, "file_name": self.file_name, "mime_type": self.mime_type}}

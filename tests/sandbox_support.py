@@ -121,22 +121,38 @@ class SandboxClient:
         chat_id: int | None = None,
         photo: bytes | str | None = None,
         document: bytes | str | None = None,
+        voice: bytes | str | None = None,
+        sticker: str | dict[str, str] | None = None,
+        location: tuple[float, float] | dict[str, Any] | None = None,
         filename: str | None = None,
+        duration: int | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
-        """The user sends a message (private chat unless chat_id) → {message, update_id}."""
+        """The user sends a message (private chat unless chat_id) → {message, update_id}.
+
+        Files are bytes (uploaded, named `filename`) or a file_id; `duration` goes with a voice;
+        a sticker is a file_id or `{"emoji": "😀"}` for a new one; a location is (lat, lon).
+        """
         body: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
         if text is not None:
             body["text"] = text
         if chat_id is not None:
             body["chat_id"] = chat_id
-        for kind, value in (("photo", photo), ("document", document)):
+        for kind, value in (("photo", photo), ("document", document), ("voice", voice)):
             if isinstance(value, bytes):
                 body[kind] = {"data_base64": base64.b64encode(value).decode()}
                 if filename:
                     body[kind]["filename"] = filename
             elif value is not None:
                 body[kind] = {"file_id": value}
+        if voice is not None and duration is not None:
+            body["voice"]["duration"] = duration
+        if sticker is not None:
+            body["sticker"] = {"file_id": sticker} if isinstance(sticker, str) else sticker
+        if isinstance(location, tuple):
+            body["location"] = {"latitude": location[0], "longitude": location[1]}
+        elif location is not None:
+            body["location"] = location
         return await self._call("POST", f"/sandbox/users/{user_id}/send", body)
 
     async def press(self, user_id: int, chat_id: int, message_id: int, data: str) -> dict:
