@@ -68,29 +68,20 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     token = os.environ.get(config.bot.token_env, "")
     if not BOT_TOKEN.match(token):
-        print(
-            f"frontdoor run: set {config.bot.token_env} to the bot's token "
-            "(<digits>:<secret>, from @BotFather)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        return _refuse(f"set {config.bot.token_env} to the bot's token (<digits>:<secret>, "
+                       "from @BotFather)")  # fmt: skip
     secret = None
     if config.bot.mode == "webhook":
         secret = os.environ.get(config.bot.webhook_secret_env, "")
         if not WEBHOOK_SECRET.match(secret):
-            print(
-                f"frontdoor run: webhook mode needs {config.bot.webhook_secret_env} "
-                "(1-256 characters A-Z a-z 0-9 _ -)",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
+            return _refuse(f"webhook mode needs {config.bot.webhook_secret_env} "
+                           "(1-256 characters A-Z a-z 0-9 _ -)")  # fmt: skip
     clock: Clock = SystemClock()
     if args.clock:
         try:
             clock = TickingClock(datetime.fromisoformat(args.clock))
         except ValueError as error:
-            print(f"frontdoor run: --clock: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            return _refuse(f"--clock: {error}")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -106,6 +97,12 @@ def run(args: argparse.Namespace) -> int:
     )
     asyncio.run(_serve(bot))
     return EXIT_OK
+
+
+def _refuse(why: str) -> int:
+    """`frontdoor run` cannot start: say why, exit with the usage code."""
+    print(f"frontdoor run: {why}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 async def _serve(bot: Any) -> None:

@@ -42,12 +42,19 @@ async def running_sandbox(**options: Any) -> AsyncIterator[tuple[str, web.Applic
     """Run a sandbox in this event loop on a free port; yields (base URL, app)."""
     options.setdefault("webhook_retry", (0.05, 0.2))
     app = create_app(**options)
+    async with serving(app) as url:
+        yield url, app
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serve an aiohttp app in this event loop on a free loopback port; yields its base URL."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", app
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
 

@@ -21,7 +21,7 @@ from telegram.request import HTTPXRequest
 
 from bot.aiohttp_request import AiohttpRequest, client_timeout, make_request
 from tests.sandbox.test_files import png
-from tests.sandbox_support import BOT_TOKEN, SandboxClient
+from tests.sandbox_support import BOT_TOKEN, SandboxClient, serving
 
 pytestmark = pytest.mark.filterwarnings("error::telegram.warnings.PTBUserWarning")
 
@@ -71,14 +71,8 @@ async def fake_bot_api(delay: float = 0.0) -> AsyncIterator[tuple[str, list[int]
 
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", ports
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url, ports
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from handoff.tables import Customer
-from tests.sandbox_support import SandboxClient
+from tests.sandbox_support import SandboxClient, serving
 from tests.support.frontdoor import example_config, running_frontdoor
 from tests.support.routing import conversation
 
@@ -118,12 +118,8 @@ async def crm() -> AsyncIterator[tuple[FakeCrm, str]]:
     fake = FakeCrm()
     app = web.Application()
     app.router.add_get("/lookup", fake.lookup)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield fake, f"http://127.0.0.1:{runner.addresses[0][1]}/lookup"
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield fake, f"{url}/lookup"
 
 
 async def hand_off_with_crm(sandbox: SandboxClient, tmp_path: Path, url: str) -> tuple[Any, int]:

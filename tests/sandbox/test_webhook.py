@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from telegram import Bot
 
-from tests.sandbox_support import SandboxClient
+from tests.sandbox_support import SandboxClient, serving
 
 pytestmark = pytest.mark.filterwarnings("error::telegram.warnings.PTBUserWarning")
 
@@ -38,12 +38,8 @@ async def receiver() -> AsyncIterator[tuple[str, Receiver]]:
     hook = Receiver("right-secret")
     app = web.Application()
     app.router.add_post("/hook", hook.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/hook", hook
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield f"{url}/hook", hook
 
 
 async def wait_until(condition: Any, timeout: float = 3.0) -> None:
