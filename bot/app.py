@@ -27,6 +27,7 @@ from bot.crm import CrmClient
 from bot.customer import CustomerDesk, add_handlers
 from bot.notices import CustomerNotices
 from bot.outbox import Outbox
+from bot.retry import backoff
 from bot.webhook import WebhookServer
 from handoff.clock import Clock, SystemClock
 from handoff.config import Config
@@ -202,6 +203,6 @@ async def _until_reachable(call: Callable[[], Awaitable[Any]]) -> None:
         except InvalidToken:
             raise
         except NetworkError as error:
-            pause = STARTUP_RETRY_SECONDS[min(attempt, len(STARTUP_RETRY_SECONDS) - 1)]
+            pause = backoff(attempt, STARTUP_RETRY_SECONDS)
             log.warning("Telegram unreachable at startup (%s); retrying in %ss", error, pause)
             await asyncio.sleep(pause)

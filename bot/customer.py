@@ -121,6 +121,11 @@ class CustomerDesk:
         await self.greet(user.id, language)
         return customer
 
+    async def known_customer(self, user: User) -> Any:
+        """The customer, greeted and remembered first if this is their first contact."""
+        customer, _ = await self.router.customer_status(user.id)
+        return customer if customer is not None else await self.welcome(user, lead_source=None)
+
     async def greet(self, chat_id: int, language: str) -> None:
         greeting = say(self.config, language, "greeting")
         prompt = say(self.config, language, "menu_prompt")
@@ -294,25 +299,19 @@ class CustomerDesk:
 
     async def on_cancel(self, user: User) -> None:
         """`/cancel`: leave the queue, or end the chat with the agent."""
-        customer, _ = await self.router.customer_status(user.id)
-        if customer is None:
-            customer = await self.welcome(user, lead_source=None)
+        customer = await self.known_customer(user)
         outcome = await self.router.cancel(user.id)
         key = "cancel_done" if outcome.result is ActionResult.DONE else "cancel_nothing"
         await self.outbox.put(send_text(user.id, say(self.config, customer.language, key)))
 
     async def on_human(self, user: User) -> None:
         """`/human`: straight to a person."""
-        customer, _ = await self.router.customer_status(user.id)
-        if customer is None:
-            customer = await self.welcome(user, lead_source=None)
+        customer = await self.known_customer(user)
         await self.hand_off(user, customer.language, None, "/human")
 
     async def on_language(self, user: User) -> None:
         """`/language`: offer the two languages as buttons."""
-        customer, _ = await self.router.customer_status(user.id)
-        if customer is None:
-            await self.welcome(user, lead_source=None)
+        await self.known_customer(user)
         await self.outbox.put(
             send_text(
                 user.id,

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import NetworkError, TimedOut
 
 from bot.outbox import calls_of_update
+from bot.retry import backoff
 from handoff.db import insert_ignoring_duplicates, write_transaction
 from handoff.tables import InboxUpdate
 
@@ -160,7 +161,7 @@ class Processor:
                     )
                     return
                 log.warning("update %s: %s; retrying", raw["update_id"], type(error).__name__)
-                await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+                await asyncio.sleep(backoff(attempt, RETRY_SECONDS))
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(FLUSH_EVERY)

@@ -43,6 +43,7 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot.pacing import Pacer
+from bot.retry import backoff, retry_after_seconds
 from handoff.config import Pacing
 from handoff.db import insert_ignoring_duplicates, write_transaction
 from handoff.group_commit import GroupCommit
@@ -324,7 +325,7 @@ class Outbox:
                 pause = await self._start_due_sends()
                 failures = 0
             except (SQLAlchemyError, OSError) as error:
-                pause = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
+                pause = backoff(failures, BACKOFF_SECONDS)
                 failures += 1
                 log.warning("outbox: database trouble (%s); retrying in %ss", error, pause)
             with contextlib.suppress(TimeoutError):
@@ -369,8 +370,7 @@ class Outbox:
         try:
             answer = await self.bot.do_api_request(row.method, api_kwargs=json.loads(row.payload))
         except RetryAfter as error:
-            seconds = error.retry_after
-            seconds = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
+            seconds = retry_after_seconds(error)
             self.stats.too_many_requests += 1
             self.pacer.pause(row.chat_id, seconds, self.monotonic())
             values = {"not_before": datetime.now(UTC) + timedelta(seconds=seconds)}
@@ -399,10 +399,10 @@ class Outbox:
                 values = {"state": "failed", "attempts": attempts, "error": str(error)[:500]}
             else:
                 self.stats.retried += 1
-                backoff = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1]
+                pause = backoff(attempts - 1, BACKOFF_SECONDS)
                 values = {
                     "attempts": attempts,
-                    "not_before": datetime.now(UTC) + timedelta(seconds=backoff),
+                    "not_before": datetime.now(UTC) + timedelta(seconds=pause),
                 }
         else:
             self.stats.sent += 1

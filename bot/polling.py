@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +16,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 
 from bot import inbox
+from bot.retry import backoff, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +45,13 @@ async def poll(
         except TimedOut:
             continue
         except RetryAfter as error:
-            seconds = error.retry_after
-            await asyncio.sleep(
-                seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
-            )
+            await asyncio.sleep(retry_after_seconds(error))
             continue
         except (TelegramError, SQLAlchemyError, OSError) as error:
             # Includes 409 Conflict (another instance polls, as during a deploy) and 5xx.
             # Nothing was confirmed: the same updates come again once Telegram or the database
             # answers (SPEC §8, "a database that is down").
-            pause = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+            pause = backoff(failures, RETRY_SECONDS)
             failures += 1
             log.warning("polling: %s; retrying in %ss", type(error).__name__, pause)
             await asyncio.sleep(pause)
