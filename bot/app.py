@@ -18,9 +18,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.constants import ChatAction
+from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackContext
 
+from agents_app.card_sync import CardSync
+from agents_app.desk import AgentDesk
+from agents_app.handlers import add_handlers as add_agent_handlers
+from agents_app.handlers import register_commands
+from agents_app.notices import AgentNotices
 from bot import inbox, polling
 from bot.aiohttp_request import make_request
 from bot.crm import CrmClient
@@ -31,6 +37,7 @@ from bot.retry import backoff
 from bot.webhook import WebhookServer
 from handoff.clock import Clock, SystemClock
 from handoff.config import Config
+from handoff.config_loader import ConfigError, load_config
 from handoff.db import create_engine
 from handoff.migrations import upgrade
 from handoff.router import Router
@@ -55,6 +62,7 @@ class Frontdoor:
     clock: Clock = field(default_factory=SystemClock)
     webhook_secret: str | None = None  # webhook mode when set (config.bot.mode == "webhook")
     web_port: int | None = None  # overrides config.web.port; 0 picks a free one (tests)
+    config_path: str | None = None  # the file `/reload` reads again
 
     engine: AsyncEngine = field(init=False)
     router: Router = field(init=False)
@@ -93,15 +101,27 @@ class Frontdoor:
         )
         self.crm = CrmClient(self.config.crm)
         self.desk = CustomerDesk(self.router, self.outbox, self.crm)
+        self.agent_desk = AgentDesk(self.router, self.outbox, reload=self.reload_config)
+        add_agent_handlers(self.application, self.agent_desk)  # before the customer's: group 0
         add_handlers(self.application, self.desk)
         self.application.add_error_handler(self._keep_error)
-        self.router.stagers.append(CustomerNotices(self.router, self.outbox))
+        self.agent_notices = AgentNotices(self.router, self.outbox)
+        self.cards = CardSync(self.router, self.outbox)
+        self.router.stagers += [
+            CustomerNotices(self.router, self.outbox),
+            self.agent_notices,
+            self.cards,
+        ]
         self.scheduler = RoutingScheduler(self.router)
         self.processor = inbox.Processor(self.engine, self._handle)
         await self.outbox.load()  # leftovers of a previous run first, in their order
         await _until_reachable(self.application.initialize)
         await self.application.start()
+        self.agent_notices.bot_username = self.application.bot.username
         self._spawn(self.outbox.run(), "outbox")
+        self._spawn(self.cards.run(), "cards")
+        self._spawn(register_commands(self.application, self.agent_desk), "commands")
+        self._spawn(self._probe_agents(), "probe")
         await self.scheduler.start()
         self.scheduler.scheduler.add_job(
             self._tell_queue_positions,
@@ -188,6 +208,38 @@ class Frontdoor:
             await self.router.set_reachable(chat_id, False)
         elif chat_id > 0:
             await self.router.customer_blocked(chat_id)
+
+    async def reload_config(self) -> str:
+        """Read the config file again and switch to it; a broken file changes nothing and the
+        answer is its errors. The database, token and web settings need a restart."""
+        if self.config_path is None:
+            return "Not reloaded: the bot was started without a config file."
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as error:
+            return f"Not reloaded; the running config stays. {error}"
+        self.config = config
+        await self.router.sync_agents(config)
+        self.desk.reload()
+        self.scheduler.arm_shift_boundary()
+        self._spawn(register_commands(self.application, self.agent_desk), "commands")
+        self._spawn(self._probe_agents(), "probe")
+        return (
+            f"Config reloaded: {len(config.teams)} teams, {len(config.agents)} agents, "
+            f"{len(config.intents)} intents."
+        )
+
+    async def _probe_agents(self) -> None:
+        """A "typing…" to each agent: one who never started the bot answers 403, and is then
+        skipped for offers (the group is told) until they press Start. Any other answer (no such
+        chat yet, Telegram down) tells nothing, and the agent stays as they were."""
+        for agent in self.config.agents:
+            try:
+                await self.application.bot.send_chat_action(agent.id, ChatAction.TYPING)
+            except Forbidden:
+                await self.router.set_reachable(agent.id, False)
+            except TelegramError as error:
+                log.info("reachability of agent %s unknown: %s", agent.id, error)
 
     async def _tell_queue_positions(self) -> None:
         await self.router.refresh_queue_positions(POSITION_NOTICE_GAP)

@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         clock=clock,
         webhook_secret=secret,
+        config_path=args.config,
     )
     asyncio.run(_serve(bot))
     return EXIT_OK

@@ -236,30 +236,20 @@ class CustomerDesk:
         """Pass the customer's message to their agent's private chat, marked `#id · name`."""
         agent_id = conversation.agent_id
         header = f"#{conversation.id} · {customer.name or customer.id}"
+        marked = {"priority": Priority.AGENT, "conversation_id": conversation.id}
         calls: list[Call] = []
         if kind == "text" and len(header) + 1 + len(text) > TEXT_LIMIT:
             # Too long to carry the mark: the mark goes just before, the text whole after it.
-            calls.append(send_text(agent_id, header, priority=Priority.AGENT))
-            calls.append(send_text(agent_id, text, priority=Priority.AGENT))
+            calls.append(send_text(agent_id, header, **marked))
+            calls.append(send_text(agent_id, text, **marked))
         elif kind == "text":
-            calls.append(send_text(agent_id, f"{header}\n{text}", priority=Priority.AGENT))
-        elif kind in CAPTIONED and len(header) + 1 + len(text) > CAPTION_LIMIT:
-            calls.append(send_text(agent_id, header, priority=Priority.AGENT))
-            calls.append(
-                copy_message(agent_id, customer.id, message.message_id, priority=Priority.AGENT)
-            )
-        elif kind in CAPTIONED:
+            calls.append(send_text(agent_id, f"{header}\n{text}", **marked))
+        elif kind in CAPTIONED and len(header) + 1 + len(text) <= CAPTION_LIMIT:
             caption = f"{header}\n{text}" if text else header
-            calls.append(
-                copy_message(
-                    agent_id, customer.id, message.message_id, caption, priority=Priority.AGENT
-                )
-            )
-        else:  # stickers and locations take no caption: the mark goes just before
-            calls.append(send_text(agent_id, header, priority=Priority.AGENT))
-            calls.append(
-                copy_message(agent_id, customer.id, message.message_id, priority=Priority.AGENT)
-            )
+            calls.append(copy_message(agent_id, customer.id, message.message_id, caption, **marked))
+        else:  # no room for the mark in the caption, or no caption at all: it goes just before
+            calls.append(send_text(agent_id, header, **marked))
+            calls.append(copy_message(agent_id, customer.id, message.message_id, **marked))
         await self.outbox.put(*calls)
         await self.router.record_message(
             conversation.id,

@@ -1,5 +1,5 @@
-"""The routing core's events, told to the people concerned (SPEC §3.4–3.7): the customer hears
-where they stand, the agent hears what they now hold. Cards in the agents group are `agents_app`'s.
+"""The routing core's events, told to the customer (SPEC §3.4–3.7): where they stand, who joined,
+the rating prompt. What agents, managers and the group hear is `agents_app`'s.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.outbox import Call, Outbox, Priority, send_text
+from bot.outbox import Call, Outbox, send_text
 from bot.texts import say, spell_moment, spell_wait
 from handoff import store
 from handoff.config import Config
@@ -84,40 +84,13 @@ class CustomerNotices:
                 language = await self._language(conn, event.customer_id)
                 agent = self.config.agent(event.agent_id)
                 first_name = agent.name.split()[0] if agent is not None else "CS"
-                customer = await self._customer(conn, event.customer_id)
-                name = (customer.name if customer is not None else "") or str(event.customer_id)
-                return [
-                    send_text(
-                        event.customer_id,
-                        say(self.config, language, "agent_joined", agent=first_name),
-                    ),
-                    send_text(
-                        event.agent_id,
-                        say(
-                            self.config,
-                            self.config.bot.default_language,
-                            "agent_chat_assigned",
-                            id=event.conversation_id,
-                            customer=name,
-                        ),
-                        priority=Priority.AGENT,
-                    ),
-                ]
+                text = say(self.config, language, "agent_joined", agent=first_name)
+                return [send_text(event.customer_id, text)]
             case Closed(reason=reason) if reason in CSAT_AFTER:
                 language = await self._language(conn, event.customer_id)
                 scores = [[(str(n), f"csat:{event.conversation_id}:{n}") for n in range(1, 6)]]
                 text = say(self.config, language, "closed_csat_prompt")
                 return [send_text(event.customer_id, text, scores)]
-            case Closed(reason="blocked" | "customer_cancel" as reason, agent_id=int(agent_id)):
-                customer = await self._customer(conn, event.customer_id)
-                name = (customer.name if customer is not None else "") or str(event.customer_id)
-                key = "blocked_agent_notice" if reason == "blocked" else "cancel_agent_notice"
-                text = say(self.config, self.config.bot.default_language, key, customer=name)
-                return [
-                    send_text(
-                        agent_id, f"#{event.conversation_id} · {text}", priority=Priority.AGENT
-                    )
-                ]
         return []
 
     async def _customer(self, conn: AsyncConnection, customer_id: int) -> Any:

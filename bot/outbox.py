@@ -111,6 +111,7 @@ class Call:
     params: dict[str, Any]
     priority: Priority = Priority.CUSTOMER
     coalesce_key: str | None = None  # a newer call with the same key replaces a pending one
+    conversation_id: int | None = None  # the conversation it belongs to (an agent may reply to it)
 
 
 Buttons = list[list[tuple[str, str]]]  # rows of (label, callback_data)
@@ -122,16 +123,22 @@ def send_text(
     buttons: Buttons | None = None,
     *,
     priority: Priority = Priority.CUSTOMER,
+    conversation_id: int | None = None,
 ) -> Call:
     """A sendMessage call, with inline buttons if given (text cut to Telegram's 4096)."""
     params: dict[str, Any] = {"chat_id": chat_id, "text": text[:4096]}
     if buttons:
-        params["reply_markup"] = {
-            "inline_keyboard": [
-                [{"text": label, "callback_data": data} for label, data in row] for row in buttons
-            ]
-        }
-    return Call(chat_id, "sendMessage", params, priority)
+        params["reply_markup"] = inline_keyboard(buttons)
+    return Call(chat_id, "sendMessage", params, priority, conversation_id=conversation_id)
+
+
+def inline_keyboard(buttons: Buttons) -> dict[str, Any]:
+    """The Bot API's InlineKeyboardMarkup for rows of (label, callback_data)."""
+    return {
+        "inline_keyboard": [
+            [{"text": label, "callback_data": data} for label, data in row] for row in buttons
+        ]
+    }
 
 
 def copy_message(
@@ -141,6 +148,7 @@ def copy_message(
     caption: str | None = None,
     *,
     priority: Priority = Priority.CUSTOMER,
+    conversation_id: int | None = None,
 ) -> Call:
     """A copyMessage call (SPEC §3.6: neither side sees the other's account), caption cut to 1024."""
     params: dict[str, Any] = {
@@ -150,7 +158,7 @@ def copy_message(
     }
     if caption is not None:
         params["caption"] = caption[:1024]
-    return Call(chat_id, "copyMessage", params, priority)
+    return Call(chat_id, "copyMessage", params, priority, conversation_id=conversation_id)
 
 
 @contextlib.contextmanager
@@ -218,13 +226,36 @@ class Outbox:
         self._queues: dict[int, deque[_Pending]] = {}
         self._known: set[int] = set()
         self._coalesced: dict[str, _Pending] = {}
+        self._waiters: dict[int, asyncio.Future[tuple[str, int | None]]] = {}
         self._loaded = False
 
-    async def put(self, *calls: Call) -> None:
-        """Store calls in one transaction and wake the sender; a replayed update stores nothing."""
-        if calls:
-            rows = self._rows(calls)  # here: the dedup keys belong to this task's update
-            self.staged(await self.group.write(lambda conn: self._store(conn, rows)))
+    async def put(self, *calls: Call) -> list[int]:
+        """Store calls in one transaction and wake the sender; their row ids, in order.
+        A replayed update stores nothing."""
+        if not calls:
+            return []
+        rows = self._rows(calls)  # here: the dedup keys belong to this task's update
+        stored = await self.group.write(lambda conn: self._store(conn, rows))
+        self.staged(stored)
+        return [found.id for found in stored]
+
+    async def outcome(self, row_id: int) -> tuple[str, int | None]:
+        """Wait until the call is sent or has failed for good: (state, Telegram's message_id)."""
+        if row_id in self._known:
+            waiter = self._waiters.setdefault(row_id, asyncio.get_running_loop().create_future())
+            return await asyncio.shield(waiter)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(outbox.c.state, outbox.c.message_id).where(outbox.c.id == row_id)
+                )
+            ).first()
+        if row is None:
+            return "missing", None
+        if row.state == "pending":  # stored by another worker: look again shortly
+            await asyncio.sleep(POLL_SECONDS)
+            return await self.outcome(row_id)
+        return row.state, row.message_id
 
     async def stage(self, conn: AsyncConnection, calls: Sequence[Call]) -> list[Any]:
         """Store calls within the caller's transaction; once it commits, pass the result to
@@ -244,6 +275,7 @@ class Outbox:
                 "payload": json.dumps(call.params, ensure_ascii=False),
                 "priority": int(call.priority),
                 "coalesce_key": call.coalesce_key,
+                "conversation_id": call.conversation_id,
                 "created_at": now,
             }
             row["dedup_key"] = keys.key(row) if keys is not None else None
@@ -289,6 +321,9 @@ class Outbox:
             ):
                 queue.remove(older)
                 self._known.discard(older.id)
+                waiter = self._waiters.pop(older.id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(("superseded", None))
             self._coalesced[call.coalesce_key] = call
         self._queues.setdefault(call.chat_id, deque()).append(call)
 
@@ -445,6 +480,9 @@ class Outbox:
         for result in results:
             call = result.call
             if result.done:
+                waiter = self._waiters.pop(call.id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result((result.values["state"], result.values.get("message_id")))
                 self._queues[call.chat_id].popleft()
                 if not self._queues[call.chat_id]:
                     del self._queues[call.chat_id]

@@ -76,6 +76,8 @@ class AgentActions(Dispatcher):
             return Outcome(
                 ClaimResult.NOT_OFFERED_TO_YOU, holder_id=offer.agent_id if offer else None
             )
+        if not agent.reachable:
+            return Outcome(ClaimResult.UNREACHABLE)
         if not forced and not agent.on_shift:
             return Outcome(ClaimResult.OFF_SHIFT)
         pending_elsewhere = agent.pending_offers - (1 if mine else 0)
@@ -96,7 +98,12 @@ class AgentActions(Dispatcher):
         # A claimed offer already counted as routed when it was made; a take or force counts now.
         routed = {} if mine else {"last_routed_at": u.now}
         await store.change_agent(
-            u.conn, agent_id, load=store.agents.c.load + 1, missed_offers=0, **routed
+            u.conn,
+            agent_id,
+            load=store.agents.c.load + 1,
+            missed_offers=0,
+            focus_conversation_id=row.id,  # the last claimed chat gets the agent's messages
+            **routed,
         )
         verb = {"claim": "claimed", "take": "taken (cherry-pick)", "force": "force-assigned"}.get(
             how, how
@@ -285,7 +292,11 @@ class AgentActions(Dispatcher):
         if previous is not None:
             await store.change_agent(u.conn, previous, load=store.agents.c.load - 1)
         await store.change_agent(
-            u.conn, to_agent_id, load=store.agents.c.load + 1, last_routed_at=u.now
+            u.conn,
+            to_agent_id,
+            load=store.agents.c.load + 1,
+            last_routed_at=u.now,
+            focus_conversation_id=row.id,
         )
         await store.add_trail(
             u.conn, row.id, u.now, "transfer", f"transferred to {target.name} by {by.name}"
@@ -295,6 +306,21 @@ class AgentActions(Dispatcher):
             if freed is not None:
                 await self._dispatch_agent(u, freed)
         return ActionResult.DONE
+
+    async def set_focus(self, agent_id: int, conversation_id: int) -> ActionResult:
+        """`/switch #id`: the agent's unaddressed messages go to this chat of theirs from now on."""
+
+        async def work(u: Unit) -> ActionResult:
+            row = await store.get_conversation(u.conn, conversation_id)
+            if row is None:
+                return ActionResult.NOT_FOUND
+            if row.state != C.ASSIGNED or row.agent_id != agent_id:
+                return ActionResult.NOT_YOURS
+            await store.change_agent(u.conn, agent_id, focus_conversation_id=conversation_id)
+            return ActionResult.DONE
+
+        result, _ = await self._run(work)
+        return result
 
     async def close(
         self, conversation_id: int, *, by_agent_id: int | None = None, reason: str = "agent"

@@ -68,6 +68,7 @@ class ClaimResult(StrEnum):
     CLOSED = "closed"
     NOT_FOUND = "not_found"
     NOT_WAITING = "not_waiting"
+    UNREACHABLE = "unreachable"  # the bot cannot message the claimant privately
 
 
 class ActionResult(StrEnum):

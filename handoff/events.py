@@ -101,6 +101,14 @@ class AgentStatusChanged(Event):
 
 
 @dataclass(frozen=True)
+class AgentReachability(Event):
+    """The bot found it can (no longer) message an agent privately; unreachable agents get no chats."""
+
+    agent_id: int
+    reachable: bool
+
+
+@dataclass(frozen=True)
 class SlaBreached(Event):
     team: str
     waited: float  # seconds without a first response

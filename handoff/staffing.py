@@ -16,6 +16,7 @@ from handoff.dispatch import (
     Unit,
 )
 from handoff.events import (
+    AgentReachability,
     AgentStatusChanged,
     Event,
     SlaBreached,
@@ -91,17 +92,33 @@ class Staffing(Dispatcher):
         result, events = await self._run(work)
         return Outcome(result, tuple(events))
 
-    async def set_reachable(self, agent_id: int, reachable: bool) -> None:
-        """Whether the bot can message this agent privately; unreachable agents get no offers."""
+    async def set_reachable(self, agent_id: int, reachable: bool) -> Outcome:
+        """Whether the bot can message this agent privately. An unreachable agent gets no offers,
+        and the chats they hold go back to the queue (nothing they would write could arrive)."""
 
-        async def work(u: Unit) -> None:
+        async def work(u: Unit) -> ActionResult:
+            agent = await store.get_agent(u.conn, agent_id)
+            if agent is None or agent.reachable == reachable:
+                return ActionResult.ALREADY_DONE
             await store.change_agent(u.conn, agent_id, reachable=reachable)
+            u.events.append(AgentReachability(None, agent_id, reachable))
             if reachable:
                 await self._dispatch_agent(u, agent_id)
-            else:
-                await self._rescind_offers_of(u, agent_id, "agent cannot be messaged")
+                return ActionResult.DONE
+            await self._rescind_offers_of(u, agent_id, f"{agent.name} cannot be messaged")
+            held = await u.conn.execute(
+                select(store.conversations).where(
+                    store.conversations.c.agent_id == agent_id,
+                    store.conversations.c.state == C.ASSIGNED,
+                )
+            )
+            for row in held.all():
+                why = f"requeued: the bot cannot message {agent.name}"
+                await self._requeue_from_agent(u, row, row.team, why)
+            return ActionResult.DONE
 
-        await self._run(work)
+        result, events = await self._run(work)
+        return Outcome(result, tuple(events))
 
     # ---- time -----------------------------------------------------------------------------
 

@@ -70,6 +70,7 @@ class Agent(SQLModel, table=True):
     missed_offers: int = 0  # offers in a row that timed out
     last_routed_at: datetime | None = _at(index=True)  # last offer or assignment: "idle since"
     status_changed_at: datetime | None = _at()
+    focus_conversation_id: int | None = None  # where their unaddressed messages go (SPEC §5)
 
 
 class AgentTeam(SQLModel, table=True):
@@ -193,6 +194,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "state", "priority", "id"),
         Index("ix_outbox_coalesce", "coalesce_key", "state"),
+        Index("ix_outbox_sent_message", "chat_id", "message_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = _telegram_id()
@@ -208,3 +210,17 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = _at()
     message_id: int | None = None  # what Telegram answered, for later edits
     error: str | None = None
+    conversation_id: int | None = None  # the conversation the message belongs to (agent replies)
+
+
+class Card(SQLModel, table=True):
+    """A waiting conversation's card in the agents group (SPEC §5): what it shows is rendered
+    from the conversation when sent, so only the latest state ever goes out."""
+
+    conversation_id: int = Field(primary_key=True, foreign_key="conversation.id")
+    chat_id: int = _telegram_id()
+    message_id: int | None = None  # the card's message, or the digest showing it
+    dirty: bool = Field(default=True, index=True)  # changed since it was last sent
+    version: int = 0  # bumped by every change; a send clears `dirty` only if none came since
+    outbox_id: int | None = None  # the send or edit in flight
+    created_at: datetime = _at(nullable=False)

@@ -46,9 +46,7 @@ def test_run_refuses_to_start_without_what_it_needs(
 
 def test_run_in_webhook_mode_needs_a_secret(tmp_path, capsys, monkeypatch):
     config = tmp_path / "webhook.yaml"
-    config.write_text(
-        EXAMPLE.read_text().replace("  mode: polling ", "  mode: webhook ", 1)
-    )
+    config.write_text(EXAMPLE.read_text().replace("  mode: polling ", "  mode: webhook ", 1))
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
     monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
 

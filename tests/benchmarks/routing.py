@@ -153,8 +153,12 @@ async def fill_queues(
     async with engine.begin() as conn:
         newcomers = [
             dict(
-                id=ARRIVAL_CUSTOMER_ID + i, name="New customer", language="id", is_vip=False,
-                blocked=False, created_at=START,
+                id=ARRIVAL_CUSTOMER_ID + i,
+                name="New customer",
+                language="id",
+                is_vip=False,
+                blocked=False,
+                created_at=START,
             )
             for i in range(arrivals)
         ]
@@ -167,18 +171,32 @@ async def fill_queues(
                 priority = random_priority(rng)
                 people.append(
                     dict(
-                        id=customer_id, name=f"Customer {i}", language="id", is_vip=priority >= 5,
-                        blocked=False, created_at=queued_at - timedelta(minutes=2),
+                        id=customer_id,
+                        name=f"Customer {i}",
+                        language="id",
+                        is_vip=priority >= 5,
+                        blocked=False,
+                        created_at=queued_at - timedelta(minutes=2),
                     )
                 )
                 waiting.append(
                     dict(
-                        customer_id=customer_id, state=ConversationState.QUEUED, version=0,
-                        team=TEAMS[i % len(TEAMS)], priority=priority, is_lead=True,
-                        sticky_tried=False, open_to_anyone=False, attempts=0, transfers=0,
-                        queue_key=queue_key(queued_at, priority, aging), first_message="hello",
-                        created_at=queued_at - timedelta(minutes=1), queued_at=queued_at,
-                        last_activity_at=queued_at, sla_alerted=False,
+                        customer_id=customer_id,
+                        state=ConversationState.QUEUED,
+                        version=0,
+                        team=TEAMS[i % len(TEAMS)],
+                        priority=priority,
+                        is_lead=True,
+                        sticky_tried=False,
+                        open_to_anyone=False,
+                        attempts=0,
+                        transfers=0,
+                        queue_key=queue_key(queued_at, priority, aging),
+                        first_message="hello",
+                        created_at=queued_at - timedelta(minutes=1),
+                        queued_at=queued_at,
+                        last_activity_at=queued_at,
+                        sla_alerted=False,
                     )
                 )
             await conn.execute(insert(customers), people)
@@ -198,9 +216,7 @@ async def build_world(
     async with engine.begin() as conn:
         for agent in config.agents:  # idle since sometime in the last hour, every slot taken
             idle_since = START - timedelta(seconds=rng.uniform(0, 3600))
-            await store.change_agent(
-                conn, agent.id, load=agent.capacity, last_routed_at=idle_since
-            )
+            await store.change_agent(conn, agent.id, load=agent.capacity, last_routed_at=idle_since)
     # No ANALYZE: production never runs it, so the planner here chooses as it would there.
     return engine, router, clock
 
@@ -271,7 +287,11 @@ class Decisions:
                 if requeue:
                     aging = self.router.config.routing.aging
                     await store.update_conversation(
-                        conn, row, state=ConversationState.QUEUED, queued_at=now, attempts=0,
+                        conn,
+                        row,
+                        state=ConversationState.QUEUED,
+                        queued_at=now,
+                        attempts=0,
                         queue_key=queue_key(now, row.priority, aging),
                     )
                 else:
@@ -396,20 +416,37 @@ def measure_pure(config: Config, count: int, rng: random.Random) -> list[Sample]
     routing = config.routing
     now = START
     free = AgentSnapshot(
-        id=1, name="Sari", capacity=3, status=AgentStatus.AVAILABLE, on_shift=True, load=1,
-        pending_offers=0, last_routed_at=now - timedelta(minutes=7),
+        id=1,
+        name="Sari",
+        capacity=3,
+        status=AgentStatus.AVAILABLE,
+        on_shift=True,
+        load=1,
+        pending_offers=0,
+        last_routed_at=now - timedelta(minutes=7),
     )
     full = AgentSnapshot(
-        id=2, name="Budi", capacity=3, status=AgentStatus.AVAILABLE, on_shift=True, load=3,
-        pending_offers=0, last_routed_at=now - timedelta(minutes=1),
+        id=2,
+        name="Budi",
+        capacity=3,
+        status=AgentStatus.AVAILABLE,
+        on_shift=True,
+        load=3,
+        pending_offers=0,
+        last_routed_at=now - timedelta(minutes=1),
     )
     cases = []
     for i in range(64):
         team = TEAMS[i % len(TEAMS)]
         conversation = ConversationSnapshot(
-            id=i, team=team, priority=random_priority(rng),
-            queued_at=now - timedelta(seconds=rng.uniform(0, 3600)), attempts=i % 4,
-            sticky_agent_id=2 if i % 2 else None, sticky_tried=False, open_to_anyone=False,
+            id=i,
+            team=team,
+            priority=random_priority(rng),
+            queued_at=now - timedelta(seconds=rng.uniform(0, 3600)),
+            attempts=i % 4,
+            sticky_agent_id=2 if i % 2 else None,
+            sticky_tried=False,
+            open_to_anyone=False,
         )
         cases.append(
             (
@@ -472,8 +509,12 @@ def print_table(samples: list[Sample]) -> None:
         digits = 3 if s.committed else 5
         rows.append(
             (
-                size_label(s.size), s.name, str(s.n), f"{s.ops_per_second:,.0f}",
-                f"{s.percentile(0.50):.{digits}f}", f"{s.percentile(0.99):.{digits}f}",
+                size_label(s.size),
+                s.name,
+                str(s.n),
+                f"{s.ops_per_second:,.0f}",
+                f"{s.percentile(0.50):.{digits}f}",
+                f"{s.percentile(0.99):.{digits}f}",
                 f"{s.percentile(0.99) / base:.2f}",
                 "-" if s.statements is None else str(s.statements),
             )

@@ -1,0 +1,257 @@
+"""Keeps the agents group's cards in step with the routing core (SPEC §5).
+
+As a router stager, `CardSync` marks a conversation's card changed in the same transaction as the
+change itself, so a crash cannot lose it. Its loop then sends one message at a time to the group
+through the outbox (which paces the group at its ~20 a minute): a card or digest for conversations
+not shown yet, else an edit, each rendered from the database as it is at that moment. The `card`
+table is the truth; after a restart the loop carries on from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agents_app import views
+from agents_app.cards import DirtyCard, Edit, Forget, Post, is_waiting, next_send, render
+from bot.outbox import Call, Outbox, Priority, inline_keyboard, send_text
+from bot.retry import backoff
+from handoff.db import write_transaction
+from handoff.events import (
+    Assigned,
+    Closed,
+    Event,
+    HeldAfterHours,
+    OfferEnded,
+    OfferMade,
+    OpenedToAnyone,
+    Queued,
+    Requeued,
+)
+from handoff.router import Router
+
+log = logging.getLogger(__name__)
+cards = views.cards
+IDLE_SECONDS = 1.0
+BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30)
+DIRTY_BATCH = 200
+# Events that give a conversation a card; the others only change a card it already has.
+SHOWN_FROM = (Queued, HeldAfterHours, OfferMade, Requeued, OpenedToAnyone)
+CHANGES = (*SHOWN_FROM, OfferEnded, Assigned, Closed)
+
+
+class CardSync:
+    """A router stager (marks cards changed) and the loop that sends them (`run`)."""
+
+    def __init__(self, router: Router, outbox: Outbox) -> None:
+        self.router = router
+        self.outbox = outbox
+        self._wake = asyncio.Event()
+        self.sent = 0  # messages and edits sent to the group (for tests and benchmarks)
+
+    @property
+    def group_id(self) -> int | None:
+        return self.router.config.bot.agents_group_id  # read each time: a reload may set it
+
+    # ---- the stager -------------------------------------------------------------------------
+
+    async def __call__(self, conn: AsyncConnection, events: Sequence[Event]) -> Callable[[], None]:
+        """Mark the cards these events change, in the routing change's transaction."""
+        if self.group_id is None:
+            return _nothing
+        changed: dict[int, bool] = {}
+        for event in events:
+            if not isinstance(event, CHANGES) or event.conversation_id is None:
+                continue
+            if isinstance(event, Queued) and not event.first:
+                continue  # a customer's new place in line: the card does not show it
+            creates = isinstance(event, SHOWN_FROM)
+            changed[event.conversation_id] = changed.get(event.conversation_id, False) or creates
+        if not changed:
+            return _nothing
+        now = self.router.clock.now()
+        for conversation_id, creates in changed.items():
+            marked = await conn.execute(
+                update(cards)
+                .where(cards.c.conversation_id == conversation_id)
+                .values(dirty=True, version=cards.c.version + 1)
+            )
+            if marked.rowcount == 0 and creates:
+                await conn.execute(
+                    insert(cards).values(
+                        conversation_id=conversation_id,
+                        chat_id=self.group_id,
+                        dirty=True,
+                        version=0,
+                        created_at=now,
+                    )
+                )
+        return self._wake.set
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send what the group should see until cancelled; database trouble is retried."""
+        if self.group_id is None:
+            log.warning("bot.agents_group_id is not set: no cards until a config sets it")
+        failures = 0
+        recovered = False
+        while True:
+            self._wake.clear()
+            try:
+                if not recovered:
+                    await self._recover()
+                    recovered = True
+                busy = await self.step()
+                failures = 0
+            except (SQLAlchemyError, OSError) as error:
+                pause = backoff(failures, BACKOFF_SECONDS)
+                failures += 1
+                log.warning("cards: database trouble (%s); retrying in %ss", error, pause)
+                await asyncio.sleep(pause)
+                continue
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(IDLE_SECONDS):
+                        await self._wake.wait()
+
+    async def step(self) -> bool:
+        """Do the next thing the group needs; False when every card is up to date."""
+        if self.group_id is None:
+            return False
+        async with self.router.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(cards.c.conversation_id, cards.c.message_id, cards.c.version)
+                    .where(cards.c.dirty.is_(True))
+                    .order_by(cards.c.conversation_id)
+                    .limit(DIRTY_BATCH)
+                )
+            ).all()
+            shown = await views.card_views(conn, [r.conversation_id for r in rows])
+        if not rows:
+            return False
+        waiting = {v.conversation_id for v in shown if is_waiting(v)}
+        versions = {r.conversation_id: r.version for r in rows}
+        action = next_send(
+            [DirtyCard(r.conversation_id, r.message_id, r.conversation_id in waiting) for r in rows]
+        )
+        match action:
+            case Forget(conversation_ids=ids):
+                await self._clean(ids, versions, None)
+            case Post(conversation_ids=ids):
+                await self._post(ids, versions)
+            case Edit(message_id=message_id):
+                await self._edit(message_id, versions)
+        return True
+
+    async def _post(self, ids: Sequence[int], versions: dict[int, int]) -> None:
+        assert self.group_id is not None
+        async with self.router.engine.connect() as conn:
+            shown = await views.card_views(conn, ids)
+        text, buttons = render(shown, self.router.config, self.router.clock.now())
+        call = send_text(self.group_id, text, buttons, priority=Priority.GROUP)
+        message_id = await self._deliver(call, ids)
+        await self._clean(ids, versions, message_id)
+
+    async def _edit(self, message_id: int, versions: dict[int, int]) -> None:
+        assert self.group_id is not None
+        async with self.router.engine.connect() as conn:
+            ids = [
+                r.conversation_id
+                for r in await conn.execute(
+                    select(cards.c.conversation_id)
+                    .where(cards.c.chat_id == self.group_id, cards.c.message_id == message_id)
+                    .order_by(cards.c.conversation_id)
+                )
+            ]
+            shown = await views.card_views(conn, ids)
+        text, buttons = render(shown, self.router.config, self.router.clock.now())
+        params = {
+            "chat_id": self.group_id,
+            "message_id": message_id,
+            "text": text[:4096],
+            "reply_markup": inline_keyboard(buttons),
+        }
+        call = Call(self.group_id, "editMessageText", params, Priority.CARD_EDIT)
+        await self._deliver(call, ids)
+        await self._clean(ids, versions, message_id)
+
+    async def _deliver(self, call: Call, ids: Sequence[int]) -> int | None:
+        """Send through the outbox, noting the call on the cards first (a restart finds it)."""
+        (row_id,) = await self.outbox.put(call)
+        await self._set(ids, outbox_id=row_id)
+        state, message_id = await self.outbox.outcome(row_id)
+        self.sent += 1
+        if state != "sent":
+            log.error("cards: %s for %s did not go through (%s)", call.method, list(ids), state)
+        return message_id
+
+    async def _clean(
+        self, ids: Sequence[int], versions: dict[int, int], message_id: int | None
+    ) -> None:
+        """Sent (or nothing to send): clean, unless the conversation changed again meanwhile."""
+        async with write_transaction(self.router.engine) as conn:
+            for conversation_id in ids:
+                values: dict[str, object] = {"outbox_id": None}
+                if message_id is not None:
+                    values["message_id"] = message_id
+                await conn.execute(
+                    update(cards).where(cards.c.conversation_id == conversation_id).values(values)
+                )
+                if conversation_id in versions:
+                    await conn.execute(
+                        update(cards)
+                        .where(
+                            cards.c.conversation_id == conversation_id,
+                            cards.c.version == versions[conversation_id],
+                        )
+                        .values(dirty=False)
+                    )
+
+    async def _set(self, ids: Sequence[int], **values: object) -> None:
+        async with write_transaction(self.router.engine) as conn:
+            await conn.execute(
+                update(cards).where(cards.c.conversation_id.in_(list(ids))).values(**values)
+            )
+
+    async def _recover(self) -> None:
+        """A send in flight when the process stopped: wait for it, and keep its message id."""
+        async with self.router.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(cards.c.conversation_id, cards.c.outbox_id).where(
+                        cards.c.outbox_id.is_not(None)
+                    )
+                )
+            ).all()
+        by_call: dict[int, list[int]] = {}
+        for row in rows:
+            by_call.setdefault(row.outbox_id, []).append(row.conversation_id)
+        for row_id, ids in by_call.items():
+            _, message_id = await self.outbox.outcome(row_id)
+            async with write_transaction(self.router.engine) as conn:
+                await conn.execute(
+                    update(cards)
+                    .where(cards.c.conversation_id.in_(ids), cards.c.message_id.is_(None))
+                    .values(message_id=message_id)
+                )
+            await self._set(ids, outbox_id=None)
+
+    async def settled(self) -> bool:
+        """Every card shows its conversation as it is now (tests, the dashboard)."""
+        async with self.router.engine.connect() as conn:
+            dirty = await conn.scalar(
+                select(cards.c.conversation_id).where(cards.c.dirty.is_(True))
+            )
+        return dirty is None
+
+
+def _nothing() -> None:
+    return None

@@ -1,0 +1,174 @@
+"""Cards in the agents group (SPEC §5), decided without I/O: what a card or a digest shows, and
+what to send next within the group's ~20 messages a minute.
+
+A card is rendered from the conversation as it is when the card goes out, never from the events
+that led there, so a burst of changes costs one edit showing the latest state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from agents_app.views import CardView
+from bot.outbox import Buttons
+from handoff.config import Config
+from handoff.states import ConversationState
+
+C = ConversationState
+DIGEST_MAX = 10  # conversations one digest shows (its Claim buttons stay easy to hit)
+QUOTE_LIMIT = 140  # characters of the first message a card shows
+CLOSE_REASONS = {
+    "agent": "closed by the agent",
+    "manager": "closed by a manager",
+    "customer_cancel": "the customer left",
+    "idle": "closed after going quiet",
+    "blocked": "the customer blocked the bot",
+}
+
+
+def claim_data(conversation_id: int) -> str:
+    return f"claim:{conversation_id}"
+
+
+def clock(moment: datetime, timezone: str, seconds: bool = False) -> str:
+    """`10:03` (or `10:03:45`) in the team's zone."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def team_zone(config: Config, team: str | None) -> str:
+    spec = config.teams.get(team or "")
+    return config.schedules[spec.schedule].timezone if spec is not None else "UTC"
+
+
+def team_name(config: Config, team: str | None) -> str:
+    spec = config.teams.get(team or "")
+    return spec.name if spec is not None else (team or "?")
+
+
+def trimmed(text: str, limit: int = QUOTE_LIMIT) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def status_line(view: CardView, config: Config, now: datetime) -> str:
+    """Where the conversation stands, in one line."""
+    zone = team_zone(config, view.team)
+    if view.state is C.CLOSED:
+        return "✖️ " + CLOSE_REASONS.get(view.close_reason or "", "closed")
+    if view.state is C.ASSIGNED and view.holder is not None:
+        return f"✅ claimed by {view.holder.mention}"
+    if view.state is C.OFFERED and view.offered_to is not None and view.offer_deadline:
+        until = clock(view.offer_deadline, zone, seconds=True)
+        anyone = " (or anyone)" if view.open_to_anyone else ""
+        return f"👉 offered to {view.offered_to.mention}{anyone} until {until}"
+    if view.not_before is not None and view.not_before > now:
+        return f"🌙 after hours: waits for {team_name(config, view.team)} to open at " + clock(
+            view.not_before, zone
+        )
+    if view.open_to_anyone:
+        return "🙋 open to anyone: claim it"
+    return "⏳ in the queue: nobody free yet"
+
+
+def is_waiting(view: CardView) -> bool:
+    return view.state in (C.QUEUED, C.OFFERED)
+
+
+def _tags(view: CardView, config: Config) -> str:
+    parts = [view.language, team_name(config, view.team)]
+    if view.intent:
+        parts.append(view.intent)
+    parts.append(f"P{view.priority}")
+    parts.append("lead" if view.is_lead else "existing")
+    return " · ".join(parts)
+
+
+def render_card(view: CardView, config: Config, now: datetime) -> tuple[str, Buttons]:
+    """One conversation's card: who, what, since when, where it stands; Claim while waiting."""
+    vip = " ⭐ VIP" if view.is_vip else ""
+    lines = [f"#{view.conversation_id} · {view.customer_name}{vip}", _tags(view, config)]
+    if view.first_message:
+        lines.append(f"💬 “{trimmed(view.first_message)}”")
+    if view.queued_at is not None:
+        since = clock(view.queued_at, team_zone(config, view.team))
+        tries = f" · offer {view.attempts}" if view.attempts > 1 else ""
+        lines.append(f"🕒 waiting since {since}{tries}")
+    lines.append(status_line(view, config, now))
+    buttons = (
+        [[(f"✋ Claim #{view.conversation_id}", claim_data(view.conversation_id))]]
+        if is_waiting(view)
+        else []
+    )
+    return "\n".join(lines), buttons
+
+
+def render_digest(views: Sequence[CardView], config: Config, now: datetime) -> tuple[str, Buttons]:
+    """Several conversations in one message, when they arrive faster than the group allows."""
+    waiting = [v for v in views if is_waiting(v)]
+    lines = [f"🆕 {len(views)} chats arrived together ({len(waiting)} still waiting)"]
+    for view in views:
+        vip = " ⭐" if view.is_vip else ""
+        lines.append(
+            f"\n#{view.conversation_id} · {view.customer_name}{vip} · {_tags(view, config)}"
+        )
+        if view.first_message and is_waiting(view):
+            lines.append(f"💬 “{trimmed(view.first_message, 60)}”")
+        lines.append(status_line(view, config, now))
+    labels = [(f"✋ #{v.conversation_id}", claim_data(v.conversation_id)) for v in waiting]
+    rows = [labels[i : i + 3] for i in range(0, len(labels), 3)]
+    return "\n".join(lines), rows
+
+
+def render(views: Sequence[CardView], config: Config, now: datetime) -> tuple[str, Buttons]:
+    """A message showing these conversations: a card for one, a digest for several."""
+    if len(views) == 1:
+        return render_card(views[0], config, now)
+    return render_digest(views, config, now)
+
+
+@dataclass(frozen=True)
+class DirtyCard:
+    """A card whose conversation changed since the card was last sent."""
+
+    conversation_id: int
+    message_id: int | None  # None: never shown yet
+    waiting: bool
+
+
+@dataclass(frozen=True)
+class Post:
+    """Send a new message showing these conversations (a card, or a digest of several)."""
+
+    conversation_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Edit the message that shows these conversations."""
+
+    message_id: int
+
+
+@dataclass(frozen=True)
+class Forget:
+    """Changed before it was ever shown, and no longer waiting: nothing to show."""
+
+    conversation_ids: tuple[int, ...]
+
+
+def next_send(dirty: Sequence[DirtyCard]) -> Post | Edit | Forget | None:
+    """The next thing to do for the group, oldest first: cards not yet shown go before edits; two
+    or more waiting to be shown go out together as a digest (the group's limit is per message)."""
+    unshown = [d for d in dirty if d.message_id is None]
+    gone = tuple(d.conversation_id for d in unshown if not d.waiting)
+    if gone:
+        return Forget(gone)
+    if unshown:
+        return Post(tuple(d.conversation_id for d in unshown[:DIGEST_MAX]))
+    for card in dirty:
+        if card.message_id is not None:
+            return Edit(card.message_id)
+    return None

@@ -1,0 +1,154 @@
+"""Telegram wiring of the agents' side: which updates reach `AgentDesk`, and the command menus.
+
+These handlers run before the customer's (handler group 0 vs 1) and stop the update there, so an
+agent is never treated as a customer, and a customer never reaches an agent command: in a private
+chat only the agents in the config match these handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Message,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from agents_app.desk import AGENT_COMMANDS, MANAGER_COMMANDS, AgentDesk
+
+log = logging.getLogger(__name__)
+CUSTOMER_COMMANDS = {
+    "start": "start over: greeting and menu",
+    "human": "talk to a person",
+    "cancel": "leave the queue or end the chat",
+    "language": "Bahasa Indonesia / English",
+    "skip": "no comment after a rating",
+}
+
+
+class _FromAgent(filters.MessageFilter):
+    """Sent by an agent of the live config (a reload may add or remove agents)."""
+
+    def __init__(self, desk: AgentDesk) -> None:
+        super().__init__(name="from_agent")
+        self.desk = desk
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        return user is not None and self.desk.agent(user.id) is not None
+
+
+class _InAgentsGroup(filters.MessageFilter):
+    def __init__(self, desk: AgentDesk) -> None:
+        super().__init__(name="in_agents_group")
+        self.desk = desk
+
+    def filter(self, message: Message) -> bool:
+        return self.desk.group_id is not None and message.chat.id == self.desk.group_id
+
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def _final(act: Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]) -> Handler:
+    """Handle, then stop: later handler groups (the customer's) never see this update."""
+
+    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await act(update, context)
+        raise ApplicationHandlerStop
+
+    handler.__doc__ = act.__doc__
+    return handler
+
+
+def add_handlers(application: Application, desk: AgentDesk) -> None:
+    agent_private = filters.ChatType.PRIVATE & _FromAgent(desk)
+    in_group = _InAgentsGroup(desk)
+    commands = [*AGENT_COMMANDS, *MANAGER_COMMANDS]
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_user is not None
+        await desk.on_start(update.effective_user.id)
+
+    async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        assert message is not None and user is not None and message.text is not None
+        name = message.text.split()[0][1:].split("@")[0].lower()
+        await desk.on_command(user.id, message.chat.id, name, list(context.args or []))
+
+    async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        assert message is not None and user is not None
+        await desk.say(message.chat.id, "I do not know that one. " + desk.help_text(user.id))
+
+    async def agent_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        assert message is not None and user is not None
+        await desk.on_agent_message(user.id, message)
+
+    async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        data = query.data or ""
+        shown = query.message if isinstance(query.message, Message) else None
+        if data.startswith("claim:"):
+            answer = await desk.on_claim_button(
+                query.from_user.id,
+                shown.chat.id if shown else None,
+                shown.message_id if shown else None,
+                data,
+            )
+        elif desk.agent(query.from_user.id) is None:
+            answer = "This button is no longer valid."
+        else:
+            answer = await desk.on_target_button(query.from_user.id, data)
+        await query.answer(answer[:200])
+
+    application.add_handlers(
+        [
+            CommandHandler("start", _final(start), agent_private),
+            CommandHandler(commands, _final(command), agent_private | in_group),
+            MessageHandler(agent_private & filters.COMMAND, _final(unknown_command)),
+            MessageHandler(agent_private & ~filters.COMMAND, _final(agent_message)),
+            CallbackQueryHandler(_final(button), pattern=r"^(claim|to):"),
+        ],
+        group=0,
+    )
+
+
+def _commands(described: dict[str, str]) -> list[BotCommand]:
+    return [BotCommand(name, what[:256]) for name, what in described.items()]
+
+
+async def register_commands(application: Application, desk: AgentDesk) -> None:
+    """The command menus: customers' in private chats, agents' in the group and in each agent's
+    private chat (managers' with their own). A chat Telegram refuses is logged and skipped."""
+    bot = application.bot
+    menus: list[tuple[list[BotCommand], Any]] = [
+        (_commands(CUSTOMER_COMMANDS), BotCommandScopeAllPrivateChats())
+    ]
+    if desk.group_id is not None:
+        menus.append((_commands(AGENT_COMMANDS), BotCommandScopeChat(desk.group_id)))
+    for agent in desk.config.agents:
+        described = AGENT_COMMANDS | (MANAGER_COMMANDS if agent.manager else {})
+        menus.append((_commands(described), BotCommandScopeChat(agent.id)))
+    for menu, scope in menus:
+        try:
+            await bot.set_my_commands(menu, scope=scope)
+        except TelegramError as error:
+            log.warning("setMyCommands for %s refused: %s", scope.type, error)

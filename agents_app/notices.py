@@ -1,0 +1,118 @@
+"""The routing core's events, told to agents, managers and the group (SPEC §5): the context
+message on claim, a chat that ended without them, auto-away and shifts, chats that nobody claims
+or that break the SLA, and agents the bot cannot message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agents_app.cards import team_name
+from agents_app.context import context_message
+from bot.outbox import Call, Outbox, Priority, send_text
+from bot.texts import say
+from handoff import store
+from handoff.config import Config
+from handoff.events import (
+    AgentReachability,
+    AgentStatusChanged,
+    Assigned,
+    Closed,
+    Event,
+    OpenedToAnyone,
+    SlaBreached,
+)
+from handoff.router import Router
+
+STATUS_NOTICES = {
+    "missed_offers": "You let {n} offers in a row pass, so you are now away and get no new chats. "
+    "Send /on when you are back.",
+    "shift_start": "Your shift has started: you are available for chats (/away to pause).",
+    "shift_end": "Your shift has ended: you are offline. Chats you still hold stay yours.",
+}
+
+
+class AgentNotices:
+    """A router stager: events in, outbox calls to agents, managers and the group out."""
+
+    def __init__(self, router: Router, outbox: Outbox) -> None:
+        self.router = router
+        self.outbox = outbox
+        self.bot_username = ""  # set once the bot knows its name (the group's "press Start" tip)
+
+    @property
+    def config(self) -> Config:
+        return self.router.config
+
+    @property
+    def group_id(self) -> int | None:
+        return self.router.config.bot.agents_group_id
+
+    async def __call__(self, conn: AsyncConnection, events: Sequence[Event]) -> Callable[[], None]:
+        calls: list[Call] = []
+        for event in events:
+            calls += await self.calls_for(conn, event)
+        stored = await self.outbox.stage(conn, calls)
+        return lambda: self.outbox.staged(stored)
+
+    async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
+        match event:
+            case Assigned(conversation_id=int(conversation_id), agent_id=agent_id):
+                text = await context_message(conn, self.config, conversation_id)
+                return [self._to_agent(agent_id, text, conversation_id)]
+            case Closed(
+                reason="blocked" | "customer_cancel" | "idle" as reason, agent_id=int(agent_id)
+            ):
+                customer = await store.get_customer(conn, event.customer_id)
+                name = (customer.name if customer is not None else "") or str(event.customer_id)
+                if reason == "idle":
+                    text = f"{name} wrote nothing for a while, so the chat was closed."
+                else:
+                    key = "blocked_agent_notice" if reason == "blocked" else "cancel_agent_notice"
+                    text = say(self.config, self.config.bot.default_language, key, customer=name)
+                conversation_id = event.conversation_id
+                return [self._to_agent(agent_id, f"#{conversation_id} · {text}", conversation_id)]
+            case AgentStatusChanged(why=why, agent_id=agent_id) if why in STATUS_NOTICES:
+                text = STATUS_NOTICES[why].format(n=self.config.routing.max_missed_offers)
+                return [self._to_agent(agent_id, text)]
+            case OpenedToAnyone(conversation_id=int(conversation_id), attempts=attempts):
+                text = (
+                    f"⚠️ #{conversation_id}: {attempts} offers and nobody claimed it; "
+                    "it is open to anyone in the group now."
+                )
+                return self._to_managers(text)
+            case SlaBreached(conversation_id=int(conversation_id), team=team, waited=waited):
+                text = (
+                    f"⏰ #{conversation_id} ({team_name(self.config, team)}) has waited "
+                    f"{waited / 60:.0f} min without an answer."
+                )
+                return self._to_managers(text)
+            case AgentReachability(agent_id=agent_id, reachable=reachable):
+                return self._to_group(self._reachability(agent_id, reachable))
+        return []
+
+    def _reachability(self, agent_id: int, reachable: bool) -> str:
+        spec = self.config.agent(agent_id)
+        who = (f"@{spec.username}" if spec.username else spec.name) if spec else str(agent_id)
+        if reachable:
+            return f"✅ {who} can get chats again."
+        link = f"t.me/{self.bot_username}" if self.bot_username else "a private chat with me"
+        return (
+            f"⚠️ I cannot message {who} privately, so {who} gets no chats. "
+            f"{who}: open {link} and press Start."
+        )
+
+    @staticmethod
+    def _to_agent(agent_id: int, text: str, conversation_id: int | None = None) -> Call:
+        return send_text(agent_id, text, priority=Priority.AGENT, conversation_id=conversation_id)
+
+    def _to_managers(self, text: str) -> list[Call]:
+        return [
+            send_text(a.id, text, priority=Priority.AGENT) for a in self.config.agents if a.manager
+        ]
+
+    def _to_group(self, text: str) -> list[Call]:
+        if self.group_id is None:
+            return []
+        return [send_text(self.group_id, text, priority=Priority.GROUP)]
