@@ -295,6 +295,15 @@ async def user_press(request: web.Request) -> web.Response:
     return _ok({"callback_query": query, "update_id": update_id})
 
 
+async def callback_answer(request: web.Request) -> web.Response:
+    """GET /sandbox/callbacks/{query_id} → {"answered": bool, "answer": {text?, show_alert?, …}}:
+    what the pressing user saw (Telegram shows it as a toast)."""
+    record = _sandbox(request).world.callbacks.get(request.match_info["query_id"])
+    if record is None:
+        raise ControlError(404, f"callback query {request.match_info['query_id']} not found")
+    return _ok({"answered": record["answered"], "answer": record.get("answer")})
+
+
 async def user_block(request: web.Request) -> web.Response:
     """POST /sandbox/users/{uid}/block or /unblock → {"user", "update_id"}."""
     world = _sandbox(request).world
@@ -375,6 +384,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/groups", list_groups)
     r.add_post("/users/{uid}/send", user_send)
     r.add_post("/users/{uid}/press", user_press)
+    r.add_get("/callbacks/{query_id}", callback_answer)
     r.add_post("/users/{uid}/{action:block|unblock}", user_block)
     r.add_get("/chats/{chat_id}/messages", chat_messages)
     r.add_get("/events", stream_events)

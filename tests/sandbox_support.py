@@ -167,6 +167,18 @@ class SandboxClient:
         body = {"chat_id": chat_id, "message_id": message_id, "data": data}
         return await self._call("POST", f"/sandbox/users/{user_id}/press", body)
 
+    async def callback_answer(self, query_id: str, timeout: float = 3.0) -> dict[str, Any]:
+        """What the bot answered to a button press (waits for the answer): {text?, …}."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = await self._call("GET", f"/sandbox/callbacks/{query_id}")
+            if found["answered"]:
+                return found["answer"]
+            if loop.time() > deadline:
+                raise AssertionError(f"callback query {query_id} was not answered")
+            await asyncio.sleep(0.02)
+
     async def block(self, user_id: int) -> dict[str, Any]:
         """The user blocks the bot."""
         return await self._call("POST", f"/sandbox/users/{user_id}/block")

@@ -38,6 +38,7 @@ async def running_frontdoor(
     config: Config | None = None,
     start: datetime = TUESDAY_10_WIB,
     webhook_secret: str | None = None,
+    config_path: Path | None = None,
 ) -> AsyncIterator[Frontdoor]:
     """Start Frontdoor (polling, or webhook when a secret is given) and stop it afterwards."""
     bot = Frontdoor(
@@ -48,6 +49,7 @@ async def running_frontdoor(
         clock=ManualClock(start),
         webhook_secret=webhook_secret,
         web_port=0,
+        config_path=str(config_path) if config_path else None,
     )
     await bot.start()
     try:

@@ -1,0 +1,63 @@
+"""One chat from card to rating, through the agents group and the agent's private chat:
+real python-telegram-bot ↔ sandbox Bot API server ↔ SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.sandbox_support import SandboxClient
+from tests.support.desk import agents_desk, card_section, text_of
+
+SARI, AGUS = 1001, 1002  # support, morning shift; Sari is a manager
+
+
+async def test_a_handoff_gets_a_card_the_offered_agent_claims_and_the_two_talk(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        ani, conversation_id = await desk.handed_off("Ani", "internet saya mati dari pagi, minta cs")
+
+        card = await desk.card(conversation_id, "offered to @")
+        section = card_section(text_of(card), conversation_id)
+        assert "Ani" in section and "Support" in section and "internet saya mati" in section
+        offered = SARI if "@sari_nusanet" in section else AGUS
+
+        answer = await desk.press_claim(offered, conversation_id)
+
+        assert answer == f"#{conversation_id} is yours: I sent its context to our private chat."
+        agent = desk.agent(offered)
+        context = await agent.sees(f"#{conversation_id} · Ani is yours now")
+        assert "internet saya mati dari pagi" in text_of(context)
+        await desk.card(conversation_id, "claimed by @")
+        await ani.sees("sudah terhubung")
+
+        await agent.says("Halo Ani, saya cek dulu ya")
+        await ani.sees("Halo Ani, saya cek dulu ya")
+        await ani.says("baik terima kasih")
+        await agent.sees(f"#{conversation_id} · Ani\nbaik terima kasih")
+
+        await agent.says("/close")
+
+        await agent.sees(f"#{conversation_id} closed")
+        await ani.sees("Seberapa puas Anda")
+        await desk.card(conversation_id, "closed by the agent")
+
+
+async def test_a_losing_or_unauthorised_press_is_answered_and_changes_nothing(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        _, conversation_id = await desk.handed_off("Ani", "internet saya mati, minta cs")
+        card = await desk.card(conversation_id, "offered to @")
+        offered = SARI if "@sari_nusanet" in text_of(card) else AGUS
+        other = AGUS if offered == SARI else SARI
+
+        assert await desk.press_claim(other, conversation_id) == (
+            f"#{conversation_id} is offered to {desk.bot.agent_desk.name_of(offered)} right now."
+        )
+        assert await desk.press_claim(offered, conversation_id) == (
+            f"#{conversation_id} is yours: I sent its context to our private chat."
+        )
+        assert await desk.press_claim(other, conversation_id) == (
+            f"Already claimed by {desk.bot.agent_desk.name_of(offered)}."
+        )
