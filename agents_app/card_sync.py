@@ -125,6 +125,11 @@ class CardSync:
         """Do the next thing the group needs; False when every card is up to date."""
         if self.group_id is None:
             return False
+        # Choose what to send only once it can go: the group's turn comes every few seconds, and
+        # whatever changed meanwhile then goes out in the same message.
+        pause = self.outbox.ready_in(self.group_id)
+        if pause > 0:
+            await asyncio.sleep(pause)
         async with self.router.engine.connect() as conn:
             rows = (
                 await conn.execute(

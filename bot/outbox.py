@@ -341,6 +341,15 @@ class Outbox:
                 self._index(_Pending(*row))
         self._loaded = True
 
+    def ready_in(self, chat_id: int) -> float:
+        """Seconds until the limits let one more message go to this chat (0: now), counting
+        what already waits for it; so a caller can decide what to send at the last moment."""
+        queued = len(self._queues.get(chat_id, ()))
+        lane = self.pacer.wait(chat_id, self.monotonic())
+        if not queued:
+            return lane
+        return lane + queued * self.pacer.interval(chat_id)
+
     async def pending(self) -> int:
         """How many calls wait to be sent (for /metrics and tests)."""
         async with self.engine.connect() as conn:

@@ -83,6 +83,10 @@ class Pacer:
         paused = self._paused_until.get(chat_id, 0.0) - now
         return max(paused, self._lane(chat_id).wait(now), self._global.wait(now))
 
+    def interval(self, chat_id: int) -> float:
+        """Seconds between messages to this chat once its burst is spent."""
+        return self._lane(chat_id).interval
+
     def take(self, chat_id: int, now: float) -> None:
         """Book one message to `chat_id` at `now` (call only when `wait` said 0)."""
         self._lane(chat_id).take(now)

@@ -15,7 +15,9 @@ async def test_a_handoff_gets_a_card_the_offered_agent_claims_and_the_two_talk(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
     async with agents_desk(sandbox, tmp_path) as desk:
-        ani, conversation_id = await desk.handed_off("Ani", "internet saya mati dari pagi, minta cs")
+        ani, conversation_id = await desk.handed_off(
+            "Ani", "internet saya mati dari pagi, minta cs"
+        )
 
         card = await desk.card(conversation_id, "offered to @")
         section = card_section(text_of(card), conversation_id)

@@ -129,7 +129,9 @@ class Desk:
         return self.agents[agent_id]
 
     async def customer(self, name: str, language: str = "id", **fields: Any) -> Chat:
-        chat = Chat(self.sandbox, await self.sandbox.add_user(name, language_code=language, **fields))
+        chat = Chat(
+            self.sandbox, await self.sandbox.add_user(name, language_code=language, **fields)
+        )
         await chat.says("/start")
         await chat.sees("Nusantara Net")
         return chat

@@ -1,0 +1,151 @@
+"""Benchmark: how long from a customer's handoff request to their card appearing in the agents group.
+
+Run as `python tests/benchmarks/cards.py [--handoffs 200] [--rate 2] [--speed 1]`.
+
+One process: a sandbox Bot API server with Telegram's flood limits (1 message/s per chat with a
+small burst, 20 a minute per group, 30/s overall; `--speed N` runs them N times faster), and
+Frontdoor with the example config and its agents group, paced at the same limits. Customers ask
+for a person ("/human", their first message) at `--rate` per second, evenly spaced. A card
+appears when a group message (a card, or a digest) first shows the conversation; the sandbox
+timestamps every message as it is posted, on the same clock as the request.
+
+Baseline, measured in the same run: the time from the same request to the customer's own first
+answer from the bot (the greeting), which goes through the same inbox, routing and outbox but on
+the customer's chat, not the group's. The table gives both and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from handoff.metrics import percentiles  # noqa: E402
+from sandbox.core import SANDBOX_KEY  # noqa: E402
+from tests.sandbox_support import SandboxClient, running_sandbox  # noqa: E402
+from tests.support.desk import GROUP_ID, desk_config  # noqa: E402
+from tests.support.frontdoor import running_frontdoor  # noqa: E402
+
+SECTION = re.compile(r"^#(\d+) · (Cust\d+)", re.MULTILINE)
+
+
+async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
+    config = desk_config(
+        bot={
+            "pacing": {
+                "per_chat_per_s": 1.0 * speed,
+                "per_chat_burst": 3,
+                "per_group_per_min": 20.0 * speed,
+                "global_per_s": 30.0 * speed,
+            }
+        }
+    )
+    asked: dict[str, float] = {}
+    answered: dict[int, float] = {}
+    carded: dict[str, float] = {}
+    names: dict[int, str] = {}
+
+    def listen(event: dict[str, Any]) -> None:
+        if event["type"] not in ("message", "edited"):
+            return
+        message = event["message"]
+        chat = message["chat"]["id"]
+        if not message["from"]["is_bot"]:
+            return
+        if chat == GROUP_ID:
+            for _, name in SECTION.findall(message.get("text") or ""):
+                carded.setdefault(name, event["time"])
+        elif chat in names and event["type"] == "message":
+            answered.setdefault(chat, event["time"])
+
+    with tempfile.TemporaryDirectory() as scratch:
+        async with (
+            running_sandbox() as (url, app),
+            aiohttp.ClientSession() as session,
+        ):
+            sandbox = SandboxClient(url, session)
+            await sandbox.set_limits(
+                enabled=True,
+                per_chat_per_s=1.0 * speed,
+                per_group_per_min=20.0 * speed,
+                global_per_s=30.0 * speed,
+            )
+            async with running_frontdoor(url, Path(scratch), config=config) as bot:
+                agents = [a.id for a in bot.config.agents]
+                for spec in bot.config.agents:
+                    await sandbox.add_user(spec.name.split()[0], id=spec.id, username=spec.username)
+                await sandbox.add_group("Agents", agents, id=GROUP_ID)
+                customers = []
+                for n in range(handoffs):
+                    user = await sandbox.add_user(f"Cust{n:03d}", language_code="id")
+                    names[user["id"]] = user["first_name"]
+                    customers.append(user)
+                world_listeners = _listeners(app)
+                world_listeners.append(listen)
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                sends = []
+                for n, user in enumerate(customers):
+                    delay = start + n / rate - loop.time() if rate > 0 else 0
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    asked[user["first_name"]] = time.time()
+                    sends.append(asyncio.create_task(sandbox.send(user["id"], "/human")))
+                await asyncio.gather(*sends)
+                deadline = loop.time() + 120 + handoffs * 3 / speed
+                while len(carded) < handoffs or len(answered) < handoffs:
+                    if loop.time() > deadline:
+                        break
+                    await asyncio.sleep(0.05)
+                world_listeners.remove(listen)
+                too_many = bot.outbox.stats.too_many_requests
+                group_sends = bot.cards.sent
+    card = percentiles(carded[n] - asked[n] for n in asked if n in carded)
+    reply = percentiles(
+        answered[uid] - asked[name] for uid, name in names.items() if uid in answered
+    )
+    return {
+        "card": card,
+        "reply": reply,
+        "missing": handoffs - len(carded),
+        "429": too_many,
+        "group_sends": group_sends,
+    }
+
+
+def _listeners(app: Any) -> list[Any]:
+    """The in-process sandbox's event listeners (what GET /sandbox/events streams)."""
+    return app[SANDBOX_KEY].listeners
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--handoffs", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=2.0, help="handoffs per second; 0: at once")
+    parser.add_argument("--speed", type=float, default=1.0, help="Telegram's limits × this")
+    args = parser.parse_args()
+    result = asyncio.run(measure(args.handoffs, args.rate, args.speed))
+    card, reply = result["card"], result["reply"]
+    print(
+        f"{args.handoffs} handoffs at {args.rate:g}/s, Telegram's limits × {args.speed:g}: "
+        f"{result['group_sends']} group messages, {result['429']} answers 429, "
+        f"{result['missing']} cards missing"
+    )
+    print(f"{'':32} {'p50 s':>8} {'p99 s':>8} {'n':>5}")
+    print(f"{'customer greeted (baseline)':32} {reply.p50:8.3f} {reply.p99:8.3f} {reply.count:5d}")
+    print(f"{'card in the agents group':32} {card.p50:8.3f} {card.p99:8.3f} {card.count:5d}")
+    print(f"{'ratio card / baseline':32} {card.p50 / reply.p50:8.1f} {card.p99 / reply.p99:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
