@@ -13,6 +13,10 @@ from collections import deque
 
 from handoff.config import Pacing
 
+# Telegram counts a message when it arrives, a little after it leaves here, and not always equally
+# late: every gap between messages gets this much more, so arrivals never bunch over the limit.
+JITTER_MARGIN = 0.05  # seconds
+
 
 class _Lane:
     """One limit: `rate` messages a second, `burst` of them back to back after a quiet spell."""
@@ -20,7 +24,7 @@ class _Lane:
     __slots__ = ("burst", "interval", "next_free")
 
     def __init__(self, rate: float, burst: int) -> None:
-        self.interval = 1.0 / rate
+        self.interval = 1.0 / rate + JITTER_MARGIN
         self.burst = burst
         self.next_free = float("-inf")
 
@@ -66,7 +70,7 @@ class Pacer:
         # Whole messages per whole second (or one per 1/rate seconds below one a second).
         per_s = self.limits.global_per_s
         count = max(1, int(per_s))
-        self._global = _Window(count, max(1.0, count / per_s))
+        self._global = _Window(count, max(1.0, count / per_s) + JITTER_MARGIN)
 
     def _lane(self, chat_id: int) -> _Lane:
         lane = self._chats.get(chat_id)
