@@ -139,7 +139,8 @@ class AgentDesk:
         conversation_id = int(match.group(1))
         async with self.router.engine.connect() as conn:
             card = await views.card_of(conn, conversation_id)
-        if card is None or card.chat_id != chat_id or card.message_id != message_id:
+        # The card's message id is stored once its send is recorded; a press can come first.
+        if card is None or card.chat_id != chat_id or card.message_id not in (None, message_id):
             return "This button is no longer valid."
         return await self.claim_answer(user_id, conversation_id, "claim")
 
@@ -468,7 +469,11 @@ class AgentDesk:
             await self.say(chat_id, f"There is no chat #{ref}.")
             return
         zone = team_zone(self.config, shown[0].team)
-        body = [f"{clock(at, zone, seconds=True)} {kind}: {reason}" for at, kind, reason in steps]
+        body = [
+            f"{clock(at, zone, seconds=True)} "
+            + (reason if reason.startswith(f"{kind}:") else f"{kind}: {reason}")
+            for at, kind, reason in steps
+        ]
         await self.say(chat_id, fit([f"Routing of #{ref}:"], body, []))
 
     async def _cmd_agents(self, spec: Agent, chat_id: int, args: list[str]) -> None:

@@ -311,7 +311,7 @@ class Dispatcher:
                     team=t,
                     agent_id=agent_id,
                     now=u.now,
-                    queued_before=cutoff,
+                    waiting_before=cutoff,
                     passed=passed,
                 )
                 for t in overflow

@@ -42,6 +42,12 @@ class ConversationSnapshot:
     sticky_agent_id: int | None
     sticky_tried: bool
     open_to_anyone: bool
+    not_before: datetime | None = None  # held for the team's opening until then
+
+    @property
+    def waiting_since(self) -> datetime:
+        """When its wait for an agent began: a chat held for the opening waits from the opening."""
+        return max(self.queued_at, self.not_before or self.queued_at)
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,7 @@ def is_eligible(agent: AgentSnapshot) -> bool:
 
 
 def overflowing(conversation: ConversationSnapshot, routing: Routing, now: datetime) -> bool:
-    return now - conversation.queued_at >= timedelta(seconds=routing.overflow_after)
+    return now - conversation.waiting_since >= timedelta(seconds=routing.overflow_after)
 
 
 def decide_offer(

@@ -68,6 +68,7 @@ def conversation_snapshot(row: Row[Any]) -> ConversationSnapshot:
         sticky_agent_id=row.sticky_agent_id,
         sticky_tried=row.sticky_tried,
         open_to_anyone=row.open_to_anyone,
+        not_before=row.not_before,
     )
 
 
@@ -159,7 +160,7 @@ async def head_of_queue(
     team: str,
     agent_id: int,
     now: datetime,
-    queued_before: datetime | None = None,
+    waiting_before: datetime | None = None,
     passed: frozenset[int] = frozenset(),
 ) -> Row[Any] | None:
     """The first conversation of `team`'s queue (priority with aging) this agent may be offered,
@@ -175,8 +176,11 @@ async def head_of_queue(
         or_(conversations.c.not_before.is_(None), conversations.c.not_before <= now),
         ~refused,
     ]
-    if queued_before is not None:
-        conditions.append(conversations.c.queued_at <= queued_before)
+    if waiting_before is not None:  # a chat held for the opening waits from the opening
+        conditions.append(conversations.c.queued_at <= waiting_before)
+        conditions.append(
+            or_(conversations.c.not_before.is_(None), conversations.c.not_before <= waiting_before)
+        )
     if passed:
         conditions.append(conversations.c.id.not_in(passed))
     return (

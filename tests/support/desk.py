@@ -162,7 +162,8 @@ class Desk:
         `showing` in the conversation's lines."""
 
         def matches(message: Message) -> bool:
-            return from_bot(message) and showing in card_section(text_of(message), conversation_id)
+            section = card_section(text_of(message), conversation_id) if from_bot(message) else ""
+            return bool(section) and showing in section
 
         return await self.sandbox.wait_for(GROUP_ID, matches, timeout)
 
