@@ -19,7 +19,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agents_app import views
-from agents_app.cards import DirtyCard, Edit, Forget, Post, is_waiting, next_send, render
+from agents_app.cards import (
+    TEXT_LIMIT,
+    DirtyCard,
+    Edit,
+    Forget,
+    Post,
+    is_waiting,
+    next_send,
+    render,
+)
 from bot.outbox import Call, Outbox, Priority, inline_keyboard, send_text
 from bot.retry import backoff
 from handoff.db import write_transaction
@@ -160,8 +169,13 @@ class CardSync:
         assert self.group_id is not None
         async with self.router.engine.connect() as conn:
             shown = await views.card_views(conn, ids)
-        text, buttons = render(shown, self.router.config, self.router.clock.now())
-        call = send_text(self.group_id, text, buttons, priority=Priority.GROUP)
+        now = self.router.clock.now()
+        text, buttons = render(shown, self.router.config, now)
+        while len(text) > TEXT_LIMIT and len(shown) > 1:  # long names: fewer in this digest
+            shown = shown[: len(shown) // 2]
+            text, buttons = render(shown, self.router.config, now)
+        ids = [v.conversation_id for v in shown]
+        call = send_text(self.group_id, text, buttons, priority=Priority.CARD)
         message_id = await self._deliver(call, ids)
         await self._clean(ids, versions, message_id)
 

@@ -18,8 +18,9 @@ from handoff.config import Config
 from handoff.states import ConversationState
 
 C = ConversationState
-DIGEST_MAX = 10  # conversations one digest shows (its Claim buttons stay easy to hit)
+DIGEST_MAX = 20  # conversations one digest shows: about 3,500 characters, 7 rows of buttons
 QUOTE_LIMIT = 140  # characters of the first message a card shows
+TEXT_LIMIT = 4096
 CLOSE_REASONS = {
     "agent": "closed by the agent",
     "manager": "closed by a manager",
@@ -108,18 +109,25 @@ def render_card(view: CardView, config: Config, now: datetime) -> tuple[str, But
 def render_digest(views: Sequence[CardView], config: Config, now: datetime) -> tuple[str, Buttons]:
     """Several conversations in one message, when they arrive faster than the group allows."""
     waiting = [v for v in views if is_waiting(v)]
-    lines = [f"🆕 {len(views)} chats arrived together ({len(waiting)} still waiting)"]
-    for view in views:
-        vip = " ⭐" if view.is_vip else ""
-        lines.append(
-            f"\n#{view.conversation_id} · {view.customer_name}{vip} · {_tags(view, config)}"
-        )
-        if view.first_message and is_waiting(view):
-            lines.append(f"💬 “{trimmed(view.first_message, 60)}”")
-        lines.append(status_line(view, config, now))
+
+    def lines(quotes: bool) -> list[str]:
+        shown = [f"🆕 {len(views)} chats arrived together ({len(waiting)} still waiting)"]
+        for view in views:
+            vip = " ⭐" if view.is_vip else ""
+            shown.append(
+                f"\n#{view.conversation_id} · {view.customer_name}{vip} · {_tags(view, config)}"
+            )
+            if quotes and view.first_message and is_waiting(view):
+                shown.append(f"💬 “{trimmed(view.first_message, 60)}”")
+            shown.append(status_line(view, config, now))
+        return shown
+
+    text = "\n".join(lines(quotes=True))
+    if len(text) > TEXT_LIMIT:  # long names: the first messages make way
+        text = "\n".join(lines(quotes=False))
     labels = [(f"✋ #{v.conversation_id}", claim_data(v.conversation_id)) for v in waiting]
     rows = [labels[i : i + 3] for i in range(0, len(labels), 3)]
-    return "\n".join(lines), rows
+    return text, rows
 
 
 def render(views: Sequence[CardView], config: Config, now: datetime) -> tuple[str, Buttons]:

@@ -96,6 +96,8 @@ _update_keys: contextvars.ContextVar[_UpdateKeys | None] = contextvars.ContextVa
 class Priority(IntEnum):
     """Lower goes first when the limits force a choice (SPEC §8)."""
 
+    CARD = -1  # a new card: the group takes one message every 3 s at most, so going first
+    # costs customers almost nothing, and a burst of customers' messages cannot hold it back
     CUSTOMER = 0
     AGENT = 1
     GROUP = 2

@@ -97,3 +97,15 @@ def test_cards_never_shown_go_first_several_as_one_digest_then_edits() -> None:
 
 def test_a_chat_that_stopped_waiting_before_its_card_went_out_is_never_shown() -> None:
     assert next_send([DirtyCard(5, None, False), DirtyCard(6, None, True)]) == Forget((5,))
+
+
+def test_a_digest_of_long_names_drops_the_first_messages_to_stay_within_telegrams_4096() -> None:
+    chats = [
+        replace(WAITING, conversation_id=i, customer_name="N" * 64, first_message="x" * 300)
+        for i in range(1, DIGEST_MAX + 1)
+    ]
+
+    text, _ = render(chats, CONFIG, NOW)
+
+    assert len(text) <= 4096
+    assert "💬" not in text
