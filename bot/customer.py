@@ -170,7 +170,9 @@ class CustomerDesk:
             conversation_id,
             SentMessage("customer", kind, text, telegram_message_id=message.message_id),
         )
-        await self.carry_out(user, customer.language, reply, text, customer.unknown_streak)
+        await self.carry_out(
+            user, customer.language, reply, text, customer.unknown_streak, conversation_id
+        )
 
     async def note(self, customer_id: int, conversation_id: int | None, entry: SentMessage) -> None:
         """Keep a message for the transcript, committed with the writes of other chats."""
@@ -180,13 +182,21 @@ class CustomerDesk:
         )
 
     async def carry_out(
-        self, user: User, language: str, reply: Reply, text: str, streak: int
+        self,
+        user: User,
+        language: str,
+        reply: Reply,
+        text: str,
+        streak: int,
+        conversation_id: int | None = None,
     ) -> None:
-        """Send the decided reply; start the handoff it calls for."""
+        """Send the decided reply (kept for the transcript an agent gets); start the handoff it
+        calls for."""
         if reply.answer_intent is not None:
             spec = self.config.intents[reply.answer_intent]
             assert spec.answer is not None
             answer = spec.answer.get(language) or next(iter(spec.answer.values()))
+            await self.note(user.id, conversation_id, SentMessage("bot", text=answer.strip()))
             await self.outbox.put(
                 send_text(user.id, answer.strip()),
                 send_text(
@@ -196,11 +206,9 @@ class CustomerDesk:
                 ),
             )
         elif reply.unknown:
-            await self.outbox.put(
-                send_text(
-                    user.id, say(self.config, language, "unknown"), self.menu_buttons(language)
-                )
-            )
+            unknown = say(self.config, language, "unknown")
+            await self.note(user.id, conversation_id, SentMessage("bot", text=unknown))
+            await self.outbox.put(send_text(user.id, unknown, self.menu_buttons(language)))
         if reply.unknown_streak != streak:
             await self.router.update_customer(user.id, unknown_streak=reply.unknown_streak)
         if reply.handoff:

@@ -63,3 +63,24 @@ async def test_a_losing_or_unauthorised_press_is_answered_and_changes_nothing(
         assert await desk.press_claim(other, conversation_id) == (
             f"Already claimed by {desk.bot.agent_desk.name_of(offered)}."
         )
+
+
+async def test_the_context_message_carries_what_the_customer_and_the_bot_said_before(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        ani = await desk.customer("Ani")
+        await ani.says("cara bayar tagihan gimana")
+        await ani.sees("Apakah jawaban ini membantu?")
+        await ani.says("sudah transfer tapi belum masuk, minta cs")
+        conversation_id = await desk.conversation_of(ani.id)
+        card = await desk.card(conversation_id, "offered to @")
+        offered = SARI if "@sari_nusanet" in text_of(card) else AGUS
+
+        await desk.press_claim(offered, conversation_id)
+
+        context = text_of(await desk.agent(offered).sees(f"#{conversation_id} · Ani is yours now"))
+        assert "👤 cara bayar tagihan gimana" in context
+        assert "🤖 " in context  # the FAQ answer the bot gave
+        assert "👤 sudah transfer tapi belum masuk, minta cs" in context
+        assert "new customer (lead)" in context and "language id" in context
