@@ -28,6 +28,7 @@ from handoff.states import AgentStatus
 REF = re.compile(r"^#?(\d{1,18})$")
 TARGET = re.compile(r"^to:(\d{1,18}):(\d{1,18})$")
 CLAIM = re.compile(r"^claim:(\d{1,18})$")
+MARK = re.compile(r"^#(\d{1,18}) · ")  # how the bot marks what it passes on from a customer
 RELAYED = ("text", "photo", "document", "voice", "sticker", "location")
 
 AGENT_COMMANDS = {
@@ -153,18 +154,26 @@ class AgentDesk:
             await self.say(agent_id, "I can pass on text, photos, files, voice, stickers and "
                                      "locations; this kind stays here.")  # fmt: skip
             return
+        reply = message.reply_to_message
         async with self.router.engine.connect() as conn:
             replied = None
-            if message.reply_to_message is not None:
-                replied = await views.conversation_of_message(
-                    conn, agent_id, message.reply_to_message.message_id
-                )
+            if reply is not None:
+                replied = await views.conversation_of_message(conn, agent_id, reply.message_id)
+                if replied is None:  # not recorded yet, maybe: the mark says which chat it is
+                    mark = MARK.match(reply.text or reply.caption or "")
+                    replied = int(mark.group(1)) if mark else None
             agent_row = await views.agent_row(conn, agent_id)
             mine = await views.open_chats(conn, agent_id)
         target = choose_target(
             replied_to=replied,
             focus=agent_row.focus_conversation_id if agent_row is not None else None,
             open_chats=[v.conversation_id for v in mine],
+            unplaced_reply=(
+                reply is not None
+                and replied is None
+                and reply.from_user is not None
+                and reply.from_user.is_bot
+            ),
         )
         if target.route is Route.SEND:
             assert target.conversation_id is not None

@@ -27,18 +27,25 @@ class Target:
 
 
 def choose_target(
-    *, replied_to: int | None, focus: int | None, open_chats: Sequence[int]
+    *,
+    replied_to: int | None,
+    focus: int | None,
+    open_chats: Sequence[int],
+    unplaced_reply: bool = False,
 ) -> Target:
     """Where an agent's message goes.
 
     `replied_to` is the conversation of the message the agent replied to (None: no reply, or a
-    reply to something that belongs to no conversation); `open_chats` the conversations the
-    agent holds now, oldest first.
+    reply to something that belongs to no conversation); `unplaced_reply` says the agent replied
+    to one of the bot's messages that names no conversation, so the focus cannot be trusted to be
+    what they meant; `open_chats` are the conversations the agent holds now, oldest first.
     """
     if replied_to is not None:
         if replied_to in open_chats:
             return Target(Route.SEND, replied_to)
         return Target(Route.NOT_YOURS, replied_to)
+    if unplaced_reply and open_chats:
+        return Target(Route.ASK, choices=tuple(open_chats))
     if focus is not None and focus in open_chats:
         return Target(Route.SEND, focus)
     if len(open_chats) == 1:

@@ -66,9 +66,11 @@ def leave_chat(call: Call, p: dict[str, Any]) -> bool:
 
 
 def _commands_key(p: dict[str, Any]) -> str:
-    """Commands are kept per scope type and language, as Telegram keeps them."""
-    scope = (p.get("scope") or {}).get("type", "default")
-    return f"{scope}:{p.get('language_code', '')}"
+    """Commands are kept per scope (its type, and its chat and user if it names them) and
+    language, as Telegram keeps them."""
+    scope = p.get("scope") or {}
+    names = [str(scope.get(part, "")) for part in ("chat_id", "user_id")]
+    return ":".join([scope.get("type", "default"), *names, p.get("language_code", "")])
 
 
 def set_my_commands(call: Call, p: dict[str, Any]) -> bool:

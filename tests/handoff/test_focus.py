@@ -29,3 +29,9 @@ def test_a_stale_focus_with_several_chats_asks() -> None:
 
 def test_no_chat_no_send() -> None:
     assert choose_target(replied_to=None, focus=None, open_chats=[]) == Target(Route.NO_CHAT)
+
+
+def test_a_reply_to_a_bot_message_that_names_no_chat_asks_rather_than_guess() -> None:
+    assert choose_target(replied_to=None, focus=9, open_chats=[9], unplaced_reply=True) == Target(
+        Route.ASK, choices=(9,)
+    )

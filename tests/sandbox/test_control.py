@@ -49,6 +49,28 @@ async def test_a_conversation_through_the_control_api(
     assert shown["from"]["id"] == ani["id"]
 
 
+async def test_a_button_press_shows_the_bots_answer_once_it_is_given(
+    sandbox: SandboxClient, bot: Bot, ani: dict[str, Any]
+) -> None:
+    status, unknown = await sandbox.request("GET", "/sandbox/callbacks/424242")
+    assert (status, unknown["ok"]) == (404, False) and "424242" in unknown["description"]
+
+    menu = InlineKeyboardMarkup([[InlineKeyboardButton("Billing", callback_data="billing")]])
+    sent = await bot.send_message(ani["id"], "Pilih layanan", reply_markup=menu)
+    pressed = await sandbox.press(ani["id"], ani["id"], sent.message_id, "billing")
+    query_id = pressed["callback_query"]["id"]
+    assert await sandbox.request("GET", f"/sandbox/callbacks/{query_id}") == (
+        200,
+        {"answered": False, "answer": None},
+    )
+
+    assert await bot.answer_callback_query(query_id, text="Tim Billing segera membantu")
+    assert await sandbox.request("GET", f"/sandbox/callbacks/{query_id}") == (
+        200,
+        {"answered": True, "answer": {"text": "Tim Billing segera membantu"}},
+    )
+
+
 async def test_events_stream_tells_what_happens(
     sandbox: SandboxClient, bot: Bot, ani: dict[str, Any]
 ) -> None:
