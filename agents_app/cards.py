@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from agents_app.views import CardView
 from bot.outbox import Buttons
-from handoff.config import Config
+from handoff.config import ClaimMode, Config
 from handoff.states import ConversationState
 
 C = ConversationState
@@ -63,7 +63,7 @@ def status_line(view: CardView, config: Config, now: datetime) -> str:
         return f"✅ claimed by {view.holder.mention}"
     if view.state is C.OFFERED and view.offered_to is not None and view.offer_deadline:
         until = clock(view.offer_deadline, zone, seconds=True)
-        anyone = " (or anyone)" if view.open_to_anyone else ""
+        anyone = " (or anyone)" if view.open_to_anyone or _anyone_may_claim(config) else ""
         return f"👉 offered to {view.offered_to.mention}{anyone} until {until}"
     if view.not_before is not None and view.not_before > now:
         return f"🌙 after hours: waits for {team_name(config, view.team)} to open at " + clock(
@@ -72,6 +72,10 @@ def status_line(view: CardView, config: Config, now: datetime) -> str:
     if view.open_to_anyone:
         return "🙋 open to anyone: claim it"
     return "⏳ in the queue: nobody free yet"
+
+
+def _anyone_may_claim(config: Config) -> bool:
+    return config.routing.claim is ClaimMode.ANYONE
 
 
 def is_waiting(view: CardView) -> bool:

@@ -96,7 +96,7 @@ class AgentActions(Dispatcher):
             last_activity_at=u.now,
         )
         # A claimed offer already counted as routed when it was made; a take or force counts now.
-        routed = {} if mine else {"last_routed_at": u.now}
+        routed = {} if mine else {"last_routed_at": u.routed_at()}
         await store.change_agent(
             u.conn,
             agent_id,
@@ -295,7 +295,7 @@ class AgentActions(Dispatcher):
             u.conn,
             to_agent_id,
             load=store.agents.c.load + 1,
-            last_routed_at=u.now,
+            last_routed_at=u.routed_at(),
             focus_conversation_id=row.id,
         )
         await store.add_trail(

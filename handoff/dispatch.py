@@ -98,6 +98,13 @@ class Unit:
     conn: AsyncConnection
     now: datetime
     events: list[Event] = field(default_factory=list)
+    routed: int = 0
+
+    def routed_at(self) -> datetime:
+        """`now` for an agent's "last routed" time, a microsecond later for each agent routed in
+        this unit: who was routed first is then idle longest, not whoever has the lower id."""
+        self.routed += 1
+        return self.now + timedelta(microseconds=self.routed)
 
 
 class Dispatcher:
@@ -224,7 +231,7 @@ class Dispatcher:
             agent_id,
             store.has_free_slot(),
             pending_offers=store.agents.c.pending_offers + 1,
-            last_routed_at=u.now,
+            last_routed_at=u.routed_at(),
         )
         if not reserved:
             raise store.Conflict(f"agent {agent_id} filled up meanwhile")
@@ -273,9 +280,12 @@ class Dispatcher:
         spec = self.config.teams.get(team)
         return spec is not None and is_open(self.config.schedules[spec.schedule], now)
 
-    async def _dispatch_agent(self, u: Unit, agent_id: int) -> None:
-        """Give a free agent the head of the queues they serve, until they are full or none is left."""
-        while True:
+    async def _dispatch_agent(self, u: Unit, agent_id: int, rounds: int | None = None) -> None:
+        """Give a free agent the head of the queues they serve, until they are full or none is
+        left (or `rounds` conversations have been tried)."""
+        tried = 0
+        while rounds is None or tried < rounds:
+            tried += 1
             agent_row = await store.get_agent(u.conn, agent_id)
             if agent_row is None or not is_eligible(store.agent_snapshot(agent_row)):
                 return
@@ -353,7 +363,7 @@ class Dispatcher:
         )
         # The releasing agent counts as just routed, so round robin tries the others first.
         await store.change_agent(
-            u.conn, row.agent_id, load=store.agents.c.load - 1, last_routed_at=u.now
+            u.conn, row.agent_id, load=store.agents.c.load - 1, last_routed_at=u.routed_at()
         )
         await store.add_trail(u.conn, row.id, u.now, "requeue", why)
         u.events.append(Requeued(row.id, row.agent_id, team, why))
@@ -386,10 +396,15 @@ class Dispatcher:
             await self._dispatch_agent(u, agent_id)
 
     async def _rescind_offers_of(self, u: Unit, agent_id: int, why: str) -> None:
+        """End the agent's pending offers; their conversations are all back in the queue before
+        any is routed again, and then go in queue order (none overtakes another)."""
+        requeued: list[tuple[float, int]] = []
         for offer in await store.pending_offers_of(u.conn, agent_id):
             await self._end_offer(u, offer, OfferState.RESCINDED)
             row = await store.get_conversation(u.conn, offer.conversation_id)
             await store.add_trail(u.conn, row.id, u.now, "rescind", f"offer rescinded: {why}")
             if row.state == C.OFFERED:
                 await store.update_conversation(u.conn, row, state=C.QUEUED)
-                await self._route(u, row.id)
+                requeued.append((row.queue_key, row.id))
+        for _, conversation_id in sorted(requeued):
+            await self._route(u, conversation_id)

@@ -171,8 +171,14 @@ class Staffing(Dispatcher):
         """Offer waiting conversations to every agent with a free slot (openings, overflow, drains)."""
 
         async def work(u: Unit) -> None:
-            for agent_id in await store.free_agent_ids(u.conn):
-                await self._dispatch_agent(u, agent_id)
+            # One conversation per free agent a round, longest idle first, so a queue drained at
+            # an opening is shared out evenly rather than filling the first agent's capacity.
+            while True:
+                before = len(u.events)
+                for agent_id in await store.free_agent_ids(u.conn):
+                    await self._dispatch_agent(u, agent_id, rounds=1)
+                if len(u.events) == before:
+                    return
 
         _, events = await self._run(work)
         return Outcome(ActionResult.DONE, tuple(events))

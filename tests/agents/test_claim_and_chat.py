@@ -60,9 +60,10 @@ async def test_a_losing_or_unauthorised_press_is_answered_and_changes_nothing(
         assert await desk.press_claim(offered, conversation_id) == (
             f"#{conversation_id} is yours: I sent its context to our private chat."
         )
-        assert await desk.press_claim(other, conversation_id) == (
-            f"Already claimed by {desk.bot.agent_desk.name_of(offered)}."
-        )
+        await desk.card(conversation_id, "claimed by @")  # its Claim button is gone: try /take
+        await desk.agent(other).says(f"/take #{conversation_id}")
+        await desk.agent(other).sees(f"Already claimed by {desk.bot.agent_desk.name_of(offered)}.")
+        assert not any("is yours now" in t for t in await desk.agent(other).bot_texts())
 
 
 async def test_the_context_message_carries_what_the_customer_and_the_bot_said_before(
