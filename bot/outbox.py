@@ -418,6 +418,7 @@ class Outbox:
         except RetryAfter as error:
             seconds = retry_after_seconds(error)
             self.stats.too_many_requests += 1
+            log.warning("outbox: 429 for chat %s, retrying after %ss", row.chat_id, seconds)
             self.pacer.pause(row.chat_id, seconds, self.monotonic())
             values = {"not_before": datetime.now(UTC) + timedelta(seconds=seconds)}
         except Forbidden as error:
