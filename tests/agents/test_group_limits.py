@@ -18,7 +18,8 @@ from sqlalchemy import select
 from agents_app import views
 from agents_app.cards import render
 from tests.sandbox_support import SandboxClient
-from tests.support.desk import agents_desk, buttons, desk_config, from_bot, text_of
+from tests.support.desk import Desk, agents_desk, buttons, desk_config, from_bot, text_of
+from tests.support.frontdoor import TUESDAY_10_WIB, running_frontdoor
 
 SPEED = 10  # Telegram's limits, ten times faster
 GROUP_PER_MIN = 20 * SPEED
@@ -81,3 +82,31 @@ async def test_a_burst_of_100_new_chats_earns_no_429_and_the_cards_end_up_matchi
         assert shown == carded
         digests = sum(1 for m in posted if text_of(m).startswith("🆕"))
         assert digests >= 1 and len(posted) < CHATS / 5  # batched, far fewer messages than chats
+
+
+async def test_cards_pending_at_a_restart_are_posted_once_after_it(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    await sandbox.set_limits(enabled=False)
+    slow_group = desk_config(
+        bot={"pacing": {"per_chat_per_s": 50, "per_chat_burst": 20, "per_group_per_min": 30}}
+    )
+    async with agents_desk(sandbox, tmp_path, config=slow_group) as desk:
+        customers = [await sandbox.add_user(f"Cust{n}", language_code="id") for n in range(6)]
+        for customer in customers:  # one at a time: the first card goes, the rest wait their turn
+            await sandbox.send(customer["id"], "/human")
+            await desk.conversation_of(customer["id"])
+        assert not await desk.bot.cards.settled()
+
+    async with running_frontdoor(
+        sandbox.base_url, tmp_path, config=desk_config(), start=TUESDAY_10_WIB
+    ) as bot:
+        desk = Desk(sandbox, bot)
+        await desk.cards_settled()
+        posted = [m for m in await desk.group() if from_bot(m) and CARD_LINE.search(text_of(m))]
+        shown = [int(i) for m in posted for i in CARD_LINE.findall(text_of(m))]
+        async with bot.engine.connect() as conn:
+            carded = sorted(
+                r.conversation_id for r in await conn.execute(select(views.cards.c.conversation_id))
+            )
+        assert sorted(shown) == carded and len(carded) == len(customers)
