@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +32,7 @@ from agents_app.cards import (
 )
 from bot.outbox import Call, Outbox, Priority, inline_keyboard, send_text
 from bot.retry import backoff
+from handoff import store
 from handoff.db import write_transaction
 from handoff.events import (
     Assigned,
@@ -44,6 +46,7 @@ from handoff.events import (
     Requeued,
 )
 from handoff.router import Router
+from handoff.states import ConversationState
 
 log = logging.getLogger(__name__)
 cards = views.cards
@@ -139,6 +142,7 @@ class CardSync:
         pause = self.outbox.ready_in(self.group_id)
         if pause > 0:
             await asyncio.sleep(pause)
+        await self._mark_opened()
         async with self.router.engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -177,7 +181,7 @@ class CardSync:
         ids = [v.conversation_id for v in shown]
         call = send_text(self.group_id, text, buttons, priority=Priority.CARD)
         message_id = await self._deliver(call, ids)
-        await self._clean(ids, versions, message_id)
+        await self._clean(ids, versions, message_id, now)
 
     async def _edit(self, message_id: int, versions: dict[int, int]) -> None:
         assert self.group_id is not None
@@ -191,7 +195,8 @@ class CardSync:
                 )
             ]
             shown = await views.card_views(conn, ids)
-        text, buttons = render(shown, self.router.config, self.router.clock.now())
+        now = self.router.clock.now()
+        text, buttons = render(shown, self.router.config, now)
         params = {
             "chat_id": self.group_id,
             "message_id": message_id,
@@ -200,7 +205,7 @@ class CardSync:
         }
         call = Call(self.group_id, "editMessageText", params, Priority.CARD_EDIT)
         await self._deliver(call, ids)
-        await self._clean(ids, versions, message_id)
+        await self._clean(ids, versions, message_id, now)
 
     async def _deliver(self, call: Call, ids: Sequence[int]) -> int | None:
         """Send through the outbox, noting the call on the cards first (a restart finds it)."""
@@ -213,12 +218,18 @@ class CardSync:
         return message_id
 
     async def _clean(
-        self, ids: Sequence[int], versions: dict[int, int], message_id: int | None
+        self,
+        ids: Sequence[int],
+        versions: dict[int, int],
+        message_id: int | None,
+        rendered_at: datetime | None = None,
     ) -> None:
         """Sent (or nothing to send): clean, unless the conversation changed again meanwhile."""
         async with write_transaction(self.router.engine) as conn:
             for conversation_id in ids:
                 values: dict[str, object] = {"outbox_id": None}
+                if rendered_at is not None:
+                    values["shown_at"] = rendered_at
                 if message_id is not None:
                     values["message_id"] = message_id
                 await conn.execute(
@@ -233,6 +244,31 @@ class CardSync:
                         )
                         .values(dirty=False)
                     )
+
+    async def _mark_opened(self) -> None:
+        """Cards shown while their chat was held for the team's opening say so; once the team
+        has opened they are out of date, though the chat itself has not changed."""
+        now = self.router.clock.now()
+        conv = store.conversations
+        opened = (
+            select(cards.c.conversation_id)
+            .join(conv, conv.c.id == cards.c.conversation_id)
+            .where(
+                cards.c.dirty.is_(False),
+                conv.c.state == ConversationState.QUEUED,
+                conv.c.not_before <= now,
+                cards.c.shown_at < conv.c.not_before,
+            )
+        )
+        async with self.router.engine.connect() as conn:
+            ids = [r.conversation_id for r in await conn.execute(opened)]
+        if ids:
+            async with write_transaction(self.router.engine) as conn:
+                await conn.execute(
+                    update(cards)
+                    .where(cards.c.conversation_id.in_(ids))
+                    .values(dirty=True, version=cards.c.version + 1)
+                )
 
     async def _set(self, ids: Sequence[int], **values: object) -> None:
         async with write_transaction(self.router.engine) as conn:

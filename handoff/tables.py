@@ -223,4 +223,5 @@ class Card(SQLModel, table=True):
     dirty: bool = Field(default=True, index=True)  # changed since it was last sent
     version: int = 0  # bumped by every change; a send clears `dirty` only if none came since
     outbox_id: int | None = None  # the send or edit in flight
+    shown_at: datetime | None = _at()  # the routing clock when it was last rendered
     created_at: datetime = _at(nullable=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -110,3 +111,25 @@ async def test_cards_pending_at_a_restart_are_posted_once_after_it(
                 r.conversation_id for r in await conn.execute(select(views.cards.c.conversation_id))
             )
         assert sorted(shown) == carded and len(carded) == len(customers)
+
+
+async def test_a_card_held_for_the_opening_is_brought_up_to_date_once_the_team_opens(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    # Tuesday 21:30 WIB: Sales closed at 21:00; only a support agent works, so at Wednesday's
+    # 09:00 opening nobody can be offered the chat, and only the opening changes its card.
+    support_only = desk_config(
+        agents=[
+            {"id": 2001, "name": "Ana", "username": "ana_cs", "teams": ["support"],
+             "shift": "support_hours"}
+        ]
+    )  # fmt: skip
+    tuesday_2130_wib = TUESDAY_10_WIB + timedelta(hours=11, minutes=30)
+    async with agents_desk(sandbox, tmp_path, config=support_only, start=tuesday_2130_wib) as desk:
+        _, conversation_id = await desk.handed_off("Budi", "mau pasang baru, minta cs")
+        await desk.card(conversation_id, "🌙 after hours: waits for Sales to open at 09:00")
+        await desk.cards_settled()
+
+        desk.advance(11.5 * 3600 + 1)  # Wednesday 09:00:01
+
+        await desk.card(conversation_id, "⏳ in the queue: nobody free yet")

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("dirty", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("outbox_id", sa.Integer(), nullable=True),
+        sa.Column("shown_at", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
