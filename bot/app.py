@@ -123,15 +123,7 @@ class Frontdoor:
         self._spawn(register_commands(self.application, self.agent_desk), "commands")
         self._spawn(self._probe_agents(), "probe")
         await self.scheduler.start()
-        self.scheduler.scheduler.add_job(
-            self._tell_queue_positions,
-            "interval",
-            seconds=QUEUE_NOTICE_EVERY,
-            id="queue-positions",
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-        )
+        self.scheduler.every(QUEUE_NOTICE_EVERY, self._tell_queue_positions, "queue-positions")
         resumed = await self.processor.resume()
         if resumed:
             log.info("resuming %s updates stored before a restart", resumed)
@@ -163,7 +155,7 @@ class Frontdoor:
         if self.webhook is not None:
             await self.webhook.stop()
         await self.processor.drain()
-        self.scheduler.shutdown()
+        await self.scheduler.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -10,6 +10,7 @@ Deadlines are in the router's clock, which may run ahead of the wall clock (`fro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -33,25 +34,51 @@ class RoutingScheduler:
     def __init__(self, router: Router) -> None:
         self.router = router
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[object]] = set()
         router.listeners.append(self.observe)
 
     async def start(self) -> None:
         """Start the timers and recompute them from the database (after a restart too)."""
         self.scheduler.start()
+        self.every(self.router.config.routing.sweep_every, self._sweep, SWEEP_JOB)
+        await self.recover()
+
+    def shutdown(self) -> None:
+        """Stop firing timers; a timed action already running is left to finish (`stop`)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def stop(self) -> None:
+        """Stop firing timers and let the timed actions already running finish (APScheduler's
+        shutdown would cancel them halfway)."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+        self.shutdown()
+
+    def every(self, seconds: float, action: Callable[[], Awaitable[object]], job_id: str) -> None:
+        """Run `action` every `seconds` (wall clock), never two at once."""
         self.scheduler.add_job(
-            self._sweep,
+            self._tracked,
             "interval",
-            seconds=self.router.config.routing.sweep_every,
-            id=SWEEP_JOB,
+            seconds=seconds,
+            args=(action,),
+            id=job_id,
             replace_existing=True,
             max_instances=1,
             coalesce=True,
         )
-        await self.recover()
 
-    def shutdown(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+    async def _tracked(self, action: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run a timed action where `stop` can wait for it (a cancelled one is logged as failed)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            await action(*args)
+        finally:
+            self._running.discard(task)
 
     async def recover(self) -> None:
         """Re-arm every deadline stored in the database, then sweep once."""
@@ -125,10 +152,10 @@ class RoutingScheduler:
         delay = (moment - self.router.clock.now()).total_seconds()
         run_at = datetime.now(UTC) + timedelta(seconds=max(delay, 0.0))
         self.scheduler.add_job(
-            action,
+            self._tracked,
             "date",
             run_date=run_at,
-            args=args,
+            args=(action, *args),
             id=job_id,
             replace_existing=True,
             misfire_grace_time=None,
