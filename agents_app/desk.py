@@ -19,6 +19,7 @@ from agents_app.cards import clock, team_name, team_zone
 from agents_app.context import fit, transcript_lines
 from bot.customer import message_kind
 from bot.outbox import Outbox, Priority, copy_message, send_text
+from handoff import store
 from handoff.config import Agent, Config
 from handoff.focus import Route, choose_target
 from handoff.reporting import load_kpis
@@ -139,9 +140,22 @@ class AgentDesk:
             return "This button is no longer valid."
         conversation_id = int(match.group(1))
         async with self.router.engine.connect() as conn:
-            card = await views.card_of(conn, conversation_id)
-        # The card's message id is stored once its send is recorded; a press can come first.
-        if card is None or card.chat_id != chat_id or card.message_id not in (None, message_id):
+            if chat_id == user_id:  # the offer notice in the agent's private chat
+                notice = await views.conversation_of_message(conn, user_id, message_id)
+                if notice is None:  # sent, but not yet recorded: the offer itself must be theirs
+                    offer = await store.pending_offer(conn, conversation_id)
+                    notice = conversation_id if offer and offer.agent_id == user_id else None
+                valid = notice == conversation_id
+            else:
+                card = await views.card_of(conn, conversation_id)
+                # The card's message id is stored once its send is recorded; a press can come
+                # first.
+                valid = (
+                    card is not None
+                    and card.chat_id == chat_id
+                    and card.message_id in (None, message_id)
+                )
+        if not valid:
             return "This button is no longer valid."
         return await self.claim_answer(user_id, conversation_id, "claim")
 

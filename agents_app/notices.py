@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agents_app.cards import team_name
+from agents_app import views
+from agents_app.cards import claim_data, clock, team_name, team_zone
 from agents_app.context import context_message
 from bot.outbox import Call, Outbox, Priority, send_text
 from bot.texts import say
@@ -20,6 +21,7 @@ from handoff.events import (
     Assigned,
     Closed,
     Event,
+    OfferMade,
     OpenedToAnyone,
     SlaBreached,
 )
@@ -58,6 +60,27 @@ class AgentNotices:
 
     async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
         match event:
+            case OfferMade(conversation_id=int(conversation_id), agent_id=agent_id):
+                # Telegram notifies nobody of an edit, so the card's @mention after a requeue
+                # would go unseen: the offered agent hears of it here, and may claim here too.
+                (view,) = await views.card_views(conn, [conversation_id])
+                until = clock(event.deadline, team_zone(self.config, view.team), seconds=True)
+                vip = " ⭐ VIP" if view.is_vip else ""
+                text = (
+                    f"🔔 #{conversation_id} · {view.customer_name}{vip} · "
+                    f"{team_name(self.config, view.team)} · {view.intent or '-'} · "
+                    f"P{view.priority}\nOffered to you until {until}."
+                )
+                claim = [[(f"✋ Claim #{conversation_id}", claim_data(conversation_id))]]
+                return [
+                    send_text(
+                        agent_id,
+                        text,
+                        claim,
+                        priority=Priority.AGENT,
+                        conversation_id=conversation_id,
+                    )
+                ]
             case Assigned(conversation_id=int(conversation_id), agent_id=agent_id):
                 text = await context_message(conn, self.config, conversation_id)
                 return [self._to_agent(agent_id, text, conversation_id)]

@@ -85,3 +85,26 @@ async def test_the_context_message_carries_what_the_customer_and_the_bot_said_be
         assert "🤖 " in context  # the FAQ answer the bot gave
         assert "👤 sudah transfer tapi belum masuk, minta cs" in context
         assert "new customer (lead)" in context and "language id" in context
+
+
+async def test_the_offered_agent_is_told_privately_and_may_claim_there(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        _, conversation_id = await desk.handed_off("Ani", "internet saya mati, minta cs")
+        card = await desk.card(conversation_id, "offered to @")
+        offered = SARI if "@sari_nusanet" in text_of(card) else AGUS
+        other = AGUS if offered == SARI else SARI
+        notice = await desk.agent(offered).sees(f"🔔 #{conversation_id} · Ani")
+
+        desk.advance(61)  # nobody claims: the offer moves on, and the next agent hears of it
+
+        await desk.agent(other).sees(f"🔔 #{conversation_id} · Ani")
+        assert await desk.agent(offered).press(notice, f"claim:{conversation_id}") == (
+            f"#{conversation_id} is offered to {desk.bot.agent_desk.name_of(other)} right now."
+        )
+        notice = await desk.agent(other).sees(f"🔔 #{conversation_id} · Ani")
+        assert await desk.agent(other).press(notice, f"claim:{conversation_id}") == (
+            f"#{conversation_id} is yours: I sent its context to our private chat."
+        )
+        await desk.card(conversation_id, f"claimed by {desk.bot.agent_desk.name_of(other)}")
