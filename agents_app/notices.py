@@ -4,17 +4,15 @@ or that break the SLA, and agents the bot cannot message."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agents_app import views
 from agents_app.cards import claim_data, clock, team_name, team_zone
 from agents_app.context import context_message
+from bot.notices import EventNotices
 from bot.outbox import Call, Outbox, Priority, send_text
 from bot.texts import say
 from handoff import store
-from handoff.config import Config
 from handoff.events import (
     AgentReachability,
     AgentStatusChanged,
@@ -35,28 +33,16 @@ STATUS_NOTICES = {
 }
 
 
-class AgentNotices:
-    """A router stager: events in, outbox calls to agents, managers and the group out."""
+class AgentNotices(EventNotices):
+    """What agents, managers and the group hear of routing events."""
 
     def __init__(self, router: Router, outbox: Outbox) -> None:
-        self.router = router
-        self.outbox = outbox
+        super().__init__(router, outbox)
         self.bot_username = ""  # set once the bot knows its name (the group's "press Start" tip)
-
-    @property
-    def config(self) -> Config:
-        return self.router.config
 
     @property
     def group_id(self) -> int | None:
         return self.router.config.bot.agents_group_id
-
-    async def __call__(self, conn: AsyncConnection, events: Sequence[Event]) -> Callable[[], None]:
-        calls: list[Call] = []
-        for event in events:
-            calls += await self.calls_for(conn, event)
-        stored = await self.outbox.stage(conn, calls)
-        return lambda: self.outbox.staged(stored)
 
     async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
         match event:

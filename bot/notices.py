@@ -26,8 +26,9 @@ from handoff.router import Router
 CSAT_AFTER = ("agent", "manager", "idle")
 
 
-class CustomerNotices:
-    """A router stager: events in, outbox calls out."""
+class EventNotices:
+    """A router stager: each event's messages (`calls_for`) go into the outbox in the routing
+    change's transaction, so a crash between the two cannot lose them."""
 
     def __init__(self, router: Router, outbox: Outbox) -> None:
         self.router = router
@@ -38,13 +39,19 @@ class CustomerNotices:
         return self.router.config
 
     async def __call__(self, conn: AsyncConnection, events: Sequence[Event]) -> Callable[[], None]:
-        """A router stager: the notices go into the outbox in the routing change's transaction,
-        so a crash between the two cannot lose them."""
         calls: list[Call] = []
         for event in events:
             calls += await self.calls_for(conn, event)
         stored = await self.outbox.stage(conn, calls)
         return lambda: self.outbox.staged(stored)
+
+    async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
+        """The messages one event calls for, read on the transaction's connection."""
+        raise NotImplementedError
+
+
+class CustomerNotices(EventNotices):
+    """What the customer hears of routing events."""
 
     async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
         match event:

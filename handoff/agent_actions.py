@@ -174,15 +174,23 @@ class AgentActions(Dispatcher):
         else:
             await store.change_agent(u.conn, agent.id, missed_offers=missed)
 
+    @staticmethod
+    async def _held_by(u: Unit, conversation_id: int, agent_id: int) -> Row[Any] | ActionResult:
+        """The conversation if this agent holds it now; else why not."""
+        row = await store.get_conversation(u.conn, conversation_id)
+        if row is None:
+            return ActionResult.NOT_FOUND
+        if row.state != C.ASSIGNED or row.agent_id != agent_id:
+            return ActionResult.NOT_YOURS
+        return row
+
     async def release(self, conversation_id: int, agent_id: int) -> Outcome:
         """The agent hands the conversation back to the queue (`/release`)."""
 
         async def work(u: Unit) -> ActionResult:
-            row = await store.get_conversation(u.conn, conversation_id)
-            if row is None:
-                return ActionResult.NOT_FOUND
-            if row.state != C.ASSIGNED or row.agent_id != agent_id:
-                return ActionResult.NOT_YOURS
+            row = await self._held_by(u, conversation_id, agent_id)
+            if isinstance(row, ActionResult):
+                return row
             agent = await store.get_agent(u.conn, agent_id)
             await self._requeue_from_agent(u, row, row.team, f"released by {agent.name}")
             await self._dispatch_agent(u, agent_id)
@@ -311,11 +319,9 @@ class AgentActions(Dispatcher):
         """`/switch #id`: the agent's unaddressed messages go to this chat of theirs from now on."""
 
         async def work(u: Unit) -> ActionResult:
-            row = await store.get_conversation(u.conn, conversation_id)
-            if row is None:
-                return ActionResult.NOT_FOUND
-            if row.state != C.ASSIGNED or row.agent_id != agent_id:
-                return ActionResult.NOT_YOURS
+            row = await self._held_by(u, conversation_id, agent_id)
+            if isinstance(row, ActionResult):
+                return row
             await store.change_agent(u.conn, agent_id, focus_conversation_id=conversation_id)
             return ActionResult.DONE
 

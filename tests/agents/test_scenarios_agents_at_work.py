@@ -14,13 +14,11 @@ import asyncio
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
 from agents_app import views
 from handoff import store
-from handoff.config_loader import load_config
 from handoff.states import OfferState
 from handoff.tables import Csat
 from tests.sandbox_support import SandboxClient
@@ -32,10 +30,10 @@ from tests.support.desk import (
     buttons,
     card_section,
     desk_config,
+    example_agents,
     from_bot,
     text_of,
 )
-from tests.support.frontdoor import EXAMPLE
 
 SARI, AGUS, DEWI, RIZKY, RINA, PUTU, BAMBANG, HENDRA = range(1001, 1009)
 SUPPORT_MORNING = (SARI, AGUS, HENDRA)  # Support's agents on shift Tuesday 10:00 WIB
@@ -49,20 +47,6 @@ CLAIMED = re.compile(r"✅ claimed by @(\w+)")
 
 def yours(conversation_id: int) -> str:
     return f"#{conversation_id} is yours: I sent its context to our private chat."
-
-
-def example_agents(capacity: dict[int, int]) -> list[dict[str, Any]]:
-    """The example company's agents, with some capacities changed."""
-    agents = load_config(EXAMPLE).model_dump()["agents"]
-    for agent in agents:
-        agent["capacity"] = capacity.get(agent["id"], agent["capacity"])
-    return agents
-
-
-def username(desk: Desk, agent_id: int) -> str:
-    spec = desk.config.agent(agent_id)
-    assert spec is not None and spec.username is not None
-    return spec.username
 
 
 def agent_named(desk: Desk, handle: str) -> int:
@@ -132,7 +116,7 @@ async def claimed_by(desk: Desk, agent_id: int, conversation_id: int) -> None:
     """The agent claims the chat offered to them, and gets its context privately."""
     assert await claim(desk, agent_id, conversation_id) == yours(conversation_id)
     await desk.agent(agent_id).sees(f"#{conversation_id} · ")
-    await shown(desk, conversation_id, f"claimed by @{username(desk, agent_id)}")
+    await shown(desk, conversation_id, f"claimed by @{desk.username(agent_id)}")
 
 
 async def set_status(desk: Desk, agent_id: int, command: str, shows: str) -> None:
@@ -261,7 +245,7 @@ async def test_after_max_attempts_the_card_opens_to_anyone_and_managers_are_aler
         ani, conversation_id = await desk.handed_off("Ani", OUTAGE)
         tried = [await offered_agent(desk, conversation_id)]
         assert await claim(desk, DEWI, conversation_id) == (  # Dewi works in Sales
-            f"#{conversation_id} is offered to @{username(desk, tried[0])} right now."
+            f"#{conversation_id} is offered to @{desk.username(tried[0])} right now."
         )
         for attempt in (2, 3):
             desk.advance(61)
@@ -307,7 +291,7 @@ async def test_an_offer_nobody_claims_in_time_goes_to_the_next_agent(
         assert second != first and second in SUPPORT_MORNING
         assert "until 10:02:01" in section
         assert await claim(desk, first, conversation_id) == (
-            f"#{conversation_id} is offered to @{username(desk, second)} right now."
+            f"#{conversation_id} is offered to @{desk.username(second)} right now."
         )
         await claimed_by(desk, second, conversation_id)
         async with desk.bot.router.engine.connect() as conn:
@@ -382,7 +366,7 @@ async def test_with_claim_anyone_any_agent_on_shift_may_take_a_chat_offered_to_s
         assert await claim(desk, other, second) == yours(second)  # the Claim button
 
         await desk.agent(other).sees(f"#{second} · Budi is yours now")
-        await shown(desk, second, f"✅ claimed by @{username(desk, other)}")
+        await shown(desk, second, f"✅ claimed by @{desk.username(other)}")
         # An agent off shift may not (Rina works the afternoon).
         _, third = await desk.handed_off("Cici", OUTAGE)
         await shown(desk, third, "offered to @")
@@ -406,12 +390,12 @@ async def test_a_chat_is_transferred_to_an_agent_then_to_a_team_and_the_customer
         await desk.agent(first).sees(f"#{conversation_id} · Ani\nmodem saya lampunya merah")
 
         # to an agent
-        await desk.agent(first).says(f"/transfer #{conversation_id} @{username(desk, second)}")
+        await desk.agent(first).says(f"/transfer #{conversation_id} @{desk.username(second)}")
 
-        await desk.agent(first).sees(f"#{conversation_id} moved to @{username(desk, second)}.")
+        await desk.agent(first).sees(f"#{conversation_id} moved to @{desk.username(second)}.")
         context = text_of(await desk.agent(second).sees(f"#{conversation_id} · Ani is yours now"))
         assert "modem saya lampunya merah" in context
-        await shown(desk, conversation_id, f"✅ claimed by @{username(desk, second)}")
+        await shown(desk, conversation_id, f"✅ claimed by @{desk.username(second)}")
         await ani.sees(f"{first_name(desk, second)} dari Nusantara Net sudah terhubung")
         await ani.says("masih merah lampunya")
         await desk.agent(second).sees(f"#{conversation_id} · Ani\nmasih merah lampunya")
@@ -524,9 +508,9 @@ async def test_two_agents_pressing_claim_at_the_same_moment_give_one_winner(
         assert len(winners) == 1, answers
         winner = winners[0]
         loser = b if winner == a else a
-        assert answers[(a, b).index(loser)] == f"Already claimed by @{username(desk, winner)}."
+        assert answers[(a, b).index(loser)] == f"Already claimed by @{desk.username(winner)}."
         await desk.agent(winner).sees(f"#{conversation_id} · Ani is yours now")
-        await shown(desk, conversation_id, f"✅ claimed by @{username(desk, winner)}")
+        await shown(desk, conversation_id, f"✅ claimed by @{desk.username(winner)}")
         assert await assignee(desk, conversation_id) == winner
         async with desk.bot.router.engine.connect() as conn:
             loads = {

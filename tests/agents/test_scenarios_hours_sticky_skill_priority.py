@@ -12,10 +12,8 @@ import asyncio
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from handoff.config_loader import load_config
 from tests.sandbox_support import SandboxClient
 from tests.support.desk import (
     GROUP_ID,
@@ -25,10 +23,10 @@ from tests.support.desk import (
     agents_desk,
     card_section,
     desk_config,
+    example_agents,
     from_bot,
     text_of,
 )
-from tests.support.frontdoor import EXAMPLE
 
 WIB = ZoneInfo("Asia/Jakarta")
 SARI, AGUS, DEWI, RIZKY, RINA, PUTU, BAMBANG, HENDRA = range(1001, 1009)
@@ -44,20 +42,6 @@ OFFERED = re.compile(r"👉 offered to @(\w+)")
 
 def wib(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=WIB)
-
-
-def example_agents(capacity: dict[int, int]) -> list[dict[str, Any]]:
-    """The example company's agents, with some capacities changed."""
-    agents = load_config(EXAMPLE).model_dump()["agents"]
-    for agent in agents:
-        agent["capacity"] = capacity.get(agent["id"], agent["capacity"])
-    return agents
-
-
-def username(desk: Desk, agent_id: int) -> str:
-    spec = desk.config.agent(agent_id)
-    assert spec is not None and spec.username is not None
-    return spec.username
 
 
 def name_of(desk: Desk, agent_id: int) -> str:
@@ -252,7 +236,7 @@ async def test_a_returning_customer_goes_back_to_their_last_agent(
         conversation_id = await returns(desk, ani)
 
         section = await shown(desk, conversation_id, "offered to @")
-        assert f"offered to @{username(desk, last_agent)}" in section
+        assert f"offered to @{desk.username(last_agent)}" in section
         assert "existing" in section
         assert "until 11:00:45" in section  # sticky.timeout 45 s, not claim_timeout
         why = await routing_of(desk, last_agent, conversation_id, "sticky: last agent")
@@ -322,13 +306,13 @@ async def test_an_unclaimed_sticky_offer_falls_back_to_round_robin_after_its_tim
     async with agents_desk(sandbox, tmp_path) as desk:
         ani, last_agent = await served_and_closed(desk, "Ani")
         conversation_id = await returns(desk, ani)
-        await shown(desk, conversation_id, f"offered to @{username(desk, last_agent)}")
+        await shown(desk, conversation_id, f"offered to @{desk.username(last_agent)}")
 
         desk.advance(46)  # sticky.timeout is 45 s
 
         section = await shown(desk, conversation_id, "offer 2")
         match = OFFERED.search(section)
-        assert match is not None and match.group(1) != username(desk, last_agent)
+        assert match is not None and match.group(1) != desk.username(last_agent)
         offered = await offered_agent(desk, conversation_id)
         assert offered in SUPPORT_MORNING
         why = await routing_of(desk, offered, conversation_id, "round robin")

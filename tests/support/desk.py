@@ -53,6 +53,14 @@ def desk_config(
     return Config.model_validate(data)
 
 
+def example_agents(capacity: dict[int, int]) -> list[dict[str, Any]]:
+    """The example company's agents, with some capacities changed."""
+    agents = load_config(EXAMPLE).model_dump()["agents"]
+    for agent in agents:
+        agent["capacity"] = capacity.get(agent["id"], agent["capacity"])
+    return agents
+
+
 def from_bot(message: Message) -> bool:
     return message["from"]["is_bot"]
 
@@ -127,6 +135,11 @@ class Desk:
 
     def agent(self, agent_id: int) -> Chat:
         return self.agents[agent_id]
+
+    def username(self, agent_id: int) -> str:
+        spec = self.config.agent(agent_id)
+        assert spec is not None and spec.username is not None
+        return spec.username
 
     async def customer(self, name: str, language: str = "id", **fields: Any) -> Chat:
         chat = Chat(
