@@ -19,6 +19,7 @@ from bot.app import Frontdoor
 from handoff.states import AgentStatus, ConversationState
 from handoff.tables import Csat, Message
 from tests.sandbox_support import SandboxClient
+from tests.support.desk import Chat, buttons, from_bot, text_of
 from tests.support.frontdoor import running_frontdoor
 from tests.support.routing import conversation, pending_offer_agent
 
@@ -28,41 +29,8 @@ SUNDAY_23_WIB = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
 CHRISTMAS_10_WIB = datetime(2026, 12, 25, 3, 0, tzinfo=UTC)
 
 
-def from_bot(message: dict[str, Any]) -> bool:
-    return message["from"]["is_bot"]
-
-
 def texts(messages: list[dict[str, Any]]) -> list[str]:
-    return [m.get("text") or m.get("caption") or "" for m in messages if from_bot(m)]
-
-
-def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
-
-
-class Chat:
-    """One customer's private chat with the bot."""
-
-    def __init__(self, sandbox: SandboxClient, user: dict[str, Any]) -> None:
-        self.sandbox = sandbox
-        self.user = user
-        self.id = user["id"]
-
-    async def says(self, text: str) -> dict[str, Any]:
-        return await self.sandbox.send(self.id, text)
-
-    async def bot_texts(self) -> list[str]:
-        return texts(await self.sandbox.messages(self.id))
-
-    async def sees(self, fragment: str, timeout: float = 5.0) -> dict[str, Any]:
-        """The first bot message containing `fragment` (waits for it)."""
-        return await self.sandbox.wait_for(
-            self.id, lambda m: from_bot(m) and fragment in (m.get("text") or ""), timeout
-        )
-
-    async def press(self, message: dict[str, Any], data: str) -> dict[str, Any]:
-        return await self.sandbox.press(self.id, self.id, message["message_id"], data)
+    return [text_of(m) for m in messages if from_bot(m)]
 
 
 @pytest.fixture
@@ -275,8 +243,9 @@ async def test_the_agents_messages_relay_and_close_asks_for_a_rating(
     await ani.sees("Ada saran atau komentar?")
     await ani.says("cepat dan ramah")
     await ani.sees("Terima kasih atas penilaian Anda")
-    again = await ani.press(prompt, f"csat:{open_chat.id}:1")
-    assert again["callback_query"]["id"]
+    assert await ani.press(prompt, f"csat:{open_chat.id}:1") == (
+        "Anda sudah memberi penilaian. Terima kasih!"
+    )
 
     async with frontdoor.engine.connect() as conn:
         rating = (await conn.execute(select(Csat.__table__))).one()
