@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Message
 
 from agents_app import views
@@ -176,12 +177,15 @@ class AgentDesk:
                 if replied is None:  # not recorded yet, maybe: the mark says which chat it is
                     mark = MARK.match(reply.text or reply.caption or "")
                     replied = int(mark.group(1)) if mark else None
-            agent_row = await views.agent_row(conn, agent_id)
-            mine = await views.open_chats(conn, agent_id)
+            focus, mine = await self._holdings(conn, agent_id)
+            sent_before = await views.conversation_of_message(conn, agent_id, message.message_id)
+        if sent_before is not None:
+            return  # relayed already: this update is being processed again
+        by_id = {v.conversation_id: v for v in mine}
         target = choose_target(
             replied_to=replied,
-            focus=agent_row.focus_conversation_id if agent_row is not None else None,
-            open_chats=[v.conversation_id for v in mine],
+            focus=focus,
+            open_chats=list(by_id),
             unplaced_reply=(
                 reply is not None
                 and replied is None
@@ -191,7 +195,10 @@ class AgentDesk:
         )
         if target.route is Route.SEND:
             assert target.conversation_id is not None
-            await self.relay(agent_id, message, target.conversation_id)
+            text = message.text or message.caption or ""
+            await self._copy(
+                agent_id, message.message_id, by_id[target.conversation_id], kind, text
+            )
         elif target.route is Route.NOT_YOURS:
             await self.say(
                 agent_id,
@@ -201,37 +208,39 @@ class AgentDesk:
         elif target.route is Route.NO_CHAT:
             await self.say(agent_id, "Not sent: you hold no chat right now.")
         else:
-            by_id = {v.conversation_id: v for v in mine}
             buttons = [
                 [(f"#{c} · {by_id[c].customer_name}", f"to:{c}:{message.message_id}")]
                 for c in target.choices
             ]
             await self.say(agent_id, "Which chat is this for? (Not sent yet.)", buttons)
 
-    async def relay(self, agent_id: int, message: Message, conversation_id: int) -> bool:
-        """Copy the agent's message to the conversation's customer, if it is the agent's;
-        a message already relayed is not sent twice."""
-        async with self.router.engine.connect() as conn:
-            chats = {v.conversation_id: v for v in await views.open_chats(conn, agent_id)}
-            sent_before = await views.conversation_of_message(conn, agent_id, message.message_id)
-        chat = chats.get(conversation_id)
-        if chat is None or sent_before is not None:
-            return False
+    async def _copy(
+        self, agent_id: int, message_id: int, chat: views.CardView, kind: str, text: str
+    ) -> None:
+        """Copy the agent's message to the chat's customer and keep it for the transcript."""
         await self.outbox.put(
             copy_message(
-                chat.customer_id, agent_id, message.message_id, conversation_id=chat.conversation_id
+                chat.customer_id, agent_id, message_id, conversation_id=chat.conversation_id
             )
         )
         await self.router.record_message(
-            conversation_id,
+            chat.conversation_id,
             sender="agent",
             customer_id=chat.customer_id,
             agent_id=agent_id,
-            kind=message_kind(message),
-            text=message.text or message.caption or "",
-            telegram_message_id=message.message_id,
+            kind=kind,
+            text=text,
+            telegram_message_id=message_id,
         )
-        return True
+
+    @staticmethod
+    async def _holdings(
+        conn: AsyncConnection, agent_id: int
+    ) -> tuple[int | None, list[views.CardView]]:
+        """The agent's focused conversation and the chats they hold, oldest first."""
+        agent_row = await views.agent_row(conn, agent_id)
+        focus = agent_row.focus_conversation_id if agent_row is not None else None
+        return focus, await views.open_chats(conn, agent_id)
 
     async def on_target_button(self, agent_id: int, data: str) -> str:
         """The answer to "which chat is this for?": copies the agent's own message only."""
@@ -247,18 +256,8 @@ class AgentDesk:
         chat = chats.get(conversation_id)
         if chat is None:
             return f"#{conversation_id} is no longer yours: not sent."
-        await self.outbox.put(
-            copy_message(chat.customer_id, agent_id, message_id, conversation_id=conversation_id)
-        )
-        await self.router.record_message(
-            conversation_id,
-            sender="agent",
-            customer_id=chat.customer_id,
-            agent_id=agent_id,
-            kind="copy",  # its kind is not in the button; the transcript shows [copy]
-            text="",
-            telegram_message_id=message_id,
-        )
+        # Its kind is not in the button; the transcript shows [copy].
+        await self._copy(agent_id, message_id, chat, "copy", "")
         await self.router.set_focus(agent_id, conversation_id)
         return f"Sent to #{conversation_id} · {chat.customer_name}; it has your focus now."
 
@@ -310,12 +309,9 @@ class AgentDesk:
                 await self.say(chat_id, f"Write it as /{verb} #12.")
             return ref
         async with self.router.engine.connect() as conn:
-            agent_row = await views.agent_row(conn, spec.id)
-            mine = [v.conversation_id for v in await views.open_chats(conn, spec.id)]
+            focus, mine = await self._holdings(conn, spec.id)
         target = choose_target(
-            replied_to=None,
-            focus=agent_row.focus_conversation_id if agent_row else None,
-            open_chats=mine,
+            replied_to=None, focus=focus, open_chats=[v.conversation_id for v in mine]
         )
         if target.route is Route.SEND:
             return target.conversation_id
@@ -348,12 +344,10 @@ class AgentDesk:
 
     async def _cmd_mine(self, spec: Agent, chat_id: int, args: list[str]) -> None:
         async with self.router.engine.connect() as conn:
-            row = await views.agent_row(conn, spec.id)
-            mine = await views.open_chats(conn, spec.id)
+            focus, mine = await self._holdings(conn, spec.id)
         if not mine:
             await self.say(chat_id, "You hold no chat right now.")
             return
-        focus = row.focus_conversation_id if row is not None else None
         lines = [
             f"#{v.conversation_id} · {v.customer_name} · {v.intent or '-'}"
             + (" ← you are writing here" if v.conversation_id == focus else "")
