@@ -164,15 +164,15 @@ class CardSync:
             case Forget(conversation_ids=ids):
                 await self._clean(ids, versions, None)
             case Post(conversation_ids=ids):
-                await self._post(ids, versions)
+                by_id = {v.conversation_id: v for v in shown}
+                await self._post([by_id[i] for i in ids], versions)
             case Edit(message_id=message_id):
                 await self._edit(message_id, versions)
         return True
 
-    async def _post(self, ids: Sequence[int], versions: dict[int, int]) -> None:
+    async def _post(self, shown: Sequence[views.CardView], versions: dict[int, int]) -> None:
+        """A card, or a digest, for conversations just read (they only ever wait to be shown)."""
         assert self.group_id is not None
-        async with self.router.engine.connect() as conn:
-            shown = await views.card_views(conn, ids)
         now = self.router.clock.now()
         text, buttons = render(shown, self.router.config, now)
         while len(text) > TEXT_LIMIT and len(shown) > 1:  # long names: fewer in this digest

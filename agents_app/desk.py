@@ -238,7 +238,7 @@ class AgentDesk:
         conn: AsyncConnection, agent_id: int
     ) -> tuple[int | None, list[views.CardView]]:
         """The agent's focused conversation and the chats they hold, oldest first."""
-        agent_row = await views.agent_row(conn, agent_id)
+        agent_row = await store.get_agent(conn, agent_id)
         focus = agent_row.focus_conversation_id if agent_row is not None else None
         return focus, await views.open_chats(conn, agent_id)
 
@@ -328,13 +328,13 @@ class AgentDesk:
     async def _set_status(self, spec: Agent, chat_id: int, status: AgentStatus) -> None:
         await self.router.set_agent_status(spec.id, status)
         async with self.router.engine.connect() as conn:
-            row = await views.agent_row(conn, spec.id)
+            row = await store.get_agent(conn, spec.id)
         note = "" if row is None or row.on_shift else " You are off shift, so no chats come yet."
         await self.say(chat_id, f"{spec.name}: {status}.{note}")
 
     async def _cmd_status(self, spec: Agent, chat_id: int, args: list[str]) -> None:
         async with self.router.engine.connect() as conn:
-            row = await views.agent_row(conn, spec.id)
+            row = await store.get_agent(conn, spec.id)
         assert row is not None
         shift = "on shift" if row.on_shift else "off shift"
         focus = f", writing to #{row.focus_conversation_id}" if row.load else ""

@@ -140,10 +140,6 @@ async def card_of(conn: AsyncConnection, conversation_id: int) -> Any:
     ).first()
 
 
-async def agent_row(conn: AsyncConnection, agent_id: int) -> Any:
-    return await store.get_agent(conn, agent_id)
-
-
 async def agent_rows(conn: AsyncConnection) -> list[Any]:
     """Every agent still in the config, by name."""
     agents = store.agents
