@@ -27,14 +27,14 @@ from agents_app.desk import AgentDesk
 from agents_app.handlers import add_handlers as add_agent_handlers
 from agents_app.handlers import register_commands
 from agents_app.notices import AgentNotices
-from bot import inbox, polling
+from bot import inbox, polling, webhook
 from bot.aiohttp_request import make_request
 from bot.crm import CrmClient
 from bot.customer import CustomerDesk, add_handlers
 from bot.notices import CustomerNotices
 from bot.outbox import Outbox
 from bot.retry import backoff
-from bot.webhook import WebhookServer
+from bot.web import RouteAdder, WebServer
 from handoff.clock import Clock, SystemClock
 from handoff.config import Config
 from handoff.config_loader import ConfigError, load_config
@@ -63,6 +63,7 @@ class Frontdoor:
     webhook_secret: str | None = None  # webhook mode when set (config.bot.mode == "webhook")
     web_port: int | None = None  # overrides config.web.port; 0 picks a free one (tests)
     config_path: str | None = None  # the file `/reload` reads again
+    web_routes: list[RouteAdder] = field(default_factory=list)  # more pages on the web server
 
     engine: AsyncEngine = field(init=False)
     router: Router = field(init=False)
@@ -72,7 +73,7 @@ class Frontdoor:
 
     def __post_init__(self) -> None:
         self._tasks: list[asyncio.Task[Any]] = []
-        self.webhook: WebhookServer | None = None
+        self.web: WebServer | None = None
 
     async def start(self) -> None:
         """Migrate the database, then start timers, the outbox and the intake of updates."""
@@ -127,10 +128,13 @@ class Frontdoor:
         resumed = await self.processor.resume()
         if resumed:
             log.info("resuming %s updates stored before a restart", resumed)
+        adders = [*self.web_routes]
         if self.webhook_secret is not None:
-            self.webhook = WebhookServer(self.engine, self.processor, self.webhook_secret)
-            port = self.config.web.port if self.web_port is None else self.web_port
-            await self.webhook.start(self.config.web.host, port)
+            adders.append(webhook.add_routes)
+        self.web = WebServer(self, adders)
+        port = self.config.web.port if self.web_port is None else self.web_port
+        await self.web.start(self.config.web.host, port)
+        if self.webhook_secret is not None:
             if self.config.bot.webhook_url:
                 await self.application.bot.set_webhook(
                     self.config.bot.webhook_url,
@@ -152,8 +156,8 @@ class Frontdoor:
         for task in self._tasks:
             if task.get_name() == "polling":
                 task.cancel()
-        if self.webhook is not None:
-            await self.webhook.stop()
+        if self.web is not None:
+            await self.web.stop()
         await self.processor.drain()
         await self.scheduler.stop()
         for task in self._tasks:

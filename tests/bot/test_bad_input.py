@@ -30,14 +30,14 @@ async def frontdoor(sandbox: SandboxClient, tmp_path: Path) -> AsyncIterator[Fro
     """Frontdoor in webhook mode: the sandbox delivers every update to it with the secret."""
     await sandbox.set_limits(enabled=False)
     async with running_frontdoor(sandbox.base_url, tmp_path, webhook_secret=SECRET) as bot:
-        assert bot.webhook is not None
+        assert bot.web is not None
         await bot.application.bot.set_webhook(webhook_url(bot), secret_token=SECRET)
         yield bot
 
 
 def webhook_url(bot: Frontdoor) -> str:
-    assert bot.webhook is not None
-    return f"http://127.0.0.1:{bot.webhook.port}{WEBHOOK_PATH}"
+    assert bot.web is not None
+    return f"http://127.0.0.1:{bot.web.port}{WEBHOOK_PATH}"
 
 
 async def post(bot: Frontdoor, body: bytes, secret: str | None = SECRET) -> tuple[int, Any]:
