@@ -63,6 +63,7 @@ class Frontdoor:
     webhook_secret: str | None = None  # webhook mode when set (config.bot.mode == "webhook")
     web_port: int | None = None  # overrides config.web.port; 0 picks a free one (tests)
     config_path: str | None = None  # the file `/reload` reads again
+    dashboard_token: str | None = None  # the dashboard is refused to everyone while None
     web_routes: list[RouteAdder] = field(default_factory=list)  # more pages on the web server
 
     engine: AsyncEngine = field(init=False)

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         clock=clock,
         webhook_secret=secret,
         config_path=args.config,
+        dashboard_token=os.environ.get(config.web.dashboard_token_env) or None,
     )
     asyncio.run(_serve(bot))
     return EXIT_OK
