@@ -18,6 +18,7 @@ from telegram import Message
 from agents_app import views
 from agents_app.cards import clock, team_name, team_zone
 from agents_app.context import fit, transcript_lines
+from bot.config_watch import Reloaded
 from bot.customer import message_kind
 from bot.outbox import Outbox, Priority, copy_message, send_text
 from handoff import store
@@ -84,7 +85,7 @@ ACTION_ANSWERS = {
     ActionResult.ALREADY_DONE: "#{id}: nothing to do, it is done already.",
 }
 Reply = Callable[[str], Awaitable[None]]
-Reloader = Callable[[], Awaitable[str]]
+Reloader = Callable[[], Awaitable[Reloaded]]
 
 
 def parse_ref(text: str | None) -> int | None:
@@ -549,4 +550,4 @@ class AgentDesk:
         if self.reload is None:
             await self.say(chat_id, "This bot was started without a config file to reload.")
             return
-        await self.say(chat_id, await self.reload())
+        await self.say(chat_id, (await self.reload()).message)

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,10 +30,11 @@ from agents_app.handlers import register_commands
 from agents_app.notices import AgentNotices
 from bot import inbox, polling, webhook
 from bot.aiohttp_request import make_request
+from bot.config_watch import ConfigWatcher, Reloaded
 from bot.crm import CrmClient
 from bot.customer import CustomerDesk, add_handlers
 from bot.notices import CustomerNotices
-from bot.outbox import Outbox
+from bot.outbox import Outbox, Priority, send_text
 from bot.retry import backoff
 from bot.web import RouteAdder, WebServer
 from handoff.clock import Clock, SystemClock
@@ -51,6 +53,7 @@ _handler_errors: contextvars.ContextVar[list[Exception] | None] = contextvars.Co
 STARTUP_RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 QUEUE_NOTICE_EVERY = 15.0  # seconds between looks at waiting customers' places in line
 POSITION_NOTICE_GAP = 60.0  # a customer hears a new place in line at most this often (SPEC §3.5)
+CONFIG_CHANGED = "The config file changed."
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Frontdoor:
     def __post_init__(self) -> None:
         self._tasks: list[asyncio.Task[Any]] = []
         self.web: WebServer | None = None
+        self.watcher: ConfigWatcher | None = None
 
     async def start(self) -> None:
         """Migrate the database, then start timers, the outbox and the intake of updates."""
@@ -124,6 +128,10 @@ class Frontdoor:
         self._spawn(self.cards.run(), "cards")
         self._spawn(register_commands(self.application, self.agent_desk), "commands")
         self._spawn(self._probe_agents(), "probe")
+        every = self.config.bot.config_check_every
+        if self.config_path is not None and every > 0:
+            self.watcher = ConfigWatcher(Path(self.config_path), self._file_changed, every)
+            self._spawn(self.watcher.run(), "config-watch")
         await self.scheduler.start()
         self.scheduler.every(QUEUE_NOTICE_EVERY, self._tell_queue_positions, "queue-positions")
         resumed = await self.processor.resume()
@@ -206,24 +214,46 @@ class Frontdoor:
         elif chat_id > 0:
             await self.router.customer_blocked(chat_id)
 
-    async def reload_config(self) -> str:
+    async def reload_config(self) -> Reloaded:
         """Read the config file again and switch to it; a broken file changes nothing and the
         answer is its errors. The database, token and web settings need a restart."""
         if self.config_path is None:
-            return "Not reloaded: the bot was started without a config file."
+            return Reloaded(False, "Not reloaded: the bot was started without a config file.")
+        if self.watcher is not None:
+            self.watcher.mark_current()  # saved again while this reads it: the watcher sees that
         try:
             config = load_config(self.config_path)
         except ConfigError as error:
-            return f"Not reloaded; the running config stays. {error}"
+            return Reloaded(False, f"Not reloaded; the running config stays. {error}")
         self.config = config
         await self.router.sync_agents(config)
+        await self.router.recheck_held()
+        await self.scheduler.arm_openings()
         self.desk.reload()
         self.scheduler.arm_shift_boundary()
         self._spawn(register_commands(self.application, self.agent_desk), "commands")
         self._spawn(self._probe_agents(), "probe")
-        return (
+        return Reloaded(
+            True,
             f"Config reloaded: {len(config.teams)} teams, {len(config.agents)} agents, "
-            f"{len(config.intents)} intents."
+            f"{len(config.intents)} intents.",
+        )
+
+    async def _file_changed(self) -> None:
+        """The config file was saved: reload it and tell the managers how that went."""
+        reloaded = await self.reload_config()
+        log.log(
+            logging.INFO if reloaded.ok else logging.WARNING,
+            "config file %s changed: %s",
+            self.config_path,
+            reloaded.message,
+        )
+        await self.outbox.put(
+            *(
+                send_text(agent.id, f"{CONFIG_CHANGED} {reloaded.message}", priority=Priority.AGENT)
+                for agent in self.config.agents
+                if agent.manager
+            )
         )
 
     async def _probe_agents(self) -> None:

@@ -90,6 +90,13 @@ class RoutingScheduler:
             )
             for offer in offers:
                 self._at(offer.deadline, f"offer-{offer.id}", self.router.expire_offer, offer.id)
+        await self.arm_openings()
+        self.arm_shift_boundary()
+        await self._sweep()
+
+    async def arm_openings(self) -> None:
+        """A drain at every moment a held chat's team opens, as stored in the database."""
+        async with self.router.engine.connect() as conn:
             held = await conn.execute(
                 select(store.conversations.c.not_before)
                 .where(
@@ -100,8 +107,6 @@ class RoutingScheduler:
             )
             for row in held:
                 self._at(row.not_before, f"opening-{row.not_before.isoformat()}", self._drain)
-        self.arm_shift_boundary()
-        await self._sweep()
 
     async def observe(self, events: Sequence[Event]) -> None:
         """Arm the timers the router's events call for."""

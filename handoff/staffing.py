@@ -21,6 +21,7 @@ from handoff.events import (
     Event,
     SlaBreached,
 )
+from handoff.policies import TeamHours, team_hours
 from handoff.schedule import is_open
 from handoff.states import (
     AgentStatus,
@@ -166,6 +167,30 @@ class Staffing(Dispatcher):
 
         _, events = await self._run(work)
         return Outcome(ActionResult.DONE, tuple(events))
+
+    async def recheck_held(self) -> Outcome:
+        """After a config reload: chats held for a team's opening follow the teams' new hours,
+        and any whose team is open now are offered at once."""
+
+        async def work(u: Unit) -> None:
+            table = store.conversations
+            held = await u.conn.execute(
+                select(table).where(table.c.state == C.QUEUED, table.c.not_before > u.now)
+            )
+            for row in held.all():
+                if row.team not in self.config.teams:
+                    continue
+                hours = team_hours(self.config, row.team, u.now)
+                opening = u.now if hours.outcome is TeamHours.OPEN else hours.opening
+                if opening is None or (opening == row.not_before and hours.team == row.team):
+                    continue
+                await store.update_conversation(u.conn, row, team=hours.team, not_before=opening)
+                await store.add_trail(
+                    u.conn, row.id, u.now, "time", f"config reloaded; {hours.reason}"
+                )
+
+        _, events = await self._run(work)
+        return Outcome(ActionResult.DONE, (*events, *(await self.dispatch_free_agents()).events))
 
     async def dispatch_free_agents(self) -> Outcome:
         """Offer waiting conversations to every agent with a free slot (openings, overflow, drains)."""
