@@ -28,7 +28,7 @@ from agents_app.desk import AgentDesk
 from agents_app.handlers import add_handlers as add_agent_handlers
 from agents_app.handlers import register_commands
 from agents_app.notices import AgentNotices
-from bot import inbox, polling, webhook
+from bot import health, inbox, polling, webhook
 from bot.aiohttp_request import make_request
 from bot.config_watch import ConfigWatcher, Reloaded
 from bot.crm import CrmClient
@@ -67,6 +67,7 @@ class Frontdoor:
     web_port: int | None = None  # overrides config.web.port; 0 picks a free one (tests)
     config_path: str | None = None  # the file `/reload` reads again
     dashboard_token: str | None = None  # the dashboard is refused to everyone while None
+    adapt_config: Callable[[Config], Config] | None = None  # applied to each reloaded file too
     web_routes: list[RouteAdder] = field(default_factory=list)  # more pages on the web server
 
     engine: AsyncEngine = field(init=False)
@@ -137,7 +138,7 @@ class Frontdoor:
         resumed = await self.processor.resume()
         if resumed:
             log.info("resuming %s updates stored before a restart", resumed)
-        adders = [*self.web_routes]
+        adders = [health.add_routes, *self.web_routes]
         if self.webhook_secret is not None:
             adders.append(webhook.add_routes)
         self.web = WebServer(self, adders)
@@ -225,6 +226,8 @@ class Frontdoor:
             config = load_config(self.config_path)
         except ConfigError as error:
             return Reloaded(False, f"Not reloaded; the running config stays. {error}")
+        if self.adapt_config is not None:
+            config = self.adapt_config(config)
         self.config = config
         await self.router.sync_agents(config)
         await self.router.recheck_held()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from handoff.clock import Clock, SystemClock, TickingClock
 from handoff.config import Config
 from handoff.config_loader import ConfigError, load_config
 
@@ -17,6 +20,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 DEFAULT_CONFIG = "config/frontdoor.yaml"
 BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+NOT_A_MOMENT = "is not an ISO moment with its offset, such as 2026-11-28T22:00+07:00"
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
 
@@ -57,11 +61,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the bot against Telegram (or any Bot API server) until stopped."""
-    import logging
-    import os
-
     from bot.app import Frontdoor
-    from handoff.clock import Clock, SystemClock, TickingClock
 
     config = _config_or_complaint(args.config)
     if config is None:
@@ -76,17 +76,10 @@ def run(args: argparse.Namespace) -> int:
         if not WEBHOOK_SECRET.match(secret):
             return _refuse(f"webhook mode needs {config.bot.webhook_secret_env} "
                            "(1-256 characters A-Z a-z 0-9 _ -)")  # fmt: skip
-    clock: Clock = SystemClock()
-    if args.clock:
-        try:
-            clock = TickingClock(datetime.fromisoformat(args.clock))
-        except ValueError as error:
-            return _refuse(f"--clock: {error}")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per timer run otherwise
+    clock = _clock(args.clock)
+    if clock is None:
+        return _refuse(f"--clock: {args.clock!r} {NOT_A_MOMENT}")
+    _log_to_stderr()
     bot = Frontdoor(
         config,
         token,
@@ -97,30 +90,100 @@ def run(args: argparse.Namespace) -> int:
         config_path=args.config,
         dashboard_token=os.environ.get(config.web.dashboard_token_env) or None,
     )
-    asyncio.run(_serve(bot))
+    asyncio.run(_serve(bot, lambda: "frontdoor is running; Ctrl-C stops it"))
     return EXIT_OK
 
 
-def _refuse(why: str) -> int:
-    """`frontdoor run` cannot start: say why, exit with the usage code."""
-    print(f"frontdoor run: {why}", file=sys.stderr)
+def sandbox(args: argparse.Namespace) -> int:
+    """The sandbox Bot API server, the bot pointed at it and the page to play it, until Ctrl-C."""
+    import secrets
+    import tempfile
+    from pathlib import Path
+
+    from bot.playground import Playground
+
+    config = _config_or_complaint(args.config)
+    if config is None:
+        return EXIT_USAGE
+    clock = _clock(args.clock)
+    if clock is None:
+        return _refuse(f"--clock: {args.clock!r} {NOT_A_MOMENT}", "sandbox")
+    for flag, port in (("--api-port", args.api_port), ("--web-port", args.web_port)):
+        if not 0 <= port <= 65535:
+            return _refuse(f"{flag}: {port} is not a port (0-65535)", "sandbox")
+    database = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="frontdoor-")) / "db"
+    _log_to_stderr()
+    playground = Playground(
+        config,
+        clock,
+        f"sqlite+aiosqlite:///{database}",
+        config_path=args.config,
+        api_port=args.api_port,
+        web_port=args.web_port,
+        dashboard_token=os.environ.get(config.web.dashboard_token_env) or secrets.token_urlsafe(12),
+    )
+    try:
+        asyncio.run(_serve(playground, _sandbox_banner(playground, database)))
+    except OSError as error:  # a port in use, a database file that cannot be written
+        return _refuse(str(error), "sandbox")
+    return EXIT_OK
+
+
+def _sandbox_banner(playground: Any, database: Any) -> Callable[[], str]:
+    def banner() -> str:
+        return "\n".join(
+            (
+                "Frontdoor sandbox is running (Ctrl-C stops it)",
+                f"  the page:      {playground.page_url}",
+                f"  dashboard:     {playground.dashboard_url}",
+                f"  Bot API:       {playground.api_url}/bot<token>/<method>, control API under"
+                " /sandbox/",
+                f"  database:      {database}",
+            )
+        )
+
+    return banner
+
+
+def _clock(moment: str | None) -> Clock | None:
+    """The system clock, or one ticking on from `moment`; None unless `moment` is an ISO time
+    with its offset."""
+    if not moment:
+        return SystemClock()
+    try:
+        return TickingClock(datetime.fromisoformat(moment))
+    except ValueError:
+        return None
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per timer run otherwise
+
+
+def _refuse(why: str, command: str = "run") -> int:
+    """The command cannot start: say why, exit with the usage code."""
+    print(f"frontdoor {command}: {why}", file=sys.stderr)
     return EXIT_USAGE
 
 
-async def _serve(bot: Any) -> None:
-    """Start, wait for SIGINT or SIGTERM, stop cleanly."""
+async def _serve(service: Any, banner: Callable[[], str]) -> None:
+    """Start, say so, wait for SIGINT or SIGTERM, stop cleanly."""
     import signal
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await bot.start()
-    print("frontdoor is running; Ctrl-C stops it", flush=True)
     try:
+        await service.start()
+        print(banner(), flush=True)
         await stop.wait()
     finally:
-        await bot.stop()
+        await service.stop()
 
 
 def not_yet(name: str) -> Callable[[argparse.Namespace], int]:
@@ -169,8 +232,17 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--clock", help="start the bot's clock at this ISO moment (demos)")
     runner.set_defaults(handler=run)
 
+    play = commands.add_parser(
+        "sandbox", help="run the bot against a local Telegram with a web page to play it"
+    )
+    play.add_argument("--config", default=DEFAULT_CONFIG)
+    play.add_argument("--api-port", type=int, default=8081, help="the sandbox Bot API server")
+    play.add_argument("--web-port", type=int, default=8080, help="the page and the dashboard")
+    play.add_argument("--clock", help="start the bot's clock at this ISO moment")
+    play.add_argument("--db", help="SQLite file to keep (default: a new temporary one)")
+    play.set_defaults(handler=sandbox)
+
     for name, help_text in (
-        ("sandbox", "run the bot against a local Telegram with a web page to play it"),
         ("report", "KPIs for a period as a table, CSV or JSON"),
         ("simulate", "replay traffic against a config and predict waits and load"),
     ):

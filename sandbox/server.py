@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from sandbox import botapi, control, events
 from sandbox.core import SANDBOX_KEY, Sandbox
@@ -18,11 +19,13 @@ def create_app(
     clock: Callable[[], float] = time.time,
     monotonic: Callable[[], float] = time.monotonic,
     webhook_retry: tuple[float, float] = (0.5, 10.0),
+    cors_origins: Collection[str] = (),
 ) -> web.Application:
     """Build the server; `bot_token` fixes the primary bot, else the first token seen is it.
 
     `clock` dates messages, `monotonic` drives the flood limits and `webhook_retry` is the first
     and the largest pause between webhook attempts; tests shorten or replace them.
+    `cors_origins` may call the control API from a browser (the sandbox page on another port).
     """
     bot_id = botapi.bot_id_of(bot_token) if bot_token else None
     if bot_token and bot_id is None:
@@ -35,6 +38,8 @@ def create_app(
     botapi.add_routes(app)
     control.add_routes(app)
     app.router.add_get("/", _index)
+    if cors_origins:
+        _allow_cross_origin(app, frozenset(cors_origins))
 
     async def close_sandbox(_: web.Application) -> None:
         await sandbox.close()
@@ -48,3 +53,41 @@ async def _index(request: web.Request) -> web.Response:
     return web.Response(
         text="Frontdoor sandbox Bot API server: /bot<token>/<method>, control API under /sandbox/\n"
     )
+
+
+CORS_PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, PUT",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def _allowed_origin(request: web.Request, origins: frozenset[str]) -> str | None:
+    """The request's Origin if it may read control API answers, else None."""
+    origin = request.headers.get("Origin")
+    if origin in origins and request.path.startswith("/sandbox/"):
+        return origin
+    return None
+
+
+def _allow_cross_origin(app: web.Application, origins: frozenset[str]) -> None:
+    """CORS for the control API: answer preflights and mark every response to those origins.
+
+    The headers go on in `on_response_prepare`, which also reaches the event stream: its
+    handler prepares the response itself, before any middleware could add to it.
+    """
+
+    @web.middleware
+    async def preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "OPTIONS" and _allowed_origin(request, origins):
+            return web.Response(status=204, headers=CORS_PREFLIGHT_HEADERS)
+        return await handler(request)
+
+    async def mark(request: web.Request, response: web.StreamResponse) -> None:
+        origin = _allowed_origin(request, origins)
+        if origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers.add("Vary", "Origin")
+
+    app.middlewares.append(preflight)
+    app.on_response_prepare.append(mark)

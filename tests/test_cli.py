@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from bot.cli import EXIT_USAGE, main
 from tests.support.frontdoor import EXAMPLE
 
 
-@pytest.mark.parametrize("command", ["sandbox", "report", "simulate"])
+@pytest.mark.parametrize("command", ["simulate"])
 def test_a_command_not_built_yet_says_so_with_exit_code_2(command, capsys):
     assert main([command]) == EXIT_USAGE
     assert f"frontdoor {command}: not yet available" in capsys.readouterr().err
@@ -53,3 +55,31 @@ def test_run_in_webhook_mode_needs_a_secret(tmp_path, capsys, monkeypatch):
     assert main(["run", "--config", str(config)]) == EXIT_USAGE
 
     assert "TELEGRAM_WEBHOOK_SECRET" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "complaint"),
+    [
+        (["--clock", "saturday night"], "--clock: 'saturday night' is not an ISO moment"),
+        (["--clock", "2026-11-28T22:00"], "with its offset"),
+        (["--api-port", "70000"], "--api-port: 70000 is not a port"),
+        (["--web-port", "-1"], "--web-port: -1 is not a port"),
+        (["--config", "/no/such/file.yaml"], "file.yaml"),
+    ],
+    ids=["bad-clock", "clock-without-zone", "api-port", "web-port", "missing-config"],
+)
+def test_sandbox_refuses_bad_flags_with_exit_code_2(arguments, complaint, capsys):
+    assert main(["sandbox", *arguments]) == EXIT_USAGE
+    assert complaint in capsys.readouterr().err
+
+
+def test_sandbox_refuses_a_port_in_use(tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        assert main(["sandbox", "--api-port", str(port), "--db", str(tmp_path / "db")]) == 2
+
+    assert "frontdoor sandbox:" in capsys.readouterr().err
+    assert not (tmp_path / "db").exists()  # the server comes first: nothing was written

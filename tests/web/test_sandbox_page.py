@@ -1,0 +1,110 @@
+"""The whole story on the sandbox page, in real headless Chromium: `frontdoor sandbox` as a
+newcomer meets it, every click going through the page, the sandbox Bot API server and the bot."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+from playwright.async_api import Browser, Locator, Page, expect
+
+from bot.playground import Playground
+from handoff.clock import ManualClock
+from tests.support.desk import desk_config
+from tests.support.frontdoor import TUESDAY_10_WIB
+
+TOKEN = "dashboard-test-token"
+SEEN = 10_000  # ms a step may take to show on the page
+
+
+@contextlib.asynccontextmanager
+async def playground(directory: Path) -> AsyncIterator[Playground]:
+    """`frontdoor sandbox` on free ports, Tuesday 10:00 in Jakarta, Telegram's limits off."""
+    play = Playground(
+        desk_config(),
+        ManualClock(TUESDAY_10_WIB),
+        f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}",
+        api_port=0,
+        web_port=0,
+        dashboard_token=TOKEN,
+    )
+    await play.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            await session.put(f"{play.api_url}/sandbox/limits", json={"enabled": False})
+        yield play
+    finally:
+        await play.stop()
+
+
+async def write(pane: Locator, text: str) -> None:
+    await pane.locator(".compose").fill(text)
+    await pane.locator("button.send").click()
+
+
+def last_from_bot(pane: Locator, text: str | re.Pattern[str]) -> Locator:
+    return pane.locator(".message.from-bot", has_text=text).last
+
+
+async def test_a_customer_goes_from_faq_to_an_agent_and_rates_the_chat(
+    browser: Browser, tmp_path: Path, artifacts: Path
+) -> None:
+    async with playground(tmp_path) as play:
+        page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+        await page.goto(play.page_url)
+        await expect(page.locator("#connection")).to_have_text("live", timeout=SEEN)
+        budi_id = next(c["id"] for c in play.setup["customers"] if c["first_name"] == "Budi")
+        budi = page.locator(f'[data-pane="customer-{budi_id}"]')
+        group = page.locator('[data-pane="group"]')
+
+        # An FAQ first: the answer, then "did it help?" with a button for a person.
+        await write(budi, "gmn cara bayar tagihan?")
+        await expect(last_from_bot(budi, "Virtual Account")).to_be_visible(timeout=SEEN)
+        helpful = last_from_bot(budi, "Apakah jawaban ini membantu?")
+        await helpful.locator("button.inline-button", has_text="Bicara dengan CS").click()
+        await expect(last_from_bot(budi, "saya sambungkan ke tim")).to_be_visible(timeout=SEEN)
+
+        # The card appears in the group, offered to one agent, who claims it there.
+        card = last_from_bot(group, re.compile(r"#\d+ · Budi"))
+        await expect(card).to_contain_text("offered to @", timeout=SEEN)
+        username = re.search(r"offered to @(\w+)", await card.inner_text())
+        assert username is not None
+        agent = next(a for a in play.setup["agents"] if a.get("username") == username[1])
+        await group.locator("select.as-agent").select_option(str(agent["id"]))
+        await card.locator("button.inline-button", has_text="Claim").click()
+        await expect(card).to_contain_text(f"claimed by @{username[1]}", timeout=SEEN)
+        desk = page.locator(f'[data-pane="agent-{agent["id"]}"]')
+        await expect(last_from_bot(desk, "gmn cara bayar tagihan?")).to_be_visible(timeout=SEEN)
+
+        # They talk through the bot.
+        await write(desk, "Halo Budi, saya bantu cek tagihannya ya.")
+        await expect(last_from_bot(budi, "saya bantu cek tagihannya")).to_be_visible(timeout=SEEN)
+        await write(budi, "Terima kasih, nomor pelanggan 12345")
+        await expect(last_from_bot(desk, "nomor pelanggan 12345")).to_be_visible(timeout=SEEN)
+
+        # The agent closes; the customer rates 5 and skips the comment.
+        await write(desk, "/close")
+        rating = last_from_bot(budi, "Seberapa puas Anda")
+        await rating.locator("button.inline-button", has_text="5").click()
+        await expect(last_from_bot(budi, "Ada saran atau komentar?")).to_be_visible(timeout=SEEN)
+        await write(budi, "/skip")
+        await expect(last_from_bot(budi, "Terima kasih atas penilaian Anda")).to_be_visible(
+            timeout=SEEN
+        )
+        await expect(card).to_contain_text("closed", timeout=SEEN)
+        await page.screenshot(path=artifacts / "sandbox.png", full_page=True)
+
+        await show_dashboard(page, play, artifacts)
+
+
+async def show_dashboard(page: Page, play: Playground, artifacts: Path) -> None:
+    """The dashboard the page links to shows the story: one chat handled, rated 5."""
+    assert play.dashboard_url is not None
+    await page.goto(play.dashboard_url)
+    assert "token=" not in page.url  # the token moved to a cookie
+    await expect(page.locator('[data-kpi="csat"]')).to_contain_text("5", timeout=SEEN)
+    await expect(page.locator("#charts svg").first).to_be_visible()
+    await page.screenshot(path=artifacts / "dashboard.png", full_page=True)
