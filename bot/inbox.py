@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -61,6 +61,19 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
                 ],
             )
     return fresh
+
+
+async def unprocessed(engine: AsyncEngine) -> tuple[int, datetime | None]:
+    """How many stored updates wait to be processed, and when the oldest arrived (/metrics)."""
+    async with engine.connect() as conn:
+        count, oldest = (
+            await conn.execute(
+                select(func.count(), func.min(inbox.c.received_at)).where(
+                    inbox.c.processed_at.is_(None)
+                )
+            )
+        ).one()
+    return int(count), oldest
 
 
 def chat_of(update: RawUpdate) -> int:

@@ -5,7 +5,8 @@ What counts in a period:
 
 - created / closed: `created_at` / `closed_at` in the period. Wait (queued → claimed):
   `assigned_at` in the period. First response (queued → first agent message): `first_response_at`
-  in the period. Handle time (claimed → closed), AHT, FCR, CSAT, transfers: closed in the period.
+  in the period. A chat requeued after its first claim is queued anew (`queued_at` moves past
+  `assigned_at` and `first_response_at`, which keep the first claim), so neither counts for it. Handle time (claimed → closed), AHT, FCR, CSAT, transfers: closed in the period.
 - FCR: share of closed conversations *an agent held* (`assigned_at` set) with no transfer and no
   reopen; ones the bot closed alone would inflate it. A reopen is another conversation of the same
   customer created within 24 h after the close: pass conversations created up to `end` + 24 h too.
@@ -225,12 +226,14 @@ def _team_kpis(
         waits=percentiles(
             _seconds(c.queued_at, c.assigned_at)
             for c in conversations
-            if c.queued_at is not None and within(c.assigned_at)
+            if c.queued_at is not None and within(c.assigned_at) and c.queued_at <= c.assigned_at
         ),
         first_response=percentiles(
             _seconds(c.queued_at, c.first_response_at)
             for c in conversations
-            if c.queued_at is not None and within(c.first_response_at)
+            if c.queued_at is not None
+            and within(c.first_response_at)
+            and c.queued_at <= c.first_response_at
         ),
         handle_time=percentiles(handle_times),
         mean_handle_seconds=_mean(handle_times),
