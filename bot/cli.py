@@ -111,25 +111,28 @@ def sandbox(args: argparse.Namespace) -> int:
     for flag, port in (("--api-port", args.api_port), ("--web-port", args.web_port)):
         if not 0 <= port <= 65535:
             return _refuse(f"{flag}: {port} is not a port (0-65535)", "sandbox")
-    database = Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="frontdoor-")) / "db"
-    _log_to_stderr()
-    playground = Playground(
-        config,
-        clock,
-        f"sqlite+aiosqlite:///{database}",
-        config_path=args.config,
-        api_port=args.api_port,
-        web_port=args.web_port,
-        dashboard_token=os.environ.get(config.web.dashboard_token_env) or secrets.token_urlsafe(12),
-    )
-    try:
-        asyncio.run(_serve(playground, _sandbox_banner(playground, database)))
-    except OSError as error:  # a port in use, a database file that cannot be written
-        return _refuse(str(error), "sandbox")
+    with tempfile.TemporaryDirectory(prefix="frontdoor-sandbox-") as scratch:
+        database = Path(args.db) if args.db else Path(scratch) / "frontdoor.db"
+        _log_to_stderr()
+        playground = Playground(
+            config,
+            clock,
+            f"sqlite+aiosqlite:///{database}",
+            config_path=args.config,
+            api_port=args.api_port,
+            web_port=args.web_port,
+            dashboard_token=os.environ.get(config.web.dashboard_token_env)
+            or secrets.token_urlsafe(12),
+        )
+        kept = "" if args.db else " (temporary: removed when the sandbox stops)"
+        try:
+            asyncio.run(_serve(playground, _sandbox_banner(playground, f"{database}{kept}")))
+        except OSError as error:  # a port in use, a database file that cannot be written
+            return _refuse(str(error), "sandbox")
     return EXIT_OK
 
 
-def _sandbox_banner(playground: Any, database: Any) -> Callable[[], str]:
+def _sandbox_banner(playground: Any, database: str) -> Callable[[], str]:
     def banner() -> str:
         return "\n".join(
             (
