@@ -28,7 +28,7 @@ from agents_app.desk import AgentDesk
 from agents_app.handlers import add_handlers as add_agent_handlers
 from agents_app.handlers import register_commands
 from agents_app.notices import AgentNotices
-from bot import health, inbox, polling, webhook
+from bot import dashboard, health, inbox, polling, webhook
 from bot.aiohttp_request import make_request
 from bot.config_watch import ConfigWatcher, Reloaded
 from bot.crm import CrmClient
@@ -138,7 +138,7 @@ class Frontdoor:
         resumed = await self.processor.resume()
         if resumed:
             log.info("resuming %s updates stored before a restart", resumed)
-        adders = [health.add_routes, *self.web_routes]
+        adders = [health.add_routes, dashboard.add_routes, *self.web_routes]
         if self.webhook_secret is not None:
             adders.append(webhook.add_routes)
         self.web = WebServer(self, adders)

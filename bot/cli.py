@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import re
@@ -15,6 +16,8 @@ from typing import Any
 from handoff.clock import Clock, SystemClock, TickingClock
 from handoff.config import Config
 from handoff.config_loader import ConfigError, load_config
+from handoff.kpi_report import PeriodError, Report, report_dict, report_period, report_zone
+from handoff.report_text import as_csv, as_table
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -57,6 +60,69 @@ def db_upgrade(args: argparse.Namespace) -> int:
     asyncio.run(upgrade(url))
     print(f"database at {_redact(url)} is up to date")
     return EXIT_OK
+
+
+class NoDatabase(Exception):
+    """There is no Frontdoor database to report on at the URL given."""
+
+
+def report(args: argparse.Namespace) -> int:
+    """Print the KPIs of a period (SPEC §4.4) as a table, CSV or JSON; reads, never writes."""
+    config = _config_or_complaint(args.config)
+    if config is None:
+        return EXIT_USAGE
+    now = datetime.now(UTC)
+    try:
+        start, end = report_period(args.start, args.end, report_zone(config), now)
+    except PeriodError as error:
+        return _refuse(str(error), "report")
+    url = args.database_url or config.database.url
+    try:
+        found = asyncio.run(_read_report(url, config, start, end, now))
+    except NoDatabase as error:
+        return _refuse(str(error), "report")
+    if args.format == "json":
+        print(json.dumps(report_dict(found), indent=2, ensure_ascii=False))
+    else:
+        print(as_csv(found) if args.format == "csv" else as_table(found), end="")
+    return EXIT_OK
+
+
+async def _read_report(
+    url: str, config: Config, start: datetime, end: datetime, now: datetime
+) -> Report:
+    """The report, read from an existing database; a SQLite file that is not there is not made."""
+    from pathlib import Path
+
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from handoff.db import is_sqlite
+    from handoff.reporting import load_report
+
+    try:
+        if is_sqlite(url):
+            path = make_url(url).database or ""
+            if not (path and Path(path).is_file() and Path(path).stat().st_size):  # :memory: too
+                raise NoDatabase(f"no database at {path or url}")
+        # A plain engine: handoff.db's switches SQLite to WAL on connect, a write.
+        engine = create_async_engine(url)
+    except (SQLAlchemyError, ImportError) as error:  # not a URL, no driver for it
+        raise NoDatabase(f"cannot use the database URL {_redact(url)}: {error}") from error
+    try:
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda sync: inspect(sync).has_table("conversation"))
+        if not tables:
+            raise NoDatabase(
+                f"the database at {_redact(url)} has no Frontdoor tables (frontdoor db upgrade)"
+            )
+        return await load_report(engine, config, start, end, now)
+    except (SQLAlchemyError, OSError) as error:
+        raise NoDatabase(f"cannot read the database at {_redact(url)}: {error}") from error
+    finally:
+        await engine.dispose()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -245,8 +311,19 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--db", help="SQLite file to keep (default: a new temporary one)")
     play.set_defaults(handler=sandbox)
 
+    kpis = commands.add_parser("report", help="KPIs for a period as a table, CSV or JSON")
+    kpis.add_argument(
+        "--from", dest="start", help="ISO date (midnight) or moment with offset; default today"
+    )
+    kpis.add_argument(
+        "--to", dest="end", help="ISO date (counted whole) or moment with offset; default now"
+    )
+    kpis.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    kpis.add_argument("--config", default=DEFAULT_CONFIG)
+    kpis.add_argument("--database-url", help="overrides the config's database.url")
+    kpis.set_defaults(handler=report)
+
     for name, help_text in (
-        ("report", "KPIs for a period as a table, CSV or JSON"),
         ("simulate", "replay traffic against a config and predict waits and load"),
     ):
         later = commands.add_parser(name, help=help_text)

@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.app import Frontdoor
 from handoff.clock import Clock
 from handoff.config import Config
+from handoff.kpi_report import report_zone
 from sandbox.server import create_app
 from sandbox.ui import ui_routes
 
@@ -24,10 +25,6 @@ SANDBOX_TOKEN = "100000001:frontdoor-sandbox"  # the sandbox takes any <digits>:
 SANDBOX_GROUP_ID = -1001000000001  # the agents group, when the config names none
 STARTER_CUSTOMERS = ({"first_name": "Budi", "language_code": "id"},
                      {"first_name": "Alice", "language_code": "en"})  # fmt: skip
-
-
-def report_timezone(config: Config) -> str:  # TODO(lead): use handoff.reporting's
-    return config.schedules[next(iter(config.teams.values())).schedule].timezone
 
 
 def free_port(host: str) -> int:
@@ -121,7 +118,7 @@ class Playground:
             "agents": agents,
             "customers": customers,
             "dashboard": self.dashboard_url,
-            "timezone": report_timezone(self.config),
+            "timezone": report_zone(self.config).key,
         }
         self.bot.web_routes.append(ui_routes(self.setup))
         await self.bot.start()

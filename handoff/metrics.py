@@ -6,7 +6,8 @@ What counts in a period:
 - created / closed: `created_at` / `closed_at` in the period. Wait (queued → claimed):
   `assigned_at` in the period. First response (queued → first agent message): `first_response_at`
   in the period. A chat requeued after its first claim is queued anew (`queued_at` moves past
-  `assigned_at` and `first_response_at`, which keep the first claim), so neither counts for it. Handle time (claimed → closed), AHT, FCR, CSAT, transfers: closed in the period.
+  `assigned_at` and `first_response_at`, which keep the first claim), so neither counts for it.
+  Handle time (claimed → closed), AHT, FCR, CSAT, transfers: closed in the period.
 - FCR: share of closed conversations *an agent held* (`assigned_at` set) with no transfer and no
   reopen; ones the bot closed alone would inflate it. A reopen is another conversation of the same
   customer created within 24 h after the close: pass conversations created up to `end` + 24 h too.

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.playground import free_port
 from tests.sandbox_support import BOT_TOKEN, SandboxClient
 from tests.support.frontdoor import EXAMPLE, running_frontdoor
 
@@ -34,6 +35,7 @@ def fast_config(directory: Path) -> Path:
         "  default_language: id ",
         1,
     )
+    text = text.replace("  port: 8088", f"  port: {free_port('127.0.0.1')}", 1)
     path = directory / "fast.yaml"
     path.write_text(text)
     return path
@@ -62,8 +64,8 @@ async def bot_process(
     )
     assert process.stdout is not None
     async with asyncio.timeout(30):
-        while b"frontdoor is running" not in await process.stdout.readline():
-            assert process.returncode is None, "frontdoor run exited"
+        while b"frontdoor is running" not in (line := await process.stdout.readline()):
+            assert line, "frontdoor run exited before it was running"
     try:
         yield process
     finally:

@@ -230,6 +230,7 @@ async def agents_desk(
     started: list[int] | None = None,
     limits: bool = False,
     config_path: Path | None = None,
+    dashboard_token: str | None = None,
 ) -> AsyncIterator[Desk]:
     """The bot running with its agents group open; the sandbox's flood limits off unless
     `limits`."""
@@ -241,6 +242,7 @@ async def agents_desk(
         config=config or desk_config(),
         start=start,
         config_path=config_path,
+        dashboard_token=dashboard_token,
     ) as bot:
         desk = Desk(sandbox, bot)
         await desk.open_agents_group(started)

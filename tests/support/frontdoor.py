@@ -39,6 +39,7 @@ async def running_frontdoor(
     start: datetime = TUESDAY_10_WIB,
     webhook_secret: str | None = None,
     config_path: Path | None = None,
+    dashboard_token: str | None = None,
 ) -> AsyncIterator[Frontdoor]:
     """Start Frontdoor (polling, or webhook when a secret is given) and stop it afterwards."""
     bot = Frontdoor(
@@ -50,6 +51,7 @@ async def running_frontdoor(
         webhook_secret=webhook_secret,
         web_port=0,
         config_path=str(config_path) if config_path else None,
+        dashboard_token=dashboard_token,
     )
     await bot.start()
     try:
