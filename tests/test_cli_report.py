@@ -16,7 +16,7 @@ from bot.cli import EXIT_OK, EXIT_USAGE, main
 from handoff.router import ActionResult
 from tests.support.configs import make_config
 from tests.support.frontdoor import EXAMPLE
-from tests.support.routing import new_chat, running_router
+from tests.support.routing import running_router, served_chat
 
 DAY = "2026-11-23"  # the Monday tests.support.routing starts at 10:00 in Jakarta
 
@@ -25,13 +25,7 @@ DAY = "2026-11-23"  # the Monday tests.support.routing starts at 10:00 in Jakart
 async def database(tmp_path: Path) -> str:
     """A database with one chat: waited 30 s, answered after 60 s, closed after 270 s, rated 5."""
     async with running_router(tmp_path, make_config(agents=[{"id": 1}, {"id": 2}])) as router:
-        chat = await new_chat(router, 100)
-        router.clock.advance(30)
-        await router.claim(chat, 1)
-        router.clock.advance(30)
-        await router.record_message(chat, sender="agent", customer_id=100, agent_id=1, text="Halo")
-        router.clock.advance(240)
-        await router.close(chat, by_agent_id=1)
+        chat = await served_chat(router)
         assert await router.record_csat(chat, 100, 5) is ActionResult.DONE
     return f"sqlite+aiosqlite:///{tmp_path / 'frontdoor.db'}"
 

@@ -7,19 +7,13 @@ from datetime import timedelta
 from handoff.reporting import load_kpis, load_report
 from handoff.router import ActionResult
 from tests.support.configs import make_config
-from tests.support.routing import MONDAY_10_WIB, new_chat, running_router
+from tests.support.routing import MONDAY_10_WIB, new_chat, running_router, served_chat
 
 
 async def test_a_served_and_rated_conversation_shows_in_the_kpis(tmp_path):
     config = make_config(agents=[{"id": 1}, {"id": 2}])
     async with running_router(tmp_path, config) as router:
-        chat = await new_chat(router, 100)
-        router.clock.advance(30)
-        await router.claim(chat, 1)
-        router.clock.advance(30)
-        await router.record_message(chat, sender="agent", customer_id=100, agent_id=1, text="Halo")
-        router.clock.advance(240)
-        await router.close(chat, by_agent_id=1)
+        chat = await served_chat(router)
         assert await router.record_csat(chat, 100, 5, "mantap") is ActionResult.DONE
         assert await router.record_csat(chat, 100, 4) is ActionResult.ALREADY_DONE
         assert await router.record_csat(chat, 101, 4) is ActionResult.NOT_FOUND

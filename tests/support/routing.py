@@ -73,6 +73,20 @@ async def new_chat(
     return outcome.conversation_id
 
 
+async def served_chat(router: Router, customer_id: int = 100, agent_id: int = 1) -> int:
+    """A chat that waits 30 s, is claimed, answered 30 s later and closed 240 s after that."""
+    chat = await new_chat(router, customer_id)
+    router.clock.advance(30)
+    await router.claim(chat, agent_id)
+    router.clock.advance(30)
+    await router.record_message(
+        chat, sender="agent", customer_id=customer_id, agent_id=agent_id, text="Halo"
+    )
+    router.clock.advance(240)
+    await router.close(chat, by_agent_id=agent_id)
+    return chat
+
+
 async def pending_offer_agent(router: Router, conversation_id: int) -> int | None:
     async with router.engine.connect() as conn:
         offer = await store.pending_offer(conn, conversation_id)

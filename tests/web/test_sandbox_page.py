@@ -53,6 +53,8 @@ async def test_a_customer_goes_from_faq_to_an_agent_and_rates_the_chat(
     browser: Browser, tmp_path: Path, artifacts: Path
 ) -> None:
     async with playground(tmp_path) as play:
+        clock = play.clock
+        assert isinstance(clock, ManualClock)
         page = await browser.new_page(viewport={"width": 1600, "height": 1000})
         await page.goto(play.page_url)
         await expect(page.locator("#connection")).to_have_text("live", timeout=SEEN)
@@ -73,6 +75,7 @@ async def test_a_customer_goes_from_faq_to_an_agent_and_rates_the_chat(
         username = re.search(r"offered to @(\w+)", await card.inner_text())
         assert username is not None
         agent = next(a for a in play.setup["agents"] if a.get("username") == username[1])
+        clock.advance(45)  # Budi waits 45 s (the offer runs 60 s)
         await group.locator("select.as-agent").select_option(str(agent["id"]))
         await card.locator("button.inline-button", has_text="Claim").click()
         await expect(card).to_contain_text(f"claimed by @{username[1]}", timeout=SEEN)
@@ -80,12 +83,14 @@ async def test_a_customer_goes_from_faq_to_an_agent_and_rates_the_chat(
         await expect(last_from_bot(desk, "gmn cara bayar tagihan?")).to_be_visible(timeout=SEEN)
 
         # They talk through the bot.
+        clock.advance(75)
         await write(desk, "Halo Budi, saya bantu cek tagihannya ya.")
         await expect(last_from_bot(budi, "saya bantu cek tagihannya")).to_be_visible(timeout=SEEN)
         await write(budi, "Terima kasih, nomor pelanggan 12345")
         await expect(last_from_bot(desk, "nomor pelanggan 12345")).to_be_visible(timeout=SEEN)
 
         # The agent closes; the customer rates 5 and skips the comment.
+        clock.advance(120)
         await write(desk, "/close")
         rating = last_from_bot(budi, "Seberapa puas Anda")
         await rating.locator("button.inline-button", has_text="5").click()
@@ -101,10 +106,13 @@ async def test_a_customer_goes_from_faq_to_an_agent_and_rates_the_chat(
 
 
 async def show_dashboard(page: Page, play: Playground, artifacts: Path) -> None:
-    """The dashboard the page links to shows the story: one chat handled, rated 5."""
+    """The dashboard the page links to shows the story: a 45 s wait, solved at once, rated 5."""
     assert play.dashboard_url is not None
     await page.goto(play.dashboard_url)
     assert "token=" not in page.url  # the token moved to a cookie
-    await expect(page.locator('[data-kpi="csat"]')).to_contain_text("5", timeout=SEEN)
+    kpis = page.locator("#kpis")
+    await expect(kpis.locator('[data-kpi="csat"]')).to_have_text("5.0", timeout=SEEN)
+    await expect(kpis.locator('[data-kpi="wait_p50"]')).to_have_text("45s")
+    await expect(kpis.locator('[data-kpi="fcr"]')).to_have_text("100%")
     await expect(page.locator("#charts svg").first).to_be_visible()
     await page.screenshot(path=artifacts / "dashboard.png", full_page=True)
