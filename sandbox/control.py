@@ -27,6 +27,7 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 CONTENT_KINDS = ("text", "photo", "document", "voice", "sticker", "location")
 CAPTIONED = ("photo", "document", "voice")  # stickers and locations take no caption on Telegram
 VOICE_MIME = "audio/ogg"  # a voice note is OGG/Opus; Telegram reports it so
+NAME_LIMIT = 64  # Telegram's limit on a first name
 EMOJI_MAX = 16  # room for ZWJ sequences such as 👩‍👩‍👧‍👦, which are one emoji
 
 
@@ -75,6 +76,8 @@ async def create_user(request: web.Request) -> web.Response:
     extra = {k: field(body, k, str) for k in ("last_name", "username", "language_code")}
     if not first_name.strip():
         raise ControlError(400, "field 'first_name' must not be empty")
+    if len(first_name) > NAME_LIMIT:
+        raise ControlError(400, f"field 'first_name' is longer than {NAME_LIMIT} characters")
     if user_id is not None and (user_id <= 0 or user_id in world.users):
         raise ControlError(
             409 if user_id in world.users else 400,

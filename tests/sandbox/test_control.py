@@ -231,6 +231,7 @@ async def test_a_sticker_must_name_a_sticker(sandbox: SandboxClient, ani: dict[s
         ("POST", "/sandbox/users/USER/press", {"chat_id": "USER", "message_id": "1"}, 400),
         ("POST", "/sandbox/users/abc/block", None, 400),
         ("POST", "/sandbox/users", {"first_name": ""}, 400),
+        ("POST", "/sandbox/users", {"first_name": "A" * 65}, 400),
         ("POST", "/sandbox/users", {"username": "noname"}, 400),
         ("POST", "/sandbox/users", {"first_name": "Dup", "id": "USER"}, 409),
         ("POST", "/sandbox/groups", {"title": "G", "member_ids": [424242]}, 404),

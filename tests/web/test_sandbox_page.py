@@ -116,3 +116,35 @@ async def show_dashboard(page: Page, play: Playground, artifacts: Path) -> None:
     await expect(kpis.locator('[data-kpi="fcr"]')).to_have_text("100%")
     await expect(page.locator("#charts svg").first).to_be_visible()
     await page.screenshot(path=artifacts / "dashboard.png", full_page=True)
+
+
+async def test_the_page_shows_what_the_sandbox_refuses_and_changes_nothing(
+    browser: Browser, tmp_path: Path
+) -> None:
+    async with playground(tmp_path) as play:
+        page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+        await page.goto(play.page_url)
+        await expect(page.locator("#connection")).to_have_text("live", timeout=SEEN)
+        alice_id = next(c["id"] for c in play.setup["customers"] if c["first_name"] == "Alice")
+        alice = page.locator(f'[data-pane="customer-{alice_id}"]')
+
+        # Longer than Telegram's 4096 characters: refused, said so, and the text is kept.
+        await write(alice, "x" * 4097)
+        await expect(alice.locator(".toast.error")).to_contain_text("message is too long")
+        await expect(alice.locator(".compose")).to_have_value("x" * 4097)
+        assert await alice.locator(".message").count() == 0
+
+        # A name longer than Telegram allows: no new customer, and the reason beside the form.
+        panes = await page.locator('[data-pane^="customer-"]').count()
+        await page.locator("#new-customer-name").fill("N" * 65)
+        await page.locator("#add-customer").click()
+        await expect(page.locator("#new-customer-status")).to_contain_text("longer than 64")
+        assert await page.locator('[data-pane^="customer-"]').count() == panes
+
+        # A proper one gets a pane, and its first message is answered there.
+        await page.locator("#new-customer-name").fill("Citra")
+        await page.locator("#add-customer").click()
+        citra = page.locator('[data-pane^="customer-"]', has_text="Citra")
+        await expect(citra).to_have_count(1)
+        await write(citra, "/start")
+        await expect(last_from_bot(citra, "Nusantara Net")).to_be_visible(timeout=SEEN)
