@@ -156,7 +156,10 @@ def run(args: argparse.Namespace) -> int:
         config_path=args.config,
         dashboard_token=os.environ.get(config.web.dashboard_token_env) or None,
     )
-    asyncio.run(_serve(bot, lambda: "frontdoor is running; Ctrl-C stops it"))
+    try:
+        asyncio.run(_serve(bot, lambda: "frontdoor is running; Ctrl-C stops it"))
+    except OSError as error:  # the web server's port is taken
+        return _refuse(f"{error} (web.host and web.port in the config)")
     return EXIT_OK
 
 
@@ -247,9 +250,9 @@ async def _serve(service: Any, banner: Callable[[], str]) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    await service.start()
+    print(banner(), flush=True)
     try:
-        await service.start()
-        print(banner(), flush=True)
         await stop.wait()
     finally:
         await service.stop()

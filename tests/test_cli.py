@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
+import sys
 
 import pytest
 
 from bot.cli import EXIT_USAGE, main
+from tests.sandbox_support import BOT_TOKEN
 from tests.support.frontdoor import EXAMPLE
 
 
@@ -83,3 +87,32 @@ def test_sandbox_refuses_a_port_in_use(tmp_path, capsys):
 
     assert "frontdoor sandbox:" in capsys.readouterr().err
     assert not (tmp_path / "db").exists()  # the server comes first: nothing was written
+
+
+async def test_run_refuses_a_web_port_in_use(sandbox_server, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = tmp_path / "frontdoor.yaml"
+        config.write_text(
+            EXAMPLE.read_text().replace("  port: 8088", f"  port: {taken.getsockname()[1]}", 1)
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--config",
+            str(config),
+            "--api-url",
+            sandbox_server,
+            "--database-url",
+            f"sqlite+aiosqlite:///{tmp_path / 'frontdoor.db'}",
+            env={**os.environ, "TELEGRAM_BOT_TOKEN": BOT_TOKEN},
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(30):
+            _, errors = await process.communicate()
+
+    assert process.returncode == EXIT_USAGE
+    assert b"(web.host and web.port in the config)" in errors
