@@ -30,7 +30,7 @@ from agents_app.handlers import register_commands
 from agents_app.notices import AgentNotices
 from bot import dashboard, health, inbox, polling, webhook
 from bot.aiohttp_request import make_request
-from bot.config_watch import ConfigWatcher, Reloaded
+from bot.config_watch import ConfigWatcher, Reloaded, needs_restart
 from bot.crm import CrmClient
 from bot.customer import CustomerDesk, add_handlers
 from bot.notices import CustomerNotices
@@ -80,6 +80,7 @@ class Frontdoor:
         self._tasks: list[asyncio.Task[Any]] = []
         self.web: WebServer | None = None
         self.watcher: ConfigWatcher | None = None
+        self._reloading = asyncio.Lock()
 
     async def start(self) -> None:
         """Migrate the database, then start timers, the outbox and the intake of updates."""
@@ -182,6 +183,7 @@ class Frontdoor:
         await self.engine.dispose()
 
     def _spawn(self, work: Any, name: str) -> None:
+        self._tasks = [task for task in self._tasks if not task.done()]
         task = asyncio.create_task(work, name=name)
         task.add_done_callback(self._crashed)
         self._tasks.append(task)
@@ -217,7 +219,11 @@ class Frontdoor:
 
     async def reload_config(self) -> Reloaded:
         """Read the config file again and switch to it; a broken file changes nothing and the
-        answer is its errors. The database, token and web settings need a restart."""
+        answer is its errors. One reload at a time (`/reload` and a saved file may meet)."""
+        async with self._reloading:
+            return await self._reload()
+
+    async def _reload(self) -> Reloaded:
         if self.config_path is None:
             return Reloaded(False, "Not reloaded: the bot was started without a config file.")
         if self.watcher is not None:
@@ -228,18 +234,25 @@ class Frontdoor:
             return Reloaded(False, f"Not reloaded; the running config stays. {error}")
         if self.adapt_config is not None:
             config = self.adapt_config(config)
+        running = self.config
+        try:
+            await self.router.sync_agents(config)
+            await self.router.recheck_held()
+        except Exception:
+            self.router.config = running  # the database did not take it: nothing switches
+            raise
         self.config = config
-        await self.router.sync_agents(config)
-        await self.router.recheck_held()
         await self.scheduler.arm_openings()
         self.desk.reload()
         self.scheduler.arm_shift_boundary()
         self._spawn(register_commands(self.application, self.agent_desk), "commands")
         self._spawn(self._probe_agents(), "probe")
+        later = needs_restart(running, config)
         return Reloaded(
             True,
             f"Config reloaded: {len(config.teams)} teams, {len(config.agents)} agents, "
-            f"{len(config.intents)} intents.",
+            f"{len(config.intents)} intents."
+            + (f" At the next restart: {', '.join(later)}." if later else ""),
         )
 
     async def _file_changed(self) -> None:

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from handoff.config import Config
+
+log = logging.getLogger(__name__)
+# What a running bot set up at start: a changed value waits for the next restart.
+SET_AT_START = ("database", "web", "bot.token_env", "bot.mode", "bot.webhook_url",
+                "bot.webhook_secret_env", "bot.transport", "bot.poll_timeout", "bot.pacing",
+                "bot.config_check_every", "routing.sweep_every")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,18 @@ def _digest(path: Path) -> bytes | None:
         return None
 
 
+def needs_restart(running: Config, loaded: Config) -> list[str]:
+    """The settings of `SET_AT_START` that differ between the running and the loaded config."""
+
+    def value(config: Config, dotted: str) -> object:
+        found: object = config
+        for part in dotted.split("."):
+            found = getattr(found, part)
+        return found
+
+    return [name for name in SET_AT_START if value(running, name) != value(loaded, name)]
+
+
 class ConfigWatcher:
     def __init__(
         self, path: Path, on_change: Callable[[], Awaitable[object]], every: float
@@ -45,14 +66,22 @@ class ConfigWatcher:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.every)
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # the database was down, say: the next look tries again
+                log.exception("reloading %s failed; trying again", self.path)
 
     async def check(self) -> bool:
-        """Call `on_change` if the file settled on a content not acted on yet; True if so."""
+        """Call `on_change` if the file settled on a content not acted on yet; True if so.
+        If `on_change` fails, the same content is acted on again at the next check."""
         digest = _digest(self.path)
         settled, self._seen = digest == self._seen, digest
         if digest is None or not settled or digest == self._acted_on:
             return False
-        self._acted_on = digest
-        await self.on_change()
+        before, self._acted_on = self._acted_on, digest
+        try:
+            await self.on_change()
+        except Exception:
+            self._acted_on = before
+            raise
         return True

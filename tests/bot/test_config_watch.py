@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.config_watch import ConfigWatcher
+import pytest
+
+from bot.config_watch import ConfigWatcher, needs_restart
+from handoff.config import Config
+from handoff.config_loader import load_config
+from tests.support.frontdoor import EXAMPLE
 
 
 class Calls:
@@ -58,3 +63,34 @@ async def test_a_reload_by_command_is_not_repeated_by_the_watcher(tmp_path: Path
     assert not await watcher.check()
     assert not await watcher.check()
     assert calls.count == 0
+
+
+async def test_a_failed_reload_is_tried_again_at_the_next_look(tmp_path: Path) -> None:
+    path = tmp_path / "frontdoor.yaml"
+    path.write_text("a: 1\n")
+    attempts: list[int] = []
+
+    async def reload() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("database is down")
+
+    watcher = ConfigWatcher(path, reload, every=0.01)
+    path.write_text("a: 2\n")
+    await watcher.check()
+    with pytest.raises(ConnectionError):
+        await watcher.check()
+    assert await watcher.check()  # the same content, this time through
+    assert not await watcher.check()
+    assert len(attempts) == 2
+
+
+def test_settings_read_at_start_are_named_for_the_next_restart() -> None:
+    running = load_config(EXAMPLE)
+    data = running.model_dump()
+    data["web"]["port"] = 9000
+    data["bot"]["pacing"]["per_chat_per_s"] = 0.5
+    data["teams"]["billing"]["name"] = "Tagihan"  # taken at once: not named
+
+    assert needs_restart(running, Config.model_validate(data)) == ["web", "bot.pacing"]
+    assert needs_restart(running, running) == []
