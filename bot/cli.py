@@ -109,7 +109,7 @@ async def _read_report(
                 raise NoDatabase(f"no database at {path or url}")
         # A plain engine: handoff.db's switches SQLite to WAL on connect, a write.
         engine = create_async_engine(url)
-    except (SQLAlchemyError, ImportError) as error:  # not a URL, no driver for it
+    except (SQLAlchemyError, ImportError, ValueError) as error:  # not a URL, no driver, no port
         raise NoDatabase(f"cannot use the database URL {_redact(url)}: {error}") from error
     try:
         async with engine.connect() as conn:

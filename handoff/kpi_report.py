@@ -36,6 +36,8 @@ from handoff.metrics import (
 )
 
 HOUR = timedelta(hours=1)
+LONGEST_PERIOD = timedelta(days=366)  # a report is computed in one go, on the bot's event loop
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 NOBODY = ""  # the holder key of conversations no agent claimed
 
 
@@ -132,6 +134,7 @@ def parse_bound(text: str, zone: ZoneInfo, *, through_day: bool = False) -> date
     except ValueError:
         pass
     else:
+        _check_year(text, day.year)
         return datetime.combine(day + timedelta(days=through_day), time(), zone)
     try:
         moment = datetime.fromisoformat(text)
@@ -142,7 +145,13 @@ def parse_bound(text: str, zone: ZoneInfo, *, through_day: bool = False) -> date
         ) from None
     if moment.tzinfo is None:
         raise PeriodError(f"{text!r} has no offset; write it as {text}+07:00 or {text}Z")
+    _check_year(text, moment.year)
     return moment
+
+
+def _check_year(text: str, year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError(f"{text!r} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
 
 
 def report_period(
@@ -155,6 +164,10 @@ def report_period(
     if since >= until:
         raise PeriodError(
             f"the period is empty: from {since.isoformat()} is not before to {until.isoformat()}"
+        )
+    if until - since > LONGEST_PERIOD:
+        raise PeriodError(
+            f"a report covers at most {LONGEST_PERIOD.days} days; ask for the period in parts"
         )
     return since.astimezone(zone), until.astimezone(zone)
 

@@ -137,10 +137,20 @@ def test_a_database_without_frontdoors_tables_is_refused(tmp_path, capsys):
     assert "has no Frontdoor tables" in capsys.readouterr().err
 
 
-def test_a_database_url_that_is_no_url_is_refused(capsys):
-    assert main(["report", "--config", str(EXAMPLE), "--database-url", "nonsense"]) == EXIT_USAGE
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("nonsense", "nonsense"),
+        ("postgresql+asyncpg://u:secret@h:notaport/db", "postgresql+asyncpg://u:***@h:notaport/db"),
+    ],
+    ids=["no-url", "no-port"],
+)
+def test_a_database_url_that_cannot_be_used_is_refused(url, shown, capsys):
+    assert main(["report", "--config", str(EXAMPLE), "--database-url", url]) == EXIT_USAGE
 
-    assert "cannot use the database URL nonsense" in capsys.readouterr().err
+    errors = capsys.readouterr().err
+    assert f"cannot use the database URL {shown}" in errors
+    assert "secret" not in errors
 
 
 def test_an_unknown_format_is_a_usage_error(capsys):

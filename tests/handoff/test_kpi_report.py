@@ -265,6 +265,9 @@ def test_a_period_reads_dates_in_the_report_timezone_and_moments_with_offsets(st
         ("2026-11-25", "2026-11-24", "the period is empty"),
         ("2026-11-24T10:00+07:00", "2026-11-24T10:00+07:00", "the period is empty"),
         ("2026-11-25", None, "the period is empty"),  # from tomorrow to now
+        ("2026-01-01", "9999-12-31", "outside the years 2000-2999"),  # would overflow
+        ("0001-01-02", None, "outside the years"),
+        ("2025-01-01", "2026-11-24", "at most 366 days"),  # the whole period in one go
     ],
 )
 def test_a_period_that_cannot_be_read_or_is_empty_is_refused(start, end, complaint):
