@@ -23,6 +23,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 DEFAULT_CONFIG = "config/frontdoor.yaml"
 BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+MIN_DASHBOARD_TOKEN = 16  # guessing one at web speed would take longer than the bot lives
 NOT_A_MOMENT = "is not an ISO moment with its offset, such as 2026-11-28T22:00+07:00"
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
@@ -142,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
         if not WEBHOOK_SECRET.match(secret):
             return _refuse(f"webhook mode needs {config.bot.webhook_secret_env} "
                            "(1-256 characters A-Z a-z 0-9 _ -)")  # fmt: skip
+    dashboard_token = os.environ.get(config.web.dashboard_token_env, "")
+    if dashboard_token and len(dashboard_token) < MIN_DASHBOARD_TOKEN:
+        return _refuse(f"{config.web.dashboard_token_env} must be at least "
+                       f"{MIN_DASHBOARD_TOKEN} characters (or unset: no dashboard)")  # fmt: skip
     clock = _clock(args.clock)
     if clock is None:
         return _refuse(f"--clock: {args.clock!r} {NOT_A_MOMENT}")
@@ -154,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         clock=clock,
         webhook_secret=secret,
         config_path=args.config,
-        dashboard_token=os.environ.get(config.web.dashboard_token_env) or None,
+        dashboard_token=dashboard_token or None,
     )
     try:
         asyncio.run(_serve(bot, lambda: "frontdoor is running; Ctrl-C stops it"))
@@ -190,8 +195,7 @@ def sandbox(args: argparse.Namespace) -> int:
             config_path=args.config,
             api_port=args.api_port,
             web_port=args.web_port,
-            dashboard_token=os.environ.get(config.web.dashboard_token_env)
-            or secrets.token_urlsafe(12),
+            dashboard_token=secrets.token_urlsafe(12),  # its own: the page shows it to anyone
         )
         kept = "" if args.db else " (temporary: removed when the sandbox stops)"
         try:

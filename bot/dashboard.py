@@ -162,6 +162,9 @@ async def sign_in(request: web.Request) -> web.Response:
     token = frontdoor.dashboard_token
     if token is None:
         return web.Response(text=_disabled_reason(frontdoor.config), status=403)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != f"{request.scheme}://{request.host}":
+        return web.Response(text="Sign in from the dashboard's own page.", status=403)
     given = (await request.post()).get("token")
     if isinstance(given, str) and _same(given, token):
         return _signed_in(request, token)

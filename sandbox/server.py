@@ -38,8 +38,7 @@ def create_app(
     botapi.add_routes(app)
     control.add_routes(app)
     app.router.add_get("/", _index)
-    if cors_origins:
-        _allow_cross_origin(app, frozenset(cors_origins))
+    _allow_cross_origin(app, frozenset(cors_origins))
 
     async def close_sandbox(_: web.Application) -> None:
         await sandbox.close()
@@ -71,7 +70,8 @@ def _allowed_origin(request: web.Request, origins: frozenset[str]) -> str | None
 
 
 def _allow_cross_origin(app: web.Application, origins: frozenset[str]) -> None:
-    """CORS for the control API: answer preflights and mark every response to those origins.
+    """CORS for the control API: refuse other web pages, answer preflights, and mark every
+    response to those origins.
 
     The headers go on in `on_response_prepare`, which also reaches the event stream: its
     handler prepares the response itself, before any middleware could add to it.
@@ -79,8 +79,15 @@ def _allow_cross_origin(app: web.Application, origins: frozenset[str]) -> None:
 
     @web.middleware
     async def preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "OPTIONS" and _allowed_origin(request, origins):
-            return web.Response(status=204, headers=CORS_PREFLIGHT_HEADERS)
+        origin = request.headers.get("Origin")
+        if origin is not None and request.path.startswith("/sandbox/"):
+            if origin not in origins:  # any other web page, even by a "simple" text/plain POST
+                return web.json_response(
+                    {"ok": False, "description": f"origin {origin} may not use the control API"},
+                    status=403,
+                )
+            if request.method == "OPTIONS":
+                return web.Response(status=204, headers=CORS_PREFLIGHT_HEADERS)
         return await handler(request)
 
     async def mark(request: web.Request, response: web.StreamResponse) -> None:

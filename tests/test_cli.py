@@ -35,13 +35,26 @@ def test_an_unknown_command_is_a_usage_error(capsys):
         ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--clock", "tomorrow"], "--clock"),
         ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--clock", "2026-11-28T22:00"], "--clock"),
         ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--config", "/no/such/file.yaml"], "file.yaml"),
+        (
+            {"TELEGRAM_BOT_TOKEN": "1:x", "FRONTDOOR_DASHBOARD_TOKEN": "short"},
+            [],
+            "FRONTDOOR_DASHBOARD_TOKEN must be at least 16 characters",
+        ),
     ],
-    ids=["no-token", "malformed-token", "bad-clock", "clock-without-zone", "missing-config"],
+    ids=[
+        "no-token",
+        "malformed-token",
+        "bad-clock",
+        "clock-without-zone",
+        "missing-config",
+        "short-dashboard-token",
+    ],
 )
 def test_run_refuses_to_start_without_what_it_needs(
     environment, arguments, complaint, capsys, monkeypatch
 ):
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("FRONTDOOR_DASHBOARD_TOKEN", raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
 

@@ -106,6 +106,14 @@ async def test_a_token_in_the_link_becomes_a_cookie_and_leaves_the_address(
         async with browser(bot) as typist:  # the login form posts the token instead
             async with typist.post("/dashboard", data={"token": "guess"}) as refused:
                 assert refused.status == 401
+            for form in ({}, {"token": ""}, {"token": TOKEN * 100}):  # missing, empty, oversize
+                async with typist.post("/dashboard", data=form) as refused:
+                    assert refused.status == 401, form
+            elsewhere = {"Origin": "http://evil.example"}  # another site's form, forged
+            async with typist.post(
+                "/dashboard", data={"token": TOKEN}, headers=elsewhere, allow_redirects=False
+            ) as refused:
+                assert refused.status == 403 and COOKIE not in refused.cookies
             async with typist.post(
                 "/dashboard", data={"token": TOKEN}, allow_redirects=False
             ) as accepted:
