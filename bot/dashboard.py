@@ -31,6 +31,7 @@ from bot.web import FRONTDOOR
 from handoff import store
 from handoff.config import Config
 from handoff.kpi_report import PeriodError, hour_dict, report_dict, report_period, report_zone
+from handoff.metrics import wait_start
 from handoff.reporting import load_report, load_today
 from handoff.schedule import hours_on
 
@@ -287,7 +288,7 @@ def _queue_entry(view: views.CardView, config: Config, now: datetime) -> dict[st
     """A waiting conversation as the queue table shows it; one held for its team's opening
     starts waiting then."""
     held = view.not_before is not None and view.not_before > now
-    since = max(filter(None, (view.queued_at, view.not_before)), default=now)
+    since = now if view.queued_at is None else wait_start(view.queued_at, view.not_before)
     return {
         "id": view.conversation_id,
         "customer": view.customer_name,

@@ -31,9 +31,9 @@ from telegram.error import NetworkError, TelegramError
 from bot import inbox
 from bot.prometheus import CONTENT_TYPE, Family, Kind, one_value, render, summary
 from bot.web import FRONTDOOR
-from handoff.metrics import percentiles
+from handoff.metrics import percentiles, wait_start
 from handoff.states import AgentStatus, ConversationState, OfferState
-from handoff.store import agents, conversations, offers
+from handoff.store import WAIT_START, agents, conversations, offers
 
 if TYPE_CHECKING:
     from bot.app import Frontdoor
@@ -160,7 +160,7 @@ async def _queue_families(conn: AsyncConnection, teams: list[str], now: datetime
     configured team is present."""
     c = conversations.c
     rows = await conn.execute(
-        select(c.team, func.count().label("waiting"), func.min(c.queued_at).label("since"))
+        select(c.team, func.count().label("waiting"), func.min(WAIT_START).label("since"))
         .where(c.state.in_(WAITING))
         .group_by(c.team)
     )
@@ -184,16 +184,18 @@ async def _wait_summary(conn: AsyncConnection, since: datetime) -> Family:
     """Queued → assigned of the conversations assigned since `since`. The state/closed_at
     condition adds nothing but lets the indexes bound the scan to open and recently closed
     conversations. One requeued after its first claim has a later `queued_at` than `assigned_at`
-    (which keeps the first claim): its first wait is gone, so it is left out."""
+    (which keeps the first claim): its first wait is gone, so it is left out. A chat held for
+    its team's opening waits from the opening (`wait_start`)."""
     c = conversations.c
     rows = await conn.execute(
-        select(c.queued_at, c.assigned_at).where(
+        select(c.queued_at, c.not_before, c.assigned_at).where(
             or_(c.state.in_(ONCE_ASSIGNED), c.closed_at >= since),
             c.assigned_at >= since,
             c.assigned_at >= c.queued_at,
         )
     )
-    waits = [(row.assigned_at - row.queued_at).total_seconds() for row in rows]
+    starts = [(wait_start(row.queued_at, row.not_before), row.assigned_at) for row in rows]
+    waits = [(claimed - start).total_seconds() for start, claimed in starts if start <= claimed]
     found = percentiles(waits)
     return summary(
         "frontdoor_wait_seconds",

@@ -285,9 +285,10 @@ def report_dict(report: Report) -> dict[str, object]:
 
 
 def _waiting_at(c: ConversationRecord, moment: datetime) -> bool:
-    """In the queue just before `moment` (an hour's end): queued before it, not claimed since
-    (a release queues it again after its claim), and not closed."""
-    if c.queued_at is None or c.queued_at >= moment:
+    """In the queue just before `moment` (an hour's end): waiting for an agent before it (a chat
+    held for its team's opening from the opening), not claimed since (a release queues it again
+    after its claim), and not closed."""
+    if c.waiting_since is None or c.waiting_since >= moment:
         return False
     if c.closed_at is not None and c.closed_at <= moment:
         return False

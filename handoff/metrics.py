@@ -7,6 +7,7 @@ What counts in a period:
   `assigned_at` in the period. First response (queued → first agent message): `first_response_at`
   in the period. A chat requeued after its first claim is queued anew (`queued_at` moves past
   `assigned_at` and `first_response_at`, which keep the first claim), so neither counts for it.
+  A chat held for its team's opening waits from the opening (`wait_start`), as its SLA does.
   Handle time (claimed → closed), AHT, FCR, CSAT, transfers: closed in the period.
 - FCR: share of closed conversations *an agent held* (`assigned_at` set) with no transfer and no
   reopen; ones the bot closed alone would inflate it. A reopen is another conversation of the same
@@ -41,6 +42,12 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
+def wait_start(queued_at: datetime, not_before: datetime | None) -> datetime:
+    """When a chat's wait for an agent began: one held for its team's opening waits from the
+    opening, as its SLA clock does."""
+    return max(queued_at, not_before or queued_at)
+
+
 @dataclass(frozen=True)
 class ConversationRecord:
     id: int
@@ -54,6 +61,11 @@ class ConversationRecord:
     closed_at: datetime | None
     transfers: int
     csat: int | None
+    not_before: datetime | None = None  # held for the team's opening until then
+
+    @property
+    def waiting_since(self) -> datetime | None:
+        return None if self.queued_at is None else wait_start(self.queued_at, self.not_before)
 
 
 @dataclass(frozen=True)
@@ -225,16 +237,18 @@ def _team_kpis(
         transfers=sum(c.transfers for c in closed),
         reopens=sum(c.id in reopened for c in closed),
         waits=percentiles(
-            _seconds(c.queued_at, c.assigned_at)
+            _seconds(c.waiting_since, c.assigned_at)
             for c in conversations
-            if c.queued_at is not None and within(c.assigned_at) and c.queued_at <= c.assigned_at
+            if c.waiting_since is not None
+            and within(c.assigned_at)
+            and c.waiting_since <= c.assigned_at
         ),
         first_response=percentiles(
-            _seconds(c.queued_at, c.first_response_at)
+            _seconds(c.waiting_since, c.first_response_at)
             for c in conversations
-            if c.queued_at is not None
+            if c.waiting_since is not None
             and within(c.first_response_at)
-            and c.queued_at <= c.first_response_at
+            and c.waiting_since <= c.first_response_at
         ),
         handle_time=percentiles(handle_times),
         mean_handle_seconds=_mean(handle_times),

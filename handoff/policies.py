@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from handoff.config import AfterHours, Config, Routing
+from handoff.metrics import wait_start
 from handoff.schedule import is_open, next_opening
 from handoff.states import AgentStatus
 
@@ -46,8 +47,7 @@ class ConversationSnapshot:
 
     @property
     def waiting_since(self) -> datetime:
-        """When its wait for an agent began: a chat held for the opening waits from the opening."""
-        return max(self.queued_at, self.not_before or self.queued_at)
+        return wait_start(self.queued_at, self.not_before)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ async def load_records(
                 agent_id=r.agent_id,
                 created_at=r.created_at,
                 queued_at=r.queued_at,
+                not_before=r.not_before,
                 assigned_at=r.assigned_at,
                 first_response_at=r.first_response_at,
                 closed_at=r.closed_at,

@@ -21,6 +21,7 @@ from handoff.events import (
     Event,
     SlaBreached,
 )
+from handoff.metrics import wait_start
 from handoff.policies import TeamHours, team_hours
 from handoff.schedule import is_open
 from handoff.states import (
@@ -239,7 +240,7 @@ class Staffing(Dispatcher):
                 if team is None:
                     continue
                 # A chat held for the team's opening starts its SLA clock at the opening.
-                started = max(row.queued_at, row.not_before or row.queued_at)
+                started = wait_start(row.queued_at, row.not_before)
                 waited = (u.now - started).total_seconds()
                 if waited >= team.sla.first_response:
                     await u.conn.execute(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +20,11 @@ from handoff.states import AgentStatus, ConversationState, OfferState
 from handoff.tables import Agent, AgentTeam, Conversation, Customer, Message, Offer, TrailEvent
 
 conversations = Conversation.__table__
+# The SQL twin of handoff.metrics.wait_start: a chat held for its team's opening waits from it.
+WAIT_START = case(
+    (conversations.c.not_before > conversations.c.queued_at, conversations.c.not_before),
+    else_=conversations.c.queued_at,
+)
 agents = Agent.__table__
 agent_teams = AgentTeam.__table__
 offers = Offer.__table__

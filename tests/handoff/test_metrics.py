@@ -42,6 +42,7 @@ def conversation(
     closed: float | None = None,
     transfers: int = 0,
     csat: int | None = None,
+    held_until: float | None = None,
 ) -> ConversationRecord:
     def moment(minutes: float | None) -> datetime | None:
         return None if minutes is None else at(minutes)
@@ -58,6 +59,7 @@ def conversation(
         closed_at=moment(closed),
         transfers=transfers,
         csat=csat,
+        not_before=moment(held_until),
     )
 
 
@@ -127,6 +129,19 @@ def test_first_response_time_runs_from_queue_entry_to_the_first_agent_message():
         ]
     )
     assert kpis.overall.first_response == Percentiles(120.0, 300.0, 300.0, 2)
+
+
+def test_a_chat_held_for_the_opening_waits_from_the_opening_and_a_requeued_one_not_at_all():
+    kpis = kpis_of(
+        [
+            # Asked at 00:10 while closed; the team opened at 08:00 and answered 1 min later.
+            conversation(1, queued=10, held_until=480, assigned=481, first_response=482),
+            # Claimed at 00:20, released at 00:30 (queued anew), claimed again at 00:40.
+            conversation(2, queued=30, assigned=20, first_response=21),
+        ]
+    )
+    assert kpis.overall.waits == Percentiles(60.0, 60.0, 60.0, 1)
+    assert kpis.overall.first_response == Percentiles(120.0, 120.0, 120.0, 1)
 
 
 def test_handle_time_runs_from_claim_to_close_and_aht_is_its_mean():
