@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -97,7 +98,10 @@ async def load_report(
 ) -> Report:
     """The report of `[start, end)` that `frontdoor report` prints and the dashboard serves."""
     records = await load_records(engine, start, end, now)
-    return build_report(records, start, end, report_zone(config), _team_names(config))
+    # Computed in a thread: a long period takes seconds, and the bot's event loop goes on.
+    return await asyncio.to_thread(
+        build_report, records, start, end, report_zone(config), _team_names(config)
+    )
 
 
 async def load_today(
@@ -110,8 +114,12 @@ async def load_today(
     start = local_midnight(now, zone)
     end = local_midnight(start + timedelta(hours=36), zone)  # the next midnight, DST or not
     records = await load_records(engine, start, end, now)
-    report = build_report(records, start, end, zone, _team_names(config))
-    return report, day_series(records.conversations, start.date(), zone, now)
+
+    def compute() -> tuple[Report, list[Hour]]:
+        report = build_report(records, start, end, zone, _team_names(config))
+        return report, day_series(records.conversations, start.date(), zone, now)
+
+    return await asyncio.to_thread(compute)
 
 
 def _team_names(config: Config) -> dict[str, str]:

@@ -118,6 +118,7 @@ class Offer(SQLModel, table=True):
     __table_args__ = (
         Index("ix_offer_pending", "state", "deadline"),
         Index("ix_offer_conversation", "conversation_id", "agent_id"),
+        Index("ix_offer_created", "created_at"),  # a report's offers
     )
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
@@ -132,7 +133,10 @@ class Offer(SQLModel, table=True):
 class Message(SQLModel, table=True):
     """One message of a conversation, in either direction, for transcripts and history."""
 
-    __table_args__ = (Index("ix_message_conversation", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_message_conversation", "conversation_id", "id"),
+        Index("ix_message_customer", "customer_id", "created_at"),  # what came before a handoff
+    )
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
     customer_id: int = _telegram_id()
