@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Message
@@ -24,7 +22,8 @@ from bot.outbox import Outbox, Priority, copy_message, send_text
 from handoff import store
 from handoff.config import Agent, Config
 from handoff.focus import Route, choose_target
-from handoff.reporting import load_kpis
+from handoff.report_text import duration, percent
+from handoff.reporting import load_today
 from handoff.router import ActionResult, ClaimResult, Router
 from handoff.states import AgentStatus
 
@@ -506,28 +505,19 @@ class AgentDesk:
         await self.say(chat_id, "Agents:\n" + "\n".join(lines))
 
     async def _cmd_stats(self, spec: Agent, chat_id: int, args: list[str]) -> None:
-        now = self.router.clock.now()
-        zone = ZoneInfo(team_zone(self.config, next(iter(self.config.teams))))
-        midnight = datetime.combine(now.astimezone(zone).date(), time(), zone)
-        kpis = await load_kpis(self.router.engine, midnight, now)
-        overall = kpis.overall
-
-        def minutes(seconds: float | None) -> str:
-            return "-" if seconds is None else f"{seconds / 60:.1f} min"
-
-        def share(value: float | None) -> str:
-            return "-" if value is None else f"{value:.0%}"
-
+        """Today's overall row of the dashboard's report (`handoff.kpi_report`), in words."""
+        report, _ = await load_today(self.router.engine, self.config, self.router.clock.now())
+        day = report.rows[0]
         async with self.router.engine.connect() as conn:
             waiting_now = await views.waiting_count(conn)
         lines = [
-            f"Today since {midnight:%H:%M %Z}: {overall.created} chats, {overall.closed} closed, "
+            f"Today since {report.start:%H:%M %Z}: {day.created} chats, {day.closed} closed, "
             f"{waiting_now} waiting now",
-            f"Wait p50 {minutes(overall.waits.p50)}, p90 {minutes(overall.waits.p90)}",
-            f"First response p50 {minutes(overall.first_response.p50)}; "
-            f"handle time {minutes(overall.mean_handle_seconds)}",
-            f"FCR {share(overall.fcr)}; CSAT {overall.csat_mean or '-'} "
-            f"({overall.csat_count} ratings, {share(overall.csat_share)} happy)",
+            f"Wait p50 {duration(day.wait_p50_s)}, p90 {duration(day.wait_p90_s)}",
+            f"First response p50 {duration(day.first_response_p50_s)}; "
+            f"handle time {duration(day.aht_s)}",
+            f"FCR {percent(day.fcr_pct)}; CSAT {day.csat_mean or '-'} "
+            f"({day.csat_count} ratings, {percent(day.csat_good_pct)} happy)",
         ]
         await self.say(chat_id, "\n".join(lines))
 

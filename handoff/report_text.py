@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from handoff.kpi_report import COLUMNS, Report
 
 
-def _duration(seconds: object) -> str:
+def duration(seconds: object) -> str:
     if not isinstance(seconds, float):
         return "-"
     minutes, secs = divmod(round(seconds), 60)
@@ -19,7 +19,7 @@ def _duration(seconds: object) -> str:
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
-def _percent(value: object) -> str:
+def percent(value: object) -> str:
     return "-" if value is None else f"{value:.0f}%"
 
 
@@ -28,17 +28,17 @@ def _number(value: object) -> str:
 
 
 HEADINGS = {  # column → (heading, how a table shows it); the rest show as they are
-    "wait_p50_s": ("wait p50", _duration),
-    "wait_p90_s": ("wait p90", _duration),
-    "first_response_p50_s": ("FRT p50", _duration),
-    "first_response_p90_s": ("FRT p90", _duration),
-    "aht_s": ("AHT", _duration),
-    "handle_p50_s": ("handle p50", _duration),
-    "fcr_pct": ("FCR", _percent),
+    "wait_p50_s": ("wait p50", duration),
+    "wait_p90_s": ("wait p90", duration),
+    "first_response_p50_s": ("FRT p50", duration),
+    "first_response_p90_s": ("FRT p90", duration),
+    "aht_s": ("AHT", duration),
+    "handle_p50_s": ("handle p50", duration),
+    "fcr_pct": ("FCR", percent),
     "csat_mean": ("CSAT", _number),
-    "csat_good_pct": ("CSAT 4-5", _percent),
+    "csat_good_pct": ("CSAT 4-5", percent),
     "csat_count": ("ratings", _number),
-    "utilization_pct": ("util", _percent),
+    "utilization_pct": ("util", percent),
     "fairness_gini": ("Gini", _number),
 }
 

@@ -17,11 +17,10 @@ from handoff.kpi_report import (
     Report,
     build_report,
     day_series,
-    kpis_of,
     local_midnight,
     report_zone,
 )
-from handoff.metrics import REOPEN_WINDOW, ConversationRecord, Kpis, OfferRecord, ShiftRecord
+from handoff.metrics import REOPEN_WINDOW, ConversationRecord, OfferRecord, ShiftRecord
 from handoff.tables import Csat, ShiftLog
 
 
@@ -86,11 +85,6 @@ async def load_records(
             a.id: a.name for a in await conn.execute(select(store.agents.c.id, store.agents.c.name))
         }
     return Records(records, offers, shift_records, teams, names)
-
-
-async def load_kpis(engine: AsyncEngine, start: datetime, end: datetime) -> Kpis:
-    """The KPIs of `[start, end)`; shifts still running are counted up to `end`."""
-    return kpis_of(await load_records(engine, start, end), start, end)
 
 
 async def load_report(

@@ -208,6 +208,35 @@ async def test_why_prints_the_routing_trail(sandbox: SandboxClient, tmp_path: Pa
         assert await answer_to(other, "/why #999") == "There is no chat #999."
 
 
+async def test_stats_says_the_dashboards_numbers_for_today(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        ani, conversation_id = await desk.handed_off("Ani", "internet saya mati, minta cs")
+        agent = await offered_agent(desk, conversation_id)
+        await desk.cards_settled()
+        desk.advance(30)
+        await desk.press_claim(agent, conversation_id)
+        await desk.agent(agent).sees(f"#{conversation_id} · Ani is yours now")
+        desk.advance(90)
+        await desk.agent(agent).says("Halo Ani, saya cek ya")
+        await ani.sees("saya cek ya")
+        desk.advance(60)
+        await desk.agent(agent).says("/close")
+        rating = await ani.sees("Seberapa puas")
+        await ani.press(rating, f"csat:{conversation_id}:4")
+        await ani.sees("Ada saran atau komentar?")
+
+        stats = (await answer_to(desk.agent(SARI), "/stats")).splitlines()
+
+    assert stats == [
+        "Today since 00:00 WIB: 1 chats, 1 closed, 0 waiting now",
+        "Wait p50 0:30, p90 0:30",
+        "First response p50 2:00; handle time 2:30",
+        "FCR 100%; CSAT 4.0 (1 ratings, 100% happy)",
+    ]
+
+
 def write_config(path: Path, data: dict[str, Any]) -> int | None:
     """Write a config as YAML; the line of the first `capacity: 0` if any (for errors)."""
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

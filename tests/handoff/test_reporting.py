@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handoff.reporting import load_kpis, load_report
+from handoff.reporting import load_report
 from handoff.router import ActionResult
 from tests.support.configs import make_config
 from tests.support.routing import MONDAY_10_WIB, new_chat, running_router, served_chat
@@ -19,12 +19,14 @@ async def test_a_served_and_rated_conversation_shows_in_the_kpis(tmp_path):
         assert await router.record_csat(chat, 101, 4) is ActionResult.NOT_FOUND
         assert await router.record_csat(chat, 100, 9) is ActionResult.NOT_ALLOWED
 
-        kpis = await load_kpis(router.engine, MONDAY_10_WIB, MONDAY_10_WIB + timedelta(hours=1))
-        team = kpis.by_team["support"]
-        assert (team.waits.p50, team.first_response.p50, team.handle_time.p50) == (30, 60, 270)
-        assert (team.csat_mean, team.fcr, team.closed) == (5, 1.0, 1)
-        assert kpis.by_agent[1].handled == 1 and kpis.by_agent[1].accepts == 1
-        assert kpis.by_agent[1].on_shift_seconds == 3600
+        end = MONDAY_10_WIB + timedelta(hours=1)
+        report = await load_report(router.engine, config, MONDAY_10_WIB, end, end)
+        rows = {row.key: row for row in report.rows}
+        team, agent = rows["support"], rows["1"]
+        assert (team.wait_p50_s, team.first_response_p50_s, team.handle_p50_s) == (30, 60, 270)
+        assert (team.csat_mean, team.fcr_pct, team.closed) == (5, 100.0, 1)
+        assert (agent.handled, agent.accepts) == (1, 1)
+        assert agent.utilization_pct == 7.5  # 270 s of the hour on shift
 
 
 async def test_rating_an_open_conversation_is_refused(tmp_path):
