@@ -160,13 +160,17 @@ async def open_chats(conn: AsyncConnection, agent_id: int) -> list[CardView]:
     return await card_views(conn, [r.id for r in ids])
 
 
-async def waiting(conn: AsyncConnection, limit: int = 30) -> list[CardView]:
-    """Conversations waiting for an agent, queue order (priority with aging) within each team."""
+async def waiting(
+    conn: AsyncConnection, limit: int = 30, *, by_team: bool = True
+) -> list[CardView]:
+    """Conversations waiting for an agent in queue order (priority with aging), within each
+    team or, with `by_team=False`, across all teams, so a cut-off list shows who is served first."""
     conv = store.conversations
+    order = (conv.c.team,) if by_team else ()
     ids = await conn.execute(
         select(conv.c.id)
         .where(conv.c.state.in_(WAITING))
-        .order_by(conv.c.team, conv.c.queue_key, conv.c.id)
+        .order_by(*order, conv.c.queue_key, conv.c.id)
         .limit(limit)
     )
     return await card_views(conn, [r.id for r in ids])

@@ -203,7 +203,7 @@ async def overview(request: web.Request, frontdoor: Frontdoor) -> web.Response:
     config, now = frontdoor.config, frontdoor.clock.now()
     zone = report_zone(config)
     async with frontdoor.engine.connect() as conn:
-        waiting = await views.waiting(conn, limit=QUEUE_SHOWN)
+        waiting = await views.waiting(conn, limit=QUEUE_SHOWN, by_team=False)
         waiting_total = await views.waiting_count(conn)
         agents = await views.agent_rows(conn)
     today, hours = await load_today(frontdoor.engine, config, now)
