@@ -217,12 +217,8 @@ class AgentDesk:
     async def _copy(
         self, agent_id: int, message_id: int, chat: views.CardView, kind: str, text: str
     ) -> None:
-        """Copy the agent's message to the chat's customer and keep it for the transcript."""
-        await self.outbox.put(
-            copy_message(
-                chat.customer_id, agent_id, message_id, conversation_id=chat.conversation_id
-            )
-        )
+        """Keep the agent's message for the transcript, stamped when it came in, then copy it to
+        the chat's customer."""
         await self.router.record_message(
             chat.conversation_id,
             sender="agent",
@@ -231,6 +227,11 @@ class AgentDesk:
             kind=kind,
             text=text,
             telegram_message_id=message_id,
+        )
+        await self.outbox.put(
+            copy_message(
+                chat.customer_id, agent_id, message_id, conversation_id=chat.conversation_id
+            )
         )
 
     @staticmethod

@@ -258,8 +258,7 @@ class CustomerDesk:
         else:  # no room for the mark in the caption, or no caption at all: it goes just before
             calls.append(send_text(agent_id, header, **marked))
             calls.append(copy_message(agent_id, customer.id, message.message_id, **marked))
-        await self.outbox.put(*calls)
-        await self.router.record_message(
+        await self.router.record_message(  # stamped when it came in, before the agent sees it
             conversation.id,
             sender="customer",
             customer_id=customer.id,
@@ -267,6 +266,7 @@ class CustomerDesk:
             text=text,
             telegram_message_id=message.message_id,
         )
+        await self.outbox.put(*calls)
 
     async def wait_for_turn(self, customer_id: int, sent_at: float) -> None:
         """Spam throttling by when messages were sent (a backlog after a restart is no flood):

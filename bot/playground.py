@@ -88,7 +88,9 @@ class Playground:
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.api_port).start()
         async with aiohttp.ClientSession(self.api_url) as control:
-            agents = [await _post(control, "/sandbox/users", _agent_user(a)) for a in self.config.agents]
+            agents = [
+                await _post(control, "/sandbox/users", _agent_user(a)) for a in self.config.agents
+            ]
             group = await _post(
                 control,
                 "/sandbox/groups",

@@ -287,7 +287,8 @@ class BotSection(Strict):
     unknown_before_handoff: int = Field(default=2, ge=1)  # "unknown" twice in a row → a person
     spam: Spam = Field(default_factory=Spam)
     pacing: Pacing = Field(default_factory=Pacing)
-    config_check_every: Duration = Field(default=2.0, ge=0)  # how often to look for a new file; 0: never
+    # how often to look for a new file; 0: never
+    config_check_every: Duration = Field(default=2.0, ge=0)
 
 
 class Database(Strict):

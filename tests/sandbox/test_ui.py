@@ -75,7 +75,9 @@ async def test_another_web_page_is_refused_even_a_simple_post_and_nothing_change
     api: str, http: aiohttp.ClientSession
 ) -> None:
     evil = {"Origin": "http://evil.example", "Content-Type": "text/plain"}
-    async with http.post(f"{api}/sandbox/users", data='{"first_name": "X"}', headers=evil) as answer:
+    async with http.post(
+        f"{api}/sandbox/users", data='{"first_name": "X"}', headers=evil
+    ) as answer:
         assert answer.status == 403
         assert "origin http://evil.example may not use the control API" in await answer.text()
         assert "Access-Control-Allow-Origin" not in answer.headers
