@@ -117,51 +117,64 @@ class AgentActions(Dispatcher):
         """A manager's force-assign (`/assign`): may exceed capacity, and says so."""
         return await self.claim(conversation_id, agent_id, how="force")
 
-    async def expire_offer(self, offer_id: int) -> Outcome:
-        """The offer's deadline passed: requeue to the next agent (idempotent)."""
-        return await self._refuse_offer(offer_id, OfferState.TIMED_OUT)
+    async def expire_overdue(self) -> Outcome:
+        """Time out every pending offer past its deadline (the deadline timer, the sweep): all
+        their conversations are back in the queue before any is routed again, then they go in
+        queue order, then the agents they free take the heads of their queues; so no expiry
+        overtakes another that falls due at the same moment. ALREADY_DONE when none was due."""
+
+        async def work(u: Unit) -> ActionResult:
+            overdue = await store.overdue_offers(u.conn, u.now)
+            for offer in overdue:
+                await self._take_back(u, offer, OfferState.TIMED_OUT)
+            for offer in overdue:
+                await self._route(u, offer.conversation_id)
+            for agent_id in dict.fromkeys(offer.agent_id for offer in overdue):
+                await self._dispatch_agent(u, agent_id)
+            return ActionResult.DONE if overdue else ActionResult.ALREADY_DONE
+
+        result, events = await self._run(work)
+        return Outcome(result, tuple(events))
 
     async def decline(self, offer_id: int, agent_id: int) -> Outcome:
-        return await self._refuse_offer(offer_id, OfferState.DECLINED, agent_id=agent_id)
-
-    async def _refuse_offer(
-        self, offer_id: int, outcome: OfferState, agent_id: int | None = None
-    ) -> Outcome:
         async def work(u: Unit) -> ActionResult:
             offer = (
                 await u.conn.execute(select(store.offers).where(store.offers.c.id == offer_id))
             ).first()
             if offer is None:
                 return ActionResult.NOT_FOUND
-            if agent_id is not None and offer.agent_id != agent_id:
+            if offer.agent_id != agent_id:
                 return ActionResult.NOT_YOURS
-            if offer.state != OfferState.PENDING or (
-                outcome is OfferState.TIMED_OUT and offer.deadline > u.now
-            ):
+            if offer.state != OfferState.PENDING:
                 return ActionResult.ALREADY_DONE
-            await self._end_offer(u, offer, outcome)
-            row = await store.get_conversation(u.conn, offer.conversation_id)
-            agent = await store.get_agent(u.conn, offer.agent_id)
-            seconds = (u.now - offer.created_at).total_seconds()
-            what = "timed out" if outcome is OfferState.TIMED_OUT else "declined"
-            await store.add_trail(
-                u.conn,
-                row.id,
-                u.now,
-                what.replace(" ", "_"),
-                f"offer to {agent.name} {what} after {seconds:.0f} s → requeued",
-            )
-            if outcome is OfferState.TIMED_OUT:
-                await self._count_missed(u, agent)
-            if row.state == C.OFFERED:
-                check_move(C.OFFERED, C.QUEUED)
-                await store.update_conversation(u.conn, row, state=C.QUEUED)
-                await self._route(u, row.id)
-            await self._dispatch_agent(u, offer.agent_id)
+            await self._take_back(u, offer, OfferState.DECLINED)
+            await self._route(u, offer.conversation_id)
+            await self._dispatch_agent(u, agent_id)
             return ActionResult.DONE
 
         result, events = await self._run(work)
         return Outcome(result, tuple(events))
+
+    async def _take_back(self, u: Unit, offer: Row[Any], outcome: OfferState) -> None:
+        """End a declined or timed-out offer and put its conversation back in the queue (not yet
+        routed again)."""
+        await self._end_offer(u, offer, outcome)
+        row = await store.get_conversation(u.conn, offer.conversation_id)
+        agent = await store.get_agent(u.conn, offer.agent_id)
+        seconds = (u.now - offer.created_at).total_seconds()
+        what = "timed out" if outcome is OfferState.TIMED_OUT else "declined"
+        await store.add_trail(
+            u.conn,
+            row.id,
+            u.now,
+            what.replace(" ", "_"),
+            f"offer to {agent.name} {what} after {seconds:.0f} s → requeued",
+        )
+        if outcome is OfferState.TIMED_OUT:
+            await self._count_missed(u, agent)
+        if row.state == C.OFFERED:
+            check_move(C.OFFERED, C.QUEUED)
+            await store.update_conversation(u.conn, row, state=C.QUEUED)
 
     async def _count_missed(self, u: Unit, agent: Row[Any]) -> None:
         missed = agent.missed_offers + 1

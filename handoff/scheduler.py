@@ -89,7 +89,7 @@ class RoutingScheduler:
                 )
             )
             for offer in offers:
-                self._at(offer.deadline, f"offer-{offer.id}", self.router.expire_offer, offer.id)
+                self._at(offer.deadline, f"offer-{offer.id}", self.router.expire_overdue)
         await self.arm_openings()
         self.arm_shift_boundary()
         await self._sweep()
@@ -116,8 +116,7 @@ class RoutingScheduler:
                 self._at(
                     event.deadline,
                     f"offer-{event.offer_id}",
-                    self.router.expire_offer,
-                    event.offer_id,
+                    self.router.expire_overdue,
                 )
             elif isinstance(event, HeldAfterHours) and event.opening is not None:
                 self._at(event.opening, f"opening-{event.opening.isoformat()}", self._drain)

@@ -211,11 +211,7 @@ class Staffing(Dispatcher):
 
     async def sweep(self) -> list[Event]:
         """The periodic catch-all (SPEC §4.3): overdue offers, shifts, queues, SLA, idle chats."""
-        events: list[Event] = []
-        async with self.engine.connect() as conn:
-            overdue = await store.overdue_offer_ids(conn, self.clock.now())
-        for offer_id in overdue:
-            events += (await self.expire_offer(offer_id)).events
+        events = list((await self.expire_overdue()).events)
         events += (await self.sync_shifts()).events
         events += (await self.dispatch_free_agents()).events
         events += await self._check_sla()

@@ -297,17 +297,17 @@ async def resolve_offer(
     return result.rowcount == 1
 
 
-async def overdue_offer_ids(conn: AsyncConnection, now: datetime, limit: int = 500) -> list[int]:
+async def overdue_offers(conn: AsyncConnection, now: datetime, limit: int = 500) -> list[Row[Any]]:
     """Pending offers past their deadline, in queue order of their conversations, so the ones
     that have waited longest (priority with aging) are routed again first."""
     rows = await conn.execute(
-        select(offers.c.id)
+        select(offers)
         .join(conversations, conversations.c.id == offers.c.conversation_id)
         .where(offers.c.state == OfferState.PENDING, offers.c.deadline <= now)
         .order_by(conversations.c.queue_key, conversations.c.id)
         .limit(limit)
     )
-    return [r.id for r in rows]
+    return list(rows)
 
 
 async def pending_offers_of(conn: AsyncConnection, agent_id: int) -> list[Row[Any]]:

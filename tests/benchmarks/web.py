@@ -203,7 +203,7 @@ class Desk:
                 continue
             roll = 1.0 if self.live else self.rng.random()  # the live desk takes every offer
             if roll < 0.08:  # the scheduler's timer fires at the deadline
-                self.at(event.deadline, partial(self.router.expire_offer, event.offer_id))
+                self.at(event.deadline, self.router.expire_overdue)
             elif roll < 0.12:
                 decline = partial(self.router.decline, event.offer_id, event.agent_id)
                 self.after(self.rng.uniform(5, 20), decline)

@@ -25,7 +25,6 @@ from tests.support.routing import (
     conversation,
     new_chat,
     pending_offer_agent,
-    pending_offer_id,
     running_router,
     trail,
 )
@@ -78,6 +77,34 @@ async def test_an_unclaimed_offer_times_out_and_goes_to_the_next_agent(tmp_path,
         assert await pending_offer_agent(router, chat) == 2
         assert any("timed out after 61 s" in line for line in await trail(router, chat))
         assert (await agent(router, 1)).pending_offers == 0
+
+
+async def test_offers_that_fall_due_together_are_routed_again_in_queue_order(tmp_path, database):
+    """Found by the property test: expired one by one, the first expiry freed Agent1, who took the
+    later billing chat while the earlier support chat was still in its own overdue offer."""
+    config = make_config(
+        teams={"support": {}, "billing": {}},
+        agents=[
+            {"id": 1, "teams": ["support", "billing"], "capacity": 1},
+            {"id": 2, "teams": ["support"], "capacity": 2},
+        ],
+        intents={"invoice": {"keywords": {"id": ["tagihan"]}, "team": "billing"}},
+        claim_timeout="60s",
+    )
+    async with running_router(tmp_path, config, database=database) as router:
+        first = await new_chat(router, 100)
+        second = await new_chat(router, 101)
+        assert [await pending_offer_agent(router, c) for c in (first, second)] == [1, 2]
+        router.clock.advance(1)
+        billing = await new_chat(router, 102, intent="invoice")
+        assert await pending_offer_agent(router, billing) is None  # Agent1 is full
+
+        router.clock.advance(60)
+        assert (await router.expire_overdue()).result is ActionResult.DONE
+
+        assert await pending_offer_agent(router, first) == 2
+        assert await pending_offer_agent(router, second) == 1  # not the later billing chat
+        assert (await conversation(router, billing)).state == ConversationState.QUEUED
 
 
 async def test_when_every_candidate_timed_out_the_chat_waits_open_to_anyone(tmp_path, database):
@@ -390,13 +417,18 @@ async def test_a_transfer_while_an_offer_is_pending_rescinds_it(tmp_path, databa
     async with running_router(tmp_path, config, database=database) as router:
         await router.set_agent_status(9, AgentStatus.AWAY)
         chat = await new_chat(router, 100)
-        offer = await pending_offer_id(router, chat)
+        assert await pending_offer_agent(router, chat) == 1
         result = await router.transfer(chat, 9, to_team="billing")
         assert result.result is ActionResult.DONE
         assert await pending_offer_agent(router, chat) == 2
         assert (await agent(router, 1)).pending_offers == 0
         assert (await router.claim(chat, 1)).result is ClaimResult.NOT_OFFERED_TO_YOU
-        assert (await router.expire_offer(offer)).result is ActionResult.ALREADY_DONE
+        router.clock.advance(61)
+        assert (await router.expire_overdue()).result is ActionResult.DONE  # billing's offer
+        assert any("offer to Agent2 timed out" in line for line in await trail(router, chat))
+        assert not any("offer to Agent1 timed out" in line for line in await trail(router, chat))
+        assert (await agent(router, 1)).missed_offers == 0  # a rescinded offer was not missed
+        assert (await router.expire_overdue()).result is ActionResult.ALREADY_DONE
 
 
 async def test_transfer_to_an_agent_and_to_a_team(tmp_path, database):

@@ -91,10 +91,3 @@ async def pending_offer_agent(router: Router, conversation_id: int) -> int | Non
     async with router.engine.connect() as conn:
         offer = await store.pending_offer(conn, conversation_id)
     return None if offer is None else offer.agent_id
-
-
-async def pending_offer_id(router: Router, conversation_id: int) -> int:
-    async with router.engine.connect() as conn:
-        offer = await store.pending_offer(conn, conversation_id)
-    assert offer is not None, f"conversation {conversation_id} has no pending offer"
-    return offer.id
