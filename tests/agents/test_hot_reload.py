@@ -45,13 +45,6 @@ async def told_twice(desk: Desk, agent_id: int, fragment: str) -> None:
         await asyncio.sleep(0.02)
 
 
-async def held_until(desk: Desk, conversation_id: int) -> datetime | None:
-    async with desk.bot.engine.connect() as conn:
-        row = await store.get_conversation(conn, conversation_id)
-    assert row is not None
-    return row.not_before
-
-
 async def test_a_saved_schedule_is_used_by_the_next_handoff_and_a_broken_one_is_refused(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
@@ -64,7 +57,9 @@ async def test_a_saved_schedule_is_used_by_the_next_handoff_and_a_broken_one_is_
     ) as desk:
         cici, held = await desk.handed_off("Cici", WRONG_BILL)
         await cici.sees("Tim Billing sedang tutup")
-        assert await held_until(desk, held) == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 08:00
+        assert (await desk.stored(held)).not_before == datetime(
+            2026, 11, 25, 1, 0, tzinfo=UTC
+        )  # 08:00
 
         # The manager keeps billing open until 20:00 today, and its office shift with it.
         data["schedules"]["office"]["hours"]["tue"] = ["08:00-12:00", "13:00-20:00"]
@@ -77,7 +72,7 @@ async def test_a_saved_schedule_is_used_by_the_next_handoff_and_a_broken_one_is_
         dedi, fresh = await desk.handed_off("Dedi", WRONG_BILL)
         await dedi.sees("Baik, saya sambungkan ke tim Billing")
         assert await offered_to(desk, fresh) in (PUTU, HENDRA)
-        assert await held_until(desk, fresh) is None
+        assert (await desk.stored(fresh)).not_before is None
 
         # A broken edit: the managers hear why, and routing goes on with the config in force.
         data["agents"][1]["capacity"] = 0
@@ -98,4 +93,4 @@ async def test_a_saved_schedule_is_used_by_the_next_handoff_and_a_broken_one_is_
         await told_twice(desk, SARI, "The config file changed. Config reloaded")
         fajar, late = await desk.handed_off("Fajar", WRONG_BILL)
         await fajar.sees("Tim Billing sedang tutup")
-        assert await held_until(desk, late) == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+        assert (await desk.stored(late)).not_before == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)

@@ -148,13 +148,6 @@ async def in_transcript(desk: Desk, conversation_id: int, text: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def assignee(desk: Desk, conversation_id: int) -> int | None:
-    async with desk.bot.router.engine.connect() as conn:
-        row = await store.get_conversation(conn, conversation_id)
-    assert row is not None
-    return row.agent_id
-
-
 # ---- 1. round robin -----------------------------------------------------------------------
 
 
@@ -511,7 +504,7 @@ async def test_two_agents_pressing_claim_at_the_same_moment_give_one_winner(
         assert answers[(a, b).index(loser)] == f"Already claimed by @{desk.username(winner)}."
         await desk.agent(winner).sees(f"#{conversation_id} · Ani is yours now")
         await shown(desk, conversation_id, f"✅ claimed by @{desk.username(winner)}")
-        assert await assignee(desk, conversation_id) == winner
+        assert (await desk.stored(conversation_id)).agent_id == winner
         async with desk.bot.router.engine.connect() as conn:
             loads = {
                 row.id: row.load

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Frontdoor
+from handoff import store
 from handoff.config import Config
 from handoff.config_loader import load_config
 from tests.sandbox_support import SandboxClient
@@ -164,6 +165,13 @@ class Desk:
             if conversation is not None and conversation.state != "bot":
                 return int(conversation.id)
             await _tick(loop_deadline, f"customer {customer_id} has no open conversation")
+
+    async def stored(self, conversation_id: int) -> Any:
+        """The conversation's row as the database holds it now."""
+        async with self.bot.engine.connect() as conn:
+            row = await store.get_conversation(conn, conversation_id)
+        assert row is not None, f"there is no conversation {conversation_id}"
+        return row
 
     # ---- the group ----------------------------------------------------------------------
 
