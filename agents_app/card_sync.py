@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agents_app import views
@@ -30,8 +29,6 @@ from agents_app.cards import (
     next_send,
     render,
 )
-from bot.outbox import Call, Outbox, Priority, inline_keyboard, send_text
-from bot.retry import backoff
 from handoff import store
 from handoff.db import write_transaction
 from handoff.events import (
@@ -47,6 +44,9 @@ from handoff.events import (
 )
 from handoff.router import Router
 from handoff.states import ConversationState
+from telegram_io.calls import Call, Priority, inline_keyboard, send_text
+from telegram_io.outbox import Outbox
+from telegram_io.retry import until_database_answers
 
 log = logging.getLogger(__name__)
 cards = views.cards
@@ -112,22 +112,20 @@ class CardSync:
         """Send what the group should see until cancelled; database trouble is retried."""
         if self.group_id is None:
             log.warning("bot.agents_group_id is not set: no cards until a config sets it")
-        failures = 0
         recovered = False
-        while True:
+
+        async def attempt() -> bool:
+            nonlocal recovered
             self._wake.clear()
-            try:
-                if not recovered:
-                    await self._recover()
-                    recovered = True
-                busy = await self.step()
-                failures = 0
-            except (SQLAlchemyError, OSError) as error:
-                pause = backoff(failures, BACKOFF_SECONDS)
-                failures += 1
-                log.warning("cards: database trouble (%s); retrying in %ss", error, pause)
-                await asyncio.sleep(pause)
-                continue
+            if not recovered:
+                await self._recover()
+                recovered = True
+            return await self.step()
+
+        while True:
+            busy = await until_database_answers(
+                attempt, steps=BACKOFF_SECONDS, log=log, what="cards"
+            )
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(IDLE_SECONDS):

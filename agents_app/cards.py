@@ -13,14 +13,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from agents_app.views import CardView
-from bot.outbox import Buttons
 from handoff.config import ClaimMode, Config
 from handoff.states import ConversationState
+from telegram_io.calls import Buttons
+from telegram_io.messages import TEXT_LIMIT
 
 C = ConversationState
 DIGEST_MAX = 20  # conversations one digest shows: about 3,500 characters, 7 rows of buttons
 QUOTE_LIMIT = 140  # characters of the first message a card shows
-TEXT_LIMIT = 4096
 CLOSE_REASONS = {
     "agent": "closed by the agent",
     "manager": "closed by a manager",

@@ -12,8 +12,8 @@ from agents_app import views
 from agents_app.cards import clock, team_name, team_zone, trimmed
 from handoff import store
 from handoff.config import Config
+from telegram_io.messages import TEXT_LIMIT
 
-TEXT_LIMIT = 4096
 SENDERS = {"customer": "👤", "agent": "🎧", "bot": "🤖", "note": "📝"}
 
 

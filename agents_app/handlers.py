@@ -1,4 +1,4 @@
-"""Telegram wiring of the agents' side: which updates reach `AgentDesk`, and the command menus.
+"""Telegram wiring of the agents' side: which updates reach which action, and the command menus.
 
 These handlers run before the customer's (handler group 0 vs 1) and stop the update there, so an
 agent is never treated as a customer, and a customer never reaches an agent command: in a private
@@ -29,7 +29,9 @@ from telegram.ext import (
     filters,
 )
 
-from agents_app.desk import AGENT_COMMANDS, MANAGER_COMMANDS, AgentDesk
+from agents_app import claims, relay
+from agents_app.commands import COMMANDS, Command, help_text, menu, on_start, run_command
+from agents_app.desk import BUTTON_EXPIRED, AgentDesk
 
 log = logging.getLogger(__name__)
 CUSTOMER_COMMANDS = {
@@ -79,27 +81,27 @@ def _final(act: Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]) 
 def add_handlers(application: Application, desk: AgentDesk) -> None:
     agent_private = filters.ChatType.PRIVATE & _FromAgent(desk)
     in_group = _InAgentsGroup(desk)
-    commands = [*AGENT_COMMANDS, *MANAGER_COMMANDS]
+    commands = [command.name for command in COMMANDS]
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_user is not None
-        await desk.on_start(update.effective_user.id)
+        await on_start(desk, update.effective_user.id)
 
     async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
         assert message is not None and user is not None and message.text is not None
         name = message.text.split()[0][1:].split("@")[0].lower()
-        await desk.on_command(user.id, message.chat.id, name, list(context.args or []))
+        await run_command(desk, user.id, message.chat.id, name, list(context.args or []))
 
     async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
         assert message is not None and user is not None
-        await desk.say(message.chat.id, "I do not know that one. " + desk.help_text(user.id))
+        await desk.say(message.chat.id, "I do not know that one. " + help_text(desk.agent(user.id)))
 
     async def agent_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
         assert message is not None and user is not None
-        await desk.on_agent_message(user.id, message)
+        await relay.on_agent_message(desk, user.id, message)
 
     async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -107,16 +109,17 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
         data = query.data or ""
         shown = query.message if isinstance(query.message, Message) else None
         if data.startswith("claim:"):
-            answer = await desk.on_claim_button(
+            answer = await claims.on_claim_button(
+                desk,
                 query.from_user.id,
                 shown.chat.id if shown else None,
                 shown.message_id if shown else None,
                 data,
             )
         elif desk.agent(query.from_user.id) is None:
-            answer = "This button is no longer valid."
+            answer = BUTTON_EXPIRED
         else:
-            answer = await desk.on_target_button(query.from_user.id, data)
+            answer = await relay.on_target_button(desk, query.from_user.id, data)
         await query.answer(answer[:200])
 
     application.add_handlers(
@@ -131,8 +134,12 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
     )
 
 
-def _commands(described: dict[str, str]) -> list[BotCommand]:
-    return [BotCommand(name, what[:256]) for name, what in described.items()]
+def _customer_menu() -> list[BotCommand]:
+    return [BotCommand(name, what) for name, what in CUSTOMER_COMMANDS.items()]
+
+
+def _agent_menu(commands: list[Command]) -> list[BotCommand]:
+    return [BotCommand(c.name, c.description[:256]) for c in commands]
 
 
 async def register_commands(application: Application, desk: AgentDesk) -> None:
@@ -140,15 +147,14 @@ async def register_commands(application: Application, desk: AgentDesk) -> None:
     private chat (managers' with their own). A chat Telegram refuses is logged and skipped."""
     bot = application.bot
     menus: list[tuple[list[BotCommand], Any]] = [
-        (_commands(CUSTOMER_COMMANDS), BotCommandScopeAllPrivateChats())
+        (_customer_menu(), BotCommandScopeAllPrivateChats())
     ]
     if desk.group_id is not None:
-        menus.append((_commands(AGENT_COMMANDS), BotCommandScopeChat(desk.group_id)))
+        menus.append((_agent_menu(menu(None)), BotCommandScopeChat(desk.group_id)))
     for agent in desk.config.agents:
-        described = AGENT_COMMANDS | (MANAGER_COMMANDS if agent.manager else {})
-        menus.append((_commands(described), BotCommandScopeChat(agent.id)))
-    for menu, scope in menus:
+        menus.append((_agent_menu(menu(agent)), BotCommandScopeChat(agent.id)))
+    for commands, scope in menus:
         try:
-            await bot.set_my_commands(menu, scope=scope)
+            await bot.set_my_commands(commands, scope=scope)
         except TelegramError as error:
             log.warning("setMyCommands for %s refused: %s", scope.type, error)

@@ -9,9 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agents_app import views
 from agents_app.cards import claim_data, clock, team_name, team_zone
 from agents_app.context import context_message
-from bot.notices import EventNotices
-from bot.outbox import Call, Outbox, Priority, send_text
-from bot.texts import say
 from handoff import store
 from handoff.events import (
     AgentReachability,
@@ -24,6 +21,10 @@ from handoff.events import (
     SlaBreached,
 )
 from handoff.router import Router
+from telegram_io.calls import Call, Priority, send_text
+from telegram_io.event_notices import EventNotices
+from telegram_io.outbox import Outbox
+from telegram_io.texts import say
 
 STATUS_NOTICES = {
     "missed_offers": "You let {n} offers in a row pass, so you are now away and get no new chats. "

@@ -1,1 +1,1 @@
-"""Frontdoor: the customer-facing bot (Telegram wiring, conversation, CLI)."""
+"""The customer's side: the conversation with the customer, from greeting to rating."""

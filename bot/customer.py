@@ -24,46 +24,23 @@ from telegram.ext import (
 
 from bot.crm import CrmClient
 from bot.intents import IntentMatcher
-from bot.outbox import Buttons, Call, Outbox, Priority, copy_message, send_text
 from bot.replies import Reply, decide, person_intents
-from bot.texts import language_of, say
 from bot.throttle import Throttle
 from handoff import store
 from handoff.events import OfferMade
 from handoff.router import ActionResult, Router
 from handoff.states import ConversationState
 from handoff.store import SentMessage
+from telegram_io.calls import Buttons, Call, Priority, copy_message, send_text
+from telegram_io.messages import CAPTION_LIMIT, CAPTIONED, TEXT_LIMIT, message_kind
+from telegram_io.outbox import Outbox
+from telegram_io.texts import language_of, say
 
 C = ConversationState
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a /start parameter
 CALLBACK = re.compile(
     r"^(?:(menu|faq_ok|faq_human|lang):([A-Za-z0-9_]{1,40})|(csat):(\d{1,18}):([1-5]))$"
 )
-RELAYED_KINDS = ("text", "photo", "document", "voice", "sticker", "location")
-CAPTIONED = ("photo", "document", "voice")
-TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024  # Telegram's, in characters
-
-
-# What a customer writes; service messages (auto-delete timer set, pinned …) are not it.
-CUSTOMER_CONTENT = ~filters.COMMAND & (
-    filters.TEXT
-    | filters.PHOTO
-    | filters.Document.ALL
-    | filters.VOICE
-    | filters.Sticker.ALL
-    | filters.LOCATION
-    | filters.VIDEO
-    | filters.AUDIO
-    | filters.CONTACT
-)
-
-
-def message_kind(message: Message) -> str:
-    """Which of the relayed kinds a message is, or `other`."""
-    for kind in RELAYED_KINDS:
-        if getattr(message, kind, None):
-            return kind
-    return "other"
 
 
 class CustomerDesk:

@@ -4,15 +4,11 @@ the rating prompt. What agents, managers and the group hear is `agents_app`'s.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.outbox import Call, Outbox, send_text
-from bot.texts import say, spell_moment, spell_wait
 from handoff import store
-from handoff.config import Config
 from handoff.events import (
     Assigned,
     Closed,
@@ -21,33 +17,11 @@ from handoff.events import (
     Queued,
     RoutedAfterHours,
 )
-from handoff.router import Router
+from telegram_io.calls import Call, send_text
+from telegram_io.event_notices import EventNotices
+from telegram_io.texts import say, spell_moment, spell_wait
 
 CSAT_AFTER = ("agent", "manager", "idle")
-
-
-class EventNotices:
-    """A router stager: each event's messages (`calls_for`) go into the outbox in the routing
-    change's transaction, so a crash between the two cannot lose them."""
-
-    def __init__(self, router: Router, outbox: Outbox) -> None:
-        self.router = router
-        self.outbox = outbox
-
-    @property
-    def config(self) -> Config:
-        return self.router.config
-
-    async def __call__(self, conn: AsyncConnection, events: Sequence[Event]) -> Callable[[], None]:
-        calls: list[Call] = []
-        for event in events:
-            calls += await self.calls_for(conn, event)
-        stored = await self.outbox.stage(conn, calls)
-        return lambda: self.outbox.staged(stored)
-
-    async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
-        """The messages one event calls for, read on the transaction's connection."""
-        raise NotImplementedError
 
 
 class CustomerNotices(EventNotices):

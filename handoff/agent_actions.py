@@ -1,10 +1,9 @@
-"""What agents and managers do to a conversation: claim, take, assign, decline, release, transfer, close."""
+"""What agents and managers do to a conversation: claim, take, assign, release, transfer, close."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from handoff import store
@@ -126,7 +125,7 @@ class AgentActions(Dispatcher):
         async def work(u: Unit) -> ActionResult:
             overdue = await store.overdue_offers(u.conn, u.now)
             for offer in overdue:
-                await self._take_back(u, offer, OfferState.TIMED_OUT)
+                await self._take_back(u, offer)
             for offer in overdue:
                 await self._route(u, offer.conversation_id)
             for agent_id in dict.fromkeys(offer.agent_id for offer in overdue):
@@ -136,42 +135,21 @@ class AgentActions(Dispatcher):
         result, events = await self._run(work)
         return Outcome(result, tuple(events))
 
-    async def decline(self, offer_id: int, agent_id: int) -> Outcome:
-        async def work(u: Unit) -> ActionResult:
-            offer = (
-                await u.conn.execute(select(store.offers).where(store.offers.c.id == offer_id))
-            ).first()
-            if offer is None:
-                return ActionResult.NOT_FOUND
-            if offer.agent_id != agent_id:
-                return ActionResult.NOT_YOURS
-            if offer.state != OfferState.PENDING:
-                return ActionResult.ALREADY_DONE
-            await self._take_back(u, offer, OfferState.DECLINED)
-            await self._route(u, offer.conversation_id)
-            await self._dispatch_agent(u, agent_id)
-            return ActionResult.DONE
-
-        result, events = await self._run(work)
-        return Outcome(result, tuple(events))
-
-    async def _take_back(self, u: Unit, offer: Row[Any], outcome: OfferState) -> None:
-        """End a declined or timed-out offer and put its conversation back in the queue (not yet
-        routed again)."""
-        await self._end_offer(u, offer, outcome)
+    async def _take_back(self, u: Unit, offer: Row[Any]) -> None:
+        """Time out an offer, count it against its agent and put its conversation back in the
+        queue (not yet routed again)."""
+        await self._end_offer(u, offer, OfferState.TIMED_OUT)
         row = await store.get_conversation(u.conn, offer.conversation_id)
         agent = await store.get_agent(u.conn, offer.agent_id)
         seconds = (u.now - offer.created_at).total_seconds()
-        what = "timed out" if outcome is OfferState.TIMED_OUT else "declined"
         await store.add_trail(
             u.conn,
             row.id,
             u.now,
-            what.replace(" ", "_"),
-            f"offer to {agent.name} {what} after {seconds:.0f} s → requeued",
+            "timed_out",
+            f"offer to {agent.name} timed out after {seconds:.0f} s → requeued",
         )
-        if outcome is OfferState.TIMED_OUT:
-            await self._count_missed(u, agent)
+        await self._count_missed(u, agent)
         if row.state == C.OFFERED:
             check_move(C.OFFERED, C.QUEUED)
             await store.update_conversation(u.conn, row, state=C.QUEUED)

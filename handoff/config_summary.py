@@ -13,7 +13,7 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from handoff.config import WEEKDAYS, Config, Schedule
-from handoff.schedule import holiday_name, hours_on, is_open, opening_spans, override_on
+from handoff.hours import holiday_name, hours_on, is_open, opening_spans, override_on
 
 DAYS_SHOWN = 7
 
@@ -25,11 +25,6 @@ class Gap:
     team: str
     start: datetime
     end: datetime
-
-
-def coverage_gaps(config: Config, start: datetime, end: datetime) -> list[Gap]:
-    """Every coverage gap of every team between `start` and `end`."""
-    return [gap for team in config.teams for gap in _team_gaps(config, team, start, end)]
 
 
 def _team_gaps(config: Config, team: str, start: datetime, end: datetime) -> list[Gap]:

@@ -31,6 +31,7 @@ from handoff.events import (
     Queued,
     Requeued,
 )
+from handoff.hours import is_open
 from handoff.policies import (
     Verdict,
     decide_offer,
@@ -39,7 +40,6 @@ from handoff.policies import (
     overflowing,
     queue_key,
 )
-from handoff.schedule import is_open
 from handoff.states import (
     ConversationState,
     OfferState,

@@ -151,16 +151,8 @@ class Intake(Dispatcher):
         _, events = await self._run(work)
         return Outcome(ActionResult.DONE, tuple(events))
 
-    async def open_conversation(self, customer_id: int, first_message: str = "") -> int:
-        """The customer's open conversation, or a new one talking to the bot."""
-
-        async def work(u: Unit) -> int:
-            return await self._open_conversation(u, customer_id, first_message)
-
-        conversation_id, _ = await self._run(work)
-        return conversation_id
-
     async def _open_conversation(self, u: Unit, customer_id: int, first_message: str) -> int:
+        """The customer's open conversation, or a new one talking to the bot."""
         table = store.conversations
         row = (
             await u.conn.execute(

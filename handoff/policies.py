@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from handoff.config import AfterHours, Config, Routing
-from handoff.metrics import wait_start
-from handoff.schedule import is_open, next_opening
+from handoff.hours import is_open, next_opening
+from handoff.kpis.measures import wait_start
 from handoff.states import AgentStatus
 
 

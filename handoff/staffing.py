@@ -21,9 +21,9 @@ from handoff.events import (
     Event,
     SlaBreached,
 )
-from handoff.metrics import wait_start
+from handoff.hours import is_open
+from handoff.kpis.measures import wait_start
 from handoff.policies import TeamHours, team_hours
-from handoff.schedule import is_open
 from handoff.states import (
     AgentStatus,
 )

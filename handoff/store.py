@@ -20,7 +20,7 @@ from handoff.states import AgentStatus, ConversationState, OfferState
 from handoff.tables import Agent, AgentTeam, Conversation, Customer, Message, Offer, TrailEvent
 
 conversations = Conversation.__table__
-# The SQL twin of handoff.metrics.wait_start: a chat held for its team's opening waits from it.
+# The SQL twin of handoff.kpis.measures.wait_start: a chat held for its team's opening waits from it.
 WAIT_START = case(
     (conversations.c.not_before > conversations.c.queued_at, conversations.c.not_before),
     else_=conversations.c.queued_at,

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from telegram import BotCommandScope, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 
-from agents_app.desk import AGENT_COMMANDS, MANAGER_COMMANDS
+from agents_app.commands import COMMANDS
 from agents_app.handlers import CUSTOMER_COMMANDS
 from handoff.config import Config
 from handoff.config_loader import load_config
@@ -402,8 +402,11 @@ async def test_bad_command_input_gets_a_clear_answer_and_changes_nothing(
 async def test_command_menus_are_set_for_customers_the_group_and_each_agent(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
-    agent_menu = list(AGENT_COMMANDS.items())
-    manager_menu = agent_menu + list(MANAGER_COMMANDS.items())
+    agent_menu = [(c.name, c.description) for c in COMMANDS if not c.managers_only]
+    manager_menu = [(c.name, c.description) for c in COMMANDS]
+    assert {"agents", "stats", "assign", "reload"} == {n for n, _ in manager_menu} - {
+        n for n, _ in agent_menu
+    }
     expected: dict[str, tuple[BotCommandScope, list[tuple[str, str]]]] = {
         "private chats": (BotCommandScopeAllPrivateChats(), list(CUSTOMER_COMMANDS.items())),
         "agents group": (BotCommandScopeChat(GROUP_ID), agent_menu),

@@ -30,7 +30,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from handoff.metrics import percentiles  # noqa: E402
+from handoff.kpis.measures import percentiles  # noqa: E402
 from sandbox.core import SANDBOX_KEY  # noqa: E402
 from tests.sandbox_support import SandboxClient, running_sandbox  # noqa: E402
 from tests.support.desk import GROUP_ID, desk_config  # noqa: E402

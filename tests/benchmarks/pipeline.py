@@ -17,7 +17,7 @@ so `--customers` messages are in flight). Bots, interleaved in every repeat so t
 machine load:
 - httpx: a bare python-telegram-bot echo bot (`Application.run_polling`, one MessageHandler
   replying with the same text) on PTB's stock transport;
-- aiohttp: the same bot on `bot.aiohttp_request.AiohttpRequest`;
+- aiohttp: the same bot on `telegram_io.aiohttp_request.AiohttpRequest`;
 - frontdoor: `frontdoor run --api-url … --config config/frontdoor.yaml --database-url sqlite…`,
   asked an FAQ question ("cara bayar tagihan").
 PTB handles one update at a time unless told otherwise; `--concurrent-updates N` lets the echo
@@ -67,7 +67,7 @@ def run_echo_bot(transport: str, api_url: str, concurrent_updates: int) -> None:
     from telegram import Update
     from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-    from bot.aiohttp_request import make_request
+    from telegram_io.aiohttp_request import make_request
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer the customer with their own words."""
@@ -114,7 +114,7 @@ def start_bot(
     if kind == "frontdoor":
         database = f"sqlite+aiosqlite:///{workdir}/bench.db"
         config = unpaced_config(args.config, workdir)
-        command = [sys.executable, "-m", "bot.cli", "run", "--api-url", url,
+        command = [sys.executable, "-m", "frontdoor", "run", "--api-url", url,
                    "--config", str(config), "--database-url", database]  # fmt: skip
     else:
         command = [sys.executable, __file__, "--echo-bot", kind, "--api-url", url,

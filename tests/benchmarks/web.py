@@ -20,7 +20,7 @@ Then, in both worlds, the live desk through the core again in the last 40 minute
 slots taken by chats in progress and `--waiting` more conversations queued. The `outbox` and
 `inbox_update` tables stay empty; /metrics reads them only by index (pending, unprocessed).
 
-Each world is served by the real `bot.app.Frontdoor` (polling the in-process sandbox Bot API
+Each world is served by the real `frontdoor.bootstrap.Frontdoor` (polling the in-process sandbox Bot API
 server, clock stopped at the end of the history, `web_port=0`, a dashboard token), and
 `--requests` requests (after 5 of warm-up) of each endpoint are timed, interleaved round-robin,
 from an aiohttp client in the same process:
@@ -75,8 +75,8 @@ from handoff.config import Config  # noqa: E402
 from handoff.db import create_engine  # noqa: E402
 from handoff.dispatch import ActionResult, ClaimResult  # noqa: E402
 from handoff.events import Event, OfferMade  # noqa: E402
-from handoff.kpi_report import report_zone  # noqa: E402
-from handoff.metrics import percentiles  # noqa: E402
+from handoff.kpis.measures import percentiles  # noqa: E402
+from handoff.kpis.report import report_zone  # noqa: E402
 from handoff.migrations import upgrade  # noqa: E402
 from handoff.router import Router  # noqa: E402
 from handoff.states import AgentStatus, ConversationState  # noqa: E402
@@ -197,16 +197,13 @@ class Desk:
             self.customer_of[outcome.conversation_id] = customer_id
 
     async def observe(self, events: Sequence[Event]) -> None:
-        """An offer made: the agent claims it, declines it, or lets it time out."""
+        """An offer made: the agent claims it, or lets it time out."""
         for event in events:
             if not isinstance(event, OfferMade) or event.conversation_id is None:
                 continue
             roll = 1.0 if self.live else self.rng.random()  # the live desk takes every offer
-            if roll < 0.08:  # the scheduler's timer fires at the deadline
+            if roll < 0.12:  # the scheduler's timer fires at the deadline
                 self.at(event.deadline, self.router.expire_overdue)
-            elif roll < 0.12:
-                decline = partial(self.router.decline, event.offer_id, event.agent_id)
-                self.after(self.rng.uniform(5, 20), decline)
             else:
                 claim = partial(self.claim, event.conversation_id, event.agent_id)
                 self.after(self.rng.uniform(3, 30), claim)

@@ -16,9 +16,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import Frontdoor
-from bot.webhook import SECRET_HEADER, WEBHOOK_PATH
+from frontdoor.bootstrap import Frontdoor
 from handoff.tables import Conversation, Csat, InboxUpdate
+from telegram_io.webhook import SECRET_HEADER, WEBHOOK_PATH
 from tests.sandbox_support import SandboxClient
 from tests.support.frontdoor import running_frontdoor
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import Frontdoor
+from frontdoor.bootstrap import Frontdoor
 from handoff.states import AgentStatus, ConversationState
 from handoff.tables import Csat, Message
 from tests.sandbox_support import SandboxClient

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handoff.kpi_report import (
+from handoff.kpis.formatting import as_csv, as_table
+from handoff.kpis.measures import ConversationRecord, OfferRecord, ShiftRecord
+from handoff.kpis.report import (
     COLUMNS,
     PeriodError,
     Records,
@@ -22,8 +24,6 @@ from handoff.kpi_report import (
     report_period,
     report_zone,
 )
-from handoff.metrics import ConversationRecord, OfferRecord, ShiftRecord
-from handoff.report_text import as_csv, as_table
 from tests.support.configs import make_config
 
 WIB = ZoneInfo("Asia/Jakarta")

@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from bot.cli import main
+from frontdoor.cli import main
 from handoff.db import create_engine
 from handoff.migrations import (
     MIGRATIONS_DIR,

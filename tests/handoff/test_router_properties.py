@@ -153,14 +153,17 @@ class RoutingMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.conversation_ids)
     @rule(data=st.data())
-    def decline(self, data) -> None:
+    def offer_deadline_passes(self, data) -> None:
+        """The scheduler's deadline timer (`handoff.timers`): one offer's claim window ends
+        unclaimed, so it times out and its conversation goes to someone else or back to wait."""
         conversation = data.draw(st.sampled_from(self.conversation_ids))
 
         async def go():
             async with self.engine.connect() as conn:
                 offer = await store.pending_offer(conn, conversation)
             if offer is not None:
-                await self.router.decline(offer.id, offer.agent_id)
+                self.clock.set(max(self.clock.now(), offer.deadline))
+                await self.router.expire_overdue()
 
         self.step(go())
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import Frontdoor
+from frontdoor.bootstrap import Frontdoor
 from handoff import store
 from handoff.config import Config
 from handoff.config_loader import load_config

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import Frontdoor
+from frontdoor.bootstrap import Frontdoor
 from handoff.clock import ManualClock
 from handoff.config import Config
 from handoff.config_loader import load_config

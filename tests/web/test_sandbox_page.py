@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from playwright.async_api import Browser, Locator, Page, expect
 
-from bot.playground import Playground
+from frontdoor.sandbox_command import Playground
 from handoff.clock import ManualClock
 from tests.support.desk import desk_config
 from tests.support.frontdoor import TUESDAY_10_WIB

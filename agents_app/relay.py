@@ -1,0 +1,108 @@
+"""Agents' messages to customers (SPEC §5.3): to the chat they reply to, else the one in focus;
+a question with a button per chat when that is not certain, and nothing sent on a guess."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Message
+
+from agents_app import views
+from agents_app.desk import BUTTON_EXPIRED, AgentDesk
+from handoff.focus import Route, choose_target
+from telegram_io.calls import copy_message
+from telegram_io.messages import RELAYED_KINDS, message_kind
+
+TARGET = re.compile(r"^to:(\d{1,18}):(\d{1,18})$")
+MARK = re.compile(r"^#(\d{1,18}) · ")  # how the bot marks what it passes on from a customer
+
+
+async def on_agent_message(desk: AgentDesk, agent_id: int, message: Message) -> None:
+    """Relay to the customer it is for; ask when that is not certain."""
+    kind = message_kind(message)
+    if kind not in RELAYED_KINDS:
+        await desk.say(agent_id, "I can pass on text, photos, files, voice, stickers and "
+                                 "locations; this kind stays here.")  # fmt: skip
+        return
+    reply = message.reply_to_message
+    async with desk.router.engine.connect() as conn:
+        replied = None
+        if reply is not None:
+            replied = await views.conversation_of_message(conn, agent_id, reply.message_id)
+            if replied is None:  # not recorded yet, maybe: the mark says which chat it is
+                mark = MARK.match(reply.text or reply.caption or "")
+                replied = int(mark.group(1)) if mark else None
+        focus, mine = await desk.holdings(conn, agent_id)
+        sent_before = await views.conversation_of_message(conn, agent_id, message.message_id)
+    if sent_before is not None:
+        return  # relayed already: this update is being processed again
+    by_id = {v.conversation_id: v for v in mine}
+    target = choose_target(
+        replied_to=replied,
+        focus=focus,
+        open_chats=list(by_id),
+        unplaced_reply=(
+            reply is not None
+            and replied is None
+            and reply.from_user is not None
+            and reply.from_user.is_bot
+        ),
+    )
+    if target.route is Route.SEND:
+        assert target.conversation_id is not None
+        text = message.text or message.caption or ""
+        chat = by_id[target.conversation_id]
+        await copy_to_customer(desk, agent_id, message.message_id, chat, kind, text)
+    elif target.route is Route.NOT_YOURS:
+        await desk.say(
+            agent_id,
+            f"Not sent: #{target.conversation_id} is no longer yours (closed or moved). "
+            "/mine lists the chats you hold.",
+        )
+    elif target.route is Route.NO_CHAT:
+        await desk.say(agent_id, "Not sent: you hold no chat right now.")
+    else:
+        buttons = [
+            [(f"#{c} · {by_id[c].customer_name}", f"to:{c}:{message.message_id}")]
+            for c in target.choices
+        ]
+        await desk.say(agent_id, "Which chat is this for? (Not sent yet.)", buttons)
+
+
+async def copy_to_customer(
+    desk: AgentDesk, agent_id: int, message_id: int, chat: views.CardView, kind: str, text: str
+) -> None:
+    """Keep the agent's message for the transcript, stamped when it came in, then copy it to the
+    chat's customer."""
+    await desk.router.record_message(
+        chat.conversation_id,
+        sender="agent",
+        customer_id=chat.customer_id,
+        agent_id=agent_id,
+        kind=kind,
+        text=text,
+        telegram_message_id=message_id,
+    )
+    await desk.outbox.put(
+        copy_message(chat.customer_id, agent_id, message_id, conversation_id=chat.conversation_id)
+    )
+
+
+async def on_target_button(desk: AgentDesk, agent_id: int, data: str) -> str:
+    """The answer to "which chat is this for?": copies the agent's own message only."""
+    match = TARGET.match(data)
+    if match is None:
+        return BUTTON_EXPIRED
+    conversation_id, message_id = int(match.group(1)), int(match.group(2))
+    async with desk.router.engine.connect() as conn:
+        chats = {v.conversation_id: v for v in await views.open_chats(conn, agent_id)}
+        sent_before = await views.conversation_of_message(conn, agent_id, message_id)
+    if sent_before is not None:
+        return f"Already sent to #{sent_before}."
+    chat = chats.get(conversation_id)
+    if chat is None:
+        return f"#{conversation_id} is no longer yours: not sent."
+    # Its kind is not in the button; the transcript shows [copy].
+    await copy_to_customer(desk, agent_id, message_id, chat, "copy", "")
+    await desk.router.set_focus(agent_id, conversation_id)
+    return f"Sent to #{conversation_id} · {chat.customer_name}; it has your focus now."

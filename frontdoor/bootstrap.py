@@ -1,0 +1,308 @@
+"""One bootstrap for the running bot: database, routing core, timers, Telegram, inbox and outbox.
+
+`Frontdoor.start()` brings everything up in this event loop and `stop()` takes it down, so
+`frontdoor run`, `frontdoor sandbox` and the end-to-end tests start the same thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application, ApplicationBuilder, CallbackContext
+
+from agents_app.card_sync import CardSync
+from agents_app.desk import AgentDesk
+from agents_app.handlers import add_handlers as add_agent_handlers
+from agents_app.handlers import register_commands
+from agents_app.notices import AgentNotices
+from bot.crm import CrmClient
+from bot.customer import CustomerDesk, add_handlers
+from bot.notices import CustomerNotices
+from frontdoor.config_watch import ConfigWatcher
+from frontdoor.web import dashboard, health
+from frontdoor.web.server import RouteAdder, WebServer
+from handoff.clock import Clock, SystemClock
+from handoff.config import Config
+from handoff.config_loader import ConfigError, load_config
+from handoff.db import create_engine
+from handoff.migrations import upgrade
+from handoff.reload import Reloaded, needs_restart
+from handoff.router import Router
+from handoff.timers import RoutingScheduler
+from telegram_io import inbox, polling
+from telegram_io.aiohttp_request import make_request
+from telegram_io.calls import Priority, send_text
+from telegram_io.outbox import Outbox
+from telegram_io.retry import backoff
+from telegram_io.webhook import WebhookIntake
+
+log = logging.getLogger(__name__)
+_handler_errors: contextvars.ContextVar[list[Exception] | None] = contextvars.ContextVar(
+    "handler_errors", default=None
+)
+
+STARTUP_RETRY_SECONDS = (0.5, 1, 2, 5, 10)
+QUEUE_NOTICE_EVERY = 15.0  # seconds between looks at waiting customers' places in line
+POSITION_NOTICE_GAP = 60.0  # a customer hears a new place in line at most this often (SPEC §3.5)
+CONFIG_CHANGED = "The config file changed."
+
+
+@dataclass
+class Frontdoor:
+    config: Config
+    token: str
+    api_url: str = "https://api.telegram.org"  # the server's root; /bot<token>/… is added
+    database_url: str | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    webhook_secret: str | None = None  # webhook mode when set (config.bot.mode == "webhook")
+    web_port: int | None = None  # overrides config.web.port; 0 picks a free one (tests)
+    config_path: str | None = None  # the file `/reload` reads again
+    dashboard_token: str | None = None  # the dashboard is refused to everyone while None
+    adapt_config: Callable[[Config], Config] | None = None  # applied to each reloaded file too
+    web_routes: list[RouteAdder] = field(default_factory=list)  # more pages on the web server
+
+    engine: AsyncEngine = field(init=False)
+    router: Router = field(init=False)
+    application: Application = field(init=False)
+    outbox: Outbox = field(init=False)
+    processor: inbox.Processor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.web: WebServer | None = None
+        self.watcher: ConfigWatcher | None = None
+        self._reloading = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Migrate the database, then start timers, the outbox and the intake of updates."""
+        url = self.database_url or self.config.database.url
+        await upgrade(url)
+        self.engine = create_engine(url)
+        self.router = Router(self.engine, self.config, self.clock)
+        await self.router.sync_agents()
+        root = self.api_url.rstrip("/")
+        transport = self.config.bot.transport
+        self.application = (
+            ApplicationBuilder()
+            .token(self.token)
+            .base_url(f"{root}/bot")
+            .base_file_url(f"{root}/file/bot")
+            .request(make_request(transport))
+            .get_updates_request(make_request(transport))
+            .updater(None)
+            .build()
+        )
+        self.outbox = Outbox(
+            self.engine,
+            self.application.bot,
+            on_forbidden=self._unreachable,
+            limits=self.config.bot.pacing,
+        )
+        self.crm = CrmClient(self.config.crm)
+        self.desk = CustomerDesk(self.router, self.outbox, self.crm)
+        self.agent_desk = AgentDesk(self.router, self.outbox, reload=self.reload_config)
+        add_agent_handlers(self.application, self.agent_desk)  # before the customer's: group 0
+        add_handlers(self.application, self.desk)
+        self.application.add_error_handler(self._keep_error)
+        self.agent_notices = AgentNotices(self.router, self.outbox)
+        self.cards = CardSync(self.router, self.outbox)
+        self.router.stagers += [
+            CustomerNotices(self.router, self.outbox),
+            self.agent_notices,
+            self.cards,
+        ]
+        self.scheduler = RoutingScheduler(self.router)
+        self.processor = inbox.Processor(self.engine, self._handle)
+        await self.outbox.load()  # leftovers of a previous run first, in their order
+        await _until_reachable(self.application.initialize)
+        await self.application.start()
+        self.agent_notices.bot_username = self.application.bot.username
+        self._spawn(self.outbox.run(), "outbox")
+        self._spawn(self.cards.run(), "cards")
+        self._spawn(register_commands(self.application, self.agent_desk), "commands")
+        self._spawn(self._probe_agents(), "probe")
+        every = self.config.bot.config_check_every
+        if self.config_path is not None and every > 0:
+            self.watcher = ConfigWatcher(Path(self.config_path), self._file_changed, every)
+            self._spawn(self.watcher.run(), "config-watch")
+        await self.scheduler.start()
+        self.scheduler.every(QUEUE_NOTICE_EVERY, self._tell_queue_positions, "queue-positions")
+        resumed = await self.processor.resume()
+        if resumed:
+            log.info("resuming %s updates stored before a restart", resumed)
+        adders = [health.add_routes, dashboard.add_routes, *self.web_routes]
+        if self.webhook_secret is not None:
+            intake = WebhookIntake(self.engine, self.webhook_secret, self.processor.submit)
+            adders.append(intake.add_routes)
+        self.web = WebServer(self, adders)
+        port = self.config.web.port if self.web_port is None else self.web_port
+        await self.web.start(self.config.web.host, port)
+        if self.webhook_secret is not None:
+            if self.config.bot.webhook_url:
+                await self.application.bot.set_webhook(
+                    self.config.bot.webhook_url,
+                    secret_token=self.webhook_secret,
+                    allowed_updates=polling.ALLOWED_UPDATES,
+                )
+        else:
+            bot = self.application.bot
+            await _until_reachable(bot.delete_webhook)  # getUpdates is refused while one is set
+            self._spawn(
+                polling.poll(
+                    bot, self.engine, self.processor, timeout=self.config.bot.poll_timeout
+                ),
+                "polling",
+            )
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish what is in hand, and close everything."""
+        for task in self._tasks:
+            if task.get_name() == "polling":
+                task.cancel()
+        if self.web is not None:
+            await self.web.stop()
+        await self.processor.drain()
+        await self.scheduler.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.outbox.stop()
+        await self.application.stop()
+        await self.application.shutdown()
+        await self.crm.close()
+        await self.engine.dispose()
+
+    def _spawn(self, work: Any, name: str) -> None:
+        self._tasks = [task for task in self._tasks if not task.done()]
+        task = asyncio.create_task(work, name=name)
+        task.add_done_callback(self._crashed)
+        self._tasks.append(task)
+
+    @staticmethod
+    def _crashed(task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s stopped", task.get_name(), exc_info=task.exception())
+
+    async def _handle(self, raw: inbox.RawUpdate) -> None:
+        """Run the handlers; an error they raise reaches the inbox (PTB would only log it)."""
+        failures: list[Exception] = []
+        token = _handler_errors.set(failures)
+        try:
+            await self.application.process_update(Update.de_json(raw, self.application.bot))
+        finally:
+            _handler_errors.reset(token)
+        if failures:
+            raise failures[0]
+
+    @staticmethod
+    async def _keep_error(update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        failures = _handler_errors.get()
+        if failures is not None and isinstance(context.error, Exception):
+            failures.append(context.error)
+
+    async def _unreachable(self, chat_id: int) -> None:
+        """Telegram answered 403: the customer blocked the bot, or an agent never /start-ed it."""
+        if self.config.agent(chat_id) is not None:
+            await self.router.set_reachable(chat_id, False)
+        elif chat_id > 0:
+            await self.router.customer_blocked(chat_id)
+
+    async def reload_config(self) -> Reloaded:
+        """Read the config file again and switch to it; a broken file changes nothing and the
+        answer is its errors. One reload at a time (`/reload` and a saved file may meet)."""
+        async with self._reloading:
+            return await self._reload()
+
+    async def _reload(self) -> Reloaded:
+        if self.config_path is None:
+            return Reloaded(False, "Not reloaded: the bot was started without a config file.")
+        if self.watcher is not None:
+            self.watcher.mark_current()  # saved again while this reads it: the watcher sees that
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as error:
+            return Reloaded(False, f"Not reloaded; the running config stays. {error}")
+        if self.adapt_config is not None:
+            config = self.adapt_config(config)
+        running = self.config
+        try:
+            await self.router.sync_agents(config)
+            await self.router.recheck_held()
+        except Exception:
+            self.router.config = running  # the database did not take it: nothing switches
+            raise
+        self.config = config
+        await self.scheduler.arm_openings()
+        self.desk.reload()
+        self.scheduler.arm_shift_boundary()
+        self._spawn(register_commands(self.application, self.agent_desk), "commands")
+        self._spawn(self._probe_agents(), "probe")
+        later = needs_restart(running, config)
+        return Reloaded(
+            True,
+            f"Config reloaded: {len(config.teams)} teams, {len(config.agents)} agents, "
+            f"{len(config.intents)} intents."
+            + (f" At the next restart: {', '.join(later)}." if later else ""),
+        )
+
+    async def _file_changed(self) -> None:
+        """The config file was saved: reload it and tell the managers how that went."""
+        reloaded = await self.reload_config()
+        log.log(
+            logging.INFO if reloaded.ok else logging.WARNING,
+            "config file %s changed: %s",
+            self.config_path,
+            reloaded.message,
+        )
+        await self.outbox.put(
+            *(
+                send_text(agent.id, f"{CONFIG_CHANGED} {reloaded.message}", priority=Priority.AGENT)
+                for agent in self.config.agents
+                if agent.manager
+            )
+        )
+
+    async def _probe_agents(self) -> None:
+        """A "typing…" to each agent: one who never started the bot answers 403, and is then
+        skipped for offers (the group is told) until they press Start. Any other answer (no such
+        chat yet, Telegram down) tells nothing, and the agent stays as they were."""
+        for agent in self.config.agents:
+            try:
+                await self.application.bot.send_chat_action(agent.id, ChatAction.TYPING)
+            except Forbidden:
+                await self.router.set_reachable(agent.id, False)
+            except TelegramError as error:
+                log.info("reachability of agent %s unknown: %s", agent.id, error)
+
+    async def _tell_queue_positions(self) -> None:
+        await self.router.refresh_queue_positions(POSITION_NOTICE_GAP)
+        self.desk.throttle.forget_idle(time.time())
+
+
+async def _until_reachable(call: Callable[[], Awaitable[Any]]) -> None:
+    """Telegram down at startup (5xx, timeouts, no route): keep trying; a bad token is final."""
+    for attempt in itertools.count():
+        try:
+            await call()
+            return
+        except InvalidToken:
+            raise
+        except NetworkError as error:
+            pause = backoff(attempt, STARTUP_RETRY_SECONDS)
+            log.warning("Telegram unreachable at startup (%s); retrying in %ss", error, pause)
+            await asyncio.sleep(pause)

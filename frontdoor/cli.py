@@ -1,0 +1,365 @@
+"""Frontdoor, a front-door bot for customer service on Telegram: run it, play with it in a local
+sandbox, check its config, migrate its database, report its KPIs."""
+
+# One subcommand per job (SPEC §10), each a small function.
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from frontdoor import __version__
+from handoff.clock import Clock, SystemClock, TickingClock
+from handoff.config import Config
+from handoff.config_loader import ConfigError, load_config
+from handoff.kpis.formatting import as_csv, as_table
+from handoff.kpis.report import PeriodError, Report, report_dict, report_period, report_zone
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+DEFAULT_CONFIG = "config/frontdoor.yaml"
+CONFIG_HELP = "the config file (default: config/frontdoor.yaml here, else the example config)"
+BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+MIN_DASHBOARD_TOKEN = 16  # guessing one at web speed would take longer than the bot lives
+NOT_A_MOMENT = "is not an ISO moment with its offset, such as 2026-11-28T22:00+07:00"
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
+
+
+def example_config() -> Path:
+    """The example config shipped inside the package (PT Nusantara Net)."""
+    return Path(str(files("frontdoor") / "example_config.yaml"))
+
+
+def config_path(given: str | None) -> str:
+    """`--config` if given, else `config/frontdoor.yaml` here, else the example config."""
+    if given is not None:
+        return given
+    return DEFAULT_CONFIG if Path(DEFAULT_CONFIG).is_file() else str(example_config())
+
+
+def _config_or_complaint(path: str) -> Config | None:
+    """The config at `path`, or None after printing what is wrong with it."""
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return None
+
+
+def check_config(args: argparse.Namespace) -> int:
+    """Validate a config file and print its summary, coverage gaps included."""
+    from handoff.config_summary import summarize
+
+    config = _config_or_complaint(args.file)
+    if config is None:
+        return EXIT_USAGE
+    print(summarize(config, now=datetime.now(UTC)))
+    return EXIT_OK
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    """Bring the database schema to the newest migration (Alembic)."""
+    from handoff.migrations import upgrade
+
+    url = args.database_url
+    if url is None:
+        config = _config_or_complaint(args.config)
+        if config is None:
+            return EXIT_USAGE
+        url = config.database.url
+    asyncio.run(upgrade(url))
+    print(f"database at {_redact(url)} is up to date")
+    return EXIT_OK
+
+
+class NoDatabase(Exception):
+    """There is no Frontdoor database to report on at the URL given."""
+
+
+def report(args: argparse.Namespace) -> int:
+    """Print the KPIs of a period (SPEC §4.4) as a table, CSV or JSON; reads, never writes."""
+    config = _config_or_complaint(args.config)
+    if config is None:
+        return EXIT_USAGE
+    now = datetime.now(UTC)
+    try:
+        start, end = report_period(args.start, args.end, report_zone(config), now)
+    except PeriodError as error:
+        return _refuse(str(error), "report")
+    url = args.database_url or config.database.url
+    try:
+        found = asyncio.run(_read_report(url, config, start, end, now))
+    except NoDatabase as error:
+        return _refuse(str(error), "report")
+    if args.format == "json":
+        print(json.dumps(report_dict(found), indent=2, ensure_ascii=False))
+    else:
+        print(as_csv(found) if args.format == "csv" else as_table(found), end="")
+    return EXIT_OK
+
+
+async def _read_report(
+    url: str, config: Config, start: datetime, end: datetime, now: datetime
+) -> Report:
+    """The report, read from an existing database; a SQLite file that is not there is not made."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from handoff.db import is_sqlite
+    from handoff.kpis.loading import load_report
+
+    try:
+        if is_sqlite(url):
+            path = make_url(url).database or ""
+            if not (path and Path(path).is_file() and Path(path).stat().st_size):  # :memory: too
+                raise NoDatabase(f"no database at {path or url}")
+        # A plain engine: handoff.db's switches SQLite to WAL on connect, a write.
+        engine = create_async_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError) as error:  # not a URL, no driver, no port
+        raise NoDatabase(f"cannot use the database URL {_redact(url)}: {error}") from error
+    try:
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda sync: inspect(sync).has_table("conversation"))
+        if not tables:
+            raise NoDatabase(
+                f"the database at {_redact(url)} has no Frontdoor tables (frontdoor db upgrade)"
+            )
+        return await load_report(engine, config, start, end, now)
+    except (SQLAlchemyError, OSError) as error:
+        raise NoDatabase(f"cannot read the database at {_redact(url)}: {error}") from error
+    finally:
+        await engine.dispose()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bot against Telegram (or any Bot API server) until stopped."""
+    from frontdoor.bootstrap import Frontdoor
+
+    config = _config_or_complaint(args.config)
+    if config is None:
+        return EXIT_USAGE
+    token = os.environ.get(config.bot.token_env, "")
+    if not BOT_TOKEN.match(token):
+        return _refuse(f"set {config.bot.token_env} to the bot's token (<digits>:<secret>, "
+                       "from @BotFather)")  # fmt: skip
+    secret = None
+    if config.bot.mode == "webhook":
+        secret = os.environ.get(config.bot.webhook_secret_env, "")
+        if not WEBHOOK_SECRET.match(secret):
+            return _refuse(f"webhook mode needs {config.bot.webhook_secret_env} "
+                           "(1-256 characters A-Z a-z 0-9 _ -)")  # fmt: skip
+    dashboard_token = os.environ.get(config.web.dashboard_token_env, "")
+    if dashboard_token and len(dashboard_token) < MIN_DASHBOARD_TOKEN:
+        return _refuse(f"{config.web.dashboard_token_env} must be at least "
+                       f"{MIN_DASHBOARD_TOKEN} characters (or unset: no dashboard)")  # fmt: skip
+    clock = _clock(args.clock)
+    if clock is None:
+        return _refuse(f"--clock: {args.clock!r} {NOT_A_MOMENT}")
+    _log_to_stderr()
+    bot = Frontdoor(
+        config,
+        token,
+        api_url=args.api_url,
+        database_url=args.database_url,
+        clock=clock,
+        webhook_secret=secret,
+        config_path=args.config,
+        dashboard_token=dashboard_token or None,
+    )
+    try:
+        asyncio.run(_serve(bot, lambda: "frontdoor is running; Ctrl-C stops it"))
+    except OSError as error:  # the web server's port is taken
+        return _refuse(f"{error} (web.host and web.port in the config)")
+    return EXIT_OK
+
+
+def sandbox(args: argparse.Namespace) -> int:
+    """The sandbox Bot API server, the bot pointed at it and the page to play it, until Ctrl-C."""
+    import secrets
+    import tempfile
+
+    from frontdoor.sandbox_command import Playground
+
+    config = _config_or_complaint(args.config)
+    if config is None:
+        return EXIT_USAGE
+    clock = _clock(args.clock)
+    if clock is None:
+        return _refuse(f"--clock: {args.clock!r} {NOT_A_MOMENT}", "sandbox")
+    for flag, port in (("--api-port", args.api_port), ("--web-port", args.web_port)):
+        if not 0 <= port <= 65535:
+            return _refuse(f"{flag}: {port} is not a port (0-65535)", "sandbox")
+    with tempfile.TemporaryDirectory(prefix="frontdoor-sandbox-") as scratch:
+        database = Path(args.db) if args.db else Path(scratch) / "frontdoor.db"
+        _log_to_stderr()
+        playground = Playground(
+            config,
+            clock,
+            f"sqlite+aiosqlite:///{database}",
+            config_path=args.config,
+            api_port=args.api_port,
+            web_port=args.web_port,
+            dashboard_token=secrets.token_urlsafe(12),  # its own: the page shows it to anyone
+        )
+        kept = "" if args.db else " (temporary: removed when the sandbox stops)"
+        try:
+            asyncio.run(_serve(playground, _sandbox_banner(playground, f"{database}{kept}")))
+        except OSError as error:  # a port in use, a database file that cannot be written
+            return _refuse(str(error), "sandbox")
+    return EXIT_OK
+
+
+def _sandbox_banner(playground: Any, database: str) -> Callable[[], str]:
+    def banner() -> str:
+        return "\n".join(
+            (
+                "Frontdoor sandbox is running (Ctrl-C stops it)",
+                f"  the page:      {playground.page_url}",
+                f"  dashboard:     {playground.dashboard_url}",
+                f"  Bot API:       {playground.api_url}/bot<token>/<method>, control API under"
+                " /sandbox/",
+                f"  database:      {database}",
+            )
+        )
+
+    return banner
+
+
+def _clock(moment: str | None) -> Clock | None:
+    """The system clock, or one ticking on from `moment`; None unless `moment` is an ISO time
+    with its offset."""
+    if not moment:
+        return SystemClock()
+    try:
+        return TickingClock(datetime.fromisoformat(moment))
+    except ValueError:
+        return None
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per timer run otherwise
+
+
+def _refuse(why: str, command: str = "run") -> int:
+    """The command cannot start: say why, exit with the usage code."""
+    print(f"frontdoor {command}: {why}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+async def _serve(service: Any, banner: Callable[[], str]) -> None:
+    """Start, say so, wait for SIGINT or SIGTERM, stop cleanly."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await service.start()
+    print(banner(), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+
+
+def not_yet(name: str) -> Callable[[argparse.Namespace], int]:
+    def command(args: argparse.Namespace) -> int:
+        print(f"frontdoor {name}: not yet available in this version", file=sys.stderr)
+        return EXIT_USAGE
+
+    return command
+
+
+def _redact(url: str) -> str:
+    """A database URL with any password hidden, safe to print."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check-config", help="validate a config file and summarise it")
+    check.add_argument("file", nargs="?", help=CONFIG_HELP)
+    check.set_defaults(handler=check_config)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="apply schema migrations")
+    upgrade.add_argument("--config", help=CONFIG_HELP)
+    upgrade.add_argument("--database-url", help="overrides the config's database.url")
+    upgrade.set_defaults(handler=db_upgrade)
+
+    runner = commands.add_parser(
+        "run", help="run the bot against Telegram (token from TELEGRAM_BOT_TOKEN)"
+    )
+    runner.add_argument("--config", help=CONFIG_HELP)
+    runner.add_argument(
+        "--api-url",
+        default="https://api.telegram.org",
+        help="the Bot API server's root (a sandbox, a self-hosted server)",
+    )
+    runner.add_argument("--database-url", help="overrides the config's database.url")
+    runner.add_argument("--clock", help="start the bot's clock at this ISO moment (demos)")
+    runner.set_defaults(handler=run)
+
+    play = commands.add_parser(
+        "sandbox", help="run the bot against a local Telegram with a web page to play it"
+    )
+    play.add_argument("--config", help=CONFIG_HELP)
+    play.add_argument("--api-port", type=int, default=8081, help="the sandbox Bot API server")
+    play.add_argument("--web-port", type=int, default=8080, help="the page and the dashboard")
+    play.add_argument("--clock", help="start the bot's clock at this ISO moment")
+    play.add_argument("--db", help="SQLite file to keep (default: a new temporary one)")
+    play.set_defaults(handler=sandbox)
+
+    kpis = commands.add_parser("report", help="KPIs for a period as a table, CSV or JSON")
+    kpis.add_argument(
+        "--from", dest="start", help="ISO date (midnight) or moment with offset; default today"
+    )
+    kpis.add_argument(
+        "--to", dest="end", help="ISO date (counted whole) or moment with offset; default now"
+    )
+    kpis.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    kpis.add_argument("--config", help=CONFIG_HELP)
+    kpis.add_argument("--database-url", help="overrides the config's database.url")
+    kpis.set_defaults(handler=report)
+
+    for name, help_text in (
+        ("simulate", "replay traffic against a config and predict waits and load"),
+    ):
+        later = commands.add_parser(name, help=help_text)
+        later.add_argument("rest", nargs=argparse.REMAINDER)
+        later.set_defaults(handler=not_yet(name))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if "config" in args:
+        args.config = config_path(args.config)
+    if "file" in args:
+        args.file = config_path(args.file)
+    return args.handler(args)

@@ -1,0 +1,80 @@
+"""The Bot API calls the outbox stores (SPEC §8): what to send, to whom, how urgently, with which
+inline buttons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from telegram_io.messages import CAPTION_LIMIT, TEXT_LIMIT
+
+
+class Priority(IntEnum):
+    """Lower goes first when the limits force a choice (SPEC §8)."""
+
+    CARD = -1  # a new card: the group takes one message every 3 s at most, so going first
+    # costs customers almost nothing, and a burst of customers' messages cannot hold it back
+    CUSTOMER = 0
+    AGENT = 1
+    GROUP = 2
+    CARD_EDIT = 3
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Bot API call to make: `method` with `params` (JSON-able), aimed at `chat_id`."""
+
+    chat_id: int
+    method: str
+    params: dict[str, Any]
+    priority: Priority = Priority.CUSTOMER
+    coalesce_key: str | None = None  # a newer call with the same key replaces a pending one
+    conversation_id: int | None = None  # the conversation it belongs to (an agent may reply to it)
+
+
+Buttons = list[list[tuple[str, str]]]  # rows of (label, callback_data)
+
+
+def send_text(
+    chat_id: int,
+    text: str,
+    buttons: Buttons | None = None,
+    *,
+    priority: Priority = Priority.CUSTOMER,
+    conversation_id: int | None = None,
+) -> Call:
+    """A sendMessage call, with inline buttons if given (text cut to Telegram's 4096)."""
+    params: dict[str, Any] = {"chat_id": chat_id, "text": text[:TEXT_LIMIT]}
+    if buttons:
+        params["reply_markup"] = inline_keyboard(buttons)
+    return Call(chat_id, "sendMessage", params, priority, conversation_id=conversation_id)
+
+
+def inline_keyboard(buttons: Buttons) -> dict[str, Any]:
+    """The Bot API's InlineKeyboardMarkup for rows of (label, callback_data)."""
+    return {
+        "inline_keyboard": [
+            [{"text": label, "callback_data": data} for label, data in row] for row in buttons
+        ]
+    }
+
+
+def copy_message(
+    chat_id: int,
+    from_chat_id: int,
+    message_id: int,
+    caption: str | None = None,
+    *,
+    priority: Priority = Priority.CUSTOMER,
+    conversation_id: int | None = None,
+) -> Call:
+    """A copyMessage call (SPEC §3.6: neither side sees the other's account), caption cut to 1024."""
+    params: dict[str, Any] = {
+        "chat_id": chat_id,
+        "from_chat_id": from_chat_id,
+        "message_id": message_id,
+    }
+    if caption is not None:
+        params["caption"] = caption[:CAPTION_LIMIT]
+    return Call(chat_id, "copyMessage", params, priority, conversation_id=conversation_id)

@@ -1,0 +1,192 @@
+"""The stored inbox (SPEC §8): every update is written down before anything acts on it.
+
+`store` keeps updates by their unique `update_id` (a redelivered one is ignored) and says which are
+new; `Processor` acts on them, one at a time per chat and chats side by side, and marks each done.
+After a crash, `resume` acts on whatever was stored but not marked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.error import NetworkError, TimedOut
+
+from handoff.db import insert_ignoring_duplicates, write_transaction
+from handoff.tables import InboxUpdate
+from telegram_io.outbox import calls_of_update
+from telegram_io.retry import backoff
+
+log = logging.getLogger(__name__)
+
+inbox = InboxUpdate.__table__
+RawUpdate = dict[str, Any]
+Handler = Callable[[RawUpdate], Awaitable[None]]
+FLUSH_EVERY = 0.02  # seconds between writes that mark processed updates
+# Worth trying again: the database busy or away, the pool exhausted, the network down. (PTB's
+# BadRequest and Forbidden subclass NetworkError, but are final.)
+TRANSIENT_DATABASE = (OperationalError, InterfaceError, PoolTimeout, OSError)
+RETRIES = 8
+RETRY_SECONDS = (0.1, 0.5, 1, 2, 5, 10, 30)
+
+
+async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUpdate]:
+    """Store updates (one transaction); return those not stored before, in order."""
+    if not updates:
+        return []
+    ids = [u["update_id"] for u in updates]
+    now = datetime.now(UTC)
+    async with write_transaction(engine) as conn:
+        known = set(
+            (await conn.execute(select(inbox.c.update_id).where(inbox.c.update_id.in_(ids))))
+            .scalars()
+            .all()
+        )
+        fresh = [u for u in updates if u["update_id"] not in known]
+        if fresh:
+            await conn.execute(
+                insert_ignoring_duplicates(engine, inbox),
+                [
+                    {"update_id": u["update_id"], "payload": json.dumps(u), "received_at": now}
+                    for u in fresh
+                ],
+            )
+    return fresh
+
+
+async def unprocessed(engine: AsyncEngine) -> tuple[int, datetime | None]:
+    """How many stored updates wait to be processed, and when the oldest arrived (/metrics)."""
+    async with engine.connect() as conn:
+        count, oldest = (
+            await conn.execute(
+                select(func.count(), func.min(inbox.c.received_at)).where(
+                    inbox.c.processed_at.is_(None)
+                )
+            )
+        ).one()
+    return int(count), oldest
+
+
+def chat_of(update: RawUpdate) -> int:
+    """The chat an update belongs to (its order matters within it); else an id of its own."""
+    for kind in ("message", "edited_message", "my_chat_member", "chat_member"):
+        body = update.get(kind)
+        chat = body.get("chat") if isinstance(body, dict) else None
+        if isinstance(chat, dict) and _is_int(chat.get("id")):
+            return int(chat["id"])
+    query = update.get("callback_query")
+    sender = query.get("from") if isinstance(query, dict) else None
+    if isinstance(sender, dict) and _is_int(sender.get("id")):
+        return int(sender["id"])
+    return -int(update["update_id"]) - 10**15  # an id no real chat has
+
+
+def _transient(error: Exception) -> bool:
+    return isinstance(error, TRANSIENT_DATABASE) or type(error) in (NetworkError, TimedOut)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_update(payload: Any) -> bool:
+    """Has the one field every Update has, as Telegram types it."""
+    return isinstance(payload, dict) and _is_int(payload.get("update_id"))
+
+
+class Processor:
+    """Runs `handler` on each stored update: in order within a chat, chats concurrently."""
+
+    def __init__(self, engine: AsyncEngine, handler: Handler) -> None:
+        self.engine = engine
+        self.handler = handler
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._queued: dict[int, int] = {}  # updates per chat submitted and not yet finished
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._done: list[int] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def submit(self, updates: Sequence[RawUpdate]) -> None:
+        """Start acting on stored updates (returns at once)."""
+        for raw in updates:
+            task = asyncio.create_task(self._process(raw))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def resume(self) -> int:
+        """Act on updates stored but never marked processed (after a crash); how many."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(inbox.c.payload)
+                    .where(inbox.c.processed_at.is_(None))
+                    .order_by(inbox.c.update_id)
+                )
+            ).all()
+        self.submit([json.loads(row.payload) for row in rows])
+        return len(rows)
+
+    async def drain(self) -> None:
+        """Wait until every submitted update is processed and marked."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._flusher is not None:
+            await self._flusher
+        await self._flush()
+
+    async def _process(self, raw: RawUpdate) -> None:
+        chat = chat_of(raw)
+        lock = self._chat_locks.setdefault(chat, asyncio.Lock())
+        self._queued[chat] = self._queued.get(chat, 0) + 1
+        async with lock:
+            await self._handle(raw)
+            self._done.append(raw["update_id"])
+        self._queued[chat] -= 1
+        if not self._queued[chat]:  # nobody waits behind: forget the chat
+            del self._queued[chat], self._chat_locks[chat]
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _handle(self, raw: RawUpdate) -> None:
+        """Act on one update. The database or the network failing is retried (the chat waits);
+        any other error is logged and the update is done with: a bad one must not stop the rest."""
+        for attempt in itertools.count():
+            try:
+                with calls_of_update(raw["update_id"]):
+                    await self.handler(raw)
+                return
+            except Exception as error:
+                if not _transient(error):
+                    log.exception("update %s failed", raw["update_id"])
+                    return
+                if attempt + 1 >= RETRIES:
+                    log.error(
+                        "update %s failed %s times, given up: %s", raw["update_id"], RETRIES, error
+                    )
+                    return
+                log.warning("update %s: %s; retrying", raw["update_id"], type(error).__name__)
+                await asyncio.sleep(backoff(attempt, RETRY_SECONDS))
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_EVERY)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._done:
+            return
+        done, self._done = self._done, []
+        async with write_transaction(self.engine) as conn:
+            await conn.execute(
+                update(inbox)
+                .where(inbox.c.update_id.in_(done))
+                .values(processed_at=datetime.now(UTC))
+            )

@@ -1,0 +1,439 @@
+"""The stored outbox (SPEC §8): every Bot API call is written down before it is made.
+
+`put` stores calls; `run` sends them under Telegram's flood limits (`bot.pacing`), customer-facing
+ones first, one at a time per chat so a chat sees its messages in order. A 429 pauses that chat
+for `retry_after`; 5xx answers and timeouts are retried with backoff; 403 marks the chat
+unreachable through `on_forbidden`. A restart resumes whatever is still pending. A call can reach
+Telegram twice only if the process dies between sending it and recording it (Telegram has no
+idempotency key), so at most the calls in flight at the crash.
+
+Calls made while an inbound update is processed carry a dedup key derived from its `update_id`,
+so processing the same update again after a crash stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import hashlib
+import json
+import logging
+import time
+import warnings
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBUserWarning
+
+from handoff.config import Pacing
+from handoff.db import insert_ignoring_duplicates, write_transaction
+from handoff.group_commit import GroupCommit
+from handoff.tables import OutboxMessage
+from telegram_io.calls import Call
+from telegram_io.pacing import Pacer
+from telegram_io.retry import backoff, retry_after_seconds, until_database_answers
+
+log = logging.getLogger(__name__)
+# The outbox makes every call through Bot.do_api_request on purpose (its calls are stored as JSON);
+# PTB's hint to use the named method instead does not apply.
+warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
+
+outbox = OutboxMessage.__table__
+# What the in-memory index keeps of a stored call, in `_Pending`'s field order.
+_INDEXED = (
+    outbox.c.id,
+    outbox.c.chat_id,
+    outbox.c.method,
+    outbox.c.payload,
+    outbox.c.priority,
+    outbox.c.coalesce_key,
+)
+POLL_SECONDS = 1.0
+MAX_ATTEMPTS = 8
+BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30, 60)
+NOT_MODIFIED = "message is not modified"
+
+
+class _UpdateKeys:
+    """Dedup keys for the calls one update causes: the same call gets the same key on a replay,
+    whatever else the replay does differently (a customer greeted the first time is not again)."""
+
+    def __init__(self, update_id: int) -> None:
+        self.update_id = update_id
+        self.seen: Counter[str] = Counter()
+        # Timers armed while the update is handled inherit this context: their calls are not
+        # the update's, so only the task that handles it uses these keys.
+        self.task = asyncio.current_task()
+
+    def key(self, row: dict[str, Any]) -> str:
+        content = f"{row['chat_id']}\n{row['method']}\n{row['payload']}".encode()
+        digest = hashlib.blake2b(content, digest_size=12).hexdigest()
+        self.seen[digest] += 1
+        return f"u{self.update_id}:{digest}:{self.seen[digest]}"
+
+
+_update_keys: contextvars.ContextVar[_UpdateKeys | None] = contextvars.ContextVar(
+    "outbox_update_keys", default=None
+)
+
+
+@contextlib.contextmanager
+def calls_of_update(update_id: int) -> Iterator[None]:
+    """Calls stored inside this block get dedup keys from the update and their content."""
+    token = _update_keys.set(_UpdateKeys(update_id))
+    try:
+        yield
+    finally:
+        _update_keys.reset(token)
+
+
+@dataclass
+class OutboxStats:
+    sent: int = 0
+    retried: int = 0
+    too_many_requests: int = 0
+    failed: int = 0
+
+
+@dataclass
+class _Pending:
+    """A stored call not yet sent: the outbox's in-memory index of the `outbox` table."""
+
+    id: int
+    chat_id: int
+    method: str
+    payload: str
+    priority: int
+    coalesce_key: str | None = None
+    attempts: int = 0
+    not_before: datetime | None = None
+
+
+@dataclass
+class _Result:
+    call: _Pending
+    values: dict[str, Any]
+
+    @property
+    def done(self) -> bool:
+        return self.values.get("state") in ("sent", "failed")
+
+
+@dataclass
+class Outbox:
+    engine: AsyncEngine
+    bot: Bot
+    on_forbidden: Callable[[int], Awaitable[None]] | None = None
+    limits: Pacing = field(default_factory=Pacing)
+    monotonic: Callable[[], float] = time.monotonic
+    stats: OutboxStats = field(default_factory=OutboxStats)
+    group: GroupCommit | None = None  # shared with other writers of the process, or its own
+
+    def __post_init__(self) -> None:
+        if self.group is None:
+            self.group = GroupCommit(self.engine)
+        self.pacer = Pacer(self.limits)
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._results: list[_Result] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Pending calls by chat, oldest first; read from the table once (`load`), then kept up
+        # to date by `put` and the sends, so choosing what to send next costs no query.
+        self._queues: dict[int, deque[_Pending]] = {}
+        self._known: set[int] = set()
+        self._coalesced: dict[str, _Pending] = {}
+        self._waiters: dict[int, asyncio.Future[tuple[str, int | None]]] = {}
+        self._loaded = False
+
+    async def put(self, *calls: Call) -> list[int]:
+        """Store calls in one transaction and wake the sender; their row ids, in order.
+        A replayed update stores nothing."""
+        if not calls:
+            return []
+        rows = self._rows(calls)  # here: the dedup keys belong to this task's update
+        stored = await self.group.write(lambda conn: self._store(conn, rows))
+        self.staged(stored)
+        return [found.id for found in stored]
+
+    async def outcome(self, row_id: int) -> tuple[str, int | None]:
+        """Wait until the call is sent or has failed for good: (state, Telegram's message_id)."""
+        if row_id in self._known:
+            waiter = self._waiters.setdefault(row_id, asyncio.get_running_loop().create_future())
+            return await asyncio.shield(waiter)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(outbox.c.state, outbox.c.message_id).where(outbox.c.id == row_id)
+                )
+            ).first()
+        if row is None:
+            return "missing", None
+        if row.state == "pending":  # stored by another worker: look again shortly
+            await asyncio.sleep(POLL_SECONDS)
+            return await self.outcome(row_id)
+        return row.state, row.message_id
+
+    async def stage(self, conn: AsyncConnection, calls: Sequence[Call]) -> list[Any]:
+        """Store calls within the caller's transaction; once it commits, pass the result to
+        `staged` (so a routing change and the messages it causes commit together)."""
+        return await self._store(conn, self._rows(calls)) if calls else []
+
+    def _rows(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
+        keys = _update_keys.get()
+        if keys is not None and keys.task is not asyncio.current_task():
+            keys = None
+        now = datetime.now(UTC)
+        rows = []
+        for call in calls:
+            row = {
+                "chat_id": call.chat_id,
+                "method": call.method,
+                "payload": json.dumps(call.params, ensure_ascii=False),
+                "priority": int(call.priority),
+                "coalesce_key": call.coalesce_key,
+                "conversation_id": call.conversation_id,
+                "created_at": now,
+            }
+            row["dedup_key"] = keys.key(row) if keys is not None else None
+            rows.append(row)
+        return rows
+
+    async def _store(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[Any]:
+        for row in rows:
+            if row["coalesce_key"] is not None:
+                await conn.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.coalesce_key == row["coalesce_key"],
+                        outbox.c.state == "pending",
+                    )
+                    .values(state="superseded")
+                )
+        # A call whose dedup key exists was stored before a crash, by the same update.
+        stored = await conn.execute(
+            insert_ignoring_duplicates(self.engine, outbox).values(rows).returning(*_INDEXED)
+        )
+        return sorted(stored.all(), key=lambda found: found.id)
+
+    def staged(self, stored: Sequence[Any]) -> None:
+        """Calls of a committed `stage`: index them and wake the sender."""
+        for found in stored:
+            self._index(_Pending(*found))
+        if stored:
+            self._wake.set()
+
+    def _index(self, call: _Pending) -> None:
+        if call.id in self._known:
+            return
+        self._known.add(call.id)
+        if call.coalesce_key is not None:
+            older = self._coalesced.pop(call.coalesce_key, None)
+            queue = self._queues.get(older.chat_id) if older is not None else None
+            # Superseded in the table already; drop it here unless it is being sent right now.
+            if (
+                older is not None
+                and queue
+                and (queue[0] is not older or older.chat_id not in self._in_flight)
+            ):
+                queue.remove(older)
+                self._known.discard(older.id)
+                waiter = self._waiters.pop(older.id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(("superseded", None))
+            self._coalesced[call.coalesce_key] = call
+        self._queues.setdefault(call.chat_id, deque()).append(call)
+
+    async def load(self) -> None:
+        """Index what the table holds as pending (after a restart: what is left to send).
+
+        Called before anything else puts calls, so a chat's leftovers go before its new ones."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(*_INDEXED, outbox.c.attempts, outbox.c.not_before)
+                .where(outbox.c.state == "pending")
+                .order_by(outbox.c.id)
+            )
+            for row in rows:
+                self._index(_Pending(*row))
+        self._loaded = True
+
+    def ready_in(self, chat_id: int) -> float:
+        """Seconds until the limits let one more message go to this chat (0: now), counting
+        what already waits for it; so a caller can decide what to send at the last moment."""
+        queued = len(self._queues.get(chat_id, ()))
+        lane = self.pacer.wait(chat_id, self.monotonic())
+        if not queued:
+            return lane
+        return lane + queued * self.pacer.interval(chat_id)
+
+    async def pending(self) -> int:
+        """How many calls wait to be sent (for /metrics and tests)."""
+        async with self.engine.connect() as conn:
+            count = await conn.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.state == "pending")
+            )
+        return int(count or 0)
+
+    async def run(self) -> None:
+        """Send due calls until cancelled; a database that fails is retried, never fatal."""
+
+        async def attempt() -> float:
+            self._wake.clear()
+            if not self._loaded:
+                await self.load()
+            return await self._start_due_sends()
+
+        while True:
+            pause = await until_database_answers(
+                attempt, steps=BACKOFF_SECONDS, log=log, what="outbox", pause=self._idle
+            )
+            await self._idle(pause)
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait `seconds`, or less if calls are staged or a send finishes."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    async def stop(self) -> None:
+        """Let the sends in flight finish and record them."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._flush()
+
+    async def _start_due_sends(self) -> float:
+        """Start one send for each chat that may have one now; seconds until the next is due."""
+        await self._flush()
+        wall = datetime.now(UTC)
+        now = self.monotonic()
+        pause = POLL_SECONDS
+        heads = sorted(
+            (queue[0] for chat, queue in self._queues.items()
+             if queue and chat not in self._in_flight),
+            key=lambda call: (call.priority, call.id),
+        )  # fmt: skip
+        for call in heads:
+            chat = call.chat_id
+            if call.not_before is not None and call.not_before > wall:
+                pause = min(pause, (call.not_before - wall).total_seconds())
+                continue
+            wait = self.pacer.wait(chat, now)
+            if wait > 0:
+                pause = min(pause, wait)
+                continue
+            self.pacer.take(chat, now)
+            self._in_flight.add(chat)
+            task = asyncio.create_task(self._send(call))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return max(pause, 0.001)
+
+    async def _send(self, row: _Pending) -> None:
+        values: dict[str, Any]
+        try:
+            answer = await self.bot.do_api_request(row.method, api_kwargs=json.loads(row.payload))
+        except RetryAfter as error:
+            seconds = retry_after_seconds(error)
+            self.stats.too_many_requests += 1
+            log.warning("outbox: 429 for chat %s, retrying after %ss", row.chat_id, seconds)
+            self.pacer.pause(row.chat_id, seconds, self.monotonic())
+            values = {"not_before": datetime.now(UTC) + timedelta(seconds=seconds)}
+        except Forbidden as error:
+            self.stats.failed += 1
+            values = {"state": "failed", "error": str(error)[:500]}
+            if self.on_forbidden is not None:
+                await self._forbidden(row.chat_id)
+        except BadRequest as error:
+            # An edit that changes nothing has done its job. PTB strips "Bad Request: " and
+            # capitalizes the rest ("Message is not modified: …"), hence the lower().
+            if NOT_MODIFIED in str(error).lower():
+                values = {"state": "sent", "sent_at": datetime.now(UTC)}
+            else:
+                log.warning("outbox: %s to chat %s refused: %s", row.method, row.chat_id, error)
+                self.stats.failed += 1
+                values = {"state": "failed", "error": str(error)[:500]}
+        except (NetworkError, TelegramError) as error:
+            # 5xx, timeouts and connection trouble pass: retry for as long as they last (an outage
+            # must not drop messages). Other refusals get MAX_ATTEMPTS tries.
+            attempts = row.attempts + 1
+            transient = type(error) in (NetworkError, TimedOut)
+            if attempts >= MAX_ATTEMPTS and not transient:
+                log.error("outbox: giving up on %s to chat %s: %s", row.method, row.chat_id, error)
+                self.stats.failed += 1
+                values = {"state": "failed", "attempts": attempts, "error": str(error)[:500]}
+            else:
+                self.stats.retried += 1
+                pause = backoff(attempts - 1, BACKOFF_SECONDS)
+                values = {
+                    "attempts": attempts,
+                    "not_before": datetime.now(UTC) + timedelta(seconds=pause),
+                }
+        else:
+            self.stats.sent += 1
+            message_id = answer.get("message_id") if isinstance(answer, dict) else None
+            values = {"state": "sent", "sent_at": datetime.now(UTC), "message_id": message_id}
+        self._results.append(_Result(row, values))
+        self._wake.set()
+
+    async def _forbidden(self, chat_id: int) -> None:
+        assert self.on_forbidden is not None
+        try:
+            await self.on_forbidden(chat_id)
+        except Exception:  # the send's own outcome must still be recorded
+            log.exception("outbox: on_forbidden failed for chat %s", chat_id)
+
+    async def _flush(self) -> None:
+        """Record finished sends in one transaction; only then may their chats send again."""
+        if not self._results:
+            return
+        results, self._results = self._results, []
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for result in results:
+            shapes.setdefault(tuple(sorted(result.values)), []).append(
+                {"row_id": result.call.id, **result.values}
+            )
+        try:
+            async with write_transaction(self.engine) as conn:
+                for columns, params in shapes.items():
+                    await conn.execute(
+                        update(outbox)
+                        .where(outbox.c.id == bindparam("row_id"))
+                        .values({column: bindparam(column) for column in columns}),
+                        params,
+                    )
+        except BaseException:
+            # Not recorded (shutdown cancels `run` mid-write, or the database failed): keep them for
+            # the next flush, `stop()`'s included, or a restart sends those calls again.
+            self._results[:0] = results
+            raise
+        for result in results:
+            call = result.call
+            if result.done:
+                waiter = self._waiters.pop(call.id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result((result.values["state"], result.values.get("message_id")))
+                self._queues[call.chat_id].popleft()
+                if not self._queues[call.chat_id]:
+                    del self._queues[call.chat_id]
+                self._known.discard(call.id)
+                if call.coalesce_key is not None and self._coalesced.get(call.coalesce_key) is call:
+                    del self._coalesced[call.coalesce_key]
+            else:
+                call.attempts = result.values.get("attempts", call.attempts)
+                call.not_before = result.values.get("not_before", call.not_before)
+            self._in_flight.discard(call.chat_id)

@@ -1,0 +1,131 @@
+"""The `frontdoor` command: subcommands still to come say so; `run` refuses bad setups clearly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+
+import pytest
+
+from frontdoor.cli import EXIT_USAGE, main
+from tests.sandbox_support import BOT_TOKEN
+from tests.support.frontdoor import EXAMPLE
+
+
+@pytest.mark.parametrize("command", ["simulate"])
+def test_a_command_not_built_yet_says_so_with_exit_code_2(command, capsys):
+    assert main([command]) == EXIT_USAGE
+    assert f"frontdoor {command}: not yet available" in capsys.readouterr().err
+
+
+def test_an_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["launch-rockets"])
+    assert exit_info.value.code == EXIT_USAGE
+    assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("environment", "arguments", "complaint"),
+    [
+        ({}, [], "set TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_BOT_TOKEN": "not a token"}, [], "set TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--clock", "tomorrow"], "--clock"),
+        ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--clock", "2026-11-28T22:00"], "--clock"),
+        ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--config", "/no/such/file.yaml"], "file.yaml"),
+        (
+            {"TELEGRAM_BOT_TOKEN": "1:x", "FRONTDOOR_DASHBOARD_TOKEN": "short"},
+            [],
+            "FRONTDOOR_DASHBOARD_TOKEN must be at least 16 characters",
+        ),
+    ],
+    ids=[
+        "no-token",
+        "malformed-token",
+        "bad-clock",
+        "clock-without-zone",
+        "missing-config",
+        "short-dashboard-token",
+    ],
+)
+def test_run_refuses_to_start_without_what_it_needs(
+    environment, arguments, complaint, capsys, monkeypatch
+):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("FRONTDOOR_DASHBOARD_TOKEN", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["run", *arguments]) == EXIT_USAGE
+
+    assert complaint in capsys.readouterr().err
+
+
+def test_run_in_webhook_mode_needs_a_secret(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "webhook.yaml"
+    config.write_text(EXAMPLE.read_text().replace("  mode: polling ", "  mode: webhook ", 1))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+
+    assert main(["run", "--config", str(config)]) == EXIT_USAGE
+
+    assert "TELEGRAM_WEBHOOK_SECRET" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "complaint"),
+    [
+        (["--clock", "saturday night"], "--clock: 'saturday night' is not an ISO moment"),
+        (["--clock", "2026-11-28T22:00"], "with its offset"),
+        (["--api-port", "70000"], "--api-port: 70000 is not a port"),
+        (["--web-port", "-1"], "--web-port: -1 is not a port"),
+        (["--config", "/no/such/file.yaml"], "file.yaml"),
+    ],
+    ids=["bad-clock", "clock-without-zone", "api-port", "web-port", "missing-config"],
+)
+def test_sandbox_refuses_bad_flags_with_exit_code_2(arguments, complaint, capsys):
+    assert main(["sandbox", *arguments]) == EXIT_USAGE
+    assert complaint in capsys.readouterr().err
+
+
+def test_sandbox_refuses_a_port_in_use(tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        assert main(["sandbox", "--api-port", str(port), "--db", str(tmp_path / "db")]) == 2
+
+    assert "frontdoor sandbox:" in capsys.readouterr().err
+    assert not (tmp_path / "db").exists()  # the server comes first: nothing was written
+
+
+async def test_run_refuses_a_web_port_in_use(sandbox_server, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = tmp_path / "frontdoor.yaml"
+        config.write_text(
+            EXAMPLE.read_text().replace("  port: 8088", f"  port: {taken.getsockname()[1]}", 1)
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "frontdoor",
+            "run",
+            "--config",
+            str(config),
+            "--api-url",
+            sandbox_server,
+            "--database-url",
+            f"sqlite+aiosqlite:///{tmp_path / 'frontdoor.db'}",
+            env={**os.environ, "TELEGRAM_BOT_TOKEN": BOT_TOKEN},
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(30):
+            _, errors = await process.communicate()
+
+    assert process.returncode == EXIT_USAGE
+    assert b"(web.host and web.port in the config)" in errors

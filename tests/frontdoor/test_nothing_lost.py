@@ -1,0 +1,141 @@
+"""Nothing is lost (SPEC §8): the bot process is killed with SIGKILL mid-traffic and restarted, or
+Telegram answers 5xx and 429; every customer message is still answered, and duplicates stay within
+the sends that were in flight at the kill (one per chat at most: the outbox sends one at a time per
+chat).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from frontdoor.sandbox_command import free_port
+from tests.sandbox_support import BOT_TOKEN, SandboxClient
+from tests.support.frontdoor import EXAMPLE, running_frontdoor
+
+CUSTOMERS = 50
+MESSAGES_EACH = 10
+PROMPT = "Apakah jawaban ini membantu?"  # the bot's second message of every FAQ answer
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fast_config(directory: Path) -> Path:
+    """The example config, paced for a local server and with spam throttling out of the way."""
+    text = EXAMPLE.read_text()
+    text = text.replace(
+        "  default_language: id ",
+        "  pacing: {per_chat_per_s: 50, per_chat_burst: 20, global_per_s: 2000}\n"
+        "  spam: {messages: 1000, per: 1s}\n"
+        "  poll_timeout: 1\n"
+        "  default_language: id ",
+        1,
+    )
+    text = text.replace("  port: 8088", f"  port: {free_port('127.0.0.1')}", 1)
+    path = directory / "fast.yaml"
+    path.write_text(text)
+    return path
+
+
+@asynccontextmanager
+async def bot_process(
+    sandbox_url: str, directory: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`frontdoor run` in its own process, started and ready."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "frontdoor",
+        "run",
+        "--config",
+        str(fast_config(directory)),
+        "--api-url",
+        sandbox_url,
+        "--database-url",
+        f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}",
+        cwd=ROOT,
+        env={**os.environ, "TELEGRAM_BOT_TOKEN": BOT_TOKEN},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(30):
+        while b"frontdoor is running" not in (line := await process.stdout.readline()):
+            assert line, "frontdoor run exited before it was running"
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+
+
+async def answered(sandbox: SandboxClient, customers: list[int]) -> dict[int, int]:
+    """How many FAQ answers each customer's chat shows."""
+    counts = {}
+    for customer in customers:
+        shown = await sandbox.messages(customer)
+        counts[customer] = sum(1 for m in shown if m["from"]["is_bot"] and m.get("text") == PROMPT)
+    return counts
+
+
+async def wait_until_answered(
+    sandbox: SandboxClient, customers: list[int], each: int, seconds: float
+) -> dict[int, int]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        counts = await answered(sandbox, customers)
+        if all(n >= each for n in counts.values()) or loop.time() > deadline:
+            return counts
+        await asyncio.sleep(0.2)
+
+
+async def customers_write(sandbox: SandboxClient, customers: list[int], rounds: range) -> None:
+    """Each customer asks one FAQ question per round, all customers at once."""
+    for i in rounds:
+        await asyncio.gather(*(sandbox.send(c, f"cara bayar tagihan ke-{i}") for c in customers))
+
+
+async def test_a_killed_bot_answers_every_message_after_its_restart(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    await sandbox.set_limits(enabled=False)
+    customers = [(await sandbox.add_user(f"C{i}"))["id"] for i in range(CUSTOMERS)]
+    half = MESSAGES_EACH // 2
+
+    async with bot_process(sandbox.base_url, tmp_path) as first:
+        await customers_write(sandbox, customers, range(half))
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    await customers_write(sandbox, customers, range(half, MESSAGES_EACH))  # while it is down
+    async with bot_process(sandbox.base_url, tmp_path):
+        counts = await wait_until_answered(sandbox, customers, MESSAGES_EACH, 90)
+
+    assert min(counts.values()) >= MESSAGES_EACH, counts
+    duplicates = sum(counts.values()) - CUSTOMERS * MESSAGES_EACH
+    assert duplicates <= CUSTOMERS, f"{duplicates} duplicate answers"
+
+
+async def test_5xx_and_429_answers_delay_messages_but_lose_none_and_break_no_limit(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    await sandbox.set_limits(enabled=True, per_chat_per_s=50, per_chat_burst=20, global_per_s=2000)
+    customers = [(await sandbox.add_user(f"C{i}"))["id"] for i in range(10)]
+    async with running_frontdoor(sandbox.base_url, tmp_path) as bot:
+        await sandbox.fault("sendMessage", 502, "Bad Gateway", count=5)
+        await customers_write(sandbox, customers, range(1))
+        await wait_until_answered(sandbox, customers, 1, 30)
+        await sandbox.fault(
+            "sendMessage", 429, "Too Many Requests: retry after 1", count=3, retry_after=1
+        )
+        await customers_write(sandbox, customers, range(1, 3))
+        counts = await wait_until_answered(sandbox, customers, 3, 30)
+        stats = bot.outbox.stats
+
+    assert counts == dict.fromkeys(customers, 3)
+    assert stats.too_many_requests == 3 and stats.retried == 5 and stats.failed == 0
