@@ -17,21 +17,19 @@ from handoff.config import ClaimMode, Config
 from handoff.states import ConversationState
 from telegram_io.calls import Buttons
 from telegram_io.messages import TEXT_LIMIT
+from telegram_io.texts import say
 
 C = ConversationState
 DIGEST_MAX = 20  # conversations one digest shows: about 3,500 characters, 7 rows of buttons
 QUOTE_LIMIT = 140  # characters of the first message a card shows
-CLOSE_REASONS = {
-    "agent": "closed by the agent",
-    "manager": "closed by a manager",
-    "customer_cancel": "the customer left",
-    "idle": "closed after going quiet",
-    "blocked": "the customer blocked the bot",
-}
 
 
 def claim_data(conversation_id: int) -> str:
     return f"claim:{conversation_id}"
+
+
+def claim_label(config: Config, conversation_id: int) -> str:
+    return agents_text(config, "claim_button", id=conversation_id)
 
 
 def clock(moment: datetime, timezone: str, seconds: bool = False) -> str:
@@ -54,24 +52,32 @@ def trimmed(text: str, limit: int = QUOTE_LIMIT) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def agents_text(config: Config, key: str, /, **values: object) -> str:
+    """The text `key` in the agents' language (`bot.agents_language`): the group's."""
+    return say(config, config.bot.agents_language, key, **values)
+
+
 def status_line(view: CardView, config: Config, now: datetime) -> str:
     """Where the conversation stands, in one line."""
     zone = team_zone(config, view.team)
     if view.state is C.CLOSED:
-        return "✖️ " + CLOSE_REASONS.get(view.close_reason or "", "closed")
+        reason = view.close_reason or ""
+        known = reason in ("agent", "manager", "customer_cancel", "idle", "blocked")
+        return "✖️ " + agents_text(config, f"card_closed_{reason}" if known else "card_closed")
     if view.state is C.ASSIGNED and view.holder is not None:
-        return f"✅ claimed by {view.holder.mention}"
+        return agents_text(config, "card_claimed_by", agent=view.holder.mention)
     if view.state is C.OFFERED and view.offered_to is not None and view.offer_deadline:
         until = clock(view.offer_deadline, zone, seconds=True)
-        anyone = " (or anyone)" if view.open_to_anyone or _anyone_may_claim(config) else ""
-        return f"👉 offered to {view.offered_to.mention}{anyone} until {until}"
+        anyone_may = view.open_to_anyone or _anyone_may_claim(config)
+        anyone = agents_text(config, "card_or_anyone") if anyone_may else ""
+        mention = view.offered_to.mention
+        return agents_text(config, "card_offered_to", agent=mention, anyone=anyone, until=until)
     if view.not_before is not None and view.not_before > now:
-        return f"🌙 after hours: waits for {team_name(config, view.team)} to open at " + clock(
-            view.not_before, zone
-        )
+        team, opening = team_name(config, view.team), clock(view.not_before, zone)
+        return agents_text(config, "card_after_hours", team=team, opening=opening)
     if view.open_to_anyone:
-        return "🙋 open to anyone: claim it"
-    return "⏳ in the queue: nobody free yet"
+        return agents_text(config, "card_open_to_anyone")
+    return agents_text(config, "card_in_queue")
 
 
 def _anyone_may_claim(config: Config) -> bool:
@@ -87,7 +93,7 @@ def _tags(view: CardView, config: Config) -> str:
     if view.intent:
         parts.append(view.intent)
     parts.append(f"P{view.priority}")
-    parts.append("lead" if view.is_lead else "existing")
+    parts.append(agents_text(config, "card_lead" if view.is_lead else "card_existing"))
     return " · ".join(parts)
 
 
@@ -99,11 +105,13 @@ def render_card(view: CardView, config: Config, now: datetime) -> tuple[str, But
         lines.append(f"💬 “{trimmed(view.first_message)}”")
     if view.queued_at is not None:
         since = clock(view.queued_at, team_zone(config, view.team))
-        tries = f" · offer {view.attempts}" if view.attempts > 1 else ""
-        lines.append(f"🕒 waiting since {since}{tries}")
+        tries = (
+            agents_text(config, "card_offer_count", n=view.attempts) if view.attempts > 1 else ""
+        )
+        lines.append(agents_text(config, "card_waiting_since", since=since, tries=tries))
     lines.append(status_line(view, config, now))
     buttons = (
-        [[(f"✋ Claim #{view.conversation_id}", claim_data(view.conversation_id))]]
+        [[(claim_label(config, view.conversation_id), claim_data(view.conversation_id))]]
         if is_waiting(view)
         else []
     )
@@ -115,7 +123,7 @@ def render_digest(views: Sequence[CardView], config: Config, now: datetime) -> t
     waiting = [v for v in views if is_waiting(v)]
 
     def lines(quotes: bool) -> list[str]:
-        shown = [f"🆕 {len(views)} chats arrived together ({len(waiting)} still waiting)"]
+        shown = [agents_text(config, "digest_heading", n=len(views), waiting=len(waiting))]
         for view in views:
             vip = " ⭐" if view.is_vip else ""
             shown.append(

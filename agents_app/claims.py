@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from agents_app import views
-from agents_app.desk import BUTTON_EXPIRED, AgentDesk, parse_ref
+from agents_app.desk import AgentDesk, parse_ref
 from handoff import store
 from handoff.config import Agent
 
@@ -18,7 +18,7 @@ async def on_claim_button(
     """A Claim button: checked against the card stored for that conversation."""
     match = CLAIM.match(data)
     if match is None or chat_id is None or message_id is None:
-        return BUTTON_EXPIRED
+        return desk.text(user_id, "button_expired_agent")
     conversation_id = int(match.group(1))
     async with desk.router.engine.connect() as conn:
         if chat_id == user_id:  # the offer notice in the agent's private chat
@@ -36,7 +36,7 @@ async def on_claim_button(
                 and card.message_id in (None, message_id)
             )
     if not valid:
-        return BUTTON_EXPIRED
+        return desk.text(user_id, "button_expired_agent")
     return await desk.claim_answer(user_id, conversation_id, "claim")
 
 
@@ -44,6 +44,6 @@ async def take(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> N
     """`/take #12`: claim a waiting chat."""
     ref = parse_ref(args[0]) if args else None
     if ref is None:
-        await desk.say(chat_id, "Write it as /take #12.")
+        await desk.tell(chat_id, "write_it_as", example="/take #12")
         return
     await desk.say(chat_id, await desk.claim_answer(spec.id, ref, "take"))

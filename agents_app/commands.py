@@ -1,4 +1,5 @@
-"""The agents' and managers' commands, in one table: name, what it does, who may use it.
+"""The agents' and managers' commands, in one table: name, what it does, who may use it (what
+each is for, shown in the menus and /help, is the text `command_<name>`).
 
 `handlers` registers these names with Telegram and `register_commands` shows them as menus;
 `run_command` is the one way a command is carried out.
@@ -20,39 +21,33 @@ Action = Callable[[AgentDesk, Agent, int, list[str]], Awaitable[None]]
 class Command:
     name: str
     action: Action
-    description: str
     managers_only: bool = False
 
 
 async def show_help(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
-    await desk.say(chat_id, help_text(spec))
+    await desk.say(chat_id, help_text(desk, chat_id, spec))
 
 
 COMMANDS = (
-    Command("on", status.available, "available for chats"),
-    Command("away", status.away, "pause: no new chats"),
-    Command("off", status.offline, "offline"),
-    Command("status", status.status, "your status and load"),
-    Command("mine", chats.mine, "the chats you hold"),
-    Command("switch", chats.switch, "#id: write to this chat from now on"),
-    Command("close", chats.close, "[#id] end a chat (the customer is asked for a rating)"),
-    Command("release", chats.release, "[#id] hand a chat back to the queue"),
-    Command("transfer", chats.transfer, "#id @agent|team: move a chat"),
-    Command("note", chats.note, "text: an internal note on your current chat"),
-    Command("history", chats.history, "[#id] what was said so far"),
-    Command("take", claims.take, "#id: claim a waiting chat"),
-    Command("queue", chats.queue, "who is waiting"),
-    Command("why", chats.why, "#id: how the chat was routed"),
-    Command("help", show_help, "these commands"),
-    Command("agents", managing.agents, "every agent's status and load", managers_only=True),
-    Command("stats", managing.stats, "today's numbers", managers_only=True),
-    Command(
-        "assign",
-        managing.assign,
-        "#id @agent: give a chat to an agent (even over capacity)",
-        managers_only=True,
-    ),
-    Command("reload", managing.reload, "load the config file again", managers_only=True),
+    Command("on", status.available),
+    Command("away", status.away),
+    Command("off", status.offline),
+    Command("status", status.status),
+    Command("mine", chats.mine),
+    Command("switch", chats.switch),
+    Command("close", chats.close),
+    Command("release", chats.release),
+    Command("transfer", chats.transfer),
+    Command("note", chats.note),
+    Command("history", chats.history),
+    Command("take", claims.take),
+    Command("queue", chats.queue),
+    Command("why", chats.why),
+    Command("help", show_help),
+    Command("agents", managing.agents, managers_only=True),
+    Command("stats", managing.stats, managers_only=True),
+    Command("assign", managing.assign, managers_only=True),
+    Command("reload", managing.reload, managers_only=True),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 
@@ -63,8 +58,14 @@ def menu(spec: Agent | None) -> list[Command]:
     return [c for c in COMMANDS if manager or not c.managers_only]
 
 
-def help_text(spec: Agent | None) -> str:
-    return "Commands:\n" + "\n".join(f"/{c.name} {c.description}" for c in menu(spec))
+def described(desk: AgentDesk, chat_id: int, spec: Agent | None) -> list[tuple[str, str]]:
+    """(name, what it is for) of the commands `spec` may use, in the chat's language."""
+    return [(c.name, desk.text(chat_id, f"command_{c.name}")) for c in menu(spec)]
+
+
+def help_text(desk: AgentDesk, chat_id: int, spec: Agent | None) -> str:
+    lines = [f"/{name} {what}" for name, what in described(desk, chat_id, spec)]
+    return "\n".join([desk.text(chat_id, "commands_heading"), *lines])
 
 
 async def run_command(
@@ -73,14 +74,16 @@ async def run_command(
     """An agent or manager command from the group or the agent's private chat."""
     spec = desk.agent(user_id)
     if spec is None:
-        await desk.say(chat_id, "Only the agents in the config can use these commands.")
+        await desk.tell(chat_id, "only_agents")
         return
     command = BY_NAME.get(name)
     if command is None:
-        await desk.say(chat_id, f"I do not know /{name}. " + help_text(spec))
+        await desk.tell(
+            chat_id, "unknown_command", command=name, help=help_text(desk, chat_id, spec)
+        )
         return
     if command.managers_only and not spec.manager:
-        await desk.say(chat_id, f"Only managers can use /{name}.")
+        await desk.tell(chat_id, "only_managers", command=name)
         return
     await command.action(desk, spec, chat_id, args)
 
@@ -88,6 +91,5 @@ async def run_command(
 async def on_start(desk: AgentDesk, agent_id: int) -> None:
     """An agent opened their private chat: the bot can reach them from now on."""
     await desk.router.set_reachable(agent_id, True)
-    await desk.say(
-        agent_id, "Hello! You are set up as an agent. " + help_text(desk.agent(agent_id))
-    )
+    help = help_text(desk, agent_id, desk.agent(agent_id))
+    await desk.tell(agent_id, "agent_welcome", help=help)

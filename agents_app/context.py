@@ -13,6 +13,7 @@ from agents_app.cards import clock, team_name, team_zone, trimmed
 from handoff import store
 from handoff.config import Config
 from telegram_io.messages import TEXT_LIMIT
+from telegram_io.texts import say
 
 SENDERS = {"customer": "👤", "agent": "🎧", "bot": "🤖", "note": "📝"}
 
@@ -38,20 +39,26 @@ def render_context(
     customer: Any,
     past: Sequence[views.PastChat],
     lines: Sequence[views.Line],
+    language: str,
 ) -> str:
     zone = team_zone(config, conversation.team)
+
+    def text(key: str, /, **values: object) -> str:
+        return say(config, language, key, **values)
+
     who = customer.name or str(customer.id)
     handle = f" (@{customer.username})" if customer.username else ""
     tags = ["⭐ VIP"] if customer.is_vip else []
-    tags.append("new customer (lead)" if conversation.is_lead else "existing customer")
+    tags.append(text("context_lead" if conversation.is_lead else "context_existing"))
     if customer.lead_source:
-        tags.append(f"came from {customer.lead_source}")
-    tags.append(f"language {customer.language}")
+        tags.append(text("context_source", source=customer.lead_source))
+    tags.append(text("context_language", language=customer.language))
+    intent = conversation.intent or text("context_not_recognised")
+    team = team_name(config, conversation.team)
     head = [
-        f"#{conversation.id} · {who}{handle} is yours now",
+        text("context_yours", id=conversation.id, customer=f"{who}{handle}"),
         " · ".join(tags),
-        f"Topic: {conversation.intent or 'not recognised'} → "
-        f"{team_name(config, conversation.team)}, priority {conversation.priority}",
+        text("context_topic", intent=intent, team=team, priority=conversation.priority),
     ]
     if past:
         earlier = "; ".join(
@@ -59,19 +66,17 @@ def render_context(
             f" {p.intent or '-'}, {p.agent_name or 'bot'}" + (f", ★{p.score}" if p.score else "")
             for p in past
         )
-        head.append(f"Earlier: {earlier}")
+        head.append(text("context_earlier", chats=earlier))
     head.append("")
-    head.append("So far:" if lines else "So far: nothing written yet.")
-    tail = [
-        "",
-        "Write here to answer. Reply to one of this chat's messages to reach it when you hold "
-        "several; /mine lists them, /close ends this one.",
-    ]
+    head.append(text("context_so_far" if lines else "context_nothing_yet"))
+    tail = ["", text("context_how_to_answer")]
     return fit(head, transcript_lines(lines, zone), tail)
 
 
-async def context_message(conn: AsyncConnection, config: Config, conversation_id: int) -> str:
-    """The context message for a conversation, read on the caller's connection."""
+async def context_message(
+    conn: AsyncConnection, config: Config, conversation_id: int, language: str
+) -> str:
+    """The context message for a conversation in `language`, read on the caller's connection."""
     conversation = await store.get_conversation(conn, conversation_id)
     customer = await store.get_customer(conn, conversation.customer_id)
     past = [
@@ -80,4 +85,4 @@ async def context_message(conn: AsyncConnection, config: Config, conversation_id
         if p.conversation_id != conversation_id
     ]
     lines = await views.transcript(conn, conversation_id)
-    return render_context(config, conversation, customer, past, lines)
+    return render_context(config, conversation, customer, past, lines, language)

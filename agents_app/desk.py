@@ -20,31 +20,10 @@ from handoff.reload import Reloaded
 from handoff.router import ActionResult, ClaimResult, Router
 from telegram_io.calls import Buttons, Priority, send_text
 from telegram_io.outbox import Outbox
+from telegram_io.texts import say
 
 REF = re.compile(r"^#?(\d{1,18})$")
-BUTTON_EXPIRED = "This button is no longer valid."
 
-CLAIM_ANSWERS = {
-    ClaimResult.CLAIMED: "#{id} is yours: I sent its context to our private chat.",
-    ClaimResult.ALREADY_CLAIMED: "Already claimed by {holder}.",
-    ClaimResult.NOT_OFFERED_TO_YOU: "#{id} is offered to {holder} right now.",
-    ClaimResult.NOT_AN_AGENT: "Only the agents in the config can claim chats.",
-    ClaimResult.OFF_SHIFT: "You are off shift, so you cannot claim chats now.",
-    ClaimResult.AT_CAPACITY: "You are at capacity: close or release a chat first.",
-    ClaimResult.CLOSED: "#{id} is closed already.",
-    ClaimResult.NOT_FOUND: "There is no chat #{id}.",
-    ClaimResult.NOT_WAITING: "#{id} is not waiting for an agent.",
-    ClaimResult.UNREACHABLE: "I cannot message you privately: open a chat with me and press "
-    "Start, then claim again.",
-}
-ACTION_ANSWERS = {
-    ActionResult.NOT_FOUND: "There is no open chat #{id}.",
-    ActionResult.NOT_YOURS: "#{id} is not yours.",
-    ActionResult.NOT_ALLOWED: "You may not do that to #{id}.",
-    ActionResult.UNKNOWN_TARGET: "I know no agent or team called {target}.",
-    ActionResult.TARGET_UNAVAILABLE: "{target} cannot take it now (off shift, away or full).",
-    ActionResult.ALREADY_DONE: "#{id}: nothing to do, it is done already.",
-}
 Reloader = Callable[[], Awaitable[Reloaded]]
 
 
@@ -96,26 +75,45 @@ class AgentDesk:
                 return team_key
         return None
 
+    def language(self, chat_id: int) -> str:
+        """An agent's own language (config `language`), else the agents' (`bot.agents_language`);
+        the group's is the agents'."""
+        return self.config.agent_language(chat_id)
+
+    def text(self, chat_id: int, key: str, /, **values: object) -> str:
+        """The text `key` in the language of `chat_id`, filled in."""
+        return say(self.config, self.language(chat_id), key, **values)
+
     async def say(self, chat_id: int, text: str, buttons: Buttons | None = None) -> None:
         priority = Priority.GROUP if chat_id == self.group_id else Priority.AGENT
         await self.outbox.put(send_text(chat_id, text, buttons, priority=priority))
 
+    async def tell(self, chat_id: int, key: str, /, **values: object) -> None:
+        """Say the text `key` in the chat's language."""
+        await self.say(chat_id, self.text(chat_id, key, **values))
+
     async def claim_answer(self, user_id: int, conversation_id: int, how: str) -> str:
         """Claim for this user; the short answer for them (the card changes by itself)."""
         if self.agent(user_id) is None:
-            return CLAIM_ANSWERS[ClaimResult.NOT_AN_AGENT]
+            return self.text(user_id, f"claim_{ClaimResult.NOT_AN_AGENT}")
         outcome = await self.router.claim(conversation_id, user_id, how=how)
-        template = CLAIM_ANSWERS[ClaimResult(outcome.result)]
-        return template.format(id=conversation_id, holder=self.name_of(outcome.holder_id))
+        return self.claim_text(
+            user_id, ClaimResult(outcome.result), conversation_id, outcome.holder_id
+        )
+
+    def claim_text(
+        self, chat_id: int, result: ClaimResult, conversation_id: int, holder_id: int | None
+    ) -> str:
+        """What a claim came to, in the chat's language."""
+        holder = self.name_of(holder_id)
+        return self.text(chat_id, f"claim_{result}", id=conversation_id, holder=holder)
 
     async def reply_result(
         self, chat_id: int, result: ActionResult, done: str, **values: object
     ) -> None:
-        """`done` when the action was carried out, else why not."""
-        if result is ActionResult.DONE:
-            await self.say(chat_id, done.format(**values))
-        else:
-            await self.say(chat_id, ACTION_ANSWERS[result].format(**values))
+        """The text `done` when the action was carried out, else why not."""
+        key = done if result is ActionResult.DONE else f"action_{result}"
+        await self.tell(chat_id, key, **values)
 
     @staticmethod
     async def holdings(
@@ -131,7 +129,7 @@ class AgentDesk:
         if args:
             ref = parse_ref(args[0])
             if ref is None:
-                await self.say(chat_id, f"Write it as /{verb} #12.")
+                await self.tell(chat_id, "write_it_as", example=f"/{verb} #12")
             return ref
         async with self.router.engine.connect() as conn:
             focus, mine = await self.holdings(conn, spec.id)
@@ -141,8 +139,8 @@ class AgentDesk:
         if target.route is Route.SEND:
             return target.conversation_id
         if target.route is Route.NO_CHAT:
-            await self.say(chat_id, "You hold no chat right now.")
+            await self.tell(chat_id, "no_chat_held")
         else:
-            listed = " or ".join(f"/{verb} #{c}" for c in target.choices)
-            await self.say(chat_id, f"Which one? {listed}")
+            listed = self.text(chat_id, "or").join(f"/{verb} #{c}" for c in target.choices)
+            await self.tell(chat_id, "which_one", choices=listed)
         return None

@@ -30,8 +30,8 @@ from telegram.ext import (
 )
 
 from agents_app import claims, relay
-from agents_app.commands import COMMANDS, Command, help_text, menu, on_start, run_command
-from agents_app.desk import BUTTON_EXPIRED, AgentDesk
+from agents_app.commands import COMMANDS, described, help_text, on_start, run_command
+from agents_app.desk import AgentDesk
 
 log = logging.getLogger(__name__)
 CUSTOMER_COMMANDS = {
@@ -96,7 +96,8 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
     async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
         assert message is not None and user is not None
-        await desk.say(message.chat.id, "I do not know that one. " + help_text(desk.agent(user.id)))
+        help = help_text(desk, message.chat.id, desk.agent(user.id))
+        await desk.tell(message.chat.id, "unknown_command_any", help=help)
 
     async def agent_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
@@ -117,7 +118,7 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
                 data,
             )
         elif desk.agent(query.from_user.id) is None:
-            answer = BUTTON_EXPIRED
+            answer = desk.text(query.from_user.id, "button_expired_agent")
         else:
             answer = await relay.on_target_button(desk, query.from_user.id, data)
         await query.answer(answer[:200])
@@ -138,8 +139,8 @@ def _customer_menu() -> list[BotCommand]:
     return [BotCommand(name, what) for name, what in CUSTOMER_COMMANDS.items()]
 
 
-def _agent_menu(commands: list[Command]) -> list[BotCommand]:
-    return [BotCommand(c.name, c.description[:256]) for c in commands]
+def _agent_menu(commands: list[tuple[str, str]]) -> list[BotCommand]:
+    return [BotCommand(name, what[:256]) for name, what in commands]
 
 
 async def register_commands(application: Application, desk: AgentDesk) -> None:
@@ -150,9 +151,11 @@ async def register_commands(application: Application, desk: AgentDesk) -> None:
         (_customer_menu(), BotCommandScopeAllPrivateChats())
     ]
     if desk.group_id is not None:
-        menus.append((_agent_menu(menu(None)), BotCommandScopeChat(desk.group_id)))
+        menus.append(
+            (_agent_menu(described(desk, desk.group_id, None)), BotCommandScopeChat(desk.group_id))
+        )
     for agent in desk.config.agents:
-        menus.append((_agent_menu(menu(agent)), BotCommandScopeChat(agent.id)))
+        menus.append((_agent_menu(described(desk, agent.id, agent)), BotCommandScopeChat(agent.id)))
     for commands, scope in menus:
         try:
             await bot.set_my_commands(commands, scope=scope)

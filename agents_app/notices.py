@@ -26,12 +26,7 @@ from telegram_io.event_notices import EventNotices
 from telegram_io.outbox import Outbox
 from telegram_io.texts import say
 
-STATUS_NOTICES = {
-    "missed_offers": "You let {n} offers in a row pass, so you are now away and get no new chats. "
-    "Send /on when you are back.",
-    "shift_start": "Your shift has started: you are available for chats (/away to pause).",
-    "shift_end": "Your shift has ended: you are offline. Chats you still hold stay yours.",
-}
+STATUS_NOTICES = ("missed_offers", "shift_start", "shift_end")  # texts `notice_<why>`
 
 
 class AgentNotices(EventNotices):
@@ -45,6 +40,14 @@ class AgentNotices(EventNotices):
     def group_id(self) -> int | None:
         return self.router.config.bot.agents_group_id
 
+    def language(self, chat_id: int | None) -> str:
+        """An agent's own language, else the agents' (the group's)."""
+        return self.config.agent_language(chat_id)
+
+    def text(self, chat_id: int | None, key: str, /, **values: object) -> str:
+        """The text `key` in the language of an agent's chat, or of the agents (the group)."""
+        return say(self.config, self.language(chat_id), key, **values)
+
     async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
         match event:
             case OfferMade(conversation_id=int(conversation_id), agent_id=agent_id):
@@ -56,9 +59,10 @@ class AgentNotices(EventNotices):
                 text = (
                     f"🔔 #{conversation_id} · {view.customer_name}{vip} · "
                     f"{team_name(self.config, view.team)} · {view.intent or '-'} · "
-                    f"P{view.priority}\nOffered to you until {until}."
+                    f"P{view.priority}\n" + self.text(agent_id, "offer_notice", until=until)
                 )
-                claim = [[(f"✋ Claim #{conversation_id}", claim_data(conversation_id))]]
+                label = self.text(agent_id, "claim_button", id=conversation_id)
+                claim = [[(label, claim_data(conversation_id))]]
                 return [
                     send_text(
                         agent_id,
@@ -69,7 +73,8 @@ class AgentNotices(EventNotices):
                     )
                 ]
             case Assigned(conversation_id=int(conversation_id), agent_id=agent_id):
-                text = await context_message(conn, self.config, conversation_id)
+                language = self.language(agent_id)
+                text = await context_message(conn, self.config, conversation_id, language)
                 return [self._to_agent(agent_id, text, conversation_id)]
             case Closed(
                 reason="blocked" | "customer_cancel" | "idle" as reason, agent_id=int(agent_id)
@@ -77,27 +82,22 @@ class AgentNotices(EventNotices):
                 customer = await store.get_customer(conn, event.customer_id)
                 name = (customer.name if customer is not None else "") or str(event.customer_id)
                 if reason == "idle":
-                    text = f"{name} wrote nothing for a while, so the chat was closed."
+                    text = self.text(agent_id, "closed_idle_notice", customer=name)
                 else:
                     key = "blocked_agent_notice" if reason == "blocked" else "cancel_agent_notice"
-                    text = say(self.config, self.config.bot.default_language, key, customer=name)
+                    text = self.text(agent_id, key, customer=name)
                 conversation_id = event.conversation_id
                 return [self._to_agent(agent_id, f"#{conversation_id} · {text}", conversation_id)]
             case AgentStatusChanged(why=why, agent_id=agent_id) if why in STATUS_NOTICES:
-                text = STATUS_NOTICES[why].format(n=self.config.routing.max_missed_offers)
-                return [self._to_agent(agent_id, text)]
+                n = self.config.routing.max_missed_offers
+                return [self._to_agent(agent_id, self.text(agent_id, f"notice_{why}", n=n))]
             case OpenedToAnyone(conversation_id=int(conversation_id), attempts=attempts):
-                text = (
-                    f"⚠️ #{conversation_id}: {attempts} offers and nobody claimed it; "
-                    "it is open to anyone in the group now."
-                )
-                return self._to_managers(text)
+                values = {"id": conversation_id, "attempts": attempts}
+                return self._to_managers("opened_to_anyone_notice", **values)
             case SlaBreached(conversation_id=int(conversation_id), team=team, waited=waited):
-                text = (
-                    f"⏰ #{conversation_id} ({team_name(self.config, team)}) has waited "
-                    f"{waited / 60:.0f} min without an answer."
-                )
-                return self._to_managers(text)
+                values = {"id": conversation_id, "team": team_name(self.config, team)}
+                minutes = f"{waited / 60:.0f}"
+                return self._to_managers("sla_breached_notice", minutes=minutes, **values)
             case AgentReachability(agent_id=agent_id, reachable=reachable):
                 return self._to_group(self._reachability(agent_id, reachable))
         return []
@@ -106,20 +106,24 @@ class AgentNotices(EventNotices):
         spec = self.config.agent(agent_id)
         who = (f"@{spec.username}" if spec.username else spec.name) if spec else str(agent_id)
         if reachable:
-            return f"✅ {who} can get chats again."
-        link = f"t.me/{self.bot_username}" if self.bot_username else "a private chat with me"
-        return (
-            f"⚠️ I cannot message {who} privately, so {who} gets no chats. "
-            f"{who}: open {link} and press Start."
+            return self.text(self.group_id, "reachable_again", who=who)
+        link = (
+            f"t.me/{self.bot_username}"
+            if self.bot_username
+            else self.text(self.group_id, "private_chat_with_me")
         )
+        return self.text(self.group_id, "unreachable_notice", who=who, link=link)
 
     @staticmethod
     def _to_agent(agent_id: int, text: str, conversation_id: int | None = None) -> Call:
         return send_text(agent_id, text, priority=Priority.AGENT, conversation_id=conversation_id)
 
-    def _to_managers(self, text: str) -> list[Call]:
+    def _to_managers(self, key: str, **values: object) -> list[Call]:
+        """The text `key` to each manager, in their language."""
         return [
-            send_text(a.id, text, priority=Priority.AGENT) for a in self.config.agents if a.manager
+            send_text(a.id, self.text(a.id, key, **values), priority=Priority.AGENT)
+            for a in self.config.agents
+            if a.manager
         ]
 
     def _to_group(self, text: str) -> list[Call]:

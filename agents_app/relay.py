@@ -8,7 +8,7 @@ import re
 from telegram import Message
 
 from agents_app import views
-from agents_app.desk import BUTTON_EXPIRED, AgentDesk
+from agents_app.desk import AgentDesk
 from handoff.focus import Route, choose_target
 from telegram_io.calls import copy_message
 from telegram_io.messages import RELAYED_KINDS, message_kind
@@ -21,8 +21,7 @@ async def on_agent_message(desk: AgentDesk, agent_id: int, message: Message) -> 
     """Relay to the customer it is for; ask when that is not certain."""
     kind = message_kind(message)
     if kind not in RELAYED_KINDS:
-        await desk.say(agent_id, "I can pass on text, photos, files, voice, stickers and "
-                                 "locations; this kind stays here.")  # fmt: skip
+        await desk.tell(agent_id, "relay_kind_not_passed")
         return
     reply = message.reply_to_message
     async with desk.router.engine.connect() as conn:
@@ -54,19 +53,15 @@ async def on_agent_message(desk: AgentDesk, agent_id: int, message: Message) -> 
         chat = by_id[target.conversation_id]
         await copy_to_customer(desk, agent_id, message.message_id, chat, kind, text)
     elif target.route is Route.NOT_YOURS:
-        await desk.say(
-            agent_id,
-            f"Not sent: #{target.conversation_id} is no longer yours (closed or moved). "
-            "/mine lists the chats you hold.",
-        )
+        await desk.tell(agent_id, "relay_not_yours", id=target.conversation_id)
     elif target.route is Route.NO_CHAT:
-        await desk.say(agent_id, "Not sent: you hold no chat right now.")
+        await desk.tell(agent_id, "relay_no_chat")
     else:
         buttons = [
             [(f"#{c} · {by_id[c].customer_name}", f"to:{c}:{message.message_id}")]
             for c in target.choices
         ]
-        await desk.say(agent_id, "Which chat is this for? (Not sent yet.)", buttons)
+        await desk.say(agent_id, desk.text(agent_id, "relay_which_chat"), buttons)
 
 
 async def copy_to_customer(
@@ -92,17 +87,17 @@ async def on_target_button(desk: AgentDesk, agent_id: int, data: str) -> str:
     """The answer to "which chat is this for?": copies the agent's own message only."""
     match = TARGET.match(data)
     if match is None:
-        return BUTTON_EXPIRED
+        return desk.text(agent_id, "button_expired_agent")
     conversation_id, message_id = int(match.group(1)), int(match.group(2))
     async with desk.router.engine.connect() as conn:
         chats = {v.conversation_id: v for v in await views.open_chats(conn, agent_id)}
         sent_before = await views.conversation_of_message(conn, agent_id, message_id)
     if sent_before is not None:
-        return f"Already sent to #{sent_before}."
+        return desk.text(agent_id, "relay_sent_before", id=sent_before)
     chat = chats.get(conversation_id)
     if chat is None:
-        return f"#{conversation_id} is no longer yours: not sent."
+        return desk.text(agent_id, "relay_no_longer_yours", id=conversation_id)
     # Its kind is not in the button; the transcript shows [copy].
     await copy_to_customer(desk, agent_id, message_id, chat, "copy", "")
     await desk.router.set_focus(agent_id, conversation_id)
-    return f"Sent to #{conversation_id} · {chat.customer_name}; it has your focus now."
+    return desk.text(agent_id, "relay_sent_to", id=conversation_id, customer=chat.customer_name)

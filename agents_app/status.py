@@ -12,8 +12,10 @@ async def set_status(desk: AgentDesk, spec: Agent, chat_id: int, status: AgentSt
     await desk.router.set_agent_status(spec.id, status)
     async with desk.router.engine.connect() as conn:
         row = await store.get_agent(conn, spec.id)
-    note = "" if row is None or row.on_shift else " You are off shift, so no chats come yet."
-    await desk.say(chat_id, f"{spec.name}: {status}.{note}")
+    off_shift = row is not None and not row.on_shift
+    note = desk.text(chat_id, "status_off_shift_note") if off_shift else ""
+    named = desk.text(chat_id, f"status_{status}")
+    await desk.tell(chat_id, "status_set", agent=spec.name, status=named, note=note)
 
 
 async def available(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
@@ -32,8 +34,15 @@ async def status(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) ->
     async with desk.router.engine.connect() as conn:
         row = await store.get_agent(conn, spec.id)
     assert row is not None
-    shift = "on shift" if row.on_shift else "off shift"
-    focus = f", writing to #{row.focus_conversation_id}" if row.load else ""
-    await desk.say(
-        chat_id, f"{spec.name}: {row.status}, {shift}, {row.load}/{row.capacity} chats{focus}."
+    shift = desk.text(chat_id, "on_shift" if row.on_shift else "off_shift")
+    focus = desk.text(chat_id, "status_focus", id=row.focus_conversation_id) if row.load else ""
+    await desk.tell(
+        chat_id,
+        "status_line",
+        agent=spec.name,
+        status=desk.text(chat_id, f"status_{row.status}"),
+        shift=shift,
+        load=row.load,
+        capacity=row.capacity,
+        focus=focus,
     )

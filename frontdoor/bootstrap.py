@@ -27,6 +27,7 @@ from agents_app.card_sync import CardSync
 from agents_app.desk import AgentDesk
 from agents_app.handlers import add_handlers as add_agent_handlers
 from agents_app.handlers import register_commands
+from agents_app.managing import config_changed_notices, reload_text
 from agents_app.notices import AgentNotices
 from bot.crm import CrmClient
 from bot.customer import CustomerDesk, add_handlers
@@ -44,7 +45,6 @@ from handoff.router import Router
 from handoff.timers import RoutingScheduler
 from telegram_io import inbox, polling
 from telegram_io.aiohttp_request import make_request
-from telegram_io.calls import Priority, send_text
 from telegram_io.outbox import Outbox
 from telegram_io.retry import backoff
 from telegram_io.webhook import WebhookIntake
@@ -57,7 +57,6 @@ _handler_errors: contextvars.ContextVar[list[Exception] | None] = contextvars.Co
 STARTUP_RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 QUEUE_NOTICE_EVERY = 15.0  # seconds between looks at waiting customers' places in line
 POSITION_NOTICE_GAP = 60.0  # a customer hears a new place in line at most this often (SPEC §3.5)
-CONFIG_CHANGED = "The config file changed."
 
 
 @dataclass
@@ -230,13 +229,13 @@ class Frontdoor:
 
     async def _reload(self) -> Reloaded:
         if self.config_path is None:
-            return Reloaded(False, "Not reloaded: the bot was started without a config file.")
+            return Reloaded(False)
         if self.watcher is not None:
             self.watcher.mark_current()  # saved again while this reads it: the watcher sees that
         try:
             config = load_config(self.config_path)
         except ConfigError as error:
-            return Reloaded(False, f"Not reloaded; the running config stays. {error}")
+            return Reloaded(False, str(error))
         if self.adapt_config is not None:
             config = self.adapt_config(config)
         running = self.config
@@ -252,30 +251,25 @@ class Frontdoor:
         self.scheduler.arm_shift_boundary()
         self._spawn(register_commands(self.application, self.agent_desk), "commands")
         self._spawn(self._probe_agents(), "probe")
-        later = needs_restart(running, config)
         return Reloaded(
             True,
-            f"Config reloaded: {len(config.teams)} teams, {len(config.agents)} agents, "
-            f"{len(config.intents)} intents."
-            + (f" At the next restart: {', '.join(later)}." if later else ""),
+            teams=len(config.teams),
+            agents=len(config.agents),
+            intents=len(config.intents),
+            at_restart=tuple(needs_restart(running, config)),
         )
 
     async def _file_changed(self) -> None:
         """The config file was saved: reload it and tell the managers how that went."""
         reloaded = await self.reload_config()
+        outcome = reload_text(self.config, self.config.bot.agents_language, reloaded)
         log.log(
             logging.INFO if reloaded.ok else logging.WARNING,
             "config file %s changed: %s",
             self.config_path,
-            reloaded.message,
+            outcome,
         )
-        await self.outbox.put(
-            *(
-                send_text(agent.id, f"{CONFIG_CHANGED} {reloaded.message}", priority=Priority.AGENT)
-                for agent in self.config.agents
-                if agent.manager
-            )
-        )
+        await self.outbox.put(*config_changed_notices(self.config, reloaded))
 
     async def _probe_agents(self) -> None:
         """A "typing…" to each agent: one who never started the bot answers 403, and is then

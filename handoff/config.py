@@ -207,6 +207,7 @@ class Agent(Strict):
     capacity: int = Field(default=3, ge=1, le=50)
     shift: str  # a schedule name
     manager: bool = False
+    language: Literal["id", "en"] | None = None  # what the bot says to them; else agents_language
 
 
 Localized = dict[Literal["id", "en"], str]
@@ -281,6 +282,7 @@ class BotSection(Strict):
     webhook_url: str | None = None
     webhook_secret_env: str = "TELEGRAM_WEBHOOK_SECRET"
     default_language: Literal["id", "en"] = "id"
+    agents_language: Literal["id", "en"] = "en"  # the agents group's, and agents' without their own
     agents_group_id: int | None = None
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
     poll_timeout: int = Field(default=25, ge=0, le=50)  # seconds a getUpdates long poll waits
@@ -374,6 +376,12 @@ class Config(Strict):
 
     def agent(self, agent_id: int) -> Agent | None:
         return next((a for a in self.agents if a.id == agent_id), None)
+
+    def agent_language(self, chat_id: int | None) -> str:
+        """What the bot speaks in an agent's chat: their own language, else the agents' (which
+        is also the agents group's)."""
+        spec = self.agent(chat_id) if chat_id is not None else None
+        return (spec.language if spec else None) or self.bot.agents_language
 
 
 class ReferenceErrors(ValueError):

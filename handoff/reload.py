@@ -14,10 +14,15 @@ SET_AT_START = ("database", "web", "bot.token_env", "bot.mode", "bot.webhook_url
 
 @dataclass(frozen=True)
 class Reloaded:
-    """How a reload went, in words a manager is told."""
+    """How a reload went: what the new config holds, or why it was refused (`problem`: the
+    loader's `FILE:LINE path: why` lines, or None when the bot has no config file)."""
 
     ok: bool
-    message: str
+    problem: str | None = None
+    teams: int = 0
+    agents: int = 0
+    intents: int = 0
+    at_restart: tuple[str, ...] = ()
 
 
 def needs_restart(running: Config, loaded: Config) -> list[str]:

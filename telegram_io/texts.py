@@ -1,14 +1,21 @@
-"""What the bot says, in the customer's language: config messages filled in, times and waits spelt.
+"""What the bot says, in its reader's language: one text system for customers, agents and
+managers. A text is the config's `messages.<language>.<key>` if the config has it, else the
+catalog shipped beside this module (`catalog.yaml`: the agents' and managers' texts), in the
+language asked for, else in the default language. Times and waits are spelt here too.
 
-Config messages carry `{placeholders}` (config/frontdoor.yaml explains them); a placeholder a
-manager misspells is left as written rather than breaking the reply.
+Texts carry `{placeholders}` (config/frontdoor.yaml explains them); a placeholder a manager
+misspells is left as written rather than breaking the reply.
 """
 
 from __future__ import annotations
 
+import functools
 import string
 from datetime import datetime
+from importlib.resources import files
 from zoneinfo import ZoneInfo
+
+import yaml
 
 from handoff.config import Config
 
@@ -41,10 +48,27 @@ def language_of(language_code: str | None, default: str) -> str:
     return base if base in LANGUAGES else default
 
 
-def say(config: Config, language: str, key: str, **values: object) -> str:
-    """The config message `key` in `language` (or the default language), filled in."""
-    messages = config.messages.get(language) or config.messages[config.bot.default_language]
-    template = messages.get(key) or config.messages[config.bot.default_language].get(key, key)
+@functools.cache
+def catalog() -> dict[str, dict[str, str]]:
+    """The shipped texts as language → key → text."""
+    entries = yaml.safe_load((files(__package__) / "catalog.yaml").read_text(encoding="utf-8"))
+    by_language: dict[str, dict[str, str]] = {language: {} for language in LANGUAGES}
+    for key, texts in entries.items():
+        for language, text in texts.items():
+            by_language[language][key] = text
+    return by_language
+
+
+def say(config: Config, language: str, key: str, /, **values: object) -> str:
+    """The text `key` in `language` (or the default language), filled in; the key itself if no
+    config message nor catalog entry has it."""
+    default = config.bot.default_language
+    shipped = catalog()
+    for source in (config.messages, shipped):
+        found = source.get(language, {}).get(key)  # type: ignore[attr-defined]
+        if found:
+            return string.Formatter().vformat(found, (), _Leave(values))
+    template = config.messages.get(default, {}).get(key) or shipped[default].get(key, key)
     return string.Formatter().vformat(template, (), _Leave(values))
 
 

@@ -17,6 +17,7 @@ from agents_app.commands import COMMANDS
 from agents_app.handlers import CUSTOMER_COMMANDS
 from handoff.config import Config
 from handoff.config_loader import load_config
+from telegram_io.texts import say
 from tests.sandbox_support import SandboxClient
 from tests.support.desk import (
     GROUP_ID,
@@ -402,8 +403,11 @@ async def test_bad_command_input_gets_a_clear_answer_and_changes_nothing(
 async def test_command_menus_are_set_for_customers_the_group_and_each_agent(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
-    agent_menu = [(c.name, c.description) for c in COMMANDS if not c.managers_only]
-    manager_menu = [(c.name, c.description) for c in COMMANDS]
+    english = load_config(EXAMPLE)
+    agent_menu = [
+        (c.name, say(english, "en", f"command_{c.name}")) for c in COMMANDS if not c.managers_only
+    ]
+    manager_menu = [(c.name, say(english, "en", f"command_{c.name}")) for c in COMMANDS]
     assert {"agents", "stats", "assign", "reload"} == {n for n, _ in manager_menu} - {
         n for n, _ in agent_menu
     }
@@ -503,3 +507,42 @@ async def test_a_reply_names_its_chat_and_a_message_never_goes_on_a_guess(
         agent_texts = {"yes Ani, I am here", "hello Budi", "too late?", "halo?"}
         assert [t for t in await ani.bot_texts() if t in agent_texts] == ["yes Ani, I am here"]
         assert [t for t in await budi.bot_texts() if t in agent_texts] == ["hello Budi"]
+
+
+# ---- languages ----------------------------------------------------------------------------
+
+
+async def test_each_agent_hears_the_bot_in_their_own_language(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    agents = agents_of_example(SARI, AGUS)
+    for spec in agents:
+        if spec["id"] == SARI:
+            spec["language"] = "id"
+    config = desk_config(agents=agents)
+    async with agents_desk(sandbox, tmp_path, config=config) as desk:
+        sari, agus = desk.agent(SARI), desk.agent(AGUS)
+        assert await answer_to(sari, "/status") == (
+            "Sari Wulandari: tersedia, dalam shift, 0/4 chat."
+        )
+        assert await answer_to(sari, "/mine") == "Anda sedang tidak memegang chat."
+        assert await answer_to(sari, "/take abc") == "Tulis seperti ini: /take #12."
+        assert await answer_to(agus, "/mine") == "You hold no chat right now."
+        assert (await answer_to(sari, "/help")).startswith("Perintah:\n/on siap menerima chat")
+        _, conversation_id = await desk.handed_off("Ani", "internet saya mati, minta cs")
+        await desk.card(conversation_id, "offered to @")  # the group speaks the agents' language
+
+
+async def test_the_agents_language_is_the_groups_and_a_managers_wording_wins(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    config = desk_config(agents=agents_of_example(SARI, AGUS), bot={"agents_language": "id"})
+    data = config.model_dump()
+    data["messages"]["id"]["nobody_waiting"] = "Antrean kosong."
+    config = Config.model_validate(data)
+    async with agents_desk(sandbox, tmp_path, config=config) as desk:
+        agus = desk.agent(AGUS)
+        assert await answer_to(agus, "/queue") == "Antrean kosong."
+        assert await answer_to(agus, "/mine") == "Anda sedang tidak memegang chat."
+        _, conversation_id = await desk.handed_off("Ani", "internet saya mati, minta cs")
+        await desk.card(conversation_id, "ditawarkan ke @")

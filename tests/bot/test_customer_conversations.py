@@ -310,9 +310,7 @@ async def test_cancelling_a_chat_with_an_agent_tells_the_agent(
 
     await sandbox.wait_for(
         agent_id,
-        lambda m: (
-            m.get("text") == f"#{conversation_id} · Ani mengakhiri percakapan dengan /cancel."
-        ),
+        lambda m: m.get("text") == f"#{conversation_id} · Ani ended the chat with /cancel.",
     )
 
 

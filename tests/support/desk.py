@@ -23,6 +23,7 @@ from frontdoor.bootstrap import Frontdoor
 from handoff import store
 from handoff.config import Config
 from handoff.config_loader import load_config
+from telegram_io.texts import say
 from tests.sandbox_support import SandboxClient
 from tests.support.frontdoor import EXAMPLE, TUESDAY_10_WIB, running_frontdoor
 
@@ -132,10 +133,15 @@ class Desk:
         await self.sandbox.add_group("Agents", list(self.agents), id=GROUP_ID)
         for agent_id in self.agents if started is None else started:
             await self.agents[agent_id].says("/start")
-            await self.agents[agent_id].sees("set up as an agent")
+            await self.agents[agent_id].sees(self.welcome(agent_id))
 
     def agent(self, agent_id: int) -> Chat:
         return self.agents[agent_id]
+
+    def welcome(self, agent_id: int) -> str:
+        """How the bot greets this agent's Start, in their language."""
+        config = self.bot.config
+        return say(config, config.agent_language(agent_id), "agent_welcome", help="").strip()
 
     def username(self, agent_id: int) -> str:
         spec = self.config.agent(agent_id)
