@@ -118,9 +118,10 @@ async def queue(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> 
     for view in shown:
         waited = int((now - view.queued_at).total_seconds() // 60) if view.queued_at else 0
         offered = f" → {view.offered_to.mention}" if view.offered_to else ""
+        minutes = desk.text(chat_id, "minutes", n=waited)
         lines.append(
             f"#{view.conversation_id} · {team_name(desk.config, view.team)} · "
-            f"P{view.priority}{' ⭐' if view.is_vip else ''} · {waited} min · "
+            f"P{view.priority}{' ⭐' if view.is_vip else ''} · {minutes} · "
             f"{view.customer_name}{offered}"
         )
     await desk.say(chat_id, "\n".join(lines))

@@ -63,7 +63,8 @@ def render_context(
     if past:
         earlier = "; ".join(
             f"#{p.conversation_id} {p.closed_at.astimezone().strftime('%d %b')}"
-            f" {p.intent or '-'}, {p.agent_name or 'bot'}" + (f", ★{p.score}" if p.score else "")
+            f" {p.intent or '-'}, {p.agent_name or text('the_bot')}"
+            + (f", ★{p.score}" if p.score else "")
             for p in past
         )
         head.append(text("context_earlier", chats=earlier))

@@ -53,9 +53,10 @@ class AgentDesk:
         return self.config.agent(user_id) if user_id is not None else None
 
     def name_of(self, agent_id: int | None) -> str:
+        """An agent's @username, else their name (the id if the config no longer has them)."""
         spec = self.agent(agent_id)
         if spec is None:
-            return "someone"
+            return str(agent_id)
         return f"@{spec.username}" if spec.username else spec.name
 
     def agent_named(self, wanted: str) -> Agent | None:
@@ -105,7 +106,7 @@ class AgentDesk:
         self, chat_id: int, result: ClaimResult, conversation_id: int, holder_id: int | None
     ) -> str:
         """What a claim came to, in the chat's language."""
-        holder = self.name_of(holder_id)
+        holder = self.text(chat_id, "someone") if holder_id is None else self.name_of(holder_id)
         return self.text(chat_id, f"claim_{result}", id=conversation_id, holder=holder)
 
     async def reply_result(

@@ -13,7 +13,6 @@ from typing import Any
 
 from telegram import (
     BotCommand,
-    BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     Message,
     Update,
@@ -34,13 +33,6 @@ from agents_app.commands import COMMANDS, described, help_text, on_start, run_co
 from agents_app.desk import AgentDesk
 
 log = logging.getLogger(__name__)
-CUSTOMER_COMMANDS = {
-    "start": "start over: greeting and menu",
-    "human": "talk to a person",
-    "cancel": "leave the queue or end the chat",
-    "language": "Bahasa Indonesia / English",
-    "skip": "no comment after a rating",
-}
 
 
 class _FromAgent(filters.MessageFilter):
@@ -135,21 +127,15 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
     )
 
 
-def _customer_menu() -> list[BotCommand]:
-    return [BotCommand(name, what) for name, what in CUSTOMER_COMMANDS.items()]
-
-
 def _agent_menu(commands: list[tuple[str, str]]) -> list[BotCommand]:
     return [BotCommand(name, what[:256]) for name, what in commands]
 
 
 async def register_commands(application: Application, desk: AgentDesk) -> None:
-    """The command menus: customers' in private chats, agents' in the group and in each agent's
-    private chat (managers' with their own). A chat Telegram refuses is logged and skipped."""
+    """The agents' command menus: in the group and in each agent's private chat (managers' with
+    their own), in that chat's language. A chat Telegram refuses is logged and skipped."""
     bot = application.bot
-    menus: list[tuple[list[BotCommand], Any]] = [
-        (_customer_menu(), BotCommandScopeAllPrivateChats())
-    ]
+    menus: list[tuple[list[BotCommand], Any]] = []
     if desk.group_id is not None:
         menus.append(
             (_agent_menu(described(desk, desk.group_id, None)), BotCommandScopeChat(desk.group_id))

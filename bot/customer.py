@@ -6,12 +6,14 @@ outbox. What a text means is decided by `bot.replies.decide`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Message, Update, User
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Message, Update, User
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -27,6 +29,7 @@ from bot.intents import IntentMatcher
 from bot.replies import Reply, decide, person_intents
 from bot.throttle import Throttle
 from handoff import store
+from handoff.config import Config
 from handoff.events import OfferMade
 from handoff.router import ActionResult, Router
 from handoff.states import ConversationState
@@ -34,9 +37,11 @@ from handoff.store import SentMessage
 from telegram_io.calls import Buttons, Call, Priority, copy_message, send_text
 from telegram_io.messages import CAPTION_LIMIT, CAPTIONED, TEXT_LIMIT, message_kind
 from telegram_io.outbox import Outbox
-from telegram_io.texts import language_of, say
+from telegram_io.texts import LANGUAGES, language_of, say
 
+log = logging.getLogger(__name__)
 C = ConversationState
+COMMANDS = ("start", "human", "cancel", "language", "skip")  # texts `customer_command_<name>`
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a /start parameter
 CALLBACK = re.compile(
     r"^(?:(menu|faq_ok|faq_human|lang):([A-Za-z0-9_]{1,40})|(csat):(\d{1,18}):([1-5]))$"
@@ -425,3 +430,17 @@ def add_handlers(application: Application, desk: CustomerDesk) -> None:
         ],
         group=1,
     )
+
+
+async def register_commands(application: Application, config: Config) -> None:
+    """The customers' command menu in private chats: one per language (Telegram shows the one
+    for the customer's app language), the default language's for everyone else."""
+    for language in (None, *LANGUAGES):
+        spoken = language or config.bot.default_language
+        menu = [BotCommand(n, say(config, spoken, f"customer_command_{n}")) for n in COMMANDS]
+        try:
+            await application.bot.set_my_commands(
+                menu, scope=BotCommandScopeAllPrivateChats(), language_code=language
+            )
+        except TelegramError as error:
+            log.warning("setMyCommands for customers (%s) refused: %s", language, error)

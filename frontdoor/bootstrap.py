@@ -26,11 +26,12 @@ from telegram.ext import Application, ApplicationBuilder, CallbackContext
 from agents_app.card_sync import CardSync
 from agents_app.desk import AgentDesk
 from agents_app.handlers import add_handlers as add_agent_handlers
-from agents_app.handlers import register_commands
+from agents_app.handlers import register_commands as register_agent_commands
 from agents_app.managing import config_changed_notices, reload_text
 from agents_app.notices import AgentNotices
 from bot.crm import CrmClient
 from bot.customer import CustomerDesk, add_handlers
+from bot.customer import register_commands as register_customer_commands
 from bot.notices import CustomerNotices
 from frontdoor.config_watch import ConfigWatcher
 from frontdoor.web import dashboard, health
@@ -131,7 +132,7 @@ class Frontdoor:
         self.agent_notices.bot_username = self.application.bot.username
         self._spawn(self.outbox.run(), "outbox")
         self._spawn(self.cards.run(), "cards")
-        self._spawn(register_commands(self.application, self.agent_desk), "commands")
+        self._spawn(self._command_menus(), "commands")
         self._spawn(self._probe_agents(), "probe")
         every = self.config.bot.config_check_every
         if self.config_path is not None and every > 0:
@@ -249,7 +250,7 @@ class Frontdoor:
         await self.scheduler.arm_openings()
         self.desk.reload()
         self.scheduler.arm_shift_boundary()
-        self._spawn(register_commands(self.application, self.agent_desk), "commands")
+        self._spawn(self._command_menus(), "commands")
         self._spawn(self._probe_agents(), "probe")
         return Reloaded(
             True,
@@ -270,6 +271,10 @@ class Frontdoor:
             outcome,
         )
         await self.outbox.put(*config_changed_notices(self.config, reloaded))
+
+    async def _command_menus(self) -> None:
+        await register_customer_commands(self.application, self.config)
+        await register_agent_commands(self.application, self.agent_desk)
 
     async def _probe_agents(self) -> None:
         """A "typing…" to each agent: one who never started the bot answers 403, and is then

@@ -14,7 +14,6 @@ import yaml
 from telegram import BotCommandScope, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 
 from agents_app.commands import COMMANDS
-from agents_app.handlers import CUSTOMER_COMMANDS
 from handoff.config import Config
 from handoff.config_loader import load_config
 from telegram_io.texts import say
@@ -411,22 +410,42 @@ async def test_command_menus_are_set_for_customers_the_group_and_each_agent(
     assert {"agents", "stats", "assign", "reload"} == {n for n, _ in manager_menu} - {
         n for n, _ in agent_menu
     }
-    expected: dict[str, tuple[BotCommandScope, list[tuple[str, str]]]] = {
-        "private chats": (BotCommandScopeAllPrivateChats(), list(CUSTOMER_COMMANDS.items())),
-        "agents group": (BotCommandScopeChat(GROUP_ID), agent_menu),
-        "Agus (agent)": (BotCommandScopeChat(AGUS), agent_menu),
-        "Sari (manager)": (BotCommandScopeChat(SARI), manager_menu),
-        "Hendra (manager)": (BotCommandScopeChat(HENDRA), manager_menu),
+    customers_en = [
+        ("start", "start over: greeting and menu"),
+        ("human", "talk to a person"),
+        ("cancel", "leave the queue or end the chat"),
+        ("language", "Bahasa Indonesia / English"),
+        ("skip", "no comment after a rating"),
+    ]
+    customers_id = [
+        ("start", "mulai lagi: salam dan menu"),
+        ("human", "bicara dengan petugas"),
+        ("cancel", "keluar dari antrean atau akhiri chat"),
+        ("language", "Bahasa Indonesia / English"),
+        ("skip", "tanpa komentar setelah penilaian"),
+    ]
+    everyone = BotCommandScopeAllPrivateChats()
+    expected: dict[str, tuple[BotCommandScope, str | None, list[tuple[str, str]]]] = {
+        "private chats": (everyone, None, customers_id),  # the default language's
+        "private chats, id": (everyone, "id", customers_id),
+        "private chats, en": (everyone, "en", customers_en),
+        "agents group": (BotCommandScopeChat(GROUP_ID), None, agent_menu),
+        "Agus (agent)": (BotCommandScopeChat(AGUS), None, agent_menu),
+        "Sari (manager)": (BotCommandScopeChat(SARI), None, manager_menu),
+        "Hendra (manager)": (BotCommandScopeChat(HENDRA), None, manager_menu),
     }
     async with agents_desk(sandbox, tmp_path), sandbox.bot() as bot:
 
         async def menus() -> dict[str, list[tuple[str, str]]]:
             return {
-                who: [(c.command, c.description) for c in await bot.get_my_commands(scope=scope)]
-                for who, (scope, _) in expected.items()
+                who: [
+                    (c.command, c.description)
+                    for c in await bot.get_my_commands(scope=scope, language_code=language)
+                ]
+                for who, (scope, language, _) in expected.items()
             }
 
-        wanted = {who: menu for who, (_, menu) in expected.items()}
+        wanted = {who: menu for who, (_, _, menu) in expected.items()}
         deadline = asyncio.get_running_loop().time() + 5
         while (got := await menus()) != wanted and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)

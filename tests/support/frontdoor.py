@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +17,7 @@ from handoff.config_loader import load_config
 from tests.sandbox_support import BOT_TOKEN
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "frontdoor.yaml"
+STOP_WITHIN = 30.0  # seconds: a stop that takes longer fails the test, naming what still runs
 # Tuesday 24 Nov 2026, 10:00 in Jakarta: every day team is open, the morning shift is on.
 TUESDAY_10_WIB = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 
@@ -57,4 +60,22 @@ async def running_frontdoor(
     try:
         yield bot
     finally:
-        await bot.stop()
+        await stopped(bot)
+
+
+async def stopped(bot: Frontdoor) -> None:
+    """Stop the bot; if that hangs, fail with the stacks of every task still running, so a
+    rare hang in teardown is a readable failure instead of a stuck test run."""
+    stopping = asyncio.create_task(bot.stop(), name="frontdoor-stop")
+    done, _ = await asyncio.wait({stopping}, timeout=STOP_WITHIN)
+    if done:
+        stopping.result()
+        return
+    report = io.StringIO()
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.print_stack(limit=8, file=report)
+    stopping.cancel()
+    raise AssertionError(
+        f"Frontdoor.stop() still running after {STOP_WITHIN} s:\n{report.getvalue()}"
+    )
