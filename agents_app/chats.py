@@ -145,3 +145,26 @@ async def why(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> No
         for at, kind, reason in steps
     ]
     await desk.say(chat_id, fit([desk.text(chat_id, "routing_of", id=ref)], body, []))
+
+
+async def intent(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
+    """`/intent #id NAME`: what the customer meant; the chat is filed under it, and once closed
+    its question teaches the bot."""
+    ref = parse_ref(args[0]) if len(args) == 2 else None
+    if ref is None:
+        await desk.tell(
+            chat_id, "write_it_as", example=f"/intent #12 {next(iter(desk.config.intents), 'NAME')}"
+        )
+        return
+    name = args[1].strip().lower()
+    if name not in desk.config.intents:
+        known = ", ".join(sorted(desk.config.intents))
+        await desk.tell(chat_id, "unknown_intent", intent=args[1][:64], known=known)
+        return
+    outcome = await desk.router.correct_intent(ref, name, spec.id)
+    if outcome.result is ActionResult.DONE:
+        await desk.tell(chat_id, "intent_corrected", id=ref, intent=name)
+    elif outcome.result is ActionResult.NOT_FOUND:
+        await desk.tell(chat_id, f"claim_{ClaimResult.NOT_FOUND}", id=ref)
+    else:
+        await desk.tell(chat_id, "only_agents")

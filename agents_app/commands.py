@@ -43,6 +43,7 @@ COMMANDS = (
     Command("take", claims.take),
     Command("queue", chats.queue),
     Command("why", chats.why),
+    Command("intent", chats.intent),
     Command("help", show_help),
     Command("agents", managing.agents, managers_only=True),
     Command("stats", managing.stats, managers_only=True),

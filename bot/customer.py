@@ -24,10 +24,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.classifier import Example
 from bot.crm import CrmClient
-from bot.intents import IntentMatcher
-from bot.replies import Reply, decide, person_intents
+from bot.replies import Reply, decide, person_intent, person_intents
 from bot.throttle import Throttle
+from bot.understanding import Reader
 from handoff import store
 from handoff.config import Config
 from handoff.events import OfferMade
@@ -44,8 +45,9 @@ C = ConversationState
 COMMANDS = ("start", "human", "cancel", "language", "skip")  # texts `customer_command_<name>`
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a /start parameter
 CALLBACK = re.compile(
-    r"^(?:(menu|faq_ok|faq_human|lang):([A-Za-z0-9_]{1,40})|(csat):(\d{1,18}):([1-5]))$"
+    r"^(?:(menu|faq_ok|faq_human|lang|pick):([A-Za-z0-9_]{1,40}|-)|(csat):(\d{1,18}):([1-5]))$"
 )
+NONE_OF_THESE = "-"  # `pick:-`: the customer meant none of the topics the bot asked about
 
 
 class CustomerDesk:
@@ -56,18 +58,22 @@ class CustomerDesk:
         router: Router,
         outbox: Outbox,
         crm: CrmClient,
+        reader: Reader,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.router = router
         self.outbox = outbox
         self.crm = crm
         self.wall = wall
-        self.reload()
+        self.config = router.config
+        self.reader = reader
+        self.person_only = person_intents(self.config)
+        self.throttle = Throttle(self.config.bot.spam)
 
-    def reload(self) -> None:
+    async def reload(self) -> None:
         """Rebuild what depends on the config (after a live reload)."""
+        self.reader = await trained_reader(self.router)
         self.config = self.router.config
-        self.matcher = IntentMatcher(self.config.intents)
         self.person_only = person_intents(self.config)
         self.throttle = Throttle(self.config.bot.spam)
 
@@ -89,6 +95,15 @@ class CustomerDesk:
                 (say(self.config, language, "faq_human_button"), f"faq_human:{intent}"),
             ]
         ]
+
+    def choice_buttons(self, language: str, reply: Reply) -> Buttons:
+        """A button per topic the bot is not sure between, and one for none of them."""
+        buttons: Buttons = [
+            [(self.config.intents[name].name_in(language, name), f"pick:{name}")]
+            for name in reply.choices
+        ]
+        other = say(self.config, language, "clarify_other")
+        return [*buttons, [(other, f"pick:{NONE_OF_THESE}")]]
 
     async def welcome(self, user: User, lead_source: str | None) -> Any:
         """First contact: remember the customer, greet them and show the menu."""
@@ -140,7 +155,7 @@ class CustomerDesk:
         waiting = state in (C.QUEUED, C.OFFERED)
         reply = decide(
             self.config,
-            self.matcher,
+            self.reader,
             text if kind == "text" else "",
             unknown_streak=customer.unknown_streak,
             waiting=waiting,
@@ -187,6 +202,10 @@ class CustomerDesk:
                     self.faq_buttons(language, reply.answer_intent),
                 ),
             )
+        elif reply.choices:
+            prompt = say(self.config, language, "clarify_prompt")
+            await self.note(user.id, conversation_id, SentMessage("bot", text=prompt))
+            await self.outbox.put(send_text(user.id, prompt, self.choice_buttons(language, reply)))
         elif reply.unknown:
             unknown = say(self.config, language, "unknown")
             await self.note(user.id, conversation_id, SentMessage("bot", text=unknown))
@@ -287,7 +306,8 @@ class CustomerDesk:
     async def on_human(self, user: User) -> None:
         """`/human`: straight to a person."""
         customer = await self.known_customer(user)
-        await self.hand_off(user, customer.language, None, "/human")
+        intent = person_intent(self.config, self.person_only)
+        await self.hand_off(user, customer.language, intent, "/human")
 
     async def on_language(self, user: User) -> None:
         """`/language`: offer the two languages as buttons."""
@@ -335,6 +355,16 @@ class CustomerDesk:
             return None
         if kind == "csat" and value.isdigit() and score:
             return await self.rate(user, language, int(value), int(score))
+        if kind == "pick" and value == NONE_OF_THESE:
+            await self.outbox.put(
+                send_text(
+                    user.id, say(self.config, language, "menu_prompt"), self.menu_buttons(language)
+                )
+            )
+            return None
+        if kind == "pick" and value in self.config.intents:
+            await self.router.record_intent_choice(user.id, value)
+            kind = "menu"  # then as if chosen from the menu
         if kind in ("menu", "faq_ok", "faq_human") and value in self.config.intents:
             if kind == "faq_ok":
                 await self.outbox.put(send_text(user.id, say(self.config, language, "faq_thanks")))
@@ -342,7 +372,7 @@ class CustomerDesk:
                 await self.hand_off(user, language, value, "")
             else:
                 reply = decide(
-                    self.config, self.matcher, "", unknown_streak=0, waiting=False, intent=value
+                    self.config, self.reader, "", unknown_streak=0, waiting=False, intent=value
                 )
                 await self.carry_out(user, language, reply, "", customer.unknown_streak)
             return None
@@ -359,6 +389,14 @@ class CustomerDesk:
         if result is ActionResult.ALREADY_DONE:
             return say(self.config, language, "csat_already")
         return say(self.config, language, "button_expired")
+
+
+async def trained_reader(router: Router) -> Reader:
+    """A reader of the router's config and of what agents corrected in closed chats; the model
+    trains off the event loop."""
+    config = router.config
+    learned = [Example(text, intent) for text, intent in await router.learned_examples()]
+    return await asyncio.to_thread(Reader, config.intents, config.bot.understanding, learned)
 
 
 def add_handlers(application: Application, desk: CustomerDesk) -> None:

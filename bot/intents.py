@@ -1,8 +1,10 @@
 """What a customer wants, from the words they type (SPEC §3.2): pure, no Telegram, no I/O.
 
-Text is normalised first (case, punctuation, stretched letters, Indonesian chat spellings), then
-matched word by word against every intent's keywords and FAQ questions, in every language:
+Text is normalised first (`bot.normalise`: case, punctuation, stretched letters, chat spellings),
+then matched word by word against every intent's keywords and FAQ questions, in every language:
 
+* a word with affixes matches the keyword words of its root (`diganti` and `ganti`, `upgrading`
+  and `upgrade`, `dibayar` and `pembayaran`);
 * words of five letters or more (on both sides) may differ by typos: similarity is rapidfuzz's
   OSA distance (a wrong, missing, extra or swapped letter is one edit) as a share of the longer
   word, so the default threshold of 80 allows one edit in 5-9 letters and two in 10-14; shorter
@@ -17,133 +19,20 @@ matched word by word against every intent's keywords and FAQ questions, in every
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.normalise import normalise, stem
 from handoff.config import Intent
 
 DEFAULT_THRESHOLD = 80.0
 MIN_FUZZY_LENGTH = 5  # "akun"/"akan", "bill"/"bull": one edit in four letters is another word
 MAX_INSERTED = 2  # extra words allowed among the words of a term
-
-# Chat spellings and the word keywords are written with. No target is itself a key, so
-# normalising twice changes nothing. `min` (admin) is left alone on purpose: it is how customers
-# address anyone ("makasih min"), and reading it as `admin` would ask for a person every time.
-ABBREVIATIONS = {
-    "gmn": "bagaimana",
-    "gimana": "bagaimana",
-    "gmana": "bagaimana",
-    "bgmn": "bagaimana",
-    "tdk": "tidak",
-    "gak": "tidak",
-    "ga": "tidak",
-    "gk": "tidak",
-    "nggak": "tidak",
-    "ngga": "tidak",
-    "enggak": "tidak",
-    "engga": "tidak",
-    "ndak": "tidak",
-    "sy": "saya",
-    "gw": "saya",
-    "gue": "saya",
-    "yg": "yang",
-    "utk": "untuk",
-    "untk": "untuk",
-    "dgn": "dengan",
-    "dg": "dengan",
-    "blm": "belum",
-    "blom": "belum",
-    "belom": "belum",
-    "sdh": "sudah",
-    "udh": "sudah",
-    "udah": "sudah",
-    "bs": "bisa",
-    "bsa": "bisa",
-    "knp": "kenapa",
-    "napa": "kenapa",
-    "brp": "berapa",
-    "tlg": "tolong",
-    "krn": "karena",
-    "karna": "karena",
-    "jg": "juga",
-    "lg": "lagi",
-    "sm": "sama",
-    "dr": "dari",
-    "tp": "tapi",
-    "tpi": "tapi",
-    "trs": "terus",
-    "bgt": "banget",
-    "bngt": "banget",
-    "skrg": "sekarang",
-    "bln": "bulan",
-    "jd": "jadi",
-    "aja": "saja",
-    "msh": "masih",
-    "kalo": "kalau",
-    "klo": "kalau",
-    "bkn": "bukan",
-    "org": "orang",
-    "dmn": "dimana",
-    "mlm": "malam",
-    "pake": "pakai",
-    "nmr": "nomor",
-    "tf": "transfer",
-    "trf": "transfer",
-    "inet": "internet",
-    "pw": "password",
-    "pass": "password",
-    "gpp": "tidak apa apa",
-    "makasih": "terima kasih",
-    "mksh": "terima kasih",
-    "tq": "terima kasih",
-    "thx": "thanks",
-    "pls": "please",
-    "plz": "please",
-    "u": "you",
-    "ur": "your",
-    "cant": "cannot",
-}
-# Words written apart (or with a hyphen) that keywords write as one.
-COMPOUNDS = {
-    ("wi", "fi"): "wifi",
-    ("e", "wallet"): "ewallet",
-    ("e", "mail"): "email",
-    ("log", "in"): "login",
-    ("di", "mana"): "dimana",
-    ("can", "not"): "cannot",
-}
-# Endings that leave the word a keyword is written with: tagihan-nya, akun-ku, bill-s.
-_CLITICS = ("nya", "lah", "kah", "ku", "mu")
-
-_APOSTROPHE = re.compile(r"(?<=[a-z])['’`](?=[a-z])")  # don't, i'm
-_AMPERSAND = re.compile(r"(?<=[a-z])&(?=[a-z])")  # j&t, as customers also write jnt
-_NOT_WORD = re.compile(r"[\W_]+")  # punctuation, emoji, symbols, control characters
-_STRETCHED = re.compile(r"([^\W\d_])\1{2,}")  # tolooong; no keyword has a letter three times
-_REDUPLICATED = re.compile(r"\b([^\W\d_]{2,})2\b")  # putus2 is putus-putus
-
-
-def normalise(text: str) -> str:
-    """Lower-case words without punctuation, stretched letters or chat abbreviations."""
-    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    text = _APOSTROPHE.sub("", text)
-    text = _AMPERSAND.sub("n", text)
-    text = _NOT_WORD.sub(" ", text)
-    text = _STRETCHED.sub(r"\1", text)
-    text = _REDUPLICATED.sub(r"\1 \1", text)
-    words: list[str] = []
-    for token in text.split():
-        for word in ABBREVIATIONS.get(token, token).split():
-            if words and (words[-1], word) in COMPOUNDS:
-                words[-1] = COMPOUNDS[words[-1], word]
-            else:
-                words.append(word)
-    return " ".join(words)
+SAME_ROOT = 95.0  # `dibayar` for `pembayaran`: as good as a typo-free word, less than the word
 
 
 @dataclass(frozen=True)
@@ -208,6 +97,10 @@ class _TermIndex:
             weights = tuple(self.rarity[index] / total for index in words)
             self.terms.append(_Term(group, text, tuple(words), weights))
         self._long_words = [w for w in self.vocabulary if len(w) >= MIN_FUZZY_LENGTH]
+        self.words = list(self.vocabulary)
+        self._by_root: dict[str, list[int]] = {}
+        for word, index in self.vocabulary.items():
+            self._by_root.setdefault(stem(word), []).append(index)
         self._lookup = lru_cache(maxsize=8192)(self._lookup_uncached)
 
     def _word_index(self, word: str) -> int:
@@ -236,14 +129,22 @@ class _TermIndex:
             if (score := round(100 * similarity, 1)) >= self.threshold
         )
 
+    def _same_root(self, word: str) -> list[tuple[int, float]]:
+        """Keyword words with the root of a word that carries affixes: `ongkirnya` is `ongkir`
+        itself, `dibayar` is close to `pembayaran`. A bare word (`kirim`, `apa`) is left to its
+        exact and typo matches: `kiriman` is a delivery, `kirim` could be anything."""
+        root = stem(word)
+        if root == word:
+            return []
+        found = self._by_root.get(root, ())
+        return [(i, 100.0 if self.words[i] == root else SAME_ROOT) for i in found]
+
     def scan(self, words: list[str]) -> _Hits:
         """Where each vocabulary word occurs in the message, and how closely."""
         hits: _Hits = {}
         for position, word in enumerate(words):
-            # Only the word as written may be a typo: "gratis" less its "plural" s is "grati",
-            # one edit from "gerai".
             found = [*self._lookup(word, True)]
-            found += [hit for stem in _stems(word) for hit in self._lookup(stem, False)]
+            found += self._same_root(word)
             for index, similarity in found:
                 at = hits.setdefault(index, {})
                 if similarity > at.get(position, 0.0):
@@ -274,16 +175,6 @@ class _TermIndex:
 
 def _longer_wins(score: float, term: _Term, best: tuple[float, _Term]) -> bool:
     return (score, len(term.text)) > (best[0], len(best[1].text))
-
-
-def _stems(word: str) -> Iterator[str]:
-    """The word without a clitic or plural ending, when enough of it is left."""
-    for clitic in _CLITICS:
-        if word.endswith(clitic) and len(word) - len(clitic) >= 2:  # csnya, vanya
-            yield word[: -len(clitic)]
-            break
-    if len(word) >= 5 and word.endswith("s") and not word.endswith("ss"):
-        yield word[:-1]
 
 
 def _term_score(term: _Term, hits: _Hits) -> float:
@@ -342,12 +233,7 @@ class IntentMatcher:
         """The intent of the best-matching keyword or question, or an unknown match;
         intents named in `exclude` are left out."""
         index = self._index
-        hits = index.scan(normalise(text).split())
-        best = {
-            group: found
-            for group, found in index.best_terms(hits).items()
-            if index.groups[group] not in exclude
-        }
+        hits, best = self._best(text, exclude)
         if not best:
             return IntentMatch(None, 0.0)
         top = max(score for score, _ in best.values())
@@ -358,6 +244,27 @@ class IntentMatcher:
             tied, key=lambda tie: (index.evidence(hits, tie[0]), len(tie[1].text), -tie[0])
         )
         return IntentMatch(index.groups[group], top, term.text)
+
+    def scores(self, text: str, exclude: Collection[str] = ()) -> dict[str, float]:
+        """Every intent with a keyword or question matched at the threshold or above, and how well."""
+        _, best = self._best(text, exclude)
+        return {
+            self._index.groups[group]: score
+            for group, (score, _) in best.items()
+            if score >= self._index.threshold
+        }
+
+    def _best(
+        self, text: str, exclude: Collection[str]
+    ) -> tuple[_Hits, dict[int, tuple[float, _Term]]]:
+        index = self._index
+        hits = index.scan(normalise(text).split())
+        best = {
+            group: found
+            for group, found in index.best_terms(hits).items()
+            if index.groups[group] not in exclude
+        }
+        return hits, best
 
 
 # Built-in phrases, so that any config hands over on an explicit request (SPEC §3.3). Words for

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.intents import IntentMatcher, is_human_request
+from bot.intents import is_human_request
+from bot.understanding import Reader
 from handoff.config import Config
 
 
@@ -12,6 +13,7 @@ from handoff.config import Config
 class Reply:
     answer_intent: str | None = None  # send this intent's FAQ answer with Helpful / Person
     unknown: bool = False  # say "I did not understand" with the menu
+    choices: tuple[str, ...] = ()  # not sure: ask which of these intents the customer means
     handoff: bool = False  # ask the routing core for a person
     handoff_intent: str | None = None
     unknown_streak: int = 0  # the customer's count of not-understood messages in a row, after this
@@ -19,7 +21,7 @@ class Reply:
 
 def decide(
     config: Config,
-    matcher: IntentMatcher,
+    reader: Reader,
     text: str,
     *,
     unknown_streak: int,
@@ -31,15 +33,19 @@ def decide(
 
     `person_only` are the intents that only ask for a person (`person_intents`).
     A customer already waiting for a person still gets FAQ answers but nothing else: no second
-    handoff, no "I did not understand" (their words reach the agent with the transcript).
+    handoff, no question back, no "I did not understand" (their words reach the agent with the
+    transcript).
     """
     if intent is None and text:
         if is_human_request(text) and not waiting:
             # "my bill is wrong, let me talk to a person" is about the bill: route by the topic,
-            # and by the talk-to-a-person intent only when there is no other.
-            topic = matcher.match(text, exclude=person_only).intent
-            return Reply(handoff=True, handoff_intent=topic or matcher.match(text).intent)
-        intent = matcher.match(text).intent
+            # and by the talk-to-a-person intent only when there is no clear other.
+            topic = reader.read(text, exclude=person_only).intent
+            return Reply(handoff=True, handoff_intent=topic or person_intent(config, person_only))
+        understood = reader.read(text)
+        if understood.unsure and not waiting:
+            return Reply(choices=understood.choices, unknown_streak=unknown_streak)
+        intent = understood.intent
     spec = config.intents.get(intent) if intent else None
     if spec is None:
         if waiting:
@@ -62,3 +68,9 @@ def person_intents(config: Config) -> frozenset[str]:
         for name, intent in config.intents.items()
         if all(is_human_request(k) for words in intent.keywords.values() for k in words)
     )
+
+
+def person_intent(config: Config, person_only: frozenset[str]) -> str | None:
+    """The intent a request for a person without a topic goes by (its team takes the chat):
+    the first talk-to-a-person intent of the config."""
+    return next((name for name in config.intents if name in person_only), None)

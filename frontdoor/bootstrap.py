@@ -30,7 +30,7 @@ from agents_app.handlers import register_commands as register_agent_commands
 from agents_app.managing import config_changed_notices, reload_text
 from agents_app.notices import AgentNotices
 from bot.crm import CrmClient
-from bot.customer import CustomerDesk, add_handlers
+from bot.customer import CustomerDesk, add_handlers, trained_reader
 from bot.customer import register_commands as register_customer_commands
 from bot.notices import CustomerNotices
 from frontdoor.config_watch import ConfigWatcher
@@ -112,7 +112,9 @@ class Frontdoor:
             limits=self.config.bot.pacing,
         )
         self.crm = CrmClient(self.config.crm)
-        self.desk = CustomerDesk(self.router, self.outbox, self.crm)
+        self.desk = CustomerDesk(
+            self.router, self.outbox, self.crm, await trained_reader(self.router)
+        )
         self.agent_desk = AgentDesk(self.router, self.outbox, reload=self.reload_config)
         add_agent_handlers(self.application, self.agent_desk)  # before the customer's: group 0
         add_handlers(self.application, self.desk)
@@ -248,7 +250,7 @@ class Frontdoor:
             raise
         self.config = config
         await self.scheduler.arm_openings()
-        self.desk.reload()
+        await self.desk.reload()
         self.scheduler.arm_shift_boundary()
         self._spawn(self._command_menus(), "commands")
         self._spawn(self._probe_agents(), "probe")

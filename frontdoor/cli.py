@@ -67,6 +67,26 @@ def check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def intents_test(args: argparse.Namespace) -> int:
+    """How well the bot reads a labelled file of messages (TEXT<TAB>INTENT per line)."""
+    from bot.evaluation import LabelledFileError, as_text, evaluate, parse_labelled
+    from bot.understanding import Reader
+
+    config = _config_or_complaint(args.config)
+    if config is None:
+        return EXIT_USAGE
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+        cases = parse_labelled(text, config.intents, source=args.file)
+    except (OSError, UnicodeDecodeError) as error:
+        return _refuse(f"cannot read {args.file}: {error}", "intents test")
+    except LabelledFileError as error:
+        return _refuse(str(error), "intents test")
+    reader = Reader(config.intents, config.bot.understanding)
+    print(as_text(evaluate(reader, config.intents, cases)))
+    return EXIT_OK
+
+
 def db_upgrade(args: argparse.Namespace) -> int:
     """Bring the database schema to the newest migration (Alembic)."""
     from handoff.migrations import upgrade
@@ -311,6 +331,17 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--config", help=CONFIG_HELP)
     upgrade.add_argument("--database-url", help="overrides the config's database.url")
     upgrade.set_defaults(handler=db_upgrade)
+
+    intents = commands.add_parser("intents", help="the bot's understanding of customers")
+    intent_commands = intents.add_subparsers(
+        dest="intents_command", required=True, metavar="ACTION"
+    )
+    tester = intent_commands.add_parser(
+        "test", help="accuracy and misses on a labelled file (TEXT<TAB>INTENT per line, - for none)"
+    )
+    tester.add_argument("file", help="the labelled file (.tsv)")
+    tester.add_argument("--config", help=CONFIG_HELP)
+    tester.set_defaults(handler=intents_test)
 
     runner = commands.add_parser(
         "run", help="run the bot against Telegram (token from TELEGRAM_BOT_TOKEN)"

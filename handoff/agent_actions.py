@@ -319,6 +319,39 @@ class AgentActions(Dispatcher):
         result, _ = await self._run(work)
         return result
 
+    async def correct_intent(self, conversation_id: int, intent: str, agent_id: int) -> Outcome:
+        """An agent says what the customer's words meant (`/intent #id NAME`): the conversation
+        is filed under it, and once closed, its question teaches the bot."""
+
+        async def work(u: Unit) -> ActionResult:
+            row = await store.get_conversation(u.conn, conversation_id)
+            if row is None:
+                return ActionResult.NOT_FOUND
+            agent = await store.get_agent(u.conn, agent_id)
+            if agent is None or not agent.active:
+                return ActionResult.NOT_ALLOWED
+            question = await store.question_of(u.conn, row)
+            if row.intent != intent:
+                await store.update_conversation(u.conn, row, intent=intent)
+                await store.add_trail(
+                    u.conn, row.id, u.now, "intent", f"intent set to {intent} by {agent.name}"
+                )
+            if question:
+                await store.add_intent_label(
+                    u.conn,
+                    u.now,
+                    customer_id=row.customer_id,
+                    text=question,
+                    intent=intent,
+                    source="agent",
+                    conversation_id=row.id,
+                    agent_id=agent_id,
+                )
+            return ActionResult.DONE
+
+        result, events = await self._run(work)
+        return Outcome(result, tuple(events), conversation_id=conversation_id)
+
     async def close(
         self, conversation_id: int, *, by_agent_id: int | None = None, reason: str = "agent"
     ) -> Outcome:

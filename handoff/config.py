@@ -217,11 +217,19 @@ LocalizedList = dict[Literal["id", "en"], list[str]]
 class Intent(Strict):
     keywords: LocalizedList
     questions: LocalizedList = Field(default_factory=dict)
+    examples: LocalizedList = Field(default_factory=dict)  # how customers say it: trains the model
+    label: Localized | None = None  # the intent's name for customers, on buttons
     answer: Localized | None = None
     team: str
     priority_boost: int = 0
     human_required: bool = False
     sales: bool = False  # a sales-type intent: leads go to the sales team
+
+    def name_in(self, language: str, name: str) -> str:
+        """What customers see for this intent on a button: its label, else its name in words."""
+        if self.label:
+            return self.label.get(language) or next(iter(self.label.values()))  # type: ignore[call-overload]
+        return name.replace("_", " ").capitalize()
 
 
 class Sticky(Strict):
@@ -276,6 +284,20 @@ class Pacing(Strict):
     global_per_s: float = Field(default=30.0, gt=0)
 
 
+class Understanding(Strict):
+    """How sure the bot must be to answer, and when it asks instead (shares of the evidence)."""
+
+    answer_at: float = Field(default=0.5, gt=0, le=1)  # answer at this share or more …
+    margin: float = Field(default=0.15, ge=0, le=1)  # … ahead of the next intent by this much
+    ask_at: float = Field(default=0.25, gt=0, le=1)  # below: not understood; between: ask
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Understanding:
+        if self.ask_at > self.answer_at:
+            raise ValueError("ask_at must not be above answer_at")
+        return self
+
+
 class BotSection(Strict):
     token_env: str = "TELEGRAM_BOT_TOKEN"
     mode: Literal["polling", "webhook"] = "polling"
@@ -287,6 +309,7 @@ class BotSection(Strict):
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
     poll_timeout: int = Field(default=25, ge=0, le=50)  # seconds a getUpdates long poll waits
     unknown_before_handoff: int = Field(default=2, ge=1)  # "unknown" twice in a row → a person
+    understanding: Understanding = Field(default_factory=Understanding)
     spam: Spam = Field(default_factory=Spam)
     pacing: Pacing = Field(default_factory=Pacing)
     # how often to look for a new file; 0: never

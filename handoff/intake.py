@@ -129,6 +129,28 @@ class Intake(Dispatcher):
 
         await self._run(work)
 
+    async def record_intent_choice(self, customer_id: int, intent: str) -> None:
+        """The customer chose what their last message meant when the bot asked."""
+
+        async def work(u: Unit) -> None:
+            text = await store.last_customer_text(u.conn, customer_id)
+            if text is not None:
+                await store.add_intent_label(
+                    u.conn,
+                    u.now,
+                    customer_id=customer_id,
+                    text=text,
+                    intent=intent,
+                    source="customer",
+                )
+
+        await self._run(work)
+
+    async def learned_examples(self, limit: int = 5000) -> list[tuple[str, str]]:
+        """(text, intent) that agents corrected in chats now closed: the bot learns them."""
+        async with self.engine.connect() as conn:
+            return await store.corrected_examples(conn, limit)
+
     async def refresh_queue_positions(self, every: float = 60.0) -> Outcome:
         """Tell waiting customers their new place in line: when it changed, at most once `every`
         seconds (SPEC §3.5). Emits `Queued(first=False)` for each one to tell."""

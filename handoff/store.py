@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.policies import AgentSnapshot, ConversationSnapshot
 from handoff.states import AgentStatus, ConversationState, OfferState
-from handoff.tables import Agent, AgentTeam, Conversation, Customer, Message, Offer, TrailEvent
+from handoff.tables import (
+    Agent,
+    AgentTeam,
+    Conversation,
+    Customer,
+    IntentLabel,
+    Message,
+    Offer,
+    TrailEvent,
+)
 
 conversations = Conversation.__table__
 # The SQL twin of handoff.kpis.measures.wait_start: a chat held for its team's opening waits from it.
@@ -31,6 +40,7 @@ offers = Offer.__table__
 trail = TrailEvent.__table__
 messages = Message.__table__
 customers = Customer.__table__
+intent_labels = IntentLabel.__table__
 
 REFUSED_OFFERS = (OfferState.TIMED_OUT, OfferState.DECLINED)
 
@@ -366,3 +376,66 @@ async def insert_messages(
             )
             .values(first_response_at=now)
         )
+
+
+async def last_customer_text(
+    conn: AsyncConnection, customer_id: int, before: datetime | None = None
+) -> str | None:
+    """The last text the customer wrote (before `before`, if given), None if none."""
+    query = select(messages.c.text).where(
+        messages.c.customer_id == customer_id,
+        messages.c.sender == "customer",
+        messages.c.kind == "text",
+        messages.c.text != "",
+    )
+    if before is not None:
+        query = query.where(messages.c.created_at <= before)
+    return (await conn.execute(query.order_by(messages.c.id.desc()).limit(1))).scalar()
+
+
+async def question_of(conn: AsyncConnection, row: Row[Any]) -> str | None:
+    """What the customer asked that led to a conversation: the text it was opened with, else
+    the last thing they wrote before it opened."""
+    if row.first_message and not row.first_message.startswith("/"):
+        return str(row.first_message)
+    return await last_customer_text(conn, row.customer_id, before=row.created_at)
+
+
+async def add_intent_label(
+    conn: AsyncConnection,
+    now: datetime,
+    *,
+    customer_id: int,
+    text: str,
+    intent: str,
+    source: str,
+    conversation_id: int | None = None,
+    agent_id: int | None = None,
+) -> None:
+    await conn.execute(
+        insert(intent_labels).values(
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            text=text,
+            intent=intent,
+            source=source,
+            agent_id=agent_id,
+            created_at=now,
+        )
+    )
+
+
+async def corrected_examples(conn: AsyncConnection, limit: int) -> list[tuple[str, str]]:
+    """(text, intent) of agents' corrections of closed conversations, newest `limit`, oldest
+    first: a later correction of the same words wins."""
+    rows = await conn.execute(
+        select(intent_labels.c.text, intent_labels.c.intent)
+        .join(conversations, conversations.c.id == intent_labels.c.conversation_id)
+        .where(
+            intent_labels.c.source == "agent",
+            conversations.c.state == ConversationState.CLOSED,
+        )
+        .order_by(intent_labels.c.id.desc())
+        .limit(limit)
+    )
+    return [(row.text, row.intent) for row in reversed(rows.all())]

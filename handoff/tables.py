@@ -162,6 +162,23 @@ class TrailEvent(SQLModel, table=True):
     reason: str
 
 
+class IntentLabel(SQLModel, table=True):
+    """What a customer's words meant, said by a person: the customer's choice when the bot
+    asked, or an agent's correction (`/intent #id NAME`). Corrections of closed chats teach the
+    bot on its next start or reload."""
+
+    __tablename__ = "intent_label"
+    __table_args__ = (Index("ix_intent_label_conversation", "conversation_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = _telegram_id()
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    text: str
+    intent: str = Field(max_length=64)
+    source: str = Field(max_length=16)  # customer | agent
+    agent_id: int | None = _telegram_id(nullable=True)
+    created_at: datetime = _at(nullable=False)
+
+
 class Csat(SQLModel, table=True):
     conversation_id: int = Field(primary_key=True, foreign_key="conversation.id")
     score: int = Field(ge=1, le=5)

@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.intents import (
-    ABBREVIATIONS,
-    DEFAULT_THRESHOLD,
-    IntentMatch,
-    IntentMatcher,
-    is_human_request,
-    normalise,
-)
+from bot.intents import DEFAULT_THRESHOLD, IntentMatch, IntentMatcher, is_human_request
+from bot.normalise import SPELLINGS, normalise
 from handoff.config import Intent
 from handoff.config_loader import load_config
 
@@ -80,13 +74,13 @@ def test_no_keyword_has_a_letter_three_times_so_collapsing_stretched_letters_kee
 
 
 def test_abbreviations_change_only_the_chat_spellings_a_manager_wrote_on_purpose() -> None:
-    spelt = {term for _, term in TERMS if any(w in ABBREVIATIONS for w in term.lower().split())}
+    spelt = {term for _, term in TERMS if any(w in SPELLINGS for w in term.lower().split())}
     assert spelt == {"gak konek", "ga konek", "gak bisa login"}
 
 
 def test_no_abbreviation_expands_to_another_abbreviation() -> None:
-    expanded = {word for full in ABBREVIATIONS.values() for word in full.split()}
-    assert expanded.isdisjoint(ABBREVIATIONS)
+    expanded = {word for full in SPELLINGS.values() for word in full}
+    assert expanded.isdisjoint(SPELLINGS)
 
 
 @settings(max_examples=500, deadline=None)
