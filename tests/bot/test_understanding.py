@@ -192,9 +192,10 @@ def test_learned_examples_teach_the_reader_and_unknown_intents_are_ignored() -> 
         CONFIG.bot.understanding,
         [Example(phrase, "gangguan")] * 3 + [Example(phrase, "no_such_intent")],
     )
-    assert taught.model.probabilities(phrase)["gangguan"] > READER.model.probabilities(phrase)[
-        "gangguan"
-    ]
+    assert (
+        taught.model.probabilities(phrase)["gangguan"]
+        > READER.model.probabilities(phrase)["gangguan"]
+    )
     assert "no_such_intent" not in taught.model.intents
 
 
