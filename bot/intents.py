@@ -157,6 +157,8 @@ class _TermIndex:
         candidates = set().union(*(self.terms_with[index] for index in hits))
         for term_index in sorted(candidates):
             term = self.terms[term_index]
+            if term.group in best and round(_at_most(term, hits), 1) < best[term.group][0]:
+                continue  # cannot beat the group's best: its words found, each at 100 %
             score = round(_term_score(term, hits), 1)
             if term.group not in best or _longer_wins(score, term, best[term.group]):
                 best[term.group] = (score, term)
@@ -175,6 +177,11 @@ class _TermIndex:
 
 def _longer_wins(score: float, term: _Term, best: tuple[float, _Term]) -> bool:
     return (score, len(term.text)) > (best[0], len(best[1].text))
+
+
+def _at_most(term: _Term, hits: _Hits) -> float:
+    """A bound on `_term_score`: the share of the term's words found anywhere, each at 100 %."""
+    return 100 * sum(w for index, w in zip(term.words, term.weights, strict=True) if index in hits)
 
 
 def _term_score(term: _Term, hits: _Hits) -> float:

@@ -40,7 +40,7 @@ def decide(
         if is_human_request(text) and not waiting:
             # "my bill is wrong, let me talk to a person" is about the bill: route by the topic,
             # and by the talk-to-a-person intent only when there is no clear other.
-            topic = reader.read(text, exclude=person_only).intent
+            topic = reader.topic(text, besides=person_only)
             return Reply(handoff=True, handoff_intent=topic or person_intent(config, person_only))
         understood = reader.read(text)
         if understood.unsure and not waiting:

@@ -24,7 +24,7 @@ from bot.classifier import Example, IntentModel, trained
 from bot.intents import IntentMatcher
 from handoff.config import Intent, Understanding
 
-KEYWORD_WEIGHT = 0.6  # a matched keyword is worth this much probability
+KEYWORD_WEIGHT = 0.3  # a matched keyword is worth this much probability
 MAX_CHOICES = 3  # buttons when the bot asks
 NONE = "-"  # the model's class for messages no intent covers (never an intent's name)
 OUT_OF_SCOPE_FILE = Path(__file__).with_name("out_of_scope.yaml")
@@ -89,6 +89,17 @@ class Reader:
         if total <= 0:
             return []
         return sorted(((i, s / total) for i, s in raw.items()), key=lambda item: -item[1])
+
+    def topic(self, text: str, besides: Collection[str]) -> str | None:
+        """What a request for a person is about ("my bill is wrong, let me talk to someone"):
+        the likeliest intent other than `besides` (the asking-for-a-person ones), if it is likely
+        enough to ask about, weighed against all of them (no question back is asked here)."""
+        for intent, share in self.scores(text):
+            if share < self.settings.ask_at:
+                return None
+            if intent not in besides and intent != NONE:
+                return intent
+        return None
 
     def read(self, text: str, exclude: Collection[str] = ()) -> Understood:
         """What `text` means: an intent, a question back, or unknown."""

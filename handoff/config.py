@@ -287,9 +287,9 @@ class Pacing(Strict):
 class Understanding(Strict):
     """How sure the bot must be to answer, and when it asks instead (shares of the evidence)."""
 
-    answer_at: float = Field(default=0.5, gt=0, le=1)  # answer at this share or more …
-    margin: float = Field(default=0.15, ge=0, le=1)  # … ahead of the next intent by this much
-    ask_at: float = Field(default=0.25, gt=0, le=1)  # below: not understood; between: ask
+    answer_at: float = Field(default=0.6, gt=0, le=1)  # answer at this share or more …
+    margin: float = Field(default=0.1, ge=0, le=1)  # … ahead of the next intent by this much
+    ask_at: float = Field(default=0.2, gt=0, le=1)  # below: not understood; between: ask
 
     @model_validator(mode="after")
     def _ordered(self) -> Understanding:

@@ -565,3 +565,36 @@ async def test_the_agents_language_is_the_groups_and_a_managers_wording_wins(
         assert await answer_to(agus, "/mine") == "Anda sedang tidak memegang chat."
         _, conversation_id = await desk.handed_off("Ani", "internet saya mati, minta cs")
         await desk.card(conversation_id, "ditawarkan ke @")
+
+
+# ---- corrections that teach the bot -------------------------------------------------------
+
+
+async def test_an_agents_intent_correction_files_the_chat_and_teaches_the_bot_once_closed(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    phrase = "modem saya bunyi tit tit terus dari semalam, minta cs"
+    async with agents_desk(sandbox, tmp_path) as desk:
+        _, conversation_id = await desk.handed_off("Ani", phrase)
+        agus = desk.agent(AGUS)
+        before = desk.bot.desk.reader.model.probabilities(phrase)["gangguan"]
+
+        assert await answer_to(agus, "/intent") == "Write it as /intent #12 tagihan."
+        assert await answer_to(agus, f"/intent #{conversation_id}") == (
+            "Write it as /intent #12 tagihan."
+        )
+        unknown = await answer_to(agus, f"/intent #{conversation_id} modem_bunyi")
+        assert unknown.startswith("There is no intent modem_bunyi. The intents: akun, berhenti")
+        assert await answer_to(agus, "/intent #999 gangguan") == "There is no chat #999."
+        assert await desk.bot.router.learned_examples() == []
+
+        answer = await answer_to(agus, f"/intent #{conversation_id} GANGGUAN")
+
+        assert answer.startswith(f"#{conversation_id} is filed under gangguan now.")
+        assert (await desk.stored(conversation_id)).intent == "gangguan"
+        assert await desk.bot.router.learned_examples() == []  # not while the chat is open
+        await desk.bot.router.close(conversation_id)
+        assert await desk.bot.router.learned_examples() == [(phrase, "gangguan")]
+        await desk.bot.desk.reload()
+        after = desk.bot.desk.reader.model.probabilities(phrase)["gangguan"]
+        assert after > before

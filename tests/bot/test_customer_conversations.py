@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from telegram import User
 
 from frontdoor.bootstrap import Frontdoor
 from handoff.states import AgentStatus, ConversationState
-from handoff.tables import Csat, Message
+from handoff.tables import Csat, IntentLabel, Message
 from tests.sandbox_support import SandboxClient
 from tests.support.desk import Chat, buttons, from_bot, text_of
 from tests.support.frontdoor import running_frontdoor
@@ -330,3 +331,78 @@ async def test_a_question_long_after_a_rating_is_answered_not_taken_as_a_comment
     async with frontdoor.engine.connect() as conn:
         rating = (await conn.execute(select(Csat.__table__))).one()
     assert (rating.score, rating.comment) == (4, None)
+
+
+# ---- when the bot is not sure ---------------------------------------------------------------
+
+# Messages the example config's reader is torn on; the test uses the first it asks about, so a
+# retrained model changes which, not whether.
+TORN = ("kirim", "upgrade biayanya berapa", "promo paket", "paket mau ganti", "biaya kirim paket")
+
+
+async def test_an_unsure_reading_asks_with_a_button_per_topic_and_the_choice_answers(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    text = next(t for t in TORN if frontdoor.desk.reader.read(t).unsure)
+    choices = frontdoor.desk.reader.read(text).choices
+    ani = await customer(sandbox, "Ani")
+
+    await ani.says(text)
+
+    asked = await ani.sees("Supaya tepat, maksud Anda yang mana?")
+    offered = buttons(asked)
+    assert [data for _, data in offered] == [*(f"pick:{c}" for c in choices), "pick:-"]
+    assert offered[-1][0] == "Yang lain"
+    labels = [label for label, _ in offered[:-1]]
+    assert labels == [frontdoor.config.intents[c].label["id"] for c in choices]  # type: ignore[index]
+    chosen = choices[0]
+    spec = frontdoor.config.intents[chosen]
+
+    assert await ani.press(asked, f"pick:{chosen}") == ""
+
+    if spec.answer and not spec.human_required:
+        await ani.sees(spec.answer["id"].strip().splitlines()[0])
+    async with frontdoor.engine.connect() as conn:
+        labelled = (await conn.execute(select(IntentLabel))).all()
+    assert [(row.customer_id, row.text, row.intent, row.source) for row in labelled] == [
+        (ani.id, text, chosen, "customer")
+    ]
+    customer_row, _ = await frontdoor.router.customer_status(ani.id)
+    assert customer_row.unknown_streak == 0  # asking is not "not understood"
+
+
+async def test_none_of_these_brings_the_menu_and_forged_choices_change_nothing(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    text = next(t for t in TORN if frontdoor.desk.reader.read(t).unsure)
+    ani = await customer(sandbox, "Ani")
+    await ani.says(text)
+    asked = await ani.sees("Supaya tepat")
+
+    assert await ani.press(asked, "pick:-") == ""
+    menu = await ani.sees("Silakan pilih topik atau ketik")
+    assert ("Tagihan & Pembayaran", "menu:tagihan") in buttons(menu)
+    user = User(ani.id, "Ani", is_bot=False)  # Telegram would not send these: straight to the desk
+    for forged in ("pick:no_such_intent", "pick:" + "x" * 60, "pick:", "pick:tagihan;drop"):
+        assert await frontdoor.desk.on_button(user, forged) == "Tombol ini sudah tidak berlaku."
+    async with frontdoor.engine.connect() as conn:
+        assert (await conn.execute(select(IntentLabel))).all() == []
+
+
+async def test_a_request_for_a_person_without_a_topic_goes_to_support_not_sales(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await customer(sandbox, "Ani")
+    john = await customer(sandbox, "John", "en")
+
+    await ani.says("bisa ngobrol sama orang beneran ga?")
+    await john.says("/human")
+
+    for chat in (ani, john):
+        for _ in range(100):
+            _, row = await frontdoor.router.customer_status(chat.id)
+            if row is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert row is not None
+        assert (row.team, row.intent) == ("support", "hubungi_cs")

@@ -3,6 +3,7 @@ model, the weighing of both, the question back when unsure, and the labelled-fil
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -124,36 +125,61 @@ def test_empty_emoji_and_oversize_text_never_raise(text: str) -> None:
     assert all(choice in CONFIG.intents for choice in understood.choices)
 
 
-def test_two_close_intents_are_asked_about_not_guessed() -> None:
-    both = {
-        "upgrade": Intent(keywords={"id": ["ganti paket"]}, team="sales"),
-        "harga": Intent(keywords={"id": ["harga paket"]}, team="sales"),
-    }
-    reader = Reader(both, Understanding())
-    understood = reader.read("paket")  # half of each
-    assert understood.intent is None
-    assert set(understood.choices) == {"upgrade", "harga"}
+class Shares(Reader):
+    """A reader whose evidence is given: the rules that turn shares into a reply, alone."""
+
+    def __init__(self, shares: list[tuple[str, float]]) -> None:
+        super().__init__(TWO, Understanding())
+        self.shares = shares
+
+    def scores(self, text: str, exclude: Collection[str] = ()) -> list[tuple[str, float]]:
+        return [(intent, share) for intent, share in self.shares if intent not in exclude]
+
+
+TWO = {
+    "upgrade": Intent(keywords={"id": ["ganti paket"]}, team="sales", answer={"id": "a"}),
+    "harga": Intent(keywords={"id": ["harga paket"]}, team="sales", answer={"id": "b"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("shares", "intent", "choices"),
+    [
+        ([("upgrade", 0.7), ("harga", 0.2)], "upgrade", ()),  # sure and well ahead
+        ([("upgrade", 0.65), ("harga", 0.6)], None, ("upgrade", "harga")),  # sure, not ahead
+        ([("upgrade", 0.5), ("harga", 0.4)], None, ("upgrade", "harga")),  # not sure enough
+        ([("upgrade", 0.3), ("-", 0.25), ("harga", 0.05)], None, ("upgrade",)),  # one likely
+        ([("upgrade", 0.15), ("harga", 0.1)], None, ()),  # too unlikely to ask
+        ([("-", 0.5), ("upgrade", 0.45)], None, ()),  # about something else
+        ([], None, ()),
+    ],
+)
+def test_shares_of_the_evidence_make_an_answer_a_question_or_unknown(
+    shares: list[tuple[str, float]], intent: str | None, choices: tuple[str, ...]
+) -> None:
+    understood = Shares(shares).read("anything")
+    assert (understood.intent, understood.choices) == (intent, choices)
 
 
 def test_an_unsure_reading_asks_and_keeps_the_unknown_count() -> None:
-    both = {
-        "upgrade": Intent(keywords={"id": ["ganti paket"]}, team="sales", answer={"id": "a"}),
-        "harga": Intent(keywords={"id": ["harga paket"]}, team="sales", answer={"id": "b"}),
-    }
-    config = CONFIG.model_copy(update={"intents": both, "menu": []})
-    reply = decide(config, Reader(both, Understanding()), "paket", unknown_streak=1, waiting=False)
-    assert set(reply.choices) == {"upgrade", "harga"}
+    config = CONFIG.model_copy(update={"intents": TWO, "menu": []})
+    torn = Shares([("upgrade", 0.5), ("harga", 0.4)])
+    reply = decide(config, torn, "paket", unknown_streak=1, waiting=False)
+    assert reply.choices == ("upgrade", "harga")
     assert reply.unknown_streak == 1 and not reply.handoff and not reply.unknown
 
 
 def test_a_waiting_customer_is_not_asked() -> None:
-    both = {
-        "upgrade": Intent(keywords={"id": ["ganti paket"]}, team="sales", answer={"id": "a"}),
-        "harga": Intent(keywords={"id": ["harga paket"]}, team="sales", answer={"id": "b"}),
-    }
-    config = CONFIG.model_copy(update={"intents": both, "menu": []})
-    reply = decide(config, Reader(both, Understanding()), "paket", unknown_streak=0, waiting=True)
+    config = CONFIG.model_copy(update={"intents": TWO, "menu": []})
+    torn = Shares([("upgrade", 0.5), ("harga", 0.4)])
+    reply = decide(config, torn, "paket", unknown_streak=0, waiting=True)
     assert reply.choices == () and not reply.handoff
+
+
+def test_a_few_keywords_without_examples_still_make_a_working_reader() -> None:
+    reader = Reader(TWO, Understanding())
+    assert reader.read("mau ganti paket").intent == "upgrade"
+    assert reader.read("harga paketnya").intent == "harga"
 
 
 @pytest.mark.parametrize(
