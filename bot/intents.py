@@ -152,17 +152,23 @@ class _TermIndex:
         return hits
 
     def best_terms(self, hits: _Hits) -> dict[int, tuple[float, _Term]]:
-        """The best-scoring term of each group that has any of its words in the message."""
-        best: dict[int, tuple[float, _Term]] = {}
+        """The best-scoring term of each group that has any of its words in the message (ties:
+        the longer term, then the one written first).
+
+        Terms are scored most promising first, and a term whose words, all found at 100 %,
+        could not beat its group's best so far is not scored at all: long messages touch dozens
+        of terms, and the windowed score is the matcher's costliest step."""
+        best: dict[int, tuple[tuple[float, int, int], _Term]] = {}
         candidates = set().union(*(self.terms_with[index] for index in hits))
-        for term_index in sorted(candidates):
+        bounds = {i: round(_at_most(self.terms[i], hits), 1) for i in candidates}
+        for term_index in sorted(candidates, key=lambda i: (-bounds[i], i)):
             term = self.terms[term_index]
-            if term.group in best and round(_at_most(term, hits), 1) < best[term.group][0]:
-                continue  # cannot beat the group's best: its words found, each at 100 %
-            score = round(_term_score(term, hits), 1)
-            if term.group not in best or _longer_wins(score, term, best[term.group]):
-                best[term.group] = (score, term)
-        return best
+            if term.group in best and bounds[term_index] < best[term.group][0][0]:
+                continue
+            rank = (round(_term_score(term, hits), 1), len(term.text), -term_index)
+            if term.group not in best or rank > best[term.group][0]:
+                best[term.group] = (rank, term)
+        return {group: (rank[0], term) for group, (rank, term) in best.items()}
 
     def evidence(self, hits: _Hits, group: int) -> float:
         """How much of the message a group's terms account for, rare words counting more."""
@@ -173,10 +179,6 @@ class _TermIndex:
                     value = similarity * self.rarity[index]
                     covered[position] = max(covered.get(position, 0.0), value)
         return round(sum(covered.values()), 6)
-
-
-def _longer_wins(score: float, term: _Term, best: tuple[float, _Term]) -> bool:
-    return (score, len(term.text)) > (best[0], len(best[1].text))
 
 
 def _at_most(term: _Term, hits: _Hits) -> float:

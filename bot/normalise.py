@@ -117,6 +117,7 @@ def _written_out(
 SPELLINGS = _written_out(SLANG_DATA, OWN_SPELLINGS)
 
 
+@lru_cache(maxsize=1024)  # one message is read by the keyword matcher and by the model
 def normalise(text: str) -> str:
     """Lower-case words without punctuation, stretched letters or chat spellings."""
     written = _joined(_plain(text).split())  # `wi fi` before the dictionary reads `fi` as `di`
