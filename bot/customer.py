@@ -12,7 +12,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, Message, Update, User
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    CallbackQuery,
+    Message,
+    Update,
+    User,
+)
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -27,6 +34,7 @@ from telegram.ext import (
 from bot.classifier import Example
 from bot.crm import CrmClient
 from bot.replies import Reply, decide, person_intent, person_intents
+from bot.small_talk import Kind, SmallTalk
 from bot.throttle import Throttle
 from bot.understanding import Reader
 from handoff import store
@@ -35,7 +43,15 @@ from handoff.events import OfferMade
 from handoff.router import ActionResult, Router
 from handoff.states import ConversationState
 from handoff.store import SentMessage
-from telegram_io.calls import Buttons, Call, Priority, copy_message, send_text
+from telegram_io.calls import (
+    Buttons,
+    Call,
+    Priority,
+    copy_message,
+    replace_keyboard,
+    send_long_text,
+    send_text,
+)
 from telegram_io.messages import CAPTION_LIMIT, CAPTIONED, TEXT_LIMIT, message_kind
 from telegram_io.outbox import Outbox
 from telegram_io.texts import LANGUAGES, language_of, say
@@ -48,6 +64,9 @@ CALLBACK = re.compile(
     r"^(?:(menu|faq_ok|faq_human|lang|pick):([A-Za-z0-9_]{1,40}|-)|(csat):(\d{1,18}):([1-5]))$"
 )
 NONE_OF_THESE = "-"  # `pick:-`: the customer meant none of the topics the bot asked about
+CHOSEN = "chosen"  # the one button left of a pressed keyboard: pressing it does nothing
+STICKER = "🙂"  # what a sticker is read as: small talk, never "not understood"
+SMALL_TALK_ANSWERS = {Kind.THANKS: "small_talk_thanks", Kind.GOODBYE: "small_talk_goodbye"}
 
 
 class CustomerDesk:
@@ -68,6 +87,7 @@ class CustomerDesk:
         self.config = router.config
         self.reader = reader
         self.person_only = person_intents(self.config)
+        self.small_talk = SmallTalk(self.config.small_talk)
         self.throttle = Throttle(self.config.bot.spam)
 
     async def reload(self) -> None:
@@ -75,6 +95,7 @@ class CustomerDesk:
         self.reader = await trained_reader(self.router)
         self.config = self.router.config
         self.person_only = person_intents(self.config)
+        self.small_talk = SmallTalk(self.config.small_talk)
         self.throttle = Throttle(self.config.bot.spam)
 
     def is_agent(self, user: User | None) -> bool:
@@ -105,31 +126,32 @@ class CustomerDesk:
         other = say(self.config, language, "clarify_other")
         return [*buttons, [(other, f"pick:{NONE_OF_THESE}")]]
 
-    async def welcome(self, user: User, lead_source: str | None) -> Any:
-        """First contact: remember the customer, greet them and show the menu."""
-        language = language_of(user.language_code, self.config.bot.default_language)
-        customer = await self.router.ensure_customer(
+    async def remember(self, user: User, lead_source: str | None) -> Any:
+        """First contact: remember the customer (the greeting goes with the first answer)."""
+        return await self.router.ensure_customer(
             user.id,
             name=user.full_name,
             username=user.username,
-            language=language,
+            language=language_of(user.language_code, self.config.bot.default_language),
             lead_source=lead_source,
         )
-        await self.greet(user.id, language)
-        return customer
 
     async def known_customer(self, user: User) -> Any:
-        """The customer, greeted and remembered first if this is their first contact."""
+        """The customer, remembered and greeted first if this is their first contact."""
         customer, _ = await self.router.customer_status(user.id)
-        return customer if customer is not None else await self.welcome(user, lead_source=None)
+        if customer is None:
+            customer = await self.remember(user, lead_source=None)
+            await self.greet(user.id, customer.language)
+        return customer
 
-    async def greet(self, chat_id: int, language: str) -> None:
-        greeting = say(self.config, language, "greeting")
-        prompt = say(self.config, language, "menu_prompt")
-        await self.outbox.put(
-            send_text(chat_id, greeting),
-            send_text(chat_id, prompt, self.menu_buttons(language)),
-        )
+    async def greet(self, chat_id: int, language: str, key: str = "menu_prompt") -> None:
+        """The greeting and the topic menu, one message."""
+        text = say(self.config, language, "greeting") + "\n\n" + say(self.config, language, key)
+        await self.outbox.put(send_text(chat_id, text, self.menu_buttons(language)))
+
+    def greeted(self, language: str, text: str, first: bool) -> str:
+        """`text`, after the greeting on a first contact (one message, not two)."""
+        return say(self.config, language, "greeting") + "\n\n" + text if first else text
 
     # ---- the conversation ---------------------------------------------------------------
 
@@ -137,8 +159,9 @@ class CustomerDesk:
         """A customer's message: relay it, note it, or answer it, by where their chat stands."""
         await self.wait_for_turn(user.id, message.date.timestamp())
         customer, conversation = await self.router.customer_status(user.id)
+        first = customer is None
         if customer is None:
-            customer = await self.welcome(user, lead_source=None)
+            customer = await self.remember(user, lead_source=None)
         kind = message_kind(message)
         text = message.text or message.caption or ""
         state = conversation.state if conversation is not None else None
@@ -153,13 +176,15 @@ class CustomerDesk:
                 )
                 return
         waiting = state in (C.QUEUED, C.OFFERED)
+        read = text if kind == "text" else (STICKER if kind == "sticker" else "")
         reply = decide(
             self.config,
             self.reader,
-            text if kind == "text" else "",
+            read,
             unknown_streak=customer.unknown_streak,
             waiting=waiting,
             person_only=self.person_only,
+            small_talk=self.small_talk,
         )
         conversation_id = conversation.id if conversation is not None else None
         await self.note(
@@ -168,7 +193,7 @@ class CustomerDesk:
             SentMessage("customer", kind, text, telegram_message_id=message.message_id),
         )
         await self.carry_out(
-            user, customer.language, reply, text, customer.unknown_streak, conversation_id
+            user, customer.language, reply, text, customer.unknown_streak, conversation_id, first
         )
 
     async def note(self, customer_id: int, conversation_id: int | None, entry: SentMessage) -> None:
@@ -186,33 +211,49 @@ class CustomerDesk:
         text: str,
         streak: int,
         conversation_id: int | None = None,
+        first: bool = False,
     ) -> None:
-        """Send the decided reply (kept for the transcript an agent gets); start the handoff it
-        calls for."""
+        """Send the decided reply as one message, greeting first on a first contact (kept for
+        the transcript an agent gets); start the handoff it calls for."""
+        calls: list[Call] = []
+        said: str | None = None
         if reply.answer_intent is not None:
             spec = self.config.intents[reply.answer_intent]
             assert spec.answer is not None
-            answer = spec.answer.get(language) or next(iter(spec.answer.values()))
-            await self.note(user.id, conversation_id, SentMessage("bot", text=answer.strip()))
-            await self.outbox.put(
-                send_text(user.id, answer.strip()),
-                send_text(
-                    user.id,
-                    say(self.config, language, "faq_helpful_prompt"),
-                    self.faq_buttons(language, reply.answer_intent),
-                ),
-            )
+            answer = (spec.answer.get(language) or next(iter(spec.answer.values()))).strip()
+            said = answer
+            prompt = say(self.config, language, "faq_helpful_prompt")
+            body = self.greeted(language, f"{answer}\n\n{prompt}", first)
+            calls += send_long_text(user.id, body, self.faq_buttons(language, reply.answer_intent))
         elif reply.choices:
-            prompt = say(self.config, language, "clarify_prompt")
-            await self.note(user.id, conversation_id, SentMessage("bot", text=prompt))
-            await self.outbox.put(send_text(user.id, prompt, self.choice_buttons(language, reply)))
+            said = say(self.config, language, "clarify_prompt")
+            body = self.greeted(language, said, first)
+            calls.append(send_text(user.id, body, self.choice_buttons(language, reply)))
+        elif first and (reply.unknown or reply.small_talk is not None):
+            # Nothing asked yet: the greeting and the topics, whatever the first words were.
+            said = say(self.config, language, "menu_prompt")
+            calls.append(
+                send_text(user.id, self.greeted(language, said, True), self.menu_buttons(language))
+            )
         elif reply.unknown:
-            unknown = say(self.config, language, "unknown")
-            await self.note(user.id, conversation_id, SentMessage("bot", text=unknown))
-            await self.outbox.put(send_text(user.id, unknown, self.menu_buttons(language)))
+            said = say(self.config, language, "unknown_menu" if reply.menu else "unknown")
+            calls.append(send_text(user.id, said, self.menu_buttons(language)))
+        elif reply.small_talk is Kind.GREETING:
+            said = say(self.config, language, "menu_prompt")
+            calls.append(
+                send_text(user.id, self.greeted(language, said, True), self.menu_buttons(language))
+            )
+        elif reply.small_talk in SMALL_TALK_ANSWERS:
+            said = say(self.config, language, SMALL_TALK_ANSWERS[reply.small_talk])
+            calls.append(send_text(user.id, said))
+        if said is not None:
+            await self.note(user.id, conversation_id, SentMessage("bot", text=said))
+            await self.outbox.put(*calls)
         if reply.unknown_streak != streak:
             await self.router.update_customer(user.id, unknown_streak=reply.unknown_streak)
         if reply.handoff:
+            if first:  # the routing core's notices say where they stand; hello goes first
+                await self.outbox.put(send_text(user.id, say(self.config, language, "greeting")))
             await self.hand_off(user, language, reply.handoff_intent, text)
 
     async def hand_off(self, user: User, language: str, intent: str | None, text: str) -> None:
@@ -292,9 +333,8 @@ class CustomerDesk:
         source = args[0] if args and DEEP_LINK.match(args[0]) else None
         customer, _ = await self.router.customer_status(user.id)
         if customer is None:
-            await self.welcome(user, lead_source=source)
-        else:
-            await self.greet(user.id, customer.language)
+            customer = await self.remember(user, lead_source=source)
+        await self.greet(user.id, customer.language)
 
     async def on_cancel(self, user: User) -> None:
         """`/cancel`: leave the queue, or end the chat with the agent."""
@@ -340,43 +380,60 @@ class CustomerDesk:
             send_text(user.id, say(self.config, language, "unknown"), self.menu_buttons(language))
         )
 
-    async def on_button(self, user: User, data: str) -> str | None:
-        """An inline button; returns the short callback answer (None: nothing to say)."""
+    async def on_button(
+        self, user: User, data: str, pressed: tuple[int, str] | None = None
+    ) -> str | None:
+        """An inline button; returns the short callback answer (None: nothing to say).
+        `pressed` is the message it was on and its label: once the press is acted on, that
+        keyboard is replaced by the choice made (an edit, not one more message)."""
+        if data == CHOSEN:
+            return None
         match = CALLBACK.match(data)
         customer, _ = await self.router.customer_status(user.id)
         if match is None or customer is None:
             return say(self.config, self.config.bot.default_language, "button_expired")
+        acted, answer = await self._act_on_button(user, customer, match)
+        if acted and pressed is not None:
+            message_id, label = pressed
+            await self.outbox.put(replace_keyboard(user.id, message_id, [[(f"✓ {label}", CHOSEN)]]))
+        return answer
+
+    async def _act_on_button(
+        self, user: User, customer: Any, match: re.Match[str]
+    ) -> tuple[bool, str | None]:
+        """Whether the press was acted on, and the short answer to it."""
         kind, value = match.group(1) or match.group(3), match.group(2) or match.group(4)
         score = match.group(5)
         language = customer.language
         if kind == "lang" and value in ("id", "en"):
             await self.router.update_customer(user.id, language=value)
             await self.greet(user.id, value)
-            return None
+            return True, None
         if kind == "csat" and value.isdigit() and score:
-            return await self.rate(user, language, int(value), int(score))
+            answer = await self.rate(user, language, int(value), int(score))
+            return answer is None, answer
         if kind == "pick" and value == NONE_OF_THESE:
             await self.outbox.put(
                 send_text(
                     user.id, say(self.config, language, "menu_prompt"), self.menu_buttons(language)
                 )
             )
-            return None
+            return True, None
         if kind == "pick" and value in self.config.intents:
             await self.router.record_intent_choice(user.id, value)
             kind = "menu"  # then as if chosen from the menu
         if kind in ("menu", "faq_ok", "faq_human") and value in self.config.intents:
-            if kind == "faq_ok":
-                await self.outbox.put(send_text(user.id, say(self.config, language, "faq_thanks")))
-            elif kind == "faq_human":
+            if kind == "faq_ok":  # thanked on the button, not in one more message
+                return True, say(self.config, language, "faq_thanks")
+            if kind == "faq_human":
                 await self.hand_off(user, language, value, "")
             else:
                 reply = decide(
                     self.config, self.reader, "", unknown_streak=0, waiting=False, intent=value
                 )
                 await self.carry_out(user, language, reply, "", customer.unknown_streak)
-            return None
-        return say(self.config, language, "button_expired")
+            return True, None
+        return False, say(self.config, language, "button_expired")
 
     async def rate(self, user: User, language: str, conversation_id: int, score: int) -> str | None:
         result = await self.router.record_csat(conversation_id, user.id, score)
@@ -389,6 +446,19 @@ class CustomerDesk:
         if result is ActionResult.ALREADY_DONE:
             return say(self.config, language, "csat_already")
         return say(self.config, language, "button_expired")
+
+
+def pressed_button(query: CallbackQuery) -> tuple[int, str] | None:
+    """The message a pressed button was on, and the button's label (None if Telegram did not
+    send the message: too old, or not the bot's)."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return None
+    for row in message.reply_markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == query.data:
+                return message.message_id, button.text
+    return None
 
 
 async def trained_reader(router: Router) -> Reader:
@@ -442,7 +512,7 @@ def add_handlers(application: Application, desk: CustomerDesk) -> None:
     async def button(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:
         query = update.callback_query
         assert query is not None
-        answer = await desk.on_button(user, query.data or "")
+        answer = await desk.on_button(user, query.data or "", pressed_button(query))
         await query.answer(answer)
 
     async def member(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.intents import is_human_request
+from bot.small_talk import Kind, SmallTalk
 from bot.understanding import Reader
 from handoff.config import Config
 
@@ -13,6 +14,8 @@ from handoff.config import Config
 class Reply:
     answer_intent: str | None = None  # send this intent's FAQ answer with Helpful / Person
     unknown: bool = False  # say "I did not understand" with the menu
+    menu: bool = False  # with `unknown`: not understood again, so show the topics to pick from
+    small_talk: Kind | None = None  # a greeting, thanks, goodbye or "ok": a short answer
     choices: tuple[str, ...] = ()  # not sure: ask which of these intents the customer means
     handoff: bool = False  # ask the routing core for a person
     handoff_intent: str | None = None
@@ -28,6 +31,7 @@ def decide(
     waiting: bool,
     intent: str | None = None,
     person_only: frozenset[str] = frozenset(),
+    small_talk: SmallTalk | None = None,
 ) -> Reply:
     """The bot's move for `text` (or for `intent` chosen from the menu).
 
@@ -42,6 +46,8 @@ def decide(
             # and by the talk-to-a-person intent only when there is no clear other.
             topic = reader.topic(text, besides=person_only)
             return Reply(handoff=True, handoff_intent=topic or person_intent(config, person_only))
+        if small_talk is not None and (kind := small_talk.kind(text)) is not None:
+            return Reply(small_talk=kind, unknown_streak=unknown_streak)
         understood = reader.read(text)
         if understood.unsure and not waiting:
             return Reply(choices=understood.choices, unknown_streak=unknown_streak)
@@ -51,9 +57,10 @@ def decide(
         if waiting:
             return Reply(unknown_streak=unknown_streak)
         streak = unknown_streak + 1
-        if streak >= config.bot.unknown_before_handoff:
+        handoff_at = config.bot.unknown_before_handoff
+        if streak >= handoff_at:
             return Reply(handoff=True, unknown_streak=0)
-        return Reply(unknown=True, unknown_streak=streak)
+        return Reply(unknown=True, menu=1 < streak == handoff_at - 1, unknown_streak=streak)
     if spec.answer and not spec.human_required:
         return Reply(answer_intent=intent)
     if waiting:

@@ -308,7 +308,8 @@ class BotSection(Strict):
     agents_group_id: int | None = None
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
     poll_timeout: int = Field(default=25, ge=0, le=50)  # seconds a getUpdates long poll waits
-    unknown_before_handoff: int = Field(default=2, ge=1)  # "unknown" twice in a row → a person
+    # not understood this many times in a row → a person (the time before: the topic menu)
+    unknown_before_handoff: int = Field(default=3, ge=1)
     understanding: Understanding = Field(default_factory=Understanding)
     spam: Spam = Field(default_factory=Spam)
     pacing: Pacing = Field(default_factory=Pacing)
@@ -323,6 +324,44 @@ class Database(Strict):
 class MenuItem(Strict):
     label: Localized
     intent: str
+
+
+# fmt: off
+_GREETINGS = [
+    "halo", "hai", "hi", "hello", "hey", "hola", "p", "permisi", "punten", "assalamualaikum",
+    "selamat pagi", "selamat siang", "selamat sore", "selamat malam", "pagi", "siang", "sore",
+    "malam", "good morning", "good afternoon", "good evening",
+]
+_THANKS = [
+    "terima kasih", "makasih", "trims", "thanks", "thank you", "thank u", "ty", "tengkyu",
+    "suwun", "matur nuwun", "hatur nuhun", "thanks a lot",
+]
+_GOODBYES = [
+    "bye", "bye bye", "dadah", "sampai jumpa", "see you", "see ya", "cya", "goodbye", "good bye",
+    "selamat tinggal", "wassalam", "have a nice day",
+]
+_ACKS = [
+    "ok", "oke", "okay", "okey", "okeh", "sip", "siap", "baik", "baiklah", "noted", "mantap",
+    "mantul", "yes", "ya", "iya", "yup", "alright", "got it", "understood", "paham", "mengerti",
+    "cool", "great", "nice", "good", "fine", "wkwk", "haha", "hehe",
+]
+_FILLER = [
+    "kak", "kakak", "ka", "min", "mas", "mbak", "mba", "bang", "pak", "bu", "bro", "sis", "gan",
+    "dong", "deh", "nih", "juga", "banget", "banyak", "sekali", "very", "much", "so", "all",
+    "semua", "guys", "there", "again", "lagi",
+]
+# fmt: on
+
+
+class SmallTalkPhrases(Strict):
+    """What customers say that needs no topic (SPEC §3.3), any language; a message made only of
+    these and `filler` is small talk. The defaults cover Indonesian and English chat."""
+
+    greeting: list[str] = Field(default_factory=lambda: list(_GREETINGS))
+    thanks: list[str] = Field(default_factory=lambda: list(_THANKS))
+    goodbye: list[str] = Field(default_factory=lambda: list(_GOODBYES))
+    ack: list[str] = Field(default_factory=lambda: list(_ACKS))
+    filler: list[str] = Field(default_factory=lambda: list(_FILLER))
 
 
 class Crm(Strict):
@@ -344,6 +383,7 @@ class Config(Strict):
     web: Web = Field(default_factory=Web)
     messages: dict[Literal["id", "en"], dict[str, str]]
     menu: list[MenuItem] = Field(default_factory=list)
+    small_talk: SmallTalkPhrases = Field(default_factory=SmallTalkPhrases)
     schedules: dict[str, Schedule]
     teams: dict[str, Team] = Field(min_length=1)
     agents: list[Agent] = Field(default_factory=list)

@@ -51,6 +51,35 @@ def send_text(
     return Call(chat_id, "sendMessage", params, priority, conversation_id=conversation_id)
 
 
+def send_long_text(
+    chat_id: int, text: str, buttons: Buttons | None = None, limit: int = TEXT_LIMIT
+) -> list[Call]:
+    """sendMessage calls for a text of any length, cut between paragraphs (else lines, else
+    anywhere) to Telegram's 4096; the buttons go on the last part, under the end of the text."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n")
+    parts.append(rest)
+    return [
+        send_text(chat_id, part, buttons if last else None)
+        for last, part in ((i == len(parts) - 1, part) for i, part in enumerate(parts))
+    ]
+
+
+def replace_keyboard(chat_id: int, message_id: int, buttons: Buttons) -> Call:
+    """An editMessageReplyMarkup call: the message's keyboard becomes `buttons` (none if empty)."""
+    params: dict[str, Any] = {
+        "chat_id": chat_id,
+        "message_id": message_id,
+        "reply_markup": inline_keyboard(buttons),
+    }
+    return Call(chat_id, "editMessageReplyMarkup", params)
+
+
 def inline_keyboard(buttons: Buttons) -> dict[str, Any]:
     """The Bot API's InlineKeyboardMarkup for rows of (label, callback_data)."""
     return {

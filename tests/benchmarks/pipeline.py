@@ -127,8 +127,9 @@ def start_bot(
 def unpaced_config(source: Path, workdir: Path) -> Path:
     """The config with the outbox's pacing and the spam throttle lifted, like the sandbox's limits.
 
-    Against real Telegram the outbox keeps to ~30 messages/s overall, and each FAQ answer is two
-    messages; here the transport and the work per message are measured, not Telegram's limits.
+    Against real Telegram the outbox keeps to ~30 messages/s overall (one per FAQ answer, see
+    `conversation.py`); here the transport and the work per message are measured, not Telegram's
+    limits.
     """
     lifted = (
         "\nbot:\n"

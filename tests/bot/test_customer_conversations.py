@@ -17,11 +17,12 @@ from sqlalchemy import select
 from telegram import User
 
 from frontdoor.bootstrap import Frontdoor
+from handoff.config import Config
 from handoff.states import AgentStatus, ConversationState
 from handoff.tables import Csat, IntentLabel, Message
 from tests.sandbox_support import SandboxClient
 from tests.support.desk import Chat, buttons, from_bot, text_of
-from tests.support.frontdoor import running_frontdoor
+from tests.support.frontdoor import example_config, running_frontdoor
 from tests.support.routing import conversation, pending_offer_agent
 
 # Sunday 29 Nov 2026, 23:00 in Jakarta: billing (office hours) closed, support handed to night.
@@ -72,11 +73,19 @@ async def test_an_faq_question_gets_its_answer_with_helpful_and_person_buttons(
 
     await ani.says("gmn cara bayar tagihan?")
 
-    await ani.sees("Virtual Account")
-    prompt = await ani.sees("Apakah jawaban ini membantu?")
-    assert [data for _, data in buttons(prompt)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
-    await ani.press(prompt, "faq_ok:pembayaran")
-    await ani.sees("Terima kasih! Ada lagi")
+    answer = await ani.sees("Virtual Account")  # one message: the answer, its question, buttons
+    assert text_of(answer).endswith("Apakah jawaban ini membantu?")
+    assert [data for _, data in buttons(answer)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
+    assert (
+        await ani.press(answer, "faq_ok:pembayaran")
+        == "Terima kasih! Ada lagi yang bisa saya bantu?"
+    )
+    chosen = await sandbox.wait_for(
+        ani.id, lambda m: m["message_id"] == answer["message_id"] and "chosen" in str(buttons(m))
+    )
+    assert buttons(chosen) == [("✓ 👍 Membantu", "chosen")]  # the keyboard became the choice
+    assert await ani.press(chosen, "chosen") == ""
+    assert len(await ani.bot_texts()) == 2  # the greeting with the menu, and the answer
 
 
 async def test_a_typo_still_finds_the_faq_in_english_too(
@@ -90,7 +99,7 @@ async def test_a_typo_still_finds_the_faq_in_english_too(
     assert any("Virtual Account" in text for text in await john.bot_texts())
 
 
-async def test_two_unknowns_in_a_row_hand_the_chat_to_a_person(
+async def test_the_second_unknown_brings_the_topics_and_the_third_a_person(
     sandbox: SandboxClient, frontdoor: Frontdoor
 ) -> None:
     ani = await customer(sandbox, "Ani")
@@ -98,6 +107,11 @@ async def test_two_unknowns_in_a_row_hand_the_chat_to_a_person(
     await ani.says("asdfgh")
     await ani.sees("Maaf, saya belum mengerti")
     await ani.says("qwerty zxcv")
+    topics = await ani.sees("Silakan pilih topik di bawah ini")
+    assert ("Tagihan & Pembayaran", "menu:tagihan") in buttons(topics)
+    _, open_chat = await frontdoor.router.customer_status(ani.id)
+    assert open_chat is None
+    await ani.says("zzz yyy")
 
     await ani.sees("Baik, saya sambungkan ke tim")
     _, open_chat = await frontdoor.router.customer_status(ani.id)
@@ -244,9 +258,14 @@ async def test_the_agents_messages_relay_and_close_asks_for_a_rating(
     await ani.sees("Ada saran atau komentar?")
     await ani.says("cepat dan ramah")
     await ani.sees("Terima kasih atas penilaian Anda")
-    assert await ani.press(prompt, f"csat:{open_chat.id}:1") == (
-        "Anda sudah memberi penilaian. Terima kasih!"
+    rated = await sandbox.wait_for(
+        ani.id, lambda m: m["message_id"] == prompt["message_id"] and "chosen" in str(buttons(m))
     )
+    assert buttons(rated) == [("✓ 5", "chosen")]
+    again = await frontdoor.desk.on_button(  # a stale press of the old keyboard
+        User(ani.id, "Ani", is_bot=False), f"csat:{open_chat.id}:1", (prompt["message_id"], "1")
+    )
+    assert again == "Anda sudah memberi penilaian. Terima kasih!"
 
     async with frontdoor.engine.connect() as conn:
         rating = (await conn.execute(select(Csat.__table__))).one()
@@ -406,3 +425,100 @@ async def test_a_request_for_a_person_without_a_topic_goes_to_support_not_sales(
             await asyncio.sleep(0.05)
         assert row is not None
         assert (row.team, row.intent) == ("support", "hubungi_cs")
+
+
+# ---- one message per answer, and small talk (issue 21) --------------------------------------
+
+
+async def test_a_first_message_that_asks_gets_the_greeting_folded_into_the_answer(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    budi = Chat(sandbox, await sandbox.add_user("Budi", language_code="id"))
+
+    await budi.says("gmn cara bayar tagihan?")
+
+    answer = await budi.sees("Virtual Account")
+    assert text_of(answer).startswith("Halo! 👋 Selamat datang di Nusantara Net.")
+    assert text_of(answer).endswith("Apakah jawaban ini membantu?")
+    assert [data for _, data in buttons(answer)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
+    await asyncio.sleep(0.2)
+    assert len(await budi.bot_texts()) == 1
+
+
+@pytest.mark.parametrize("first", ["halo kak", "/start", "asdfgh qwerty"])
+async def test_a_first_message_that_asks_nothing_gets_the_greeting_with_the_menu(
+    sandbox: SandboxClient, frontdoor: Frontdoor, first: str
+) -> None:
+    budi = Chat(sandbox, await sandbox.add_user("Budi", language_code="id"))
+
+    await budi.says(first)
+
+    hello = await budi.sees("Selamat datang di Nusantara Net")
+    assert "Silakan pilih topik" in text_of(hello)
+    assert ("Tagihan & Pembayaran", "menu:tagihan") in buttons(hello)
+    await asyncio.sleep(0.2)
+    assert len(await budi.bot_texts()) == 1
+
+
+async def test_small_talk_gets_short_answers_and_never_a_person(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await customer(sandbox, "Ani")
+
+    await ani.says("terima kasih")
+    await ani.sees("Sama-sama! 😊")
+    await ani.says("halo")
+    hello = await ani.sees("Silakan pilih topik")
+    assert text_of(hello).startswith("Halo! 👋")
+    for said in ("ok sip", "👍", "makasih ya min"):  # under the spam limit of 8 in 10 s
+        await ani.says(said)
+    await ani.sends(sticker={"emoji": "😀"})
+    await ani.says("dadah")
+    await ani.sees("Sampai jumpa")
+
+    texts_seen = await ani.bot_texts()
+    assert not any("belum mengerti" in t or "sambungkan" in t for t in texts_seen)
+    customer_row, open_chat = await frontdoor.router.customer_status(ani.id)
+    assert open_chat is None and customer_row.unknown_streak == 0
+
+
+async def test_small_talk_during_a_chat_with_an_agent_reaches_the_agent(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    for agent in frontdoor.config.agents:
+        await sandbox.add_user(agent.name.split()[0], id=agent.id)
+        await sandbox.send(agent.id, "/start")
+    ani = await customer(sandbox, "Ani")
+    await ani.says("/human")
+    await ani.sees("saya sambungkan")
+    _, open_chat = await frontdoor.router.customer_status(ani.id)
+    offered_to = await pending_offer_agent(frontdoor.router, open_chat.id)
+    assert offered_to is not None
+    await frontdoor.router.claim(open_chat.id, offered_to)
+    await ani.sees("sudah terhubung")
+
+    await ani.says("makasih kak")
+
+    shown = await sandbox.wait_for(offered_to, lambda m: text_of(m).endswith("makasih kak"))
+    assert text_of(shown) == f"#{open_chat.id} · Ani\nmakasih kak"
+    assert not any("Sama-sama" in t for t in await ani.bot_texts())
+
+
+async def test_a_long_answer_is_split_with_the_buttons_on_its_last_part(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    await sandbox.set_limits(enabled=False)
+    long_answer = "\n\n".join(f"Langkah {n}: " + "isi " * 150 for n in range(1, 12))
+    data = example_config().model_dump()
+    data["intents"]["pembayaran"]["answer"] = {"id": long_answer, "en": long_answer}
+    async with running_frontdoor(sandbox.base_url, tmp_path, config=Config.model_validate(data)):
+        ani = await customer(sandbox, "Ani")
+        await ani.says("cara bayar tagihan")
+        last = await ani.sees("Apakah jawaban ini membantu?")
+
+        parts = [m for m in await ani.shown() if from_bot(m) and "Langkah" in text_of(m)]
+        assert len(parts) >= 2 and all(len(text_of(m)) <= 4096 for m in parts)
+        assert parts[-1]["message_id"] == last["message_id"]
+        assert [buttons(m) for m in parts[:-1]] == [[]] * (len(parts) - 1)
+        assert [d for _, d in buttons(last)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
+        assert "".join(text_of(m) for m in parts).count("Langkah") == 11

@@ -88,10 +88,10 @@ async def test_a_customer_flooding_the_bot_is_warned_once_and_every_message_is_a
 
         for _ in range(300):
             texts = bot_texts(await sandbox.messages(ani))
-            if texts.count("Apakah jawaban ini membantu?") == 6:
+            if sum(t.endswith("Apakah jawaban ini membantu?") for t in texts) == 6:
                 break
             await asyncio.sleep(0.05)
-    assert texts.count("Apakah jawaban ini membantu?") == 6
+    assert sum(t.endswith("Apakah jawaban ini membantu?") for t in texts) == 6
     assert sum("terlalu cepat" in t for t in texts) == 1
 
 

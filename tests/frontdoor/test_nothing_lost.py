@@ -20,7 +20,7 @@ from tests.support.frontdoor import EXAMPLE, running_frontdoor
 
 CUSTOMERS = 50
 MESSAGES_EACH = 10
-PROMPT = "Apakah jawaban ini membantu?"  # the bot's second message of every FAQ answer
+PROMPT = "Apakah jawaban ini membantu?"  # how every FAQ answer (one message) ends
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -79,7 +79,9 @@ async def answered(sandbox: SandboxClient, customers: list[int]) -> dict[int, in
     counts = {}
     for customer in customers:
         shown = await sandbox.messages(customer)
-        counts[customer] = sum(1 for m in shown if m["from"]["is_bot"] and m.get("text") == PROMPT)
+        counts[customer] = sum(
+            1 for m in shown if m["from"]["is_bot"] and m.get("text", "").endswith(PROMPT)
+        )
     return counts
 
 
