@@ -4,6 +4,7 @@ the rating prompt. What agents, managers and the group hear is `agents_app`'s.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,6 +20,7 @@ from handoff.events import (
 )
 from telegram_io.calls import Call, send_text
 from telegram_io.event_notices import EventNotices
+from telegram_io.outbox import sent_message_id
 from telegram_io.texts import say, spell_moment, spell_wait
 
 CSAT_AFTER = ("agent", "manager", "idle")
@@ -30,21 +32,7 @@ class CustomerNotices(EventNotices):
     async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
         match event:
             case Queued():
-                language = await self._language(conn, event.customer_id)
-                values = {
-                    "team": self._team_name(event.team),
-                    "position": event.position,
-                    "wait": spell_wait(event.estimated_wait, language),
-                }
-                if event.first:
-                    text = (
-                        say(self.config, language, "human_request_ack", **values)
-                        + "\n\n"
-                        + say(self.config, language, "handoff_queued", **values)
-                    )
-                else:
-                    text = say(self.config, language, "queue_update", **values)
-                return [send_text(event.customer_id, text)]
+                return await self._place_in_line(conn, event)
             case HeldAfterHours():
                 language = await self._language(conn, event.customer_id)
                 key = "after_hours_bot_only" if event.policy == "bot_only" else "after_hours_queue"
@@ -73,6 +61,27 @@ class CustomerNotices(EventNotices):
                 text = say(self.config, language, "closed_csat_prompt")
                 return [send_text(event.customer_id, text, scores)]
         return []
+
+    async def _place_in_line(self, conn: AsyncConnection, event: Queued) -> list[Call]:
+        """The place in line and the wait, in one status message: sent when the chat joins
+        the queue, edited when they change (SPEC §3.5), so a long wait costs no more messages."""
+        language = await self._language(conn, event.customer_id)
+        values = {
+            "team": self._team_name(event.team),
+            "position": event.position,
+            "wait": spell_wait(event.estimated_wait, language),
+        }
+        text = (
+            say(self.config, language, "human_request_ack", **values)
+            + "\n\n"
+            + say(self.config, language, "handoff_queued", **values)
+        )
+        key = f"place-in-line:{event.conversation_id}"
+        status = None if event.first else await sent_message_id(conn, key)
+        if status is None:  # the first, or the first is not out yet: (re)send it
+            return [replace(send_text(event.customer_id, text), coalesce_key=key)]
+        params = {"chat_id": event.customer_id, "message_id": status, "text": text}
+        return [Call(event.customer_id, "editMessageText", params, coalesce_key=f"{key}:edit")]
 
     async def _customer(self, conn: AsyncConnection, customer_id: int) -> Any:
         # The transaction's own connection: another one from the pool may not be free.

@@ -69,6 +69,23 @@ BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30, 60)
 NOT_MODIFIED = "message is not modified"
 
 
+async def sent_message_id(conn: AsyncConnection, coalesce_key: str) -> int | None:
+    """Telegram's message id of the last message sent under `coalesce_key` (to edit it later),
+    None if none was sent (yet)."""
+    return (
+        await conn.execute(
+            select(outbox.c.message_id)
+            .where(
+                outbox.c.coalesce_key == coalesce_key,
+                outbox.c.state == "sent",
+                outbox.c.message_id.is_not(None),
+            )
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        )
+    ).scalar()
+
+
 class _UpdateKeys:
     """Dedup keys for the calls one update causes: the same call gets the same key on a replay,
     whatever else the replay does differently (a customer greeted the first time is not again)."""

@@ -154,16 +154,19 @@ async def test_waiting_customers_hear_their_place_in_line_and_can_cancel(
     await ani.says("/human")
     await ani.sees("Anda di antrean ke-1")
     await budi.says("/human")
-    await budi.sees("Anda di antrean ke-2")
+    status = await budi.sees("Anda di antrean ke-2")
 
     await ani.says("/cancel")
     await ani.sees("Anda sudah keluar dari antrean")
     await ani.says("/cancel")
     await ani.sees("Tidak ada antrean yang perlu dibatalkan")
 
+    messages_before = len(await budi.bot_texts())
     frontdoor.router.clock.advance(61)
     await frontdoor.router.refresh_queue_positions(60)
-    await budi.sees("Posisi antrean Anda sekarang ke-1")
+    edited = await budi.sees("Anda di antrean ke-1")  # the same status message, edited
+    assert edited["message_id"] == status["message_id"] and "edit_date" in edited
+    assert len(await budi.bot_texts()) == messages_before
 
 
 async def test_a_customer_in_line_still_gets_faq_answers_and_no_second_handoff(
@@ -272,6 +275,11 @@ async def test_the_agents_messages_relay_and_close_asks_for_a_rating(
         kinds = [r.kind for r in await conn.execute(select(Message.__table__.c.kind))]
     assert (rating.score, rating.comment) == (5, "cepat dan ramah")
     assert "photo" in kinds
+
+    await ani.says("makasih ya kak")  # small talk after the chat: the bot's own short answer
+    await ani.sees("Sama-sama! 😊")
+    _, after = await frontdoor.router.customer_status(ani.id)
+    assert after is None
 
 
 async def test_a_customer_who_blocks_the_bot_leaves_the_queue(
