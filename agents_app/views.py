@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -20,6 +20,7 @@ cards = Card.__table__
 outbox = OutboxMessage.__table__
 csats = Csat.__table__
 WAITING = (C.QUEUED, C.OFFERED)
+BEFORE_HANDOFF = timedelta(hours=24)  # how far back a first chat's transcript reaches
 
 
 @dataclass(frozen=True)
@@ -220,8 +221,9 @@ class Line:
 
 
 async def transcript(conn: AsyncConnection, conversation_id: int, limit: int = 20) -> list[Line]:
-    """The conversation's messages, with what the customer told the bot just before the handoff
-    (stored without a conversation), oldest first, the last `limit`."""
+    """The conversation's messages, with what the customer and the bot said before the handoff
+    (stored without a conversation: since the customer's previous chat closed, at most
+    `BEFORE_HANDOFF` earlier), oldest first, the last `limit`."""
     conv, messages = store.conversations, store.messages
     row = await store.get_conversation(conn, conversation_id)
     if row is None:
@@ -234,7 +236,7 @@ async def transcript(conn: AsyncConnection, conversation_id: int, limit: int = 2
     before_handoff = and_(
         messages.c.conversation_id.is_(None),
         messages.c.customer_id == row.customer_id,
-        messages.c.created_at >= (earlier or row.created_at),
+        messages.c.created_at >= (earlier or row.created_at - BEFORE_HANDOFF),
         messages.c.created_at <= (row.queued_at or row.created_at),
     )
     rows = await conn.execute(

@@ -339,8 +339,12 @@ class CustomerDesk:
     async def on_cancel(self, user: User) -> None:
         """`/cancel`: leave the queue, or end the chat with the agent."""
         customer = await self.known_customer(user)
+        _, conversation = await self.router.customer_status(user.id)
+        with_agent = conversation is not None and conversation.state == C.ASSIGNED
         outcome = await self.router.cancel(user.id)
-        key = "cancel_done" if outcome.result is ActionResult.DONE else "cancel_nothing"
+        key = "cancel_nothing"
+        if outcome.result is ActionResult.DONE:
+            key = "cancel_chat_done" if with_agent else "cancel_done"
         await self.outbox.put(send_text(user.id, say(self.config, customer.language, key)))
 
     async def on_human(self, user: User) -> None:
@@ -392,6 +396,8 @@ class CustomerDesk:
         customer, _ = await self.router.customer_status(user.id)
         if match is None or customer is None:
             return say(self.config, self.config.bot.default_language, "button_expired")
+        if pressed is not None:  # the press belongs to the transcript an agent gets
+            await self.note(user.id, None, SentMessage("customer", "button", f"[{pressed[1]}]"))
         acted, answer = await self._act_on_button(user, customer, match)
         if acted and pressed is not None:
             message_id, label = pressed

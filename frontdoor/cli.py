@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -215,7 +215,8 @@ def sandbox(args: argparse.Namespace) -> int:
     config = _config_or_complaint(args.config)
     if config is None:
         return EXIT_USAGE
-    clock = _clock(args.clock)
+    start = args.clock or play_moment(config, datetime.now(UTC)).isoformat()
+    clock = _clock(start)
     if clock is None:
         return _refuse(f"--clock: {args.clock!r} {NOT_A_MOMENT}", "sandbox")
     for flag, port in (("--api-port", args.api_port), ("--web-port", args.web_port)):
@@ -235,13 +236,16 @@ def sandbox(args: argparse.Namespace) -> int:
         )
         kept = "" if args.db else " (temporary: removed when the sandbox stops)"
         try:
-            asyncio.run(_serve(playground, _sandbox_banner(playground, f"{database}{kept}")))
+            banner = _sandbox_banner(playground, f"{database}{kept}", start, args.clock is None)
+            asyncio.run(_serve(playground, banner))
         except OSError as error:  # a port in use, a database file that cannot be written
             return _refuse(str(error), "sandbox")
     return EXIT_OK
 
 
-def _sandbox_banner(playground: Any, database: str) -> Callable[[], str]:
+def _sandbox_banner(playground: Any, database: str, start: str, chosen: bool) -> Callable[[], str]:
+    why = " (a working weekday at 10:00; --clock picks another moment)" if chosen else ""
+
     def banner() -> str:
         return "\n".join(
             (
@@ -251,10 +255,29 @@ def _sandbox_banner(playground: Any, database: str) -> Callable[[], str]:
                 f"  Bot API:       {playground.api_url}/bot<token>/<method>, control API under"
                 " /sandbox/",
                 f"  database:      {database}",
+                f"  clock:         from {start}{why}",
             )
         )
 
     return banner
+
+
+def play_moment(config: Config, now: datetime) -> datetime:
+    """Where `frontdoor sandbox` starts its clock without `--clock`: 10:00 company time on the
+    latest working weekday up to today (no team's holiday or special hours), so the README's
+    walk-through finds Billing open at any hour; today at 10:00 if two weeks hold none."""
+    from handoff.hours import holiday_name, override_on
+
+    zone = report_zone(config)
+    today = now.astimezone(zone).date()
+    schedules = [config.schedules[team.schedule] for team in config.teams.values()]
+    for back in range(14):
+        day = today - timedelta(days=back)
+        if day.weekday() < 5 and not any(
+            holiday_name(schedule, day) or override_on(schedule, day) for schedule in schedules
+        ):
+            return datetime.combine(day, time(10), zone)
+    return datetime.combine(today, time(10), zone)
 
 
 def _clock(moment: str | None) -> Clock | None:

@@ -243,13 +243,12 @@ class Intake(Dispatcher):
                 .limit(1)
             )
         ).first()
-        is_lead = last is None
         routing = self.config.routing
         verdict = classify(
             self.config,
             intent=intent,
             text=text,
-            is_lead=is_lead,
+            first_chat=last is None,
             is_vip=bool(customer and customer.is_vip),
             usual_team=customer.usual_team if customer else None,
         )
@@ -268,7 +267,7 @@ class Intake(Dispatcher):
             team=hours.team,
             intent=intent,
             priority=verdict.priority,
-            is_lead=is_lead,
+            is_lead=verdict.is_lead,
             sticky_agent_id=sticky_id,
             queued_at=u.now,
             queue_key=queue_key(u.now, verdict.priority, routing.aging),

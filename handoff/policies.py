@@ -94,13 +94,17 @@ def classify(
     *,
     intent: str | None,
     text: str,
-    is_lead: bool,
+    first_chat: bool,
     is_vip: bool,
     usual_team: str | None,
 ) -> Classification:
-    """Step 1: intent → team; priority = base + intent boost + VIP + urgent words."""
+    """Step 1: intent → team; priority = base + intent boost + VIP + urgent words.
+
+    A lead is a customer in their first chat who asks about buying (a sales-type intent) or
+    about nothing the bot knows; one who asks about their bill already is a customer."""
     routing = config.routing
     spec = config.intents.get(intent) if intent else None
+    is_lead = first_chat and (spec is None or spec.sales)
     reasons: list[str] = []
     if spec is not None and spec.sales and is_lead and routing.sales_team:
         team = routing.sales_team

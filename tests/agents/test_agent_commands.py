@@ -194,7 +194,8 @@ async def test_why_prints_the_routing_trail(sandbox: SandboxClient, tmp_path: Pa
 
         assert trail[0] == f"Routing of #{conversation_id}:"
         assert trail[1] == (
-            "10:00:00 classify: intent gangguan → team support; intent boost +2; priority 2, lead"
+            "10:00:00 classify: intent gangguan → team support; intent boost +2; priority 2, "
+            "existing customer"  # a first chat about an outage: a customer, not a lead
         )
         assert trail[2] == "10:00:00 time: Support open"  # the kind is not said twice
         assert re.fullmatch(

@@ -73,6 +73,7 @@ async def test_the_context_message_carries_what_the_customer_and_the_bot_said_be
         ani = await desk.customer("Ani")
         await ani.says("cara bayar tagihan gimana")
         await ani.sees("Apakah jawaban ini membantu?")
+        desk.advance(30)  # the customer reads the answer before asking for a person
         await ani.says("sudah transfer tapi belum masuk, minta cs")
         conversation_id = await desk.conversation_of(ani.id)
         card = await desk.card(conversation_id, "offered to @")
@@ -84,7 +85,31 @@ async def test_the_context_message_carries_what_the_customer_and_the_bot_said_be
         assert "👤 cara bayar tagihan gimana" in context
         assert "🤖 " in context  # the FAQ answer the bot gave
         assert "👤 sudah transfer tapi belum masuk, minta cs" in context
-        assert "new customer (lead)" in context and "language id" in context
+        assert "existing customer" in context and "language id" in context  # a bill: no lead
+
+
+async def test_the_walk_through_handoff_by_button_carries_the_question_the_answer_and_the_press(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi = await desk.customer("Budi")
+        await budi.says("gmn cara bayar tagihan?")
+        answer = await budi.sees("Apakah jawaban ini membantu?")
+        desk.advance(45)
+        await budi.press(answer, "faq_human:pembayaran")
+        conversation_id = await desk.conversation_of(budi.id)
+        card = await desk.card(conversation_id, "offered to @")
+        offered = next(
+            a.id for a in desk.config.agents if a.username and f"@{a.username}" in text_of(card)
+        )
+
+        await desk.press_claim(offered, conversation_id)
+
+        context = text_of(await desk.agent(offered).sees(f"#{conversation_id} · Budi is yours now"))
+        assert "👤 gmn cara bayar tagihan?" in context
+        assert "🤖 Cara bayar tagihan:" in context
+        assert "👤 [🙋 Bicara dengan CS]" in context
+        assert "nothing written yet" not in context
 
 
 async def test_the_offered_agent_is_told_privately_and_may_claim_there(
@@ -108,3 +133,13 @@ async def test_the_offered_agent_is_told_privately_and_may_claim_there(
             f"#{conversation_id} is yours: I sent its context to our private chat."
         )
         await desk.card(conversation_id, f"claimed by {desk.bot.agent_desk.name_of(other)}")
+
+
+async def test_a_new_customer_asking_about_their_bill_is_not_tagged_a_lead(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        _, conversation_id = await desk.handed_off("Budi", "tagihan saya salah, minta cs")
+        card = text_of(await desk.card(conversation_id, "offered to @"))
+        assert "lead" not in card.split("\n", 3)[1]
+        assert not (await desk.stored(conversation_id)).is_lead

@@ -461,7 +461,7 @@ def measure_pure(config: Config, count: int, rng: random.Random) -> list[Sample]
     def decide(case: tuple[Any, ...]) -> Any:
         conversation, intent, words, sticky, candidate = case
         verdict = classify(
-            config, intent=intent, text=words, is_lead=True, is_vip=False, usual_team=None
+            config, intent=intent, text=words, first_chat=True, is_vip=False, usual_team=None
         )
         queue_key(now, verdict.priority, routing.aging)
         return decide_offer(

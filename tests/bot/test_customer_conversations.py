@@ -530,3 +530,47 @@ async def test_a_long_answer_is_split_with_the_buttons_on_its_last_part(
         assert [buttons(m) for m in parts[:-1]] == [[]] * (len(parts) - 1)
         assert [d for _, d in buttons(last)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
         assert "".join(text_of(m) for m in parts).count("Langkah") == 11
+
+
+async def test_the_english_place_in_line_never_says_about_twice(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    await everyone_away(frontdoor)
+    ani = await customer(sandbox, "Ani", "en")
+    john = await customer(sandbox, "John", "en")
+    await ani.says("/human")
+    await ani.sees("You are number 1 in line")
+    await john.says("/human")
+    await john.sees("You are number 2 in line")
+    await ani.says("/cancel")
+    await ani.sees("You have left the queue")
+
+    frontdoor.router.clock.advance(61)
+    await frontdoor.router.refresh_queue_positions(60)
+
+    edited = await john.sees("You are number 1 in line")
+    assert "about about" not in text_of(edited)
+    assert "Estimated wait:" in text_of(edited)
+
+
+async def test_cancel_during_a_chat_with_an_agent_says_the_chat_ended_and_tells_the_agent(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    for agent in frontdoor.config.agents:
+        await sandbox.add_user(agent.name.split()[0], id=agent.id)
+        await sandbox.send(agent.id, "/start")
+    ani = await customer(sandbox, "Ani")
+    await ani.says("/human")
+    await ani.sees("saya sambungkan")
+    _, open_chat = await frontdoor.router.customer_status(ani.id)
+    offered_to = await pending_offer_agent(frontdoor.router, open_chat.id)
+    assert offered_to is not None
+    await frontdoor.router.claim(open_chat.id, offered_to)
+    await ani.sees("sudah terhubung")
+
+    await ani.says("/cancel")
+
+    await ani.sees("Anda sudah mengakhiri percakapan dengan petugas kami.")
+    assert not any("keluar dari antrean" in t for t in await ani.bot_texts())
+    notice = await sandbox.wait_for(offered_to, lambda m: "/cancel" in text_of(m))
+    assert text_of(notice) == f"#{open_chat.id} · Ani ended the chat with /cancel."  # English

@@ -129,3 +129,26 @@ async def test_run_refuses_a_web_port_in_use(sandbox_server, tmp_path):
 
     assert process.returncode == EXIT_USAGE
     assert b"(web.host and web.port in the config)" in errors
+
+
+@pytest.mark.parametrize(
+    ("now", "start"),
+    [
+        ("2026-11-28T15:00+00:00", "2026-11-27T10:00+07:00"),  # Saturday 22:00 WIB → Friday
+        ("2026-12-02T20:30+00:00", "2026-12-03T10:00+07:00"),  # Thursday 03:30 WIB → that day
+        ("2026-12-25T03:00+00:00", "2026-12-23T10:00+07:00"),  # Christmas; the 24th is short
+    ],
+)
+def test_the_sandbox_starts_at_10_on_a_working_weekday_when_billing_is_open(now, start):
+    from datetime import datetime
+
+    from frontdoor.cli import play_moment
+    from handoff.config_loader import load_config
+    from handoff.hours import is_open
+
+    config = load_config(EXAMPLE)
+    moment = play_moment(config, datetime.fromisoformat(now))
+
+    assert moment == datetime.fromisoformat(start)
+    billing = config.schedules[config.teams["billing"].schedule]
+    assert is_open(billing, moment)  # the README's walk-through hands Budi to Billing

@@ -148,7 +148,7 @@ def test_classify_adds_base_intent_vip_and_urgent_priority():
         CONFIG,
         intent="invoice",
         text="Tagihan DARURAT",
-        is_lead=False,
+        first_chat=False,
         is_vip=True,
         usual_team=None,
     )
@@ -160,13 +160,13 @@ def test_classify_adds_base_intent_vip_and_urgent_priority():
 def test_a_lead_with_a_sales_intent_goes_to_sales_and_an_existing_customer_to_the_intent_team():
     assert (
         classify(
-            CONFIG, intent="pricing", text="", is_lead=True, is_vip=False, usual_team=None
+            CONFIG, intent="pricing", text="", first_chat=True, is_vip=False, usual_team=None
         ).team
         == "sales"
     )
     assert (
         classify(
-            CONFIG, intent="pricing", text="", is_lead=False, is_vip=False, usual_team=None
+            CONFIG, intent="pricing", text="", first_chat=False, is_vip=False, usual_team=None
         ).team
         == "support"
     )
@@ -175,12 +175,12 @@ def test_a_lead_with_a_sales_intent_goes_to_sales_and_an_existing_customer_to_th
 def test_without_an_intent_an_existing_customer_goes_to_their_usual_team():
     assert (
         classify(
-            CONFIG, intent=None, text="", is_lead=False, is_vip=False, usual_team="billing"
+            CONFIG, intent=None, text="", first_chat=False, is_vip=False, usual_team="billing"
         ).team
         == "billing"
     )
     assert (
-        classify(CONFIG, intent=None, text="", is_lead=True, is_vip=False, usual_team=None).team
+        classify(CONFIG, intent=None, text="", first_chat=True, is_vip=False, usual_team=None).team
         == "sales"
     )
 
@@ -246,3 +246,15 @@ def test_the_state_machine_refuses_illegal_moves():
         check_move(ConversationState.CLOSED, ConversationState.QUEUED)
     with pytest.raises(IllegalMove):
         check_move(ConversationState.BOT, ConversationState.ASSIGNED)
+
+
+def test_a_first_chat_about_a_bill_is_a_customer_not_a_lead():
+    billing = classify(
+        CONFIG, intent="invoice", text="", first_chat=True, is_vip=False, usual_team=None
+    )
+    buying = classify(
+        CONFIG, intent="pricing", text="", first_chat=True, is_vip=False, usual_team=None
+    )
+    unknown = classify(CONFIG, intent=None, text="", first_chat=True, is_vip=False, usual_team=None)
+    assert (billing.is_lead, buying.is_lead, unknown.is_lead) == (False, True, True)
+    assert billing.reasons[-1].endswith("existing customer")
