@@ -10,6 +10,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from telegram import (
@@ -175,6 +176,9 @@ class CustomerDesk:
                     send_text(user.id, say(self.config, customer.language, "csat_thanks"))
                 )
                 return
+        if self.held_for_opening(conversation) and self.small_talk.kind(text) is None:
+            await self.keep_for_opening(conversation, customer, message, kind, text)
+            return
         waiting = state in (C.QUEUED, C.OFFERED)
         read = text if kind == "text" else (STICKER if kind == "sticker" else "")
         reply = decide(
@@ -195,6 +199,30 @@ class CustomerDesk:
         await self.carry_out(
             user, customer.language, reply, text, customer.unknown_streak, conversation_id, first
         )
+
+    def held_for_opening(self, conversation: Any) -> bool:
+        """Whether the chat waits for its team's opening with a message left (`bot_only`)."""
+        return (
+            conversation is not None
+            and conversation.state == C.QUEUED
+            and conversation.after_hours_policy == "bot_only"
+            and conversation.not_before is not None
+            and conversation.not_before > self.router.clock.now()
+        )
+
+    async def keep_for_opening(
+        self, conversation: Any, customer: Any, message: Message, kind: str, text: str
+    ) -> None:
+        """A message left for a closed team: kept with its chat (the agent who takes it at the
+        opening reads it in the context), and the customer told so, once per burst."""
+        entry = SentMessage("customer", kind, text, telegram_message_id=message.message_id)
+        await self.note(customer.id, conversation.id, entry)
+        team = self.config.teams.get(conversation.team)
+        kept = say(
+            self.config, customer.language, "after_hours_kept", team=team.name if team else "CS"
+        )
+        call = replace(send_text(customer.id, kept), coalesce_key=f"kept:{conversation.id}")
+        await self.outbox.put(call)
 
     async def note(self, customer_id: int, conversation_id: int | None, entry: SentMessage) -> None:
         """Keep a message for the transcript, committed with the writes of other chats."""

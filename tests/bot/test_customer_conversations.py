@@ -214,6 +214,35 @@ async def test_after_hours_follows_each_teams_policy(
         await ani.sees(expected)
 
 
+async def test_a_message_left_after_hours_is_kept_with_the_chat_and_acknowledged(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    await sandbox.set_limits(enabled=False)
+    async with running_frontdoor(sandbox.base_url, tmp_path, start=SUNDAY_23_WIB) as bot:
+        ani = await customer(sandbox, "Ani")
+        await ani.says("tagihan saya salah, mau bicara dengan cs")
+        await ani.sees("besok pukul 08:00 WIB")
+
+        await ani.says("nomor pelanggan 12345, tagihan bulan ini ditagih dobel")
+
+        await ani.sees("Pesan Anda sudah kami simpan untuk tim Billing")
+        assert not any("membantu?" in t for t in await ani.bot_texts())
+        _, held = await bot.router.customer_status(ani.id)
+        async with bot.engine.connect() as conn:
+            kept = (
+                (
+                    await conn.execute(
+                        select(Message.__table__.c.text).where(
+                            Message.__table__.c.conversation_id == held.id
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert "nomor pelanggan 12345, tagihan bulan ini ditagih dobel" in kept
+
+
 async def test_after_hours_the_bot_keeps_answering_faqs(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
