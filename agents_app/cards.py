@@ -17,7 +17,7 @@ from handoff.config import ClaimMode, Config
 from handoff.states import ConversationState
 from telegram_io.calls import Buttons
 from telegram_io.messages import TEXT_LIMIT
-from telegram_io.texts import say
+from telegram_io.texts import on_day, say
 
 C = ConversationState
 DIGEST_MAX = 20  # conversations one digest shows: about 3,500 characters, 7 rows of buttons
@@ -73,7 +73,8 @@ def status_line(view: CardView, config: Config, now: datetime) -> str:
         mention = view.offered_to.mention
         return agents_text(config, "card_offered_to", agent=mention, anyone=anyone, until=until)
     if view.not_before is not None and view.not_before > now:
-        team, opening = team_name(config, view.team), clock(view.not_before, zone)
+        opening = on_day(view.not_before, zone, config.bot.agents_language)
+        team = team_name(config, view.team)
         return agents_text(config, "card_after_hours", team=team, opening=opening)
     if view.open_to_anyone:
         return agents_text(config, "card_open_to_anyone")

@@ -83,6 +83,14 @@ def spell_wait(seconds: float | None, language: str) -> str:
     return f"±{minutes} menit" if language == "id" else f"about {minutes} min"
 
 
+def on_day(moment: datetime, timezone: str, language: str) -> str:
+    """`Wednesday 25 Nov 09:00`: a moment by its weekday and date, in the zone (for texts that
+    stay up for days, where "tomorrow" would go stale)."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    day, month = DAY_NAMES[language][local.weekday()], MONTHS[language][local.month - 1]
+    return f"{day} {local.day} {month} {local:%H:%M}"
+
+
 def spell_moment(moment: datetime | None, timezone: str, language: str, now: datetime) -> str:
     """`Senin, 24 Nov 08:00 WIB`, or `hari ini pukul 08:00 WIB` / `today at 08:00 WIB`."""
     if moment is None:

@@ -72,7 +72,8 @@ def test_a_chat_held_for_the_opening_says_when_and_an_open_one_says_anyone_may_c
     held = replace(WAITING, state=C.QUEUED, offered_to=None, not_before=NOW + timedelta(hours=22))
     anyone = replace(WAITING, state=C.QUEUED, offered_to=None, open_to_anyone=True)
 
-    assert "🌙 after hours: waits for Billing to open at 08:00" in render_card(held, CONFIG, NOW)[0]
+    shown = render_card(held, CONFIG, NOW)[0]  # a day later: the day is named, not "tomorrow"
+    assert "🌙 after hours: waits for Billing to open Wednesday 25 Nov 08:00" in shown
     assert "🙋 open to anyone: claim it" in render_card(anyone, CONFIG, NOW)[0]
 
 

@@ -127,7 +127,7 @@ async def test_a_card_held_for_the_opening_is_brought_up_to_date_once_the_team_o
     tuesday_2130_wib = TUESDAY_10_WIB + timedelta(hours=11, minutes=30)
     async with agents_desk(sandbox, tmp_path, config=support_only, start=tuesday_2130_wib) as desk:
         _, conversation_id = await desk.handed_off("Budi", "mau pasang baru, minta cs")
-        await desk.card(conversation_id, "🌙 after hours: waits for Sales to open at 09:00")
+        await desk.card(conversation_id, "🌙 after hours: waits for Sales to open Wednesday 25 Nov")
         await desk.cards_settled()
 
         desk.advance(11.5 * 3600 + 1)  # Wednesday 09:00:01

@@ -149,7 +149,7 @@ async def test_a_closed_team_with_a_queue_policy_tells_the_customer_when_it_open
         await budi.sees("Tim Sales sedang tutup dan buka kembali besok pukul 09:00 WIB")
         section = await shown(desk, conversation_id, "after hours")
         assert "Sales" in section and "lead" in section
-        assert "🌙 after hours: waits for Sales to open at 09:00" in section
+        assert "🌙 after hours: waits for Sales to open Wednesday 25 Nov 09:00" in section
         await desk.cards_settled()
         assert "offered to" not in await shown(desk, conversation_id)
 
@@ -168,8 +168,9 @@ async def test_on_a_public_holiday_sales_and_billing_are_closed_while_support_wo
         await cici.sees("Tim Billing sedang tutup. Silakan tulis pesan Anda")
         await cici.sees("saat buka besok pukul 08:00 WIB")
         await dedi.sees("Baik, saya sambungkan ke tim Support")
-        assert "waits for Sales to open at 09:00" in await shown(desk, plans, "after hours")
-        assert "waits for Billing to open at 08:00" in await shown(desk, bill, "after hours")
+        sales, billing = [await shown(desk, c, "after hours") for c in (plans, bill)]
+        assert "waits for Sales to open Saturday 26 Dec 09:00" in sales
+        assert "waits for Billing to open Saturday 26 Dec 08:00" in billing
         assert await offered_agent(desk, outage) in (SARI, AGUS)  # Hendra's office shift is off
 
 
@@ -199,7 +200,7 @@ async def test_a_chat_held_overnight_is_offered_once_its_team_opens(
     async with agents_desk(sandbox, tmp_path, start=wib(2026, 11, 23, 23)) as desk:
         budi, conversation_id = await desk.handed_off("Budi", PLANS)
         await budi.sees("buka kembali besok pukul 09:00 WIB")
-        await shown(desk, conversation_id, "waits for Sales to open at 09:00")
+        await shown(desk, conversation_id, "waits for Sales to open Tuesday 24 Nov 09:00")
         dewi = desk.agent(DEWI)
 
         desk.advance(7 * 3600 + 50 * 60)  # Tuesday 06:50
@@ -210,7 +211,9 @@ async def test_a_chat_held_overnight_is_offered_once_its_team_opens(
         await dewi.says("/status")
         await dewi.sees("Dewi Lestari: available, on shift")
         await desk.cards_settled()
-        assert "waits for Sales to open at 09:00" in await shown(desk, conversation_id, "🌙")
+        assert "waits for Sales to open Tuesday 24 Nov 09:00" in await shown(
+            desk, conversation_id, "🌙"
+        )
 
         desk.advance(1 * 3600 + 55 * 60 + 1)  # 09:00:01: Sales opens
         agent_id = await offered_agent(desk, conversation_id)
