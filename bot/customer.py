@@ -145,9 +145,9 @@ class CustomerDesk:
             await self.greet(user.id, customer.language)
         return customer
 
-    async def greet(self, chat_id: int, language: str, key: str = "menu_prompt") -> None:
+    async def greet(self, chat_id: int, language: str) -> None:
         """The greeting and the topic menu, one message."""
-        text = say(self.config, language, "greeting") + "\n\n" + say(self.config, language, key)
+        text = self.greeted(language, say(self.config, language, "menu_prompt"), True)
         await self.outbox.put(send_text(chat_id, text, self.menu_buttons(language)))
 
     def greeted(self, language: str, text: str, first: bool) -> str:
@@ -257,8 +257,10 @@ class CustomerDesk:
             said = say(self.config, language, "clarify_prompt")
             body = self.greeted(language, said, first)
             calls.append(send_text(user.id, body, self.choice_buttons(language, reply)))
-        elif first and (reply.unknown or reply.small_talk is not None):
-            # Nothing asked yet: the greeting and the topics, whatever the first words were.
+        elif reply.small_talk is Kind.GREETING or (
+            first and (reply.unknown or reply.small_talk is not None)
+        ):
+            # A hello, or nothing asked yet on a first contact: the greeting and the topics.
             said = say(self.config, language, "menu_prompt")
             calls.append(
                 send_text(user.id, self.greeted(language, said, True), self.menu_buttons(language))
@@ -266,11 +268,6 @@ class CustomerDesk:
         elif reply.unknown:
             said = say(self.config, language, "unknown_menu" if reply.menu else "unknown")
             calls.append(send_text(user.id, said, self.menu_buttons(language)))
-        elif reply.small_talk is Kind.GREETING:
-            said = say(self.config, language, "menu_prompt")
-            calls.append(
-                send_text(user.id, self.greeted(language, said, True), self.menu_buttons(language))
-            )
         elif reply.small_talk in SMALL_TALK_ANSWERS:
             said = say(self.config, language, SMALL_TALK_ANSWERS[reply.small_talk])
             calls.append(send_text(user.id, said))

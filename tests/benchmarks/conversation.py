@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -36,7 +35,14 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.pipeline import start_bot, start_sandbox, stop  # noqa: E402
+from tests.benchmarks.pipeline import (  # noqa: E402
+    bot_messages,
+    customer_says,
+    new_customer,
+    start_bot,
+    start_sandbox,
+    stop,
+)
 
 TELEGRAM_PER_S = 30
 QUIET_S = 1.5  # the bot said nothing for this long: it has answered everything
@@ -72,35 +78,22 @@ class Chats:
         self.last_bot_message = time.monotonic()
 
     async def new_customer(self, n: int) -> int:
-        body = {"first_name": f"Pelanggan {n}", "language_code": "id"}
-        async with self.session.post(f"{self.url}/sandbox/users", json=body) as response:
-            user_id = int((await response.json())["id"])
+        user_id = await new_customer(self.session, self.url, n)
         self.sent_by_bot[user_id] = 0
         self.handoffs[user_id] = 0
         return user_id
 
     async def listen(self, subscribed: asyncio.Event) -> None:
-        async with self.session.get(
-            f"{self.url}/sandbox/events", timeout=aiohttp.ClientTimeout()
-        ) as response:
-            subscribed.set()
-            async for line in response.content:
-                if not line.startswith(b"data: "):
-                    continue
-                event = json.loads(line[6:])
-                if event["type"] == "message" and event["by"] == "bot":
-                    chat = event["message"]["chat"]["id"]
-                    if chat in self.sent_by_bot:
-                        self.last_bot_message = time.monotonic()
-                        self.sent_by_bot[chat] += 1
-                        text = event["message"].get("text") or ""
-                        self.handoffs[chat] += any(word in text for word in HANDOFF_WORDS)
+        async for message, _ in bot_messages(self.session, self.url, subscribed):
+            chat = message["chat"]["id"]
+            if chat in self.sent_by_bot:
+                self.last_bot_message = time.monotonic()
+                self.sent_by_bot[chat] += 1
+                text = message.get("text") or ""
+                self.handoffs[chat] += any(word in text for word in HANDOFF_WORDS)
 
     async def send(self, customer: int, text: str) -> None:
-        path = f"{self.url}/sandbox/users/{customer}/send"
-        async with self.session.post(path, json={"text": text}) as response:
-            if response.status != 200:
-                raise RuntimeError(f"send refused: {response.status} {await response.text()}")
+        await customer_says(self.session, self.url, customer, text)
 
     async def quiet(self, at_least: float = QUIET_S, timeout: float = 60.0) -> None:
         """Wait until the bot has posted nothing in any customer's chat for `at_least` seconds."""
@@ -131,8 +124,9 @@ class Chats:
 async def run(args: argparse.Namespace) -> None:
     server, url = start_sandbox()
     workdir = Path(tempfile.mkdtemp(prefix="frontdoor-conversation-"))
-    bot = start_bot("frontdoor", url, workdir, workdir / "bot.log", args)
+    bot = None
     try:
+        bot = start_bot("frontdoor", url, workdir, workdir / "bot.log", args)
         async with aiohttp.ClientSession() as session:
             chats = Chats(url, session)
             subscribed = asyncio.Event()
@@ -170,7 +164,8 @@ async def run(args: argparse.Namespace) -> None:
                 raise RuntimeError("the event stream broke off") from listener.exception()
             listener.cancel()
     finally:
-        stop(bot)
+        if bot is not None:
+            stop(bot)
         stop(server)
 
     print(f"{n} + {n} customers; sends counted in each customer's chat")
@@ -203,6 +198,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=40)
     parser.add_argument("--small-talk", type=int, default=200, help="small-talk messages in all")
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "frontdoor.yaml")
+    parser.set_defaults(real_limits=False)  # pipeline's start_bot: limits off, pacing lifted
     asyncio.run(run(parser.parse_args()))
 
 

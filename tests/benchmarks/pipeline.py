@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,6 +171,36 @@ def cpu_seconds(pid: int) -> float:
 # --- the customers --------------------------------------------------------------------------
 
 
+async def new_customer(session: aiohttp.ClientSession, url: str, n: int) -> int:
+    """A new sandbox user who speaks Indonesian (as the example config expects); their id."""
+    body = {"first_name": f"Pelanggan {n}", "language_code": "id"}
+    async with session.post(f"{url}/sandbox/users", json=body) as response:
+        return int((await response.json())["id"])
+
+
+async def customer_says(
+    session: aiohttp.ClientSession, url: str, customer_id: int, text: str
+) -> None:
+    """The customer writes to the bot through the control API."""
+    async with session.post(f"{url}/sandbox/users/{customer_id}/send", json={"text": text}) as r:
+        if r.status != 200:
+            raise RuntimeError(f"send refused: {r.status} {await r.text()}")
+
+
+async def bot_messages(
+    session: aiohttp.ClientSession, url: str, subscribed: asyncio.Event
+) -> AsyncIterator[tuple[dict, float]]:
+    """Every message the bot posts, with the server's time of it, from the event stream
+    (`subscribed` is set once the stream is open)."""
+    async with session.get(f"{url}/sandbox/events", timeout=aiohttp.ClientTimeout()) as response:
+        subscribed.set()
+        async for line in response.content:
+            if line.startswith(b"data: "):
+                event = json.loads(line[6:])
+                if event["type"] == "message" and event["by"] == "bot":
+                    yield event["message"], event["time"]
+
+
 @dataclass
 class Customer:
     """One customer's chat: when each message of this phase went, which ones are answered."""
@@ -223,23 +253,13 @@ class Pipeline:
     async def add_customers(self, count: int) -> None:
         """Create the customers (Indonesian speakers, as Frontdoor's example config expects)."""
         for n in range(count):
-            body = {"first_name": f"Pelanggan {n}", "language_code": "id"}
-            async with self.session.post(f"{self.url}/sandbox/users", json=body) as response:
-                user = await response.json()
-            self.customers[user["id"]] = Customer(user["id"])
+            user_id = await new_customer(self.session, self.url, n)
+            self.customers[user_id] = Customer(user_id)
 
     async def listen(self, subscribed: asyncio.Event) -> None:
         """Read the event stream; count each bot message in a customer's chat."""
-        async with self.session.get(
-            f"{self.url}/sandbox/events", timeout=aiohttp.ClientTimeout()
-        ) as response:
-            subscribed.set()
-            async for line in response.content:
-                if line.startswith(b"data: "):
-                    event = json.loads(line[6:])
-                    if event["type"] == "message" and event["by"] == "bot":
-                        message = event["message"]
-                        self.bot_message(message["chat"]["id"], message.get("text"), event["time"])
+        async for message, at in bot_messages(self.session, self.url, subscribed):
+            self.bot_message(message["chat"]["id"], message.get("text"), at)
 
     def bot_message(self, chat_id: int, text: str | None, at: float) -> None:
         """The bot posted in a chat: is it the first message for the next customer message?"""
@@ -263,10 +283,7 @@ class Pipeline:
         customer.answered.clear()
         customer.sent_at.append(time.time())
         customer.texts.append(text)
-        path = f"{self.url}/sandbox/users/{customer.id}/send"
-        async with self.session.post(path, json={"text": text}) as response:
-            if response.status != 200:
-                raise RuntimeError(f"send refused: {response.status} {await response.text()}")
+        await customer_says(self.session, self.url, customer.id, text)
 
     def new_phase(self) -> Phase:
         """Forget the earlier phase's messages: counting starts again in every chat."""

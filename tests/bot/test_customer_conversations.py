@@ -49,6 +49,26 @@ async def customer(sandbox: SandboxClient, name: str, language: str = "id") -> C
     return chat
 
 
+async def with_an_agent(
+    sandbox: SandboxClient, frontdoor: Frontdoor, name: str
+) -> tuple[Chat, Any, int]:
+    """A customer who asked for a person and whose chat the offered agent claimed (every agent
+    has /start-ed the bot): the customer's chat, the conversation and the agent."""
+    for agent in frontdoor.config.agents:
+        await sandbox.add_user(agent.name.split()[0], id=agent.id)
+        await sandbox.send(agent.id, "/start")
+    chat = await customer(sandbox, name)
+    await chat.says("/human")
+    await chat.sees("saya sambungkan")
+    _, open_chat = await frontdoor.router.customer_status(chat.id)
+    offered_to = await pending_offer_agent(frontdoor.router, open_chat.id)
+    assert offered_to is not None
+    claimed = await frontdoor.router.claim(open_chat.id, offered_to)
+    assert claimed.result == "claimed"
+    await chat.sees("dari Nusantara Net sudah terhubung")
+    return chat, open_chat, offered_to
+
+
 async def everyone_away(bot: Frontdoor) -> None:
     for agent in bot.config.agents:
         await bot.router.set_agent_status(agent.id, AgentStatus.AWAY)
@@ -258,18 +278,7 @@ async def test_after_hours_the_bot_keeps_answering_faqs(
 async def test_the_agents_messages_relay_and_close_asks_for_a_rating(
     sandbox: SandboxClient, frontdoor: Frontdoor
 ) -> None:
-    for agent in frontdoor.config.agents:  # every agent has /start-ed the bot
-        await sandbox.add_user(agent.name.split()[0], id=agent.id)
-        await sandbox.send(agent.id, "/start")
-    ani = await customer(sandbox, "Ani")
-    await ani.says("/human")
-    await ani.sees("saya sambungkan")
-    _, open_chat = await frontdoor.router.customer_status(ani.id)
-    offered_to = await pending_offer_agent(frontdoor.router, open_chat.id)
-    assert offered_to is not None
-    claimed = await frontdoor.router.claim(open_chat.id, offered_to)
-    assert claimed.result == "claimed"
-    await ani.sees("dari Nusantara Net sudah terhubung")
+    ani, open_chat, _ = await with_an_agent(sandbox, frontdoor, "Ani")
 
     await ani.says("modem saya mati")
     await sandbox.send(ani.id, photo=b"\x89PNG fake", caption="ini lampunya")
@@ -522,17 +531,7 @@ async def test_small_talk_gets_short_answers_and_never_a_person(
 async def test_small_talk_during_a_chat_with_an_agent_reaches_the_agent(
     sandbox: SandboxClient, frontdoor: Frontdoor
 ) -> None:
-    for agent in frontdoor.config.agents:
-        await sandbox.add_user(agent.name.split()[0], id=agent.id)
-        await sandbox.send(agent.id, "/start")
-    ani = await customer(sandbox, "Ani")
-    await ani.says("/human")
-    await ani.sees("saya sambungkan")
-    _, open_chat = await frontdoor.router.customer_status(ani.id)
-    offered_to = await pending_offer_agent(frontdoor.router, open_chat.id)
-    assert offered_to is not None
-    await frontdoor.router.claim(open_chat.id, offered_to)
-    await ani.sees("sudah terhubung")
+    ani, open_chat, offered_to = await with_an_agent(sandbox, frontdoor, "Ani")
 
     await ani.says("makasih kak")
 
@@ -585,17 +584,7 @@ async def test_the_english_place_in_line_never_says_about_twice(
 async def test_cancel_during_a_chat_with_an_agent_says_the_chat_ended_and_tells_the_agent(
     sandbox: SandboxClient, frontdoor: Frontdoor
 ) -> None:
-    for agent in frontdoor.config.agents:
-        await sandbox.add_user(agent.name.split()[0], id=agent.id)
-        await sandbox.send(agent.id, "/start")
-    ani = await customer(sandbox, "Ani")
-    await ani.says("/human")
-    await ani.sees("saya sambungkan")
-    _, open_chat = await frontdoor.router.customer_status(ani.id)
-    offered_to = await pending_offer_agent(frontdoor.router, open_chat.id)
-    assert offered_to is not None
-    await frontdoor.router.claim(open_chat.id, offered_to)
-    await ani.sees("sudah terhubung")
+    ani, open_chat, offered_to = await with_an_agent(sandbox, frontdoor, "Ani")
 
     await ani.says("/cancel")
 
