@@ -15,8 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert, select, update
 
 from agents_app import views
 from agents_app.cards import (
@@ -73,7 +72,7 @@ class CardSync:
 
     # ---- the stager -------------------------------------------------------------------------
 
-    async def __call__(self, conn: AsyncConnection, events: Sequence[Event]) -> Callable[[], None]:
+    def __call__(self, conn: Connection, events: Sequence[Event]) -> Callable[[], None]:
         """Mark the cards these events change, in the routing change's transaction."""
         if self.group_id is None:
             return _nothing
@@ -89,13 +88,13 @@ class CardSync:
             return _nothing
         now = self.router.clock.now()
         for conversation_id, creates in changed.items():
-            marked = await conn.execute(
+            marked = conn.execute(
                 update(cards)
                 .where(cards.c.conversation_id == conversation_id)
                 .values(dirty=True, version=cards.c.version + 1)
             )
             if marked.rowcount == 0 and creates:
-                await conn.execute(
+                conn.execute(
                     insert(cards).values(
                         conversation_id=conversation_id,
                         chat_id=self.group_id,
@@ -150,7 +149,7 @@ class CardSync:
                     .limit(DIRTY_BATCH)
                 )
             ).all()
-            shown = await views.card_views(conn, [r.conversation_id for r in rows])
+            shown = await conn.run_sync(views.card_views, [r.conversation_id for r in rows])
         if not rows:
             return False
         waiting = {v.conversation_id for v in shown if is_waiting(v)}
@@ -192,7 +191,7 @@ class CardSync:
                     .order_by(cards.c.conversation_id)
                 )
             ]
-            shown = await views.card_views(conn, ids)
+            shown = await conn.run_sync(views.card_views, ids)
         now = self.router.clock.now()
         text, buttons = render(shown, self.router.config, now)
         params = {

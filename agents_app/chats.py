@@ -81,7 +81,7 @@ async def note(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> N
     if ref is None:
         return
     async with desk.router.engine.connect() as conn:
-        held = {v.conversation_id: v for v in await views.open_chats(conn, spec.id)}
+        held = {v.conversation_id: v for v in await conn.run_sync(views.open_chats, spec.id)}
     await desk.router.record_message(
         ref, sender="note", customer_id=held[ref].customer_id, agent_id=spec.id, text=text
     )
@@ -93,8 +93,8 @@ async def history(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -
     if ref is None:
         return
     async with desk.router.engine.connect() as conn:
-        shown = await views.card_views(conn, [ref])
-        lines = await views.transcript(conn, ref, limit=50)
+        shown = await conn.run_sync(views.card_views, [ref])
+        lines = await conn.run_sync(views.transcript, ref, limit=50)
     if not shown:
         await desk.tell(chat_id, f"claim_{ClaimResult.NOT_FOUND}", id=ref)
         return
@@ -109,8 +109,8 @@ async def history(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -
 async def queue(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
     now = desk.router.clock.now()
     async with desk.router.engine.connect() as conn:
-        shown = await views.waiting(conn)
-        total = await views.waiting_count(conn)
+        shown = await conn.run_sync(views.waiting)
+        total = await conn.run_sync(views.waiting_count)
     if not shown:
         await desk.tell(chat_id, "nobody_waiting")
         return
@@ -133,8 +133,8 @@ async def why(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> No
         await desk.tell(chat_id, "write_it_as", example="/why #12")
         return
     async with desk.router.engine.connect() as conn:
-        shown = await views.card_views(conn, [ref])
-        steps = await views.trail(conn, ref)
+        shown = await conn.run_sync(views.card_views, [ref])
+        steps = await conn.run_sync(views.trail, ref)
     if not shown:
         await desk.tell(chat_id, f"claim_{ClaimResult.NOT_FOUND}", id=ref)
         return

@@ -22,13 +22,13 @@ async def on_claim_button(
     conversation_id = int(match.group(1))
     async with desk.router.engine.connect() as conn:
         if chat_id == user_id:  # the offer notice in the agent's private chat
-            notice = await views.conversation_of_message(conn, user_id, message_id)
+            notice = await conn.run_sync(views.conversation_of_message, user_id, message_id)
             if notice is None:  # sent, but not yet recorded: the offer itself must be theirs
-                offer = await store.pending_offer(conn, conversation_id)
+                offer = await conn.run_sync(store.pending_offer, conversation_id)
                 notice = conversation_id if offer and offer.agent_id == user_id else None
             valid = notice == conversation_id
         else:
-            card = await views.card_of(conn, conversation_id)
+            card = await conn.run_sync(views.card_of, conversation_id)
             # The card's message id is stored once its send is recorded; a press can come first.
             valid = (
                 card is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from agents_app import views
 from agents_app.cards import clock, team_name, team_zone, trimmed
@@ -74,16 +74,14 @@ def render_context(
     return fit(head, transcript_lines(lines, zone), tail)
 
 
-async def context_message(
-    conn: AsyncConnection, config: Config, conversation_id: int, language: str
-) -> str:
+def context_message(conn: Connection, config: Config, conversation_id: int, language: str) -> str:
     """The context message for a conversation in `language`, read on the caller's connection."""
-    conversation = await store.get_conversation(conn, conversation_id)
-    customer = await store.get_customer(conn, conversation.customer_id)
+    conversation = store.get_conversation(conn, conversation_id)
+    customer = store.get_customer(conn, conversation.customer_id)
     past = [
         p
-        for p in await views.past_chats(conn, conversation.customer_id)
+        for p in views.past_chats(conn, conversation.customer_id)
         if p.conversation_id != conversation_id
     ]
-    lines = await views.transcript(conn, conversation_id)
+    lines = views.transcript(conn, conversation_id)
     return render_context(config, conversation, customer, past, lines, language)

@@ -121,9 +121,9 @@ class AgentDesk:
         conn: AsyncConnection, agent_id: int
     ) -> tuple[int | None, list[views.CardView]]:
         """The agent's focused conversation and the chats they hold, oldest first."""
-        agent_row = await store.get_agent(conn, agent_id)
+        agent_row = await conn.run_sync(store.get_agent, agent_id)
         focus = agent_row.focus_conversation_id if agent_row is not None else None
-        return focus, await views.open_chats(conn, agent_id)
+        return focus, await conn.run_sync(views.open_chats, agent_id)
 
     async def chosen(self, spec: Agent, chat_id: int, args: list[str], verb: str) -> int | None:
         """The chat a command names (`#id`), else the agent's current one; None after saying why."""

@@ -15,7 +15,7 @@ from telegram_io.texts import say
 
 async def agents(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
     async with desk.router.engine.connect() as conn:
-        rows = await views.agent_rows(conn)
+        rows = await conn.run_sync(views.agent_rows)
     lines = []
     for row in rows:
         flags = [
@@ -36,7 +36,7 @@ async def stats(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> 
     report, _ = await load_today(desk.router.engine, desk.config, desk.router.clock.now())
     day = report.rows[0]
     async with desk.router.engine.connect() as conn:
-        waiting_now = await views.waiting_count(conn)
+        waiting_now = await conn.run_sync(views.waiting_count)
     text = desk.text
     since = f"{report.start:%H:%M %Z}"
     lines = [

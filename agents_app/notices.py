@@ -4,7 +4,7 @@ or that break the SLA, and agents the bot cannot message."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from agents_app import views
 from agents_app.cards import claim_data, clock, team_name, team_zone
@@ -48,12 +48,12 @@ class AgentNotices(EventNotices):
         """The text `key` in the language of an agent's chat, or of the agents (the group)."""
         return say(self.config, self.language(chat_id), key, **values)
 
-    async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
+    def calls_for(self, conn: Connection, event: Event) -> list[Call]:
         match event:
             case OfferMade(conversation_id=int(conversation_id), agent_id=agent_id):
                 # Telegram notifies nobody of an edit, so the card's @mention after a requeue
                 # would go unseen: the offered agent hears of it here, and may claim here too.
-                (view,) = await views.card_views(conn, [conversation_id])
+                (view,) = views.card_views(conn, [conversation_id])
                 until = clock(event.deadline, team_zone(self.config, view.team), seconds=True)
                 vip = " ⭐ VIP" if view.is_vip else ""
                 text = (
@@ -74,12 +74,12 @@ class AgentNotices(EventNotices):
                 ]
             case Assigned(conversation_id=int(conversation_id), agent_id=agent_id):
                 language = self.language(agent_id)
-                text = await context_message(conn, self.config, conversation_id, language)
+                text = context_message(conn, self.config, conversation_id, language)
                 return [self._to_agent(agent_id, text, conversation_id)]
             case Closed(
                 reason="blocked" | "customer_cancel" | "idle" as reason, agent_id=int(agent_id)
             ):
-                customer = await store.get_customer(conn, event.customer_id)
+                customer = store.get_customer(conn, event.customer_id)
                 name = (customer.name if customer is not None else "") or str(event.customer_id)
                 if reason == "idle":
                     text = self.text(agent_id, "closed_idle_notice", customer=name)

@@ -27,12 +27,14 @@ async def on_agent_message(desk: AgentDesk, agent_id: int, message: Message) -> 
     async with desk.router.engine.connect() as conn:
         replied = None
         if reply is not None:
-            replied = await views.conversation_of_message(conn, agent_id, reply.message_id)
+            replied = await conn.run_sync(views.conversation_of_message, agent_id, reply.message_id)
             if replied is None:  # not recorded yet, maybe: the mark says which chat it is
                 mark = MARK.match(reply.text or reply.caption or "")
                 replied = int(mark.group(1)) if mark else None
         focus, mine = await desk.holdings(conn, agent_id)
-        sent_before = await views.conversation_of_message(conn, agent_id, message.message_id)
+        sent_before = await conn.run_sync(
+            views.conversation_of_message, agent_id, message.message_id
+        )
     if sent_before is not None:
         return  # relayed already: this update is being processed again
     by_id = {v.conversation_id: v for v in mine}
@@ -90,8 +92,8 @@ async def on_target_button(desk: AgentDesk, agent_id: int, data: str) -> str:
         return desk.text(agent_id, "button_expired_agent")
     conversation_id, message_id = int(match.group(1)), int(match.group(2))
     async with desk.router.engine.connect() as conn:
-        chats = {v.conversation_id: v for v in await views.open_chats(conn, agent_id)}
-        sent_before = await views.conversation_of_message(conn, agent_id, message_id)
+        chats = {v.conversation_id: v for v in await conn.run_sync(views.open_chats, agent_id)}
+        sent_before = await conn.run_sync(views.conversation_of_message, agent_id, message_id)
     if sent_before is not None:
         return desk.text(agent_id, "relay_sent_before", id=sent_before)
     chat = chats.get(conversation_id)

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, and_, func, or_, select
 
 from handoff import store
 from handoff.states import ConversationState, OfferState
@@ -70,7 +69,7 @@ def _person(row: Any, prefix: str) -> Person | None:
     return Person(agent_id, found[f"{prefix}_name"], found[f"{prefix}_username"])
 
 
-async def card_views(conn: AsyncConnection, conversation_ids: Sequence[int]) -> list[CardView]:
+def card_views(conn: Connection, conversation_ids: Sequence[int]) -> list[CardView]:
     """The cards of these conversations, in the order asked."""
     if not conversation_ids:
         return []
@@ -109,7 +108,7 @@ async def card_views(conn: AsyncConnection, conversation_ids: Sequence[int]) -> 
         .where(conv.c.id.in_(list(conversation_ids)))
     )
     views = {}
-    for row in await conn.execute(query):
+    for row in conn.execute(query):
         views[row.id] = CardView(
             conversation_id=row.id,
             state=C(row.state),
@@ -135,62 +134,53 @@ async def card_views(conn: AsyncConnection, conversation_ids: Sequence[int]) -> 
     return [views[i] for i in conversation_ids if i in views]
 
 
-async def card_of(conn: AsyncConnection, conversation_id: int) -> Any:
-    return (
-        await conn.execute(select(cards).where(cards.c.conversation_id == conversation_id))
-    ).first()
+def card_of(conn: Connection, conversation_id: int) -> Any:
+    return (conn.execute(select(cards).where(cards.c.conversation_id == conversation_id))).first()
 
 
-async def agent_rows(conn: AsyncConnection) -> list[Any]:
+def agent_rows(conn: Connection) -> list[Any]:
     """Every agent still in the config, by name."""
     agents = store.agents
-    rows = await conn.execute(
-        select(agents).where(agents.c.active.is_(True)).order_by(agents.c.name)
-    )
+    rows = conn.execute(select(agents).where(agents.c.active.is_(True)).order_by(agents.c.name))
     return list(rows)
 
 
-async def open_chats(conn: AsyncConnection, agent_id: int) -> list[CardView]:
+def open_chats(conn: Connection, agent_id: int) -> list[CardView]:
     """The conversations an agent holds now, oldest first."""
     conv = store.conversations
-    ids = await conn.execute(
+    ids = conn.execute(
         select(conv.c.id)
         .where(conv.c.agent_id == agent_id, conv.c.state == C.ASSIGNED)
         .order_by(conv.c.assigned_at, conv.c.id)
     )
-    return await card_views(conn, [r.id for r in ids])
+    return card_views(conn, [r.id for r in ids])
 
 
-async def waiting(
-    conn: AsyncConnection, limit: int = 30, *, by_team: bool = True
-) -> list[CardView]:
+def waiting(conn: Connection, limit: int = 30, *, by_team: bool = True) -> list[CardView]:
     """Conversations waiting for an agent in queue order (priority with aging), within each
     team or, with `by_team=False`, across all teams, so a cut-off list shows who is served first."""
     conv = store.conversations
     order = (conv.c.team,) if by_team else ()
-    ids = await conn.execute(
+    ids = conn.execute(
         select(conv.c.id)
         .where(conv.c.state.in_(WAITING))
         .order_by(*order, conv.c.queue_key, conv.c.id)
         .limit(limit)
     )
-    return await card_views(conn, [r.id for r in ids])
+    return card_views(conn, [r.id for r in ids])
 
 
-async def waiting_count(conn: AsyncConnection) -> int:
+def waiting_count(conn: Connection) -> int:
     conv = store.conversations
     return int(
-        await conn.scalar(select(func.count()).select_from(conv).where(conv.c.state.in_(WAITING)))
-        or 0
+        conn.scalar(select(func.count()).select_from(conv).where(conv.c.state.in_(WAITING))) or 0
     )
 
 
-async def conversation_of_message(
-    conn: AsyncConnection, chat_id: int, message_id: int
-) -> int | None:
+def conversation_of_message(conn: Connection, chat_id: int, message_id: int) -> int | None:
     """The conversation a message in an agent's chat belongs to: one the bot sent there (a
     relayed customer message, a context message), or one the agent sent to a customer."""
-    sent = await conn.scalar(
+    sent = conn.scalar(
         select(outbox.c.conversation_id).where(
             outbox.c.chat_id == chat_id,
             outbox.c.message_id == message_id,
@@ -200,7 +190,7 @@ async def conversation_of_message(
     if sent is not None:
         return int(sent)
     messages = store.messages
-    written = await conn.scalar(
+    written = conn.scalar(
         select(messages.c.conversation_id).where(
             messages.c.agent_id == chat_id,
             messages.c.sender == "agent",
@@ -220,15 +210,15 @@ class Line:
     text: str
 
 
-async def transcript(conn: AsyncConnection, conversation_id: int, limit: int = 20) -> list[Line]:
+def transcript(conn: Connection, conversation_id: int, limit: int = 20) -> list[Line]:
     """The conversation's messages, with what the customer and the bot said before the handoff
     (stored without a conversation: since the customer's previous chat closed, at most
     `BEFORE_HANDOFF` earlier), oldest first, the last `limit`."""
     conv, messages = store.conversations, store.messages
-    row = await store.get_conversation(conn, conversation_id)
+    row = store.get_conversation(conn, conversation_id)
     if row is None:
         return []
-    earlier = await conn.scalar(
+    earlier = conn.scalar(
         select(func.max(conv.c.closed_at)).where(
             conv.c.customer_id == row.customer_id, conv.c.id < row.id
         )
@@ -239,7 +229,7 @@ async def transcript(conn: AsyncConnection, conversation_id: int, limit: int = 2
         messages.c.created_at >= (earlier or row.created_at - BEFORE_HANDOFF),
         messages.c.created_at <= (row.queued_at or row.created_at),
     )
-    rows = await conn.execute(
+    rows = conn.execute(
         select(messages)
         .where(or_(messages.c.conversation_id == conversation_id, before_handoff))
         .order_by(messages.c.id.desc())
@@ -257,10 +247,10 @@ class PastChat:
     score: int | None
 
 
-async def past_chats(conn: AsyncConnection, customer_id: int, limit: int = 3) -> list[PastChat]:
+def past_chats(conn: Connection, customer_id: int, limit: int = 3) -> list[PastChat]:
     """The customer's last closed conversations, newest first, with who helped and the rating."""
     conv, agents = store.conversations, store.agents
-    rows = await conn.execute(
+    rows = conn.execute(
         select(conv.c.id, conv.c.closed_at, conv.c.intent, agents.c.name, csats.c.score)
         .select_from(
             conv.outerjoin(agents, agents.c.id == conv.c.agent_id).outerjoin(
@@ -274,9 +264,9 @@ async def past_chats(conn: AsyncConnection, customer_id: int, limit: int = 3) ->
     return [PastChat(r.id, r.closed_at, r.intent, r.name, r.score) for r in rows]
 
 
-async def trail(conn: AsyncConnection, conversation_id: int) -> list[tuple[datetime, str, str]]:
+def trail(conn: Connection, conversation_id: int) -> list[tuple[datetime, str, str]]:
     """The routing trail: (when, kind, reason), oldest first."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(store.trail.c.at, store.trail.c.kind, store.trail.c.reason)
         .where(store.trail.c.conversation_id == conversation_id)
         .order_by(store.trail.c.id)

@@ -228,7 +228,9 @@ class CustomerDesk:
         """Keep a message for the transcript, committed with the writes of other chats."""
         now = self.router.clock.now()
         await self.outbox.group.write(
-            lambda conn: store.insert_messages(conn, now, customer_id, conversation_id, [entry])
+            lambda conn: conn.run_sync(
+                store.insert_messages, now, customer_id, conversation_id, [entry]
+            )
         )
 
     async def carry_out(

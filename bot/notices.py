@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from handoff import store
 from handoff.events import (
@@ -29,12 +29,12 @@ CSAT_AFTER = ("agent", "manager", "idle")
 class CustomerNotices(EventNotices):
     """What the customer hears of routing events."""
 
-    async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
+    def calls_for(self, conn: Connection, event: Event) -> list[Call]:
         match event:
             case Queued():
-                return await self._place_in_line(conn, event)
+                return self._place_in_line(conn, event)
             case HeldAfterHours():
-                language = await self._language(conn, event.customer_id)
+                language = self._language(conn, event.customer_id)
                 key = "after_hours_bot_only" if event.policy == "bot_only" else "after_hours_queue"
                 opening = spell_moment(
                     event.opening, self._timezone(event.team), language, self.router.clock.now()
@@ -44,28 +44,28 @@ class CustomerNotices(EventNotices):
                 )
                 return [send_text(event.customer_id, text)]
             case RoutedAfterHours():
-                language = await self._language(conn, event.customer_id)
+                language = self._language(conn, event.customer_id)
                 text = say(
                     self.config, language, "after_hours_team", team=self._team_name(event.from_team)
                 )
                 return [send_text(event.customer_id, text)]
             case Assigned():
-                language = await self._language(conn, event.customer_id)
+                language = self._language(conn, event.customer_id)
                 agent = self.config.agent(event.agent_id)
                 first_name = agent.name.split()[0] if agent is not None else "CS"
                 text = say(self.config, language, "agent_joined", agent=first_name)
                 return [send_text(event.customer_id, text)]
             case Closed(reason=reason) if reason in CSAT_AFTER:
-                language = await self._language(conn, event.customer_id)
+                language = self._language(conn, event.customer_id)
                 scores = [[(str(n), f"csat:{event.conversation_id}:{n}") for n in range(1, 6)]]
                 text = say(self.config, language, "closed_csat_prompt")
                 return [send_text(event.customer_id, text, scores)]
         return []
 
-    async def _place_in_line(self, conn: AsyncConnection, event: Queued) -> list[Call]:
+    def _place_in_line(self, conn: Connection, event: Queued) -> list[Call]:
         """The place in line and the wait, in one status message: sent when the chat joins
         the queue, edited when they change (SPEC §3.5), so a long wait costs no more messages."""
-        language = await self._language(conn, event.customer_id)
+        language = self._language(conn, event.customer_id)
         values = {
             "team": self._team_name(event.team),
             "position": event.position,
@@ -77,18 +77,18 @@ class CustomerNotices(EventNotices):
             + say(self.config, language, "handoff_queued", **values)
         )
         key = f"place-in-line:{event.conversation_id}"
-        status = None if event.first else await sent_message_id(conn, key)
+        status = None if event.first else sent_message_id(conn, key)
         if status is None:  # the first, or the first is not out yet: (re)send it
             return [replace(send_text(event.customer_id, text), coalesce_key=key)]
         params = {"chat_id": event.customer_id, "message_id": status, "text": text}
         return [Call(event.customer_id, "editMessageText", params, coalesce_key=f"{key}:edit")]
 
-    async def _customer(self, conn: AsyncConnection, customer_id: int) -> Any:
+    def _customer(self, conn: Connection, customer_id: int) -> Any:
         # The transaction's own connection: another one from the pool may not be free.
-        return await store.get_customer(conn, customer_id)
+        return store.get_customer(conn, customer_id)
 
-    async def _language(self, conn: AsyncConnection, customer_id: int) -> str:
-        customer = await self._customer(conn, customer_id)
+    def _language(self, conn: Connection, customer_id: int) -> str:
+        customer = self._customer(conn, customer_id)
         return customer.language if customer is not None else self.config.bot.default_language
 
     def _team_name(self, team: str) -> str:

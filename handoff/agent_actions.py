@@ -36,8 +36,8 @@ class AgentActions(Dispatcher):
     async def claim(self, conversation_id: int, agent_id: int, *, how: str = "claim") -> Outcome:
         """An agent claims a conversation (Claim button, `/take`). Exactly one claimant wins."""
 
-        async def work(u: Unit) -> Outcome:
-            return await self._claim(u, conversation_id, agent_id, how)
+        def work(u: Unit) -> Outcome:
+            return self._claim(u, conversation_id, agent_id, how)
 
         try:
             outcome, events = await self._run(work)
@@ -46,16 +46,15 @@ class AgentActions(Dispatcher):
         return Outcome(outcome.result, tuple(events), outcome.holder_id, conversation_id)
 
     async def _loser(self, conversation_id: int) -> Outcome:
-        async with self.engine.connect() as conn:
-            row = await store.get_conversation(conn, conversation_id)
+        row = await self._read(lambda conn: store.get_conversation(conn, conversation_id))
         return Outcome(
             ClaimResult.ALREADY_CLAIMED,
             holder_id=row.agent_id if row else None,
             conversation_id=conversation_id,
         )
 
-    async def _claim(self, u: Unit, conversation_id: int, agent_id: int, how: str) -> Outcome:
-        row = await store.get_conversation(u.conn, conversation_id)
+    def _claim(self, u: Unit, conversation_id: int, agent_id: int, how: str) -> Outcome:
+        row = store.get_conversation(u.conn, conversation_id)
         if row is None:
             return Outcome(ClaimResult.NOT_FOUND)
         if row.state == C.CLOSED:
@@ -64,10 +63,10 @@ class AgentActions(Dispatcher):
             return Outcome(ClaimResult.ALREADY_CLAIMED, holder_id=row.agent_id)
         if row.state == C.BOT:
             return Outcome(ClaimResult.NOT_WAITING)
-        agent = await store.get_agent(u.conn, agent_id)
+        agent = store.get_agent(u.conn, agent_id)
         if agent is None or not agent.active:
             return Outcome(ClaimResult.NOT_AN_AGENT)
-        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
+        offer = store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
         mine = offer is not None and offer.agent_id == agent_id
         anyone = row.open_to_anyone or self.config.routing.claim is ClaimMode.ANYONE
         forced = how == "force"
@@ -84,9 +83,9 @@ class AgentActions(Dispatcher):
         if over and not forced:
             return Outcome(ClaimResult.AT_CAPACITY)
         if offer is not None:
-            await self._end_offer(u, offer, OfferState.ACCEPTED if mine else OfferState.RESCINDED)
+            self._end_offer(u, offer, OfferState.ACCEPTED if mine else OfferState.RESCINDED)
         check_move(C(row.state), C.ASSIGNED)
-        await store.update_conversation(
+        store.update_conversation(
             u.conn,
             row,
             state=C.ASSIGNED,
@@ -96,7 +95,7 @@ class AgentActions(Dispatcher):
         )
         # A claimed offer already counted as routed when it was made; a take or force counts now.
         routed = {} if mine else {"last_routed_at": u.routed_at()}
-        await store.change_agent(
+        store.change_agent(
             u.conn,
             agent_id,
             load=store.agents.c.load + 1,
@@ -108,7 +107,7 @@ class AgentActions(Dispatcher):
             how, how
         )
         note = f" over capacity ({agent.load + 1}/{agent.capacity})" if over else ""
-        await store.add_trail(u.conn, row.id, u.now, "assign", f"{verb} by {agent.name}{note}")
+        store.add_trail(u.conn, row.id, u.now, "assign", f"{verb} by {agent.name}{note}")
         u.events.append(Assigned(row.id, row.customer_id, agent_id, how, over))
         return Outcome(ClaimResult.CLAIMED, holder_id=agent_id)
 
@@ -122,53 +121,53 @@ class AgentActions(Dispatcher):
         queue order, then the agents they free take the heads of their queues; so no expiry
         overtakes another that falls due at the same moment. ALREADY_DONE when none was due."""
 
-        async def work(u: Unit) -> ActionResult:
-            overdue = await store.overdue_offers(u.conn, u.now)
+        def work(u: Unit) -> ActionResult:
+            overdue = store.overdue_offers(u.conn, u.now)
             for offer in overdue:
-                await self._take_back(u, offer)
+                self._take_back(u, offer)
             for offer in overdue:
-                await self._route(u, offer.conversation_id)
+                self._route(u, offer.conversation_id)
             for agent_id in dict.fromkeys(offer.agent_id for offer in overdue):
-                await self._dispatch_agent(u, agent_id)
+                self._dispatch_agent(u, agent_id)
             return ActionResult.DONE if overdue else ActionResult.ALREADY_DONE
 
         result, events = await self._run(work)
         return Outcome(result, tuple(events))
 
-    async def _take_back(self, u: Unit, offer: Row[Any]) -> None:
+    def _take_back(self, u: Unit, offer: Row[Any]) -> None:
         """Time out an offer, count it against its agent and put its conversation back in the
         queue (not yet routed again)."""
-        await self._end_offer(u, offer, OfferState.TIMED_OUT)
-        row = await store.get_conversation(u.conn, offer.conversation_id)
-        agent = await store.get_agent(u.conn, offer.agent_id)
+        self._end_offer(u, offer, OfferState.TIMED_OUT)
+        row = store.get_conversation(u.conn, offer.conversation_id)
+        agent = store.get_agent(u.conn, offer.agent_id)
         seconds = (u.now - offer.created_at).total_seconds()
-        await store.add_trail(
+        store.add_trail(
             u.conn,
             row.id,
             u.now,
             "timed_out",
             f"offer to {agent.name} timed out after {seconds:.0f} s → requeued",
         )
-        await self._count_missed(u, agent)
+        self._count_missed(u, agent)
         if row.state == C.OFFERED:
             check_move(C.OFFERED, C.QUEUED)
-            await store.update_conversation(u.conn, row, state=C.QUEUED)
+            store.update_conversation(u.conn, row, state=C.QUEUED)
 
-    async def _count_missed(self, u: Unit, agent: Row[Any]) -> None:
+    def _count_missed(self, u: Unit, agent: Row[Any]) -> None:
         missed = agent.missed_offers + 1
         limit = self.config.routing.max_missed_offers
         if missed >= limit and agent.status == AgentStatus.AVAILABLE:
-            await store.change_agent(
+            store.change_agent(
                 u.conn, agent.id, missed_offers=0, status=AgentStatus.AWAY, status_changed_at=u.now
             )
             u.events.append(AgentStatusChanged(None, agent.id, AgentStatus.AWAY, "missed_offers"))
         else:
-            await store.change_agent(u.conn, agent.id, missed_offers=missed)
+            store.change_agent(u.conn, agent.id, missed_offers=missed)
 
     @staticmethod
-    async def _held_by(u: Unit, conversation_id: int, agent_id: int) -> Row[Any] | ActionResult:
+    def _held_by(u: Unit, conversation_id: int, agent_id: int) -> Row[Any] | ActionResult:
         """The conversation if this agent holds it now; else why not."""
-        row = await store.get_conversation(u.conn, conversation_id)
+        row = store.get_conversation(u.conn, conversation_id)
         if row is None:
             return ActionResult.NOT_FOUND
         if row.state != C.ASSIGNED or row.agent_id != agent_id:
@@ -178,13 +177,13 @@ class AgentActions(Dispatcher):
     async def release(self, conversation_id: int, agent_id: int) -> Outcome:
         """The agent hands the conversation back to the queue (`/release`)."""
 
-        async def work(u: Unit) -> ActionResult:
-            row = await self._held_by(u, conversation_id, agent_id)
+        def work(u: Unit) -> ActionResult:
+            row = self._held_by(u, conversation_id, agent_id)
             if isinstance(row, ActionResult):
                 return row
-            agent = await store.get_agent(u.conn, agent_id)
-            await self._requeue_from_agent(u, row, row.team, f"released by {agent.name}")
-            await self._dispatch_agent(u, agent_id)
+            agent = store.get_agent(u.conn, agent_id)
+            self._requeue_from_agent(u, row, row.team, f"released by {agent.name}")
+            self._dispatch_agent(u, agent_id)
             return ActionResult.DONE
 
         result, events = await self._run(work)
@@ -202,9 +201,9 @@ class AgentActions(Dispatcher):
         if (to_agent_id is None) == (to_team is None):
             raise ValueError("transfer to exactly one of an agent or a team")
 
-        async def work(u: Unit) -> ActionResult:
-            row = await store.get_conversation(u.conn, conversation_id)
-            by = await store.get_agent(u.conn, by_agent_id)
+        def work(u: Unit) -> ActionResult:
+            row = store.get_conversation(u.conn, conversation_id)
+            by = store.get_agent(u.conn, by_agent_id)
             if row is None or row.state not in (C.QUEUED, C.OFFERED, C.ASSIGNED):
                 return ActionResult.NOT_FOUND
             if by is None or not by.active:
@@ -216,26 +215,24 @@ class AgentActions(Dispatcher):
             if to_team is not None:
                 if to_team not in self.config.teams:
                     return ActionResult.UNKNOWN_TARGET
-                return await self._transfer_to_team(u, row, by, to_team)
-            return await self._transfer_to_agent(u, row, by, to_agent_id)
+                return self._transfer_to_team(u, row, by, to_team)
+            return self._transfer_to_agent(u, row, by, to_agent_id)
 
         result, events = await self._run(work)
         return Outcome(result, tuple(events), conversation_id=conversation_id)
 
-    async def _transfer_to_team(
-        self, u: Unit, row: Row[Any], by: Row[Any], team: str
-    ) -> ActionResult:
+    def _transfer_to_team(self, u: Unit, row: Row[Any], by: Row[Any], team: str) -> ActionResult:
         why = f"transferred to team {team} by {by.name}"
         if row.state == C.ASSIGNED:
             holder = row.agent_id
-            await self._requeue_from_agent(u, row, team, why)
-            await self._dispatch_agent(u, holder)
+            self._requeue_from_agent(u, row, team, why)
+            self._dispatch_agent(u, holder)
             return ActionResult.DONE
-        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
+        offer = store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
         if offer is not None:
-            await self._end_offer(u, offer, OfferState.RESCINDED)
+            self._end_offer(u, offer, OfferState.RESCINDED)
         routing = self.config.routing
-        await store.update_conversation(
+        store.update_conversation(
             u.conn,
             row,
             state=C.QUEUED,
@@ -246,22 +243,22 @@ class AgentActions(Dispatcher):
             attempts=0,
             open_to_anyone=False,
         )
-        await store.add_trail(u.conn, row.id, u.now, "transfer", why)
-        await self._route(u, row.id, announce=True)
+        store.add_trail(u.conn, row.id, u.now, "transfer", why)
+        self._route(u, row.id, announce=True)
         if offer is not None:
-            await self._dispatch_agent(u, offer.agent_id)
+            self._dispatch_agent(u, offer.agent_id)
         return ActionResult.DONE
 
-    async def _transfer_to_agent(
+    def _transfer_to_agent(
         self, u: Unit, row: Row[Any], by: Row[Any], to_agent_id: int
     ) -> ActionResult:
-        target = await store.get_agent(u.conn, to_agent_id)
+        target = store.get_agent(u.conn, to_agent_id)
         if target is None or not target.active:
             return ActionResult.UNKNOWN_TARGET
         if target.id == row.agent_id:
             return ActionResult.ALREADY_DONE
         snapshot = store.agent_snapshot(target)
-        offer = await store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
+        offer = store.pending_offer(u.conn, row.id) if row.state == C.OFFERED else None
         # Offers pending to the target hold slots too, except the offer of this very conversation.
         holding = (
             target.load
@@ -276,10 +273,10 @@ class AgentActions(Dispatcher):
             return ActionResult.TARGET_UNAVAILABLE
         previous = row.agent_id
         if offer is not None:
-            await self._end_offer(u, offer, OfferState.RESCINDED)
+            self._end_offer(u, offer, OfferState.RESCINDED)
         previous_offer_agent = offer.agent_id if offer is not None else None
         check_move(C(row.state), C.ASSIGNED)
-        await store.update_conversation(
+        store.update_conversation(
             u.conn,
             row,
             state=C.ASSIGNED,
@@ -289,31 +286,31 @@ class AgentActions(Dispatcher):
             last_activity_at=u.now,
         )
         if previous is not None:
-            await store.change_agent(u.conn, previous, load=store.agents.c.load - 1)
-        await store.change_agent(
+            store.change_agent(u.conn, previous, load=store.agents.c.load - 1)
+        store.change_agent(
             u.conn,
             to_agent_id,
             load=store.agents.c.load + 1,
             last_routed_at=u.routed_at(),
             focus_conversation_id=row.id,
         )
-        await store.add_trail(
+        store.add_trail(
             u.conn, row.id, u.now, "transfer", f"transferred to {target.name} by {by.name}"
         )
         u.events.append(Assigned(row.id, row.customer_id, to_agent_id, "transfer"))
         for freed in (previous, previous_offer_agent):
             if freed is not None:
-                await self._dispatch_agent(u, freed)
+                self._dispatch_agent(u, freed)
         return ActionResult.DONE
 
     async def set_focus(self, agent_id: int, conversation_id: int) -> ActionResult:
         """`/switch #id`: the agent's unaddressed messages go to this chat of theirs from now on."""
 
-        async def work(u: Unit) -> ActionResult:
-            row = await self._held_by(u, conversation_id, agent_id)
+        def work(u: Unit) -> ActionResult:
+            row = self._held_by(u, conversation_id, agent_id)
             if isinstance(row, ActionResult):
                 return row
-            await store.change_agent(u.conn, agent_id, focus_conversation_id=conversation_id)
+            store.change_agent(u.conn, agent_id, focus_conversation_id=conversation_id)
             return ActionResult.DONE
 
         result, _ = await self._run(work)
@@ -323,21 +320,21 @@ class AgentActions(Dispatcher):
         """An agent says what the customer's words meant (`/intent #id NAME`): the conversation
         is filed under it, and once closed, its question teaches the bot."""
 
-        async def work(u: Unit) -> ActionResult:
-            row = await store.get_conversation(u.conn, conversation_id)
+        def work(u: Unit) -> ActionResult:
+            row = store.get_conversation(u.conn, conversation_id)
             if row is None:
                 return ActionResult.NOT_FOUND
-            agent = await store.get_agent(u.conn, agent_id)
+            agent = store.get_agent(u.conn, agent_id)
             if agent is None or not agent.active:
                 return ActionResult.NOT_ALLOWED
-            question = await store.question_of(u.conn, row)
+            question = store.question_of(u.conn, row)
             if row.intent != intent:
-                await store.update_conversation(u.conn, row, intent=intent)
-                await store.add_trail(
+                store.update_conversation(u.conn, row, intent=intent)
+                store.add_trail(
                     u.conn, row.id, u.now, "intent", f"intent set to {intent} by {agent.name}"
                 )
             if question:
-                await store.add_intent_label(
+                store.add_intent_label(
                     u.conn,
                     u.now,
                     customer_id=row.customer_id,
@@ -357,19 +354,19 @@ class AgentActions(Dispatcher):
     ) -> Outcome:
         """Close a conversation (`/close`); an agent may close only their own unless a manager."""
 
-        async def work(u: Unit) -> ActionResult:
-            row = await store.get_conversation(u.conn, conversation_id)
+        def work(u: Unit) -> ActionResult:
+            row = store.get_conversation(u.conn, conversation_id)
             if row is None:
                 return ActionResult.NOT_FOUND
             if row.state == C.CLOSED:
                 return ActionResult.ALREADY_DONE
             if by_agent_id is not None:
-                agent = await store.get_agent(u.conn, by_agent_id)
+                agent = store.get_agent(u.conn, by_agent_id)
                 if agent is None or not agent.active:
                     return ActionResult.NOT_ALLOWED
                 if row.agent_id != by_agent_id and not agent.is_manager:
                     return ActionResult.NOT_YOURS
-            await self._close(u, row, reason=reason)
+            self._close(u, row, reason=reason)
             return ActionResult.DONE
 
         result, events = await self._run(work)

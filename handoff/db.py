@@ -8,7 +8,7 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
@@ -29,7 +29,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
     engine = create_async_engine(url, **kwargs)
-    sync_engine = engine.sync_engine
+    configure_sqlite(engine.sync_engine)
+    return engine
+
+
+def configure_sqlite(sync_engine: Engine) -> None:
+    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for transactions that write."""
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -50,10 +55,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         immediate = connection.get_execution_options().get(WRITES, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
-    return engine
-
 
 _sqlite_writers: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def writer_lock(engine: AsyncEngine) -> asyncio.Lock:
+    """The turn of this process's SQLite writers on `engine` (see `write_transaction`)."""
+    return _sqlite_writers.setdefault(engine, asyncio.Lock())
 
 
 @contextlib.asynccontextmanager
@@ -70,7 +78,7 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
         async with engine.begin() as connection:
             yield connection
         return
-    lock = _sqlite_writers.setdefault(engine, asyncio.Lock())
+    lock = writer_lock(engine)
     # The connection first: waiting for one from the pool must not hold the other writers up.
     async with engine.connect() as connection:
         await connection.execution_options(**{WRITES: True})

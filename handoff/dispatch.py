@@ -7,21 +7,21 @@ agents can never both win.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff import store
+from handoff import store, unit_of_work
 from handoff.clock import Clock
 from handoff.config import Config
-from handoff.db import write_transaction
 from handoff.events import (
     Closed,
     Event,
@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Sequence[Event]], Awaitable[None]]
 # Writes what events cause within the transaction that caused them; returns what to do once it
 # has committed (an adapter's notices then commit with the routing change, or not at all).
-Stager = Callable[[AsyncConnection, Sequence[Event]], Awaitable[Callable[[], None]]]
+Stager = Callable[[Connection, Sequence[Event]], Callable[[], None]]
+T = TypeVar("T")
 C = ConversationState
 DEFAULT_HANDLE_SECONDS = 300.0
 CONFLICT_RETRIES = 5
@@ -95,7 +96,7 @@ class Outcome:
 class Unit:
     """One transaction of routing work: its connection, its moment, the events it produced."""
 
-    conn: AsyncConnection
+    conn: Connection
     now: datetime
     events: list[Event] = field(default_factory=list)
     routed: int = 0
@@ -119,19 +120,13 @@ class Dispatcher:
 
     # ---- plumbing -------------------------------------------------------------------------
 
-    async def _run(self, work: Callable[[Unit], Awaitable[Any]]) -> tuple[Any, list[Event]]:
-        """Run `work` in one transaction (with what the stagers write for its events), retrying on
-        a lost compare-and-set; then publish the events to the listeners."""
+    async def _run(self, work: Callable[[Unit], T]) -> tuple[T, list[Event]]:
+        """Run `work` as one unit of work (with what the stagers write for its events), retrying
+        on a lost compare-and-set; then publish the events to the listeners."""
         for attempt in range(CONFLICT_RETRIES):
+            step = functools.partial(self._step, work, self.clock.now())
             try:
-                async with write_transaction(self.engine) as conn:
-                    unit = Unit(conn, self.clock.now())
-                    value = await work(unit)
-                    committed = (
-                        [await stage(conn, unit.events) for stage in self.stagers]
-                        if unit.events
-                        else []
-                    )
+                value, unit, committed = await unit_of_work.write(self.engine, step)
                 break
             except store.Conflict:
                 if attempt == CONFLICT_RETRIES - 1:
@@ -141,6 +136,18 @@ class Dispatcher:
             done()
         await self.publish(unit.events)
         return value, unit.events
+
+    def _step(
+        self, work: Callable[[Unit], T], now: datetime, conn: Connection
+    ) -> tuple[T, Unit, list[Callable[[], None]]]:
+        unit = Unit(conn, now)
+        value = work(unit)
+        committed = [stage(conn, unit.events) for stage in self.stagers] if unit.events else []
+        return value, unit, committed
+
+    async def _read(self, query: Callable[[Connection], T]) -> T:
+        """Run a query of the routing state on a connection of its own."""
+        return await unit_of_work.read(self.engine, query)
 
     async def publish(self, events: Sequence[Event]) -> None:
         if not events:
@@ -153,7 +160,7 @@ class Dispatcher:
 
     # ---- routing --------------------------------------------------------------------------
 
-    async def _route(
+    def _route(
         self,
         u: Unit,
         conversation_id: int,
@@ -170,7 +177,7 @@ class Dispatcher:
         is given that one first, so no arrival or requeue jumps the queue; `passed` holds those
         that could not be placed, so the search ends.
         """
-        row = await store.get_conversation(u.conn, conversation_id)
+        row = store.get_conversation(u.conn, conversation_id)
         if row is None or row.state != C.QUEUED or (row.not_before and row.not_before > u.now):
             return
         conversation = store.conversation_snapshot(row)
@@ -179,26 +186,24 @@ class Dispatcher:
         team_spec = self.config.teams.get(row.team)
         if team_spec is not None and overflowing(conversation, routing, u.now):
             teams += [t for t in team_spec.secondary if self._team_open(t, u.now)]
-        candidate = await store.longest_idle_candidate(u.conn, teams, row.id, exclude_agent)
+        candidate = store.longest_idle_candidate(u.conn, teams, row.id, exclude_agent)
         sticky = None
         if row.sticky_agent_id is not None and not row.sticky_tried:
-            sticky_row = await store.get_agent(u.conn, row.sticky_agent_id)
+            sticky_row = store.get_agent(u.conn, row.sticky_agent_id)
             sticky = store.agent_snapshot(sticky_row) if sticky_row is not None else None
         decision = decide_offer(
             conversation, sticky_agent=sticky, candidate=candidate, routing=routing, now=u.now
         )
         if decision.verdict is Verdict.OFFER and not decision.sticky:
-            earlier = await self._head_for(u, decision.agent_id, passed | {row.id})
+            earlier = self._head_for(u, decision.agent_id, passed | {row.id})
             if earlier is not None and (earlier.queue_key, earlier.id) < (row.queue_key, row.id):
-                await self._route(u, earlier.id, passed=passed | {row.id})
-                still = await store.get_conversation(u.conn, earlier.id)
+                self._route(u, earlier.id, passed=passed | {row.id})
+                still = store.get_conversation(u.conn, earlier.id)
                 skip = passed if still.state != C.QUEUED else passed | {earlier.id}
-                await self._route(
-                    u, row.id, announce=announce, exclude_agent=exclude_agent, passed=skip
-                )
+                self._route(u, row.id, announce=announce, exclude_agent=exclude_agent, passed=skip)
                 return
         if decision.verdict is Verdict.OFFER:
-            await self._offer(
+            self._offer(
                 u,
                 row,
                 decision.agent_id,
@@ -209,14 +214,14 @@ class Dispatcher:
             )
             return
         if decision.open_to_anyone:
-            await store.update_conversation(u.conn, row, open_to_anyone=True)
+            store.update_conversation(u.conn, row, open_to_anyone=True)
             u.events.append(OpenedToAnyone(row.id, row.attempts))
         if announce or decision.open_to_anyone:
-            await store.add_trail(u.conn, row.id, u.now, "wait", decision.reason)
+            store.add_trail(u.conn, row.id, u.now, "wait", decision.reason)
         if announce:
-            u.events.append(await self._queued_event(u, row))
+            u.events.append(self._queued_event(u, row))
 
-    async def _offer(
+    def _offer(
         self,
         u: Unit,
         row: Row[Any],
@@ -226,7 +231,7 @@ class Dispatcher:
         reason: str,
         opens: bool,
     ) -> None:
-        reserved = await store.change_agent(
+        reserved = store.change_agent(
             u.conn,
             agent_id,
             store.has_free_slot(),
@@ -237,7 +242,7 @@ class Dispatcher:
             raise store.Conflict(f"agent {agent_id} filled up meanwhile")
         check_move(C(row.state), C.OFFERED)
         deadline = u.now + timedelta(seconds=timeout)
-        await store.update_conversation(
+        store.update_conversation(
             u.conn,
             row,
             state=C.OFFERED,
@@ -245,7 +250,7 @@ class Dispatcher:
             sticky_tried=row.sticky_tried or sticky,
             open_to_anyone=row.open_to_anyone or opens,
         )
-        offer_id = await store.add_offer(
+        offer_id = store.add_offer(
             u.conn,
             conversation_id=row.id,
             agent_id=agent_id,
@@ -253,21 +258,21 @@ class Dispatcher:
             deadline=deadline,
             sticky=sticky,
         )
-        await store.add_trail(u.conn, row.id, u.now, "offer", reason)
+        store.add_trail(u.conn, row.id, u.now, "offer", reason)
         if opens:
             u.events.append(OpenedToAnyone(row.id, row.attempts + 1))
         u.events.append(
             OfferMade(row.id, offer_id, agent_id, deadline, sticky, row.open_to_anyone or opens)
         )
 
-    async def _queued_event(self, u: Unit, row: Row[Any]) -> Queued:
+    def _queued_event(self, u: Unit, row: Row[Any]) -> Queued:
         """The customer's place in line and estimated wait, noted as told (SPEC §3.5)."""
-        row = await store.get_conversation(u.conn, row.id)
-        position = await store.queue_position(u.conn, row)
-        on_duty = await store.agents_on_duty(u.conn, row.team)
-        handle = await store.mean_handle_seconds(u.conn, row.team, u.now - timedelta(days=7))
+        row = store.get_conversation(u.conn, row.id)
+        position = store.queue_position(u.conn, row)
+        on_duty = store.agents_on_duty(u.conn, row.team)
+        handle = store.mean_handle_seconds(u.conn, row.team, u.now - timedelta(days=7))
         wait = estimated_wait(position, on_duty, handle or DEFAULT_HANDLE_SECONDS)
-        await u.conn.execute(
+        u.conn.execute(
             update(store.conversations)
             .where(store.conversations.c.id == row.id)
             .values(position_told=position, position_told_at=u.now)
@@ -280,24 +285,24 @@ class Dispatcher:
         spec = self.config.teams.get(team)
         return spec is not None and is_open(self.config.schedules[spec.schedule], now)
 
-    async def _dispatch_agent(self, u: Unit, agent_id: int, rounds: int | None = None) -> None:
+    def _dispatch_agent(self, u: Unit, agent_id: int, rounds: int | None = None) -> None:
         """Give a free agent the head of the queues they serve, until they are full or none is
         left (or `rounds` conversations have been tried)."""
         tried = 0
         while rounds is None or tried < rounds:
             tried += 1
-            agent_row = await store.get_agent(u.conn, agent_id)
+            agent_row = store.get_agent(u.conn, agent_id)
             if agent_row is None or not is_eligible(store.agent_snapshot(agent_row)):
                 return
-            head = await self._head_for(u, agent_id)
+            head = self._head_for(u, agent_id)
             if head is None:
                 return
             before = len(u.events)
-            await self._route(u, head.id)
+            self._route(u, head.id)
             if len(u.events) == before:
                 return  # the head went nowhere (e.g. its sticky agent is someone else): stop here
 
-    async def _head_for(
+    def _head_for(
         self, u: Unit, agent_id: int, passed: frozenset[int] = frozenset()
     ) -> Row[Any] | None:
         """The first conversation (priority with aging) of the queues this agent serves now:
@@ -311,12 +316,12 @@ class Dispatcher:
         ]
         cutoff = u.now - timedelta(seconds=self.config.routing.overflow_after)
         heads = [
-            await store.head_of_queue(u.conn, team=t, agent_id=agent_id, now=u.now, passed=passed)
+            store.head_of_queue(u.conn, team=t, agent_id=agent_id, now=u.now, passed=passed)
             for t in primary
         ]
         if self._team_open_any(primary, u.now):
             heads += [
-                await store.head_of_queue(
+                store.head_of_queue(
                     u.conn,
                     team=t,
                     agent_id=agent_id,
@@ -332,24 +337,22 @@ class Dispatcher:
     def _team_open_any(self, teams: Sequence[str], now: datetime) -> bool:
         return any(self._team_open(t, now) for t in teams)
 
-    async def _end_offer(self, u: Unit, offer: Row[Any], outcome: OfferState) -> None:
+    def _end_offer(self, u: Unit, offer: Row[Any], outcome: OfferState) -> None:
         """Resolve a pending offer once and give the agent's reserved slot back.
 
         Raises Conflict when someone resolved it meanwhile, so the whole decision is retried on
         fresh state (PostgreSQL re-checks the WHERE after waiting for the row lock).
         """
-        if not await store.resolve_offer(u.conn, offer.id, outcome, u.now):
+        if not store.resolve_offer(u.conn, offer.id, outcome, u.now):
             raise store.Conflict(f"offer {offer.id} was resolved meanwhile")
-        await store.change_agent(
-            u.conn, offer.agent_id, pending_offers=store.agents.c.pending_offers - 1
-        )
+        store.change_agent(u.conn, offer.agent_id, pending_offers=store.agents.c.pending_offers - 1)
         if outcome is not OfferState.ACCEPTED:
             u.events.append(OfferEnded(offer.conversation_id, offer.id, offer.agent_id, outcome))
 
-    async def _requeue_from_agent(self, u: Unit, row: Row[Any], team: str, why: str) -> None:
+    def _requeue_from_agent(self, u: Unit, row: Row[Any], team: str, why: str) -> None:
         check_move(C.ASSIGNED, C.QUEUED)
         routing = self.config.routing
-        await store.update_conversation(
+        store.update_conversation(
             u.conn,
             row,
             state=C.QUEUED,
@@ -362,49 +365,47 @@ class Dispatcher:
             transfers=row.transfers + (1 if team != row.team else 0),
         )
         # The releasing agent counts as just routed, so round robin tries the others first.
-        await store.change_agent(
+        store.change_agent(
             u.conn, row.agent_id, load=store.agents.c.load - 1, last_routed_at=u.routed_at()
         )
-        await store.add_trail(u.conn, row.id, u.now, "requeue", why)
+        store.add_trail(u.conn, row.id, u.now, "requeue", why)
         u.events.append(Requeued(row.id, row.agent_id, team, why))
-        await self._route(u, row.id, announce=True, exclude_agent=row.agent_id)
+        self._route(u, row.id, announce=True, exclude_agent=row.agent_id)
 
-    async def _close(self, u: Unit, row: Row[Any], *, reason: str) -> None:
+    def _close(self, u: Unit, row: Row[Any], *, reason: str) -> None:
         check_move(C(row.state), C.CLOSED)
         freed: list[int] = []
         if row.state == C.OFFERED:
-            offer = await store.pending_offer(u.conn, row.id)
+            offer = store.pending_offer(u.conn, row.id)
             if offer is not None:
-                await self._end_offer(u, offer, OfferState.RESCINDED)
+                self._end_offer(u, offer, OfferState.RESCINDED)
                 freed.append(offer.agent_id)
-        await store.update_conversation(
-            u.conn, row, state=C.CLOSED, closed_at=u.now, close_reason=reason
-        )
+        store.update_conversation(u.conn, row, state=C.CLOSED, closed_at=u.now, close_reason=reason)
         if row.state == C.ASSIGNED and row.agent_id is not None:
-            await store.change_agent(u.conn, row.agent_id, load=store.agents.c.load - 1)
+            store.change_agent(u.conn, row.agent_id, load=store.agents.c.load - 1)
             freed.append(row.agent_id)
         if row.team:
             customers = Customer.__table__
-            await u.conn.execute(
+            u.conn.execute(
                 update(customers)
                 .where(customers.c.id == row.customer_id)
                 .values(usual_team=row.team)
             )
-        await store.add_trail(u.conn, row.id, u.now, "close", f"closed ({reason})")
+        store.add_trail(u.conn, row.id, u.now, "close", f"closed ({reason})")
         u.events.append(Closed(row.id, row.customer_id, row.agent_id, reason))
         for agent_id in freed:
-            await self._dispatch_agent(u, agent_id)
+            self._dispatch_agent(u, agent_id)
 
-    async def _rescind_offers_of(self, u: Unit, agent_id: int, why: str) -> None:
+    def _rescind_offers_of(self, u: Unit, agent_id: int, why: str) -> None:
         """End the agent's pending offers; their conversations are all back in the queue before
         any is routed again, and then go in queue order (none overtakes another)."""
         requeued: list[tuple[float, int]] = []
-        for offer in await store.pending_offers_of(u.conn, agent_id):
-            await self._end_offer(u, offer, OfferState.RESCINDED)
-            row = await store.get_conversation(u.conn, offer.conversation_id)
-            await store.add_trail(u.conn, row.id, u.now, "rescind", f"offer rescinded: {why}")
+        for offer in store.pending_offers_of(u.conn, agent_id):
+            self._end_offer(u, offer, OfferState.RESCINDED)
+            row = store.get_conversation(u.conn, offer.conversation_id)
+            store.add_trail(u.conn, row.id, u.now, "rescind", f"offer rescinded: {why}")
             if row.state == C.OFFERED:
-                await store.update_conversation(u.conn, row, state=C.QUEUED)
+                store.update_conversation(u.conn, row, state=C.QUEUED)
                 requeued.append((row.queue_key, row.id))
         for _, conversation_id in sorted(requeued):
-            await self._route(u, conversation_id)
+            self._route(u, conversation_id)

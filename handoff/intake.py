@@ -57,11 +57,11 @@ class Intake(Dispatcher):
         """
         table = Customer.__table__
 
-        async def work(u: Unit) -> Row[Any]:
-            row = (await u.conn.execute(select(table).where(table.c.id == customer_id))).first()
+        def work(u: Unit) -> Row[Any]:
+            row = (u.conn.execute(select(table).where(table.c.id == customer_id))).first()
             vip_now = vip or customer_id in self.config.routing.vip.customers
             if row is None:
-                await u.conn.execute(
+                u.conn.execute(
                     insert(table).values(
                         id=customer_id,
                         name=name,
@@ -80,10 +80,8 @@ class Intake(Dispatcher):
                 }
                 if language:
                     changes["language"] = language
-                await u.conn.execute(
-                    update(table).where(table.c.id == customer_id).values(**changes)
-                )
-            return (await u.conn.execute(select(table).where(table.c.id == customer_id))).one()
+                u.conn.execute(update(table).where(table.c.id == customer_id).values(**changes))
+            return (u.conn.execute(select(table).where(table.c.id == customer_id))).one()
 
         row, _ = await self._run(work)
         return row
@@ -107,8 +105,7 @@ class Intake(Dispatcher):
             .select_from(customers.outerjoin(conversation, conversation.c.id == newest_open))
             .where(customers.c.id == customer_id)
         )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self._read(lambda conn: conn.execute(query).first())
         if row is None:
             return None, None
         found = row._mapping
@@ -124,18 +121,18 @@ class Intake(Dispatcher):
             raise ValueError(f"not a customer note: {sorted(values.keys() - allowed)}")
         table = Customer.__table__
 
-        async def work(u: Unit) -> None:
-            await u.conn.execute(update(table).where(table.c.id == customer_id).values(**values))
+        def work(u: Unit) -> None:
+            u.conn.execute(update(table).where(table.c.id == customer_id).values(**values))
 
         await self._run(work)
 
     async def record_intent_choice(self, customer_id: int, intent: str) -> None:
         """The customer chose what their last message meant when the bot asked."""
 
-        async def work(u: Unit) -> None:
-            text = await store.last_customer_text(u.conn, customer_id)
+        def work(u: Unit) -> None:
+            text = store.last_customer_text(u.conn, customer_id)
             if text is not None:
-                await store.add_intent_label(
+                store.add_intent_label(
                     u.conn,
                     u.now,
                     customer_id=customer_id,
@@ -148,16 +145,15 @@ class Intake(Dispatcher):
 
     async def learned_examples(self, limit: int = 5000) -> list[tuple[str, str]]:
         """(text, intent) that agents corrected in chats now closed: the bot learns them."""
-        async with self.engine.connect() as conn:
-            return await store.corrected_examples(conn, limit)
+        return await self._read(lambda conn: store.corrected_examples(conn, limit))
 
     async def refresh_queue_positions(self, every: float = 60.0) -> Outcome:
         """Tell waiting customers their new place in line: when it changed, at most once `every`
         seconds (SPEC §3.5). Emits `Queued(first=False)` for each one to tell."""
         table = store.conversations
 
-        async def work(u: Unit) -> None:
-            waiting = await u.conn.execute(
+        def work(u: Unit) -> None:
+            waiting = u.conn.execute(
                 select(table).where(
                     table.c.state == C.QUEUED,
                     table.c.position_told.is_not(None),
@@ -167,17 +163,17 @@ class Intake(Dispatcher):
             for row in waiting.all():
                 if row.not_before is not None and row.not_before > u.now:
                     continue  # held for the opening: its customer was told when
-                if await store.queue_position(u.conn, row) != row.position_told:
-                    u.events.append(await self._queued_event(u, row))
+                if store.queue_position(u.conn, row) != row.position_told:
+                    u.events.append(self._queued_event(u, row))
 
         _, events = await self._run(work)
         return Outcome(ActionResult.DONE, tuple(events))
 
-    async def _open_conversation(self, u: Unit, customer_id: int, first_message: str) -> int:
+    def _open_conversation(self, u: Unit, customer_id: int, first_message: str) -> int:
         """The customer's open conversation, or a new one talking to the bot."""
         table = store.conversations
         row = (
-            await u.conn.execute(
+            u.conn.execute(
                 select(table.c.id)
                 .where(table.c.customer_id == customer_id, table.c.state.in_(tuple(OPEN_STATES)))
                 .order_by(table.c.id.desc())
@@ -186,7 +182,7 @@ class Intake(Dispatcher):
         ).first()
         if row is not None:
             return int(row.id)
-        result = await u.conn.execute(
+        result = u.conn.execute(
             insert(table).values(
                 customer_id=customer_id,
                 state=C.BOT,
@@ -207,18 +203,18 @@ class Intake(Dispatcher):
     ) -> Outcome:
         """The customer needs a person: classify, check the hours, find the sticky agent, route."""
 
-        async def work(u: Unit) -> int:
-            conversation_id = await self._open_conversation(u, customer_id, text)
-            row = await store.get_conversation(u.conn, conversation_id)
+        def work(u: Unit) -> int:
+            conversation_id = self._open_conversation(u, customer_id, text)
+            row = store.get_conversation(u.conn, conversation_id)
             if row.state != C.BOT:
                 return conversation_id  # already waiting or with an agent: nothing to redo
-            await self._enqueue(u, row, intent=intent, text=text, account_owner_id=account_owner_id)
+            self._enqueue(u, row, intent=intent, text=text, account_owner_id=account_owner_id)
             return conversation_id
 
         conversation_id, events = await self._run(work)
         return Outcome(ActionResult.DONE, tuple(events), conversation_id=conversation_id)
 
-    async def _enqueue(
+    def _enqueue(
         self,
         u: Unit,
         row: Row[Any],
@@ -229,10 +225,10 @@ class Intake(Dispatcher):
     ) -> None:
         customers, table = Customer.__table__, store.conversations
         customer = (
-            await u.conn.execute(select(customers).where(customers.c.id == row.customer_id))
+            u.conn.execute(select(customers).where(customers.c.id == row.customer_id))
         ).first()
         last = (
-            await u.conn.execute(
+            u.conn.execute(
                 select(table)
                 .where(
                     table.c.customer_id == row.customer_id,
@@ -276,17 +272,15 @@ class Intake(Dispatcher):
         )
         if hours.outcome is not TeamHours.OPEN:
             values.update(not_before=hours.opening, after_hours_policy=hours.policy)
-        await store.update_conversation(u.conn, row, **values)
-        await store.add_trail(u.conn, row.id, u.now, "classify", "; ".join(verdict.reasons))
-        await store.add_trail(u.conn, row.id, u.now, "time", hours.reason)
+        store.update_conversation(u.conn, row, **values)
+        store.add_trail(u.conn, row.id, u.now, "classify", "; ".join(verdict.reasons))
+        store.add_trail(u.conn, row.id, u.now, "time", hours.reason)
         if sticky_id is not None:
-            await store.add_trail(
-                u.conn, row.id, u.now, "sticky", f"sticky candidate: agent {sticky_id}"
-            )
+            store.add_trail(u.conn, row.id, u.now, "sticky", f"sticky candidate: agent {sticky_id}")
         if hours.outcome is TeamHours.OPEN:
             if hours.team != verdict.team:
                 u.events.append(RoutedAfterHours(row.id, row.customer_id, verdict.team, hours.team))
-            await self._route(u, row.id, announce=True)
+            self._route(u, row.id, announce=True)
         else:
             u.events.append(
                 HeldAfterHours(row.id, row.customer_id, hours.team, hours.policy, hours.opening)
@@ -296,9 +290,9 @@ class Intake(Dispatcher):
         """`/cancel`: the customer leaves the queue (or ends the chat with their agent)."""
         table = store.conversations
 
-        async def work(u: Unit) -> Outcome:
+        def work(u: Unit) -> Outcome:
             row = (
-                await u.conn.execute(
+                u.conn.execute(
                     select(table).where(
                         table.c.customer_id == customer_id,
                         table.c.state.in_((C.QUEUED, C.OFFERED, C.ASSIGNED)),
@@ -307,7 +301,7 @@ class Intake(Dispatcher):
             ).first()
             if row is None:
                 return Outcome(ActionResult.NOT_FOUND)
-            await self._close(u, row, reason="customer_cancel")
+            self._close(u, row, reason="customer_cancel")
             return Outcome(ActionResult.DONE, conversation_id=row.id)
 
         outcome, events = await self._run(work)
@@ -317,17 +311,17 @@ class Intake(Dispatcher):
         """The customer blocked the bot (403): end their open conversation; the agent is told."""
         customers = Customer.__table__
 
-        async def work(u: Unit) -> None:
-            await u.conn.execute(
+        def work(u: Unit) -> None:
+            u.conn.execute(
                 update(customers).where(customers.c.id == customer_id).values(blocked=True)
             )
             table = store.conversations
-            for row in await u.conn.execute(
+            for row in u.conn.execute(
                 select(table).where(
                     table.c.customer_id == customer_id, table.c.state.in_(tuple(OPEN_STATES))
                 )
             ):
-                await self._close(u, row, reason="blocked")
+                self._close(u, row, reason="blocked")
 
         _, events = await self._run(work)
         return Outcome(ActionResult.DONE, tuple(events))
@@ -356,8 +350,8 @@ class Intake(Dispatcher):
         message sets the conversation's first response time.
         """
 
-        async def work(u: Unit) -> None:
-            await store.insert_messages(u.conn, u.now, customer_id, conversation_id, entries)
+        def work(u: Unit) -> None:
+            store.insert_messages(u.conn, u.now, customer_id, conversation_id, entries)
 
         if entries:
             await self._run(work)
@@ -368,15 +362,15 @@ class Intake(Dispatcher):
         """The optional comment after a rating, if it comes within CSAT_COMMENT_WINDOW."""
         table, customers = Csat.__table__, Customer.__table__
 
-        async def work(u: Unit) -> ActionResult:
-            row = await store.get_conversation(u.conn, conversation_id)
+        def work(u: Unit) -> ActionResult:
+            row = store.get_conversation(u.conn, conversation_id)
             if row is None or row.customer_id != customer_id:
                 return ActionResult.NOT_FOUND
-            await u.conn.execute(
+            u.conn.execute(
                 update(customers).where(customers.c.id == customer_id).values(csat_comment_for=None)
             )
             # Only a reply soon after the rating is its comment; later words are a new question.
-            done = await u.conn.execute(
+            done = u.conn.execute(
                 update(table)
                 .where(
                     table.c.conversation_id == conversation_id,
@@ -397,18 +391,18 @@ class Intake(Dispatcher):
             return ActionResult.NOT_ALLOWED
         table = Csat.__table__
 
-        async def work(u: Unit) -> ActionResult:
-            row = await store.get_conversation(u.conn, conversation_id)
+        def work(u: Unit) -> ActionResult:
+            row = store.get_conversation(u.conn, conversation_id)
             if row is None or row.customer_id != customer_id:
                 return ActionResult.NOT_FOUND
             if row.state != C.CLOSED:
                 return ActionResult.NOT_ALLOWED
-            exists = await u.conn.scalar(
+            exists = u.conn.scalar(
                 select(table.c.conversation_id).where(table.c.conversation_id == conversation_id)
             )
             if exists is not None:
                 return ActionResult.ALREADY_DONE
-            await u.conn.execute(
+            u.conn.execute(
                 insert(table).values(
                     conversation_id=conversation_id,
                     score=score,

@@ -38,9 +38,9 @@ class Staffing(Dispatcher):
         if config is not None:
             self.config = config
 
-        async def work(u: Unit) -> None:
+        def work(u: Unit) -> None:
             agents, teams = store.agents, store.agent_teams
-            existing = {r.id for r in await u.conn.execute(select(agents.c.id))}
+            existing = {r.id for r in u.conn.execute(select(agents.c.id))}
             for agent in self.config.agents:
                 values = dict(
                     name=agent.name,
@@ -50,20 +50,18 @@ class Staffing(Dispatcher):
                     active=True,
                 )
                 if agent.id in existing:
-                    await u.conn.execute(
-                        update(agents).where(agents.c.id == agent.id).values(**values)
-                    )
+                    u.conn.execute(update(agents).where(agents.c.id == agent.id).values(**values))
                 else:
-                    await u.conn.execute(insert(agents).values(id=agent.id, **values))
+                    u.conn.execute(insert(agents).values(id=agent.id, **values))
             configured = {a.id for a in self.config.agents}
             for gone in existing - configured:
-                await u.conn.execute(
+                u.conn.execute(
                     update(agents).where(agents.c.id == gone).values(active=False, on_shift=False)
                 )
-            await u.conn.execute(delete(teams))
+            u.conn.execute(delete(teams))
             rows = [{"agent_id": a.id, "team": t} for a in self.config.agents for t in a.teams]
             if rows:
-                await u.conn.execute(insert(teams), rows)
+                u.conn.execute(insert(teams), rows)
 
         await self._run(work)
         await self.sync_shifts()
@@ -73,11 +71,11 @@ class Staffing(Dispatcher):
     ) -> Outcome:
         """`/on`, `/away`, `/off`: takes effect at once; pending offers of an agent leaving are rescinded."""
 
-        async def work(u: Unit) -> ActionResult:
-            agent = await store.get_agent(u.conn, agent_id)
+        def work(u: Unit) -> ActionResult:
+            agent = store.get_agent(u.conn, agent_id)
             if agent is None or not agent.active:
                 return ActionResult.NOT_ALLOWED
-            await store.change_agent(
+            store.change_agent(
                 u.conn,
                 agent_id,
                 status=status,
@@ -86,9 +84,9 @@ class Staffing(Dispatcher):
             )
             u.events.append(AgentStatusChanged(None, agent_id, status, why))
             if status is AgentStatus.AVAILABLE:
-                await self._dispatch_agent(u, agent_id)
+                self._dispatch_agent(u, agent_id)
             else:
-                await self._rescind_offers_of(u, agent_id, f"{agent.name} went {status}")
+                self._rescind_offers_of(u, agent_id, f"{agent.name} went {status}")
             return ActionResult.DONE
 
         result, events = await self._run(work)
@@ -98,17 +96,17 @@ class Staffing(Dispatcher):
         """Whether the bot can message this agent privately. An unreachable agent gets no offers,
         and the chats they hold go back to the queue (nothing they would write could arrive)."""
 
-        async def work(u: Unit) -> ActionResult:
-            agent = await store.get_agent(u.conn, agent_id)
+        def work(u: Unit) -> ActionResult:
+            agent = store.get_agent(u.conn, agent_id)
             if agent is None or agent.reachable == reachable:
                 return ActionResult.ALREADY_DONE
-            await store.change_agent(u.conn, agent_id, reachable=reachable)
+            store.change_agent(u.conn, agent_id, reachable=reachable)
             u.events.append(AgentReachability(None, agent_id, reachable))
             if reachable:
-                await self._dispatch_agent(u, agent_id)
+                self._dispatch_agent(u, agent_id)
                 return ActionResult.DONE
-            await self._rescind_offers_of(u, agent_id, f"{agent.name} cannot be messaged")
-            held = await u.conn.execute(
+            self._rescind_offers_of(u, agent_id, f"{agent.name} cannot be messaged")
+            held = u.conn.execute(
                 select(store.conversations).where(
                     store.conversations.c.agent_id == agent_id,
                     store.conversations.c.state == C.ASSIGNED,
@@ -116,7 +114,7 @@ class Staffing(Dispatcher):
             )
             for row in held.all():
                 why = f"requeued: the bot cannot message {agent.name}"
-                await self._requeue_from_agent(u, row, row.team, why)
+                self._requeue_from_agent(u, row, row.team, why)
             return ActionResult.DONE
 
         result, events = await self._run(work)
@@ -127,15 +125,15 @@ class Staffing(Dispatcher):
     async def sync_shifts(self) -> Outcome:
         """Start and end shifts by the agents' schedules: starting means available, ending offline."""
 
-        async def work(u: Unit) -> None:
+        def work(u: Unit) -> None:
             shift_log = ShiftLog.__table__
             for spec in self.config.agents:
-                row = await store.get_agent(u.conn, spec.id)
+                row = store.get_agent(u.conn, spec.id)
                 on = is_open(self.config.schedules[spec.shift], u.now)
                 if row is None or row.on_shift == on:
                     continue
                 if on:
-                    await store.change_agent(
+                    store.change_agent(
                         u.conn,
                         spec.id,
                         on_shift=True,
@@ -143,20 +141,20 @@ class Staffing(Dispatcher):
                         status_changed_at=u.now,
                         missed_offers=0,
                     )
-                    await u.conn.execute(insert(shift_log).values(agent_id=spec.id, start=u.now))
+                    u.conn.execute(insert(shift_log).values(agent_id=spec.id, start=u.now))
                     u.events.append(
                         AgentStatusChanged(None, spec.id, AgentStatus.AVAILABLE, "shift_start")
                     )
-                    await self._dispatch_agent(u, spec.id)
+                    self._dispatch_agent(u, spec.id)
                 else:
-                    await store.change_agent(
+                    store.change_agent(
                         u.conn,
                         spec.id,
                         on_shift=False,
                         status=AgentStatus.OFFLINE,
                         status_changed_at=u.now,
                     )
-                    await u.conn.execute(
+                    u.conn.execute(
                         update(shift_log)
                         .where(shift_log.c.agent_id == spec.id, shift_log.c.end.is_(None))
                         .values(end=u.now)
@@ -164,7 +162,7 @@ class Staffing(Dispatcher):
                     u.events.append(
                         AgentStatusChanged(None, spec.id, AgentStatus.OFFLINE, "shift_end")
                     )
-                    await self._rescind_offers_of(u, spec.id, f"{spec.name}'s shift ended")
+                    self._rescind_offers_of(u, spec.id, f"{spec.name}'s shift ended")
 
         _, events = await self._run(work)
         return Outcome(ActionResult.DONE, tuple(events))
@@ -173,9 +171,9 @@ class Staffing(Dispatcher):
         """After a config reload: chats held for a team's opening follow the teams' new hours,
         and any whose team is open now are offered at once."""
 
-        async def work(u: Unit) -> None:
+        def work(u: Unit) -> None:
             table = store.conversations
-            held = await u.conn.execute(
+            held = u.conn.execute(
                 select(table).where(table.c.state == C.QUEUED, table.c.not_before > u.now)
             )
             for row in held.all():
@@ -185,10 +183,8 @@ class Staffing(Dispatcher):
                 opening = u.now if hours.outcome is TeamHours.OPEN else hours.opening
                 if opening is None or (opening == row.not_before and hours.team == row.team):
                     continue
-                await store.update_conversation(u.conn, row, team=hours.team, not_before=opening)
-                await store.add_trail(
-                    u.conn, row.id, u.now, "time", f"config reloaded; {hours.reason}"
-                )
+                store.update_conversation(u.conn, row, team=hours.team, not_before=opening)
+                store.add_trail(u.conn, row.id, u.now, "time", f"config reloaded; {hours.reason}")
 
         _, events = await self._run(work)
         return Outcome(ActionResult.DONE, (*events, *(await self.dispatch_free_agents()).events))
@@ -196,13 +192,13 @@ class Staffing(Dispatcher):
     async def dispatch_free_agents(self) -> Outcome:
         """Offer waiting conversations to every agent with a free slot (openings, overflow, drains)."""
 
-        async def work(u: Unit) -> None:
+        def work(u: Unit) -> None:
             # One conversation per free agent a round, longest idle first, so a queue drained at
             # an opening is shared out evenly rather than filling the first agent's capacity.
             while True:
                 before = len(u.events)
-                for agent_id in await store.free_agent_ids(u.conn):
-                    await self._dispatch_agent(u, agent_id, rounds=1)
+                for agent_id in store.free_agent_ids(u.conn):
+                    self._dispatch_agent(u, agent_id, rounds=1)
                 if len(u.events) == before:
                     return
 
@@ -219,9 +215,9 @@ class Staffing(Dispatcher):
         return events
 
     async def _check_sla(self) -> list[Event]:
-        async def work(u: Unit) -> None:
+        def work(u: Unit) -> None:
             table = store.conversations
-            rows = await u.conn.execute(
+            rows = u.conn.execute(
                 select(table)
                 .where(
                     table.c.state.in_((C.QUEUED, C.OFFERED, C.ASSIGNED)),
@@ -239,10 +235,10 @@ class Staffing(Dispatcher):
                 started = wait_start(row.queued_at, row.not_before)
                 waited = (u.now - started).total_seconds()
                 if waited >= team.sla.first_response:
-                    await u.conn.execute(
+                    u.conn.execute(
                         update(table).where(table.c.id == row.id).values(sla_alerted=True)
                     )
-                    await store.add_trail(
+                    store.add_trail(
                         u.conn, row.id, u.now, "sla", f"no first response after {waited:.0f} s"
                     )
                     u.events.append(SlaBreached(row.id, row.team, waited))
@@ -253,10 +249,11 @@ class Staffing(Dispatcher):
     async def _close_idle(self) -> list[Event]:
         table = store.conversations
         cutoff = self.clock.now() - timedelta(seconds=self.config.routing.idle_close_after)
-        async with self.engine.connect() as conn:
-            idle = await store.conversation_ids(
+        idle = await self._read(
+            lambda conn: store.conversation_ids(
                 conn, table.c.state.in_((C.BOT, C.ASSIGNED)), table.c.last_activity_at <= cutoff
             )
+        )
         events: list[Event] = []
         for conversation_id in idle:
             events += (await self.close(conversation_id, reason="idle")).events

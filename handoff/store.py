@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.policies import AgentSnapshot, ConversationSnapshot
 from handoff.states import AgentStatus, ConversationState, OfferState
@@ -87,23 +86,23 @@ def conversation_snapshot(row: Row[Any]) -> ConversationSnapshot:
     )
 
 
-async def get_conversation(conn: AsyncConnection, conversation_id: int) -> Row[Any] | None:
+def get_conversation(conn: Connection, conversation_id: int) -> Row[Any] | None:
     return (
-        await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
+        conn.execute(select(conversations).where(conversations.c.id == conversation_id))
     ).first()
 
 
-async def get_customer(conn: AsyncConnection, customer_id: int) -> Row[Any] | None:
-    return (await conn.execute(select(customers).where(customers.c.id == customer_id))).first()
+def get_customer(conn: Connection, customer_id: int) -> Row[Any] | None:
+    return (conn.execute(select(customers).where(customers.c.id == customer_id))).first()
 
 
-async def get_agent(conn: AsyncConnection, agent_id: int) -> Row[Any] | None:
-    return (await conn.execute(select(agents).where(agents.c.id == agent_id))).first()
+def get_agent(conn: Connection, agent_id: int) -> Row[Any] | None:
+    return (conn.execute(select(agents).where(agents.c.id == agent_id))).first()
 
 
-async def pending_offer(conn: AsyncConnection, conversation_id: int) -> Row[Any] | None:
+def pending_offer(conn: Connection, conversation_id: int) -> Row[Any] | None:
     return (
-        await conn.execute(
+        conn.execute(
             select(offers).where(
                 offers.c.conversation_id == conversation_id,
                 offers.c.state == OfferState.PENDING,
@@ -112,9 +111,9 @@ async def pending_offer(conn: AsyncConnection, conversation_id: int) -> Row[Any]
     ).first()
 
 
-async def update_conversation(conn: AsyncConnection, row: Row[Any], **values: Any) -> None:
+def update_conversation(conn: Connection, row: Row[Any], **values: Any) -> None:
     """Compare-and-set on `version`: raises Conflict if anyone changed the row since it was read."""
-    result = await conn.execute(
+    result = conn.execute(
         update(conversations)
         .where(conversations.c.id == row.id, conversations.c.version == row.version)
         .values(version=row.version + 1, **values)
@@ -123,11 +122,9 @@ async def update_conversation(conn: AsyncConnection, row: Row[Any], **values: An
         raise Conflict(f"conversation {row.id} changed (version {row.version})")
 
 
-async def change_agent(
-    conn: AsyncConnection, agent_id: int, *conditions: Any, **values: Any
-) -> bool:
+def change_agent(conn: Connection, agent_id: int, *conditions: Any, **values: Any) -> bool:
     """Update one agent if `conditions` still hold; False when they no longer do."""
-    result = await conn.execute(
+    result = conn.execute(
         update(agents).where(agents.c.id == agent_id, *conditions).values(**values)
     )
     return result.rowcount == 1
@@ -147,8 +144,8 @@ def has_free_slot() -> Any:
     return agents.c.load + agents.c.pending_offers < agents.c.capacity
 
 
-async def longest_idle_candidate(
-    conn: AsyncConnection, teams: Sequence[str], conversation_id: int, exclude: int | None = None
+def longest_idle_candidate(
+    conn: Connection, teams: Sequence[str], conversation_id: int, exclude: int | None = None
 ) -> AgentSnapshot | None:
     """The eligible agent of `teams` idle longest, skipping agents who let this conversation go
     (and `exclude`, the agent who just handed it back)."""
@@ -159,7 +156,7 @@ async def longest_idle_candidate(
     )
     member = exists().where(agent_teams.c.agent_id == agents.c.id, agent_teams.c.team.in_(teams))
     row = (
-        await conn.execute(
+        conn.execute(
             select(agents)
             .where(*_eligible_agent_conditions(), member, ~refused, agents.c.id != (exclude or 0))
             .order_by(agents.c.last_routed_at.asc().nulls_first(), agents.c.id)
@@ -169,8 +166,8 @@ async def longest_idle_candidate(
     return None if row is None else agent_snapshot(row)
 
 
-async def head_of_queue(
-    conn: AsyncConnection,
+def head_of_queue(
+    conn: Connection,
     *,
     team: str,
     agent_id: int,
@@ -199,15 +196,15 @@ async def head_of_queue(
     if passed:
         conditions.append(conversations.c.id.not_in(passed))
     return (
-        await conn.execute(
+        conn.execute(
             select(conversations).where(*conditions).order_by(conversations.c.queue_key).limit(1)
         )
     ).first()
 
 
-async def free_agent_ids(conn: AsyncConnection) -> list[int]:
+def free_agent_ids(conn: Connection) -> list[int]:
     """Agents who could take an offer now, longest idle first."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(agents.c.id)
         .where(*_eligible_agent_conditions())
         .order_by(agents.c.last_routed_at.asc().nulls_first(), agents.c.id)
@@ -215,9 +212,9 @@ async def free_agent_ids(conn: AsyncConnection) -> list[int]:
     return [r.id for r in rows]
 
 
-async def queue_position(conn: AsyncConnection, row: Row[Any]) -> int:
+def queue_position(conn: Connection, row: Row[Any]) -> int:
     """1-based place in the team's queue (waiting conversations ahead of it, plus one)."""
-    ahead = await conn.scalar(
+    ahead = conn.scalar(
         select(func.count())
         .select_from(conversations)
         .where(
@@ -232,10 +229,10 @@ async def queue_position(conn: AsyncConnection, row: Row[Any]) -> int:
     return int(ahead or 0) + 1
 
 
-async def agents_on_duty(conn: AsyncConnection, team: str) -> int:
+def agents_on_duty(conn: Connection, team: str) -> int:
     member = exists().where(agent_teams.c.agent_id == agents.c.id, agent_teams.c.team == team)
     return int(
-        await conn.scalar(
+        conn.scalar(
             select(func.count())
             .select_from(agents)
             .where(
@@ -249,9 +246,9 @@ async def agents_on_duty(conn: AsyncConnection, team: str) -> int:
     )
 
 
-async def mean_handle_seconds(conn: AsyncConnection, team: str, since: datetime) -> float | None:
+def mean_handle_seconds(conn: Connection, team: str, since: datetime) -> float | None:
     """Mean claimed→closed time of the team's recent conversations, for wait estimates."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(conversations.c.assigned_at, conversations.c.closed_at)
         .where(
             conversations.c.team == team,
@@ -265,16 +262,14 @@ async def mean_handle_seconds(conn: AsyncConnection, team: str, since: datetime)
     return sum(spans) / len(spans) if spans else None
 
 
-async def add_trail(
-    conn: AsyncConnection, conversation_id: int, at: datetime, kind: str, reason: str
-) -> None:
-    await conn.execute(
+def add_trail(conn: Connection, conversation_id: int, at: datetime, kind: str, reason: str) -> None:
+    conn.execute(
         insert(trail).values(conversation_id=conversation_id, at=at, kind=kind, reason=reason)
     )
 
 
-async def add_offer(
-    conn: AsyncConnection,
+def add_offer(
+    conn: Connection,
     *,
     conversation_id: int,
     agent_id: int,
@@ -282,7 +277,7 @@ async def add_offer(
     deadline: datetime,
     sticky: bool,
 ) -> int:
-    result = await conn.execute(
+    result = conn.execute(
         insert(offers).values(
             conversation_id=conversation_id,
             agent_id=agent_id,
@@ -295,11 +290,9 @@ async def add_offer(
     return int(result.inserted_primary_key[0])
 
 
-async def resolve_offer(
-    conn: AsyncConnection, offer_id: int, outcome: OfferState, now: datetime
-) -> bool:
+def resolve_offer(conn: Connection, offer_id: int, outcome: OfferState, now: datetime) -> bool:
     """Pending → outcome, once: False if the offer was already resolved (idempotent timers)."""
-    result = await conn.execute(
+    result = conn.execute(
         update(offers)
         .where(offers.c.id == offer_id, offers.c.state == OfferState.PENDING)
         .values(state=outcome, resolved_at=now)
@@ -307,10 +300,10 @@ async def resolve_offer(
     return result.rowcount == 1
 
 
-async def overdue_offers(conn: AsyncConnection, now: datetime, limit: int = 500) -> list[Row[Any]]:
+def overdue_offers(conn: Connection, now: datetime, limit: int = 500) -> list[Row[Any]]:
     """Pending offers past their deadline, in queue order of their conversations, so the ones
     that have waited longest (priority with aging) are routed again first."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(offers)
         .join(conversations, conversations.c.id == offers.c.conversation_id)
         .where(offers.c.state == OfferState.PENDING, offers.c.deadline <= now)
@@ -320,15 +313,15 @@ async def overdue_offers(conn: AsyncConnection, now: datetime, limit: int = 500)
     return list(rows)
 
 
-async def pending_offers_of(conn: AsyncConnection, agent_id: int) -> list[Row[Any]]:
-    rows = await conn.execute(
+def pending_offers_of(conn: Connection, agent_id: int) -> list[Row[Any]]:
+    rows = conn.execute(
         select(offers).where(offers.c.agent_id == agent_id, offers.c.state == OfferState.PENDING)
     )
     return list(rows)
 
 
-async def conversation_ids(conn: AsyncConnection, *conditions: Any, limit: int = 500) -> list[int]:
-    rows = await conn.execute(
+def conversation_ids(conn: Connection, *conditions: Any, limit: int = 500) -> list[int]:
+    rows = conn.execute(
         select(conversations.c.id)
         .where(and_(*conditions))
         .order_by(conversations.c.id)
@@ -337,15 +330,15 @@ async def conversation_ids(conn: AsyncConnection, *conditions: Any, limit: int =
     return [r.id for r in rows]
 
 
-async def insert_messages(
-    conn: AsyncConnection,
+def insert_messages(
+    conn: Connection,
     now: datetime,
     customer_id: int,
     conversation_id: int | None,
     entries: Sequence[SentMessage],
 ) -> None:
     """Store messages of a customer's chat; an agent's first one is the first response."""
-    await conn.execute(
+    conn.execute(
         insert(messages),
         [
             dict(
@@ -363,13 +356,13 @@ async def insert_messages(
     )
     if conversation_id is None:
         return
-    await conn.execute(
+    conn.execute(
         update(conversations)
         .where(conversations.c.id == conversation_id)
         .values(last_activity_at=now)
     )
     if any(entry.sender == "agent" for entry in entries):
-        await conn.execute(
+        conn.execute(
             update(conversations)
             .where(
                 conversations.c.id == conversation_id, conversations.c.first_response_at.is_(None)
@@ -378,8 +371,8 @@ async def insert_messages(
         )
 
 
-async def last_customer_text(
-    conn: AsyncConnection, customer_id: int, before: datetime | None = None
+def last_customer_text(
+    conn: Connection, customer_id: int, before: datetime | None = None
 ) -> str | None:
     """The last text the customer wrote (before `before`, if given), None if none."""
     query = select(messages.c.text).where(
@@ -390,19 +383,19 @@ async def last_customer_text(
     )
     if before is not None:
         query = query.where(messages.c.created_at <= before)
-    return (await conn.execute(query.order_by(messages.c.id.desc()).limit(1))).scalar()
+    return (conn.execute(query.order_by(messages.c.id.desc()).limit(1))).scalar()
 
 
-async def question_of(conn: AsyncConnection, row: Row[Any]) -> str | None:
+def question_of(conn: Connection, row: Row[Any]) -> str | None:
     """What the customer asked that led to a conversation: the text it was opened with, else
     the last thing they wrote before it opened."""
     if row.first_message and not row.first_message.startswith("/"):
         return str(row.first_message)
-    return await last_customer_text(conn, row.customer_id, before=row.created_at)
+    return last_customer_text(conn, row.customer_id, before=row.created_at)
 
 
-async def add_intent_label(
-    conn: AsyncConnection,
+def add_intent_label(
+    conn: Connection,
     now: datetime,
     *,
     customer_id: int,
@@ -412,7 +405,7 @@ async def add_intent_label(
     conversation_id: int | None = None,
     agent_id: int | None = None,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         insert(intent_labels).values(
             customer_id=customer_id,
             conversation_id=conversation_id,
@@ -425,10 +418,10 @@ async def add_intent_label(
     )
 
 
-async def corrected_examples(conn: AsyncConnection, limit: int) -> list[tuple[str, str]]:
+def corrected_examples(conn: Connection, limit: int) -> list[tuple[str, str]]:
     """(text, intent) of agents' corrections of closed conversations, newest `limit`, oldest
     first: a later correction of the same words wins."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(intent_labels.c.text, intent_labels.c.intent)
         .join(conversations, conversations.c.id == intent_labels.c.conversation_id)
         .where(

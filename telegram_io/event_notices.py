@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from handoff.config import Config
 from handoff.events import Event
@@ -25,13 +25,13 @@ class EventNotices:
     def config(self) -> Config:
         return self.router.config
 
-    async def __call__(self, conn: AsyncConnection, events: Sequence[Event]) -> Callable[[], None]:
+    def __call__(self, conn: Connection, events: Sequence[Event]) -> Callable[[], None]:
         calls: list[Call] = []
         for event in events:
-            calls += await self.calls_for(conn, event)
-        stored = await self.outbox.stage(conn, calls)
+            calls += self.calls_for(conn, event)
+        stored = self.outbox.stage(conn, calls)
         return lambda: self.outbox.staged(stored)
 
-    async def calls_for(self, conn: AsyncConnection, event: Event) -> list[Call]:
+    def calls_for(self, conn: Connection, event: Event) -> list[Call]:
         """The messages one event calls for, read on the transaction's connection."""
         raise NotImplementedError

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 from telegram.error import (
     BadRequest,
@@ -44,6 +44,7 @@ from handoff.config import Pacing
 from handoff.db import insert_ignoring_duplicates, write_transaction
 from handoff.group_commit import GroupCommit
 from handoff.tables import OutboxMessage
+from handoff.unit_of_work import current_task
 from telegram_io.calls import Call
 from telegram_io.pacing import Pacer
 from telegram_io.retry import backoff, retry_after_seconds, until_database_answers
@@ -69,11 +70,11 @@ BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30, 60)
 NOT_MODIFIED = "message is not modified"
 
 
-async def sent_message_id(conn: AsyncConnection, coalesce_key: str) -> int | None:
+def sent_message_id(conn: Connection, coalesce_key: str) -> int | None:
     """Telegram's message id of the last message sent under `coalesce_key` (to edit it later),
     None if none was sent (yet)."""
     return (
-        await conn.execute(
+        conn.execute(
             select(outbox.c.message_id)
             .where(
                 outbox.c.coalesce_key == coalesce_key,
@@ -183,7 +184,7 @@ class Outbox:
         if not calls:
             return []
         rows = self._rows(calls)  # here: the dedup keys belong to this task's update
-        stored = await self.group.write(lambda conn: self._store(conn, rows))
+        stored = await self.group.write(lambda conn: conn.run_sync(self._store, rows))
         self.staged(stored)
         return [found.id for found in stored]
 
@@ -205,14 +206,14 @@ class Outbox:
             return await self.outcome(row_id)
         return row.state, row.message_id
 
-    async def stage(self, conn: AsyncConnection, calls: Sequence[Call]) -> list[Any]:
+    def stage(self, conn: Connection, calls: Sequence[Call]) -> list[Any]:
         """Store calls within the caller's transaction; once it commits, pass the result to
         `staged` (so a routing change and the messages it causes commit together)."""
-        return await self._store(conn, self._rows(calls)) if calls else []
+        return self._store(conn, self._rows(calls)) if calls else []
 
     def _rows(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
         keys = _update_keys.get()
-        if keys is not None and keys.task is not asyncio.current_task():
+        if keys is not None and keys.task is not current_task():
             keys = None
         now = datetime.now(UTC)
         rows = []
@@ -230,10 +231,10 @@ class Outbox:
             rows.append(row)
         return rows
 
-    async def _store(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[Any]:
+    def _store(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
         for row in rows:
             if row["coalesce_key"] is not None:
-                await conn.execute(
+                conn.execute(
                     update(outbox)
                     .where(
                         outbox.c.coalesce_key == row["coalesce_key"],
@@ -242,7 +243,7 @@ class Outbox:
                     .values(state="superseded")
                 )
         # A call whose dedup key exists was stored before a crash, by the same update.
-        stored = await conn.execute(
+        stored = conn.execute(
             insert_ignoring_duplicates(self.engine, outbox).values(rows).returning(*_INDEXED)
         )
         return sorted(stored.all(), key=lambda found: found.id)

@@ -203,9 +203,9 @@ async def overview(request: web.Request, frontdoor: Frontdoor) -> web.Response:
     config, now = frontdoor.config, frontdoor.clock.now()
     zone = report_zone(config)
     async with frontdoor.engine.connect() as conn:
-        waiting = await views.waiting(conn, limit=QUEUE_SHOWN, by_team=False)
-        waiting_total = await views.waiting_count(conn)
-        agents = await views.agent_rows(conn)
+        waiting = await conn.run_sync(views.waiting, limit=QUEUE_SHOWN, by_team=False)
+        waiting_total = await conn.run_sync(views.waiting_count)
+        agents = await conn.run_sync(views.agent_rows)
     today, hours = await load_today(frontdoor.engine, config, now)
     return _data(
         {
@@ -239,12 +239,12 @@ async def conversation(request: web.Request, frontdoor: Frontdoor) -> web.Respon
         return _error(400, f"a conversation id is a number, such as 12; got {ref!r}")
     conversation_id = int(ref)
     async with frontdoor.engine.connect() as conn:
-        row = await store.get_conversation(conn, conversation_id)
-        found = await views.card_views(conn, [conversation_id])
+        row = await conn.run_sync(store.get_conversation, conversation_id)
+        found = await conn.run_sync(views.card_views, [conversation_id])
         if row is None or not found:
             return _error(404, f"no conversation #{conversation_id}")
-        steps = await views.trail(conn, conversation_id)
-        lines = await views.transcript(conn, conversation_id, TRANSCRIPT_SHOWN)
+        steps = await conn.run_sync(views.trail, conversation_id)
+        lines = await conn.run_sync(views.transcript, conversation_id, TRANSCRIPT_SHOWN)
     view, config = found[0], frontdoor.config
     return _data(
         {

@@ -76,7 +76,9 @@ async def test_a_burst_of_100_new_chats_earns_no_429_and_the_cards_end_up_matchi
                 shown[conversation_id] = message["message_id"]
             async with desk.bot.engine.connect() as conn:
                 expected_text, expected_buttons = render(
-                    await views.card_views(conn, ids), desk.config, desk.bot.router.clock.now()
+                    await conn.run_sync(views.card_views, ids),
+                    desk.config,
+                    desk.bot.router.clock.now(),
                 )
             assert text_of(message) == expected_text
             assert buttons(message) == [b for row in expected_buttons for b in row]

@@ -31,7 +31,7 @@ async def offered_to(desk: Desk, conversation_id: int, timeout: float = 5.0) -> 
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         async with desk.bot.engine.connect() as conn:
-            offer = await store.pending_offer(conn, conversation_id)
+            offer = await conn.run_sync(store.pending_offer, conversation_id)
         if offer is not None:
             return int(offer.agent_id)
         assert asyncio.get_running_loop().time() < deadline, f"#{conversation_id} was not offered"

@@ -105,7 +105,7 @@ async def card_recorded(desk: Desk, card: Message, conversation_id: int) -> None
     deadline = loop.time() + 5.0
     while True:
         async with desk.bot.router.engine.connect() as conn:
-            row = await views.card_of(conn, conversation_id)
+            row = await conn.run_sync(views.card_of, conversation_id)
         if row is not None and row.message_id == card["message_id"]:
             return
         assert loop.time() < deadline, f"the bot never noted the card of #{conversation_id}"
@@ -141,7 +141,7 @@ async def in_transcript(desk: Desk, conversation_id: int, text: str) -> None:
     deadline = loop.time() + 5.0
     while True:
         async with desk.bot.router.engine.connect() as conn:
-            lines = await views.transcript(conn, conversation_id)
+            lines = await conn.run_sync(views.transcript, conversation_id)
         if any(text in line.text for line in lines):
             return
         assert loop.time() < deadline, f"#{conversation_id}'s transcript lacks {text!r}"

@@ -216,7 +216,9 @@ async def build_world(
     async with engine.begin() as conn:
         for agent in config.agents:  # idle since sometime in the last hour, every slot taken
             idle_since = START - timedelta(seconds=rng.uniform(0, 3600))
-            await store.change_agent(conn, agent.id, load=agent.capacity, last_routed_at=idle_since)
+            await conn.run_sync(
+                store.change_agent, agent.id, load=agent.capacity, last_routed_at=idle_since
+            )
     # No ANALYZE: production never runs it, so the planner here chooses as it would there.
     return engine, router, clock
 
@@ -283,7 +285,7 @@ class Decisions:
                     text("UPDATE offer SET state = 'rescinded' WHERE conversation_id = :id"),
                     {"id": conversation_id},
                 )
-                row = await store.get_conversation(conn, conversation_id)
+                row = await conn.run_sync(store.get_conversation, conversation_id)
                 if requeue:
                     aging = self.router.config.routing.aging
                     await store.update_conversation(
@@ -295,7 +297,9 @@ class Decisions:
                         queue_key=queue_key(now, row.priority, aging),
                     )
                 else:
-                    await store.update_conversation(conn, row, state=ConversationState.CLOSED)
+                    await conn.run_sync(
+                        store.update_conversation, row, state=ConversationState.CLOSED
+                    )
             if free_agent_id is not None:
                 await conn.execute(
                     text("UPDATE agent SET load = capacity - 1, pending_offers = 0 WHERE id = :id"),

@@ -25,7 +25,7 @@ async def test_a_handoff_whose_notice_cannot_be_stored_does_not_happen(
         for agent in bot.config.agents:  # nobody free: the customer is told their place in line
             await bot.router.set_agent_status(agent.id, AgentStatus.AWAY)
 
-        async def broken_stage(conn: Any, calls: Any) -> list[Any]:
+        def broken_stage(conn: Any, calls: Any) -> list[Any]:
             raise RuntimeError("the outbox table is gone")
 
         with monkeypatch.context() as patch:

@@ -107,7 +107,7 @@ class RoutingMachine(RuleBasedStateMachine):
 
         async def go():
             async with self.engine.connect() as conn:
-                offer = await store.pending_offer(conn, conversation)
+                offer = await conn.run_sync(store.pending_offer, conversation)
             if offer is not None:
                 await self.router.claim(conversation, offer.agent_id)
 
@@ -160,7 +160,7 @@ class RoutingMachine(RuleBasedStateMachine):
 
         async def go():
             async with self.engine.connect() as conn:
-                offer = await store.pending_offer(conn, conversation)
+                offer = await conn.run_sync(store.pending_offer, conversation)
             if offer is not None:
                 self.clock.set(max(self.clock.now(), offer.deadline))
                 await self.router.expire_overdue()
@@ -175,7 +175,7 @@ class RoutingMachine(RuleBasedStateMachine):
 
     async def _conversation(self, conversation_id: int):
         async with self.engine.connect() as conn:
-            return await store.get_conversation(conn, conversation_id)
+            return await conn.run_sync(store.get_conversation, conversation_id)
 
     async def _world(self):
         async with self.engine.connect() as conn:
@@ -301,7 +301,7 @@ def test_round_robin_gives_equally_available_agents_the_same_count_within_one(ag
                     chats.append(outcome.conversation_id)
                 for chat in chats:
                     async with engine.connect() as conn:
-                        offer = await store.pending_offer(conn, chat)
+                        offer = await conn.run_sync(store.pending_offer, chat)
                     assert (await router.claim(chat, offer.agent_id)).holder_id == offer.agent_id
                     assigned[offer.agent_id] += 1
                 for chat in chats:

@@ -175,7 +175,7 @@ class Desk:
     async def stored(self, conversation_id: int) -> Any:
         """The conversation's row as the database holds it now."""
         async with self.bot.engine.connect() as conn:
-            row = await store.get_conversation(conn, conversation_id)
+            row = await conn.run_sync(store.get_conversation, conversation_id)
         assert row is not None, f"there is no conversation {conversation_id}"
         return row
 

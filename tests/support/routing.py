@@ -45,12 +45,12 @@ async def running_router(
 
 async def conversation(router: Router, conversation_id: int) -> Any:
     async with router.engine.connect() as conn:
-        return await store.get_conversation(conn, conversation_id)
+        return await conn.run_sync(store.get_conversation, conversation_id)
 
 
 async def agent(router: Router, agent_id: int) -> Any:
     async with router.engine.connect() as conn:
-        return await store.get_agent(conn, agent_id)
+        return await conn.run_sync(store.get_agent, agent_id)
 
 
 async def trail(router: Router, conversation_id: int) -> list[str]:
@@ -89,5 +89,5 @@ async def served_chat(router: Router, customer_id: int = 100, agent_id: int = 1)
 
 async def pending_offer_agent(router: Router, conversation_id: int) -> int | None:
     async with router.engine.connect() as conn:
-        offer = await store.pending_offer(conn, conversation_id)
+        offer = await conn.run_sync(store.pending_offer, conversation_id)
     return None if offer is None else offer.agent_id

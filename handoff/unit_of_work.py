@@ -1,0 +1,122 @@
+"""One routing step = one transaction on one connection, run in one hop off the event loop.
+
+The routing core is synchronous SQLAlchemy Core over a `Connection`; this module runs it.
+
+- SQLite: the whole step runs on a thread of its own with the standard `sqlite3` driver. aiosqlite
+  hops to its thread and back for every statement (~0.2–0.5 ms each on a busy machine), which
+  made a decision of 15–30 statements cost 15–50 ms; here a step costs one hop. Writers of this
+  process still take turns on `handoff.db.writer_lock`, shared with the async writers.
+- PostgreSQL: the step runs in one asyncpg transaction through `run_sync` (each statement is a
+  round trip to the server anyway).
+
+Context variables (the update being handled, see `telegram_io.outbox`) travel with the step;
+`current_task` tells the step's code which task it runs for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handoff.db import WRITES, configure_sqlite, is_sqlite, writer_lock
+
+T = TypeVar("T")
+Step = Callable[[Connection], T]
+
+_caller: contextvars.ContextVar[asyncio.Task[object] | None] = contextvars.ContextVar(
+    "unit_of_work_caller", default=None
+)
+
+
+def current_task() -> asyncio.Task[object] | None:
+    """The asyncio task this code runs for: the running one, or the one whose step this is."""
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # on a step's thread: no event loop here
+        return _caller.get()
+
+
+class _SqliteThreads:
+    """A synchronous twin of an aiosqlite engine, a writer thread and reader threads."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        url = engine.url.set(drivername="sqlite")
+        self.engine: Engine = create_sync_engine(url)
+        configure_sqlite(self.engine)
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="frontdoor-write")
+        self.readers = ThreadPoolExecutor(2, thread_name_prefix="frontdoor-read")
+
+    def close(self) -> None:
+        self.writer.shutdown(wait=True)
+        self.readers.shutdown(wait=True)
+        self.engine.dispose()
+
+
+_threads: weakref.WeakKeyDictionary[AsyncEngine, _SqliteThreads] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_threads(engine: AsyncEngine) -> _SqliteThreads:
+    found = _threads.get(engine)
+    if found is None:
+        found = _threads[engine] = _SqliteThreads(engine)
+        weakref.finalize(engine, found.close)
+    return found
+
+
+async def close(engine: AsyncEngine) -> None:
+    """Stop the threads and close the connections `engine`'s steps used (before disposing it)."""
+    found = _threads.pop(engine, None)
+    if found is not None:
+        await asyncio.to_thread(found.close)
+
+
+async def write(engine: AsyncEngine, step: Step[T]) -> T:
+    """Run `step` in one write transaction: committed when it returns, rolled back if it raises."""
+    if not is_sqlite(str(engine.url)):
+        async with engine.begin() as conn:
+            return await conn.run_sync(step)
+    threads = _sqlite_threads(engine)
+
+    def in_transaction() -> T:
+        with threads.engine.connect() as conn:
+            conn.execution_options(**{WRITES: True})
+            with conn.begin():
+                return step(conn)
+
+    async with writer_lock(engine):
+        return await _on_thread(threads.writer, in_transaction)
+
+
+async def read(engine: AsyncEngine, query: Step[T]) -> T:
+    """Run `query` on a connection of its own (a consistent snapshot, nothing written)."""
+    if not is_sqlite(str(engine.url)):
+        async with engine.connect() as conn:
+            return await conn.run_sync(query)
+    threads = _sqlite_threads(engine)
+
+    def in_snapshot() -> T:
+        with threads.engine.connect() as conn:
+            return query(conn)
+
+    return await _on_thread(threads.readers, in_snapshot)
+
+
+async def _on_thread(executor: ThreadPoolExecutor, call: Callable[[], T]) -> T:
+    context = contextvars.copy_context()
+    context.run(_caller.set, asyncio.current_task())
+    future = asyncio.get_running_loop().run_in_executor(executor, context.run, call)
+    # A cancelled caller cannot stop a transaction under way: it ends (and releases the writers'
+    # turn) only when the thread is done with it.
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])
+        raise
