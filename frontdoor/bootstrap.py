@@ -36,6 +36,7 @@ from bot.notices import CustomerNotices
 from frontdoor.config_watch import ConfigWatcher
 from frontdoor.web import dashboard, health
 from frontdoor.web.server import RouteAdder, WebServer
+from handoff import unit_of_work
 from handoff.clock import Clock, SystemClock
 from handoff.config import Config
 from handoff.config_loader import ConfigError, load_config
@@ -187,7 +188,7 @@ class Frontdoor:
         await self.application.stop()
         await self.application.shutdown()
         await self.crm.close()
-        await self.engine.dispose()
+        await unit_of_work.dispose(self.engine)
 
     def _spawn(self, work: Any, name: str) -> None:
         self._tasks = [task for task in self._tasks if not task.done()]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdoor import __version__
+from handoff import unit_of_work
 from handoff.clock import Clock, SystemClock, TickingClock
 from handoff.config import Config
 from handoff.config_loader import ConfigError, load_config
@@ -160,7 +161,7 @@ async def _read_report(
     except (SQLAlchemyError, OSError) as error:
         raise NoDatabase(f"cannot read the database at {_redact(url)}: {error}") from error
     finally:
-        await engine.dispose()
+        await unit_of_work.dispose(engine)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
-from handoff import store
+from handoff import store, transitions
 from handoff.config import ClaimMode
 from handoff.dispatch import (
     ActionResult,
@@ -26,7 +26,6 @@ from handoff.policies import (
 from handoff.states import (
     AgentStatus,
     OfferState,
-    check_move,
 )
 
 
@@ -84,11 +83,16 @@ class AgentActions(Dispatcher):
             return Outcome(ClaimResult.AT_CAPACITY)
         if offer is not None:
             self._end_offer(u, offer, OfferState.ACCEPTED if mine else OfferState.RESCINDED)
-        check_move(C(row.state), C.ASSIGNED)
-        store.update_conversation(
-            u.conn,
+        verb = {"claim": "claimed", "take": "taken (cherry-pick)", "force": "force-assigned"}.get(
+            how, how
+        )
+        note = f" over capacity ({agent.load + 1}/{agent.capacity})" if over else ""
+        transitions.move(
+            u,
             row,
-            state=C.ASSIGNED,
+            C.ASSIGNED,
+            notes=[("assign", f"{verb} by {agent.name}{note}")],
+            events=[Assigned(row.id, row.customer_id, agent_id, how, over)],
             agent_id=agent_id,
             assigned_at=row.assigned_at or u.now,
             last_activity_at=u.now,
@@ -103,12 +107,6 @@ class AgentActions(Dispatcher):
             focus_conversation_id=row.id,  # the last claimed chat gets the agent's messages
             **routed,
         )
-        verb = {"claim": "claimed", "take": "taken (cherry-pick)", "force": "force-assigned"}.get(
-            how, how
-        )
-        note = f" over capacity ({agent.load + 1}/{agent.capacity})" if over else ""
-        store.add_trail(u.conn, row.id, u.now, "assign", f"{verb} by {agent.name}{note}")
-        u.events.append(Assigned(row.id, row.customer_id, agent_id, how, over))
         return Outcome(ClaimResult.CLAIMED, holder_id=agent_id)
 
     async def assign(self, conversation_id: int, agent_id: int) -> Outcome:
@@ -141,26 +139,26 @@ class AgentActions(Dispatcher):
         row = store.get_conversation(u.conn, offer.conversation_id)
         agent = store.get_agent(u.conn, offer.agent_id)
         seconds = (u.now - offer.created_at).total_seconds()
-        store.add_trail(
-            u.conn,
+        u.note(
             row.id,
-            u.now,
             "timed_out",
             f"offer to {agent.name} timed out after {seconds:.0f} s → requeued",
         )
         self._count_missed(u, agent)
         if row.state == C.OFFERED:
-            check_move(C.OFFERED, C.QUEUED)
-            store.update_conversation(u.conn, row, state=C.QUEUED)
+            transitions.move(u, row, C.QUEUED)
 
     def _count_missed(self, u: Unit, agent: Row[Any]) -> None:
         missed = agent.missed_offers + 1
         limit = self.config.routing.max_missed_offers
         if missed >= limit and agent.status == AgentStatus.AVAILABLE:
-            store.change_agent(
-                u.conn, agent.id, missed_offers=0, status=AgentStatus.AWAY, status_changed_at=u.now
+            transitions.set_status(
+                u,
+                agent.id,
+                AgentStatus.AWAY,
+                events=[AgentStatusChanged(None, agent.id, AgentStatus.AWAY, "missed_offers")],
+                missed_offers=0,
             )
-            u.events.append(AgentStatusChanged(None, agent.id, AgentStatus.AWAY, "missed_offers"))
         else:
             store.change_agent(u.conn, agent.id, missed_offers=missed)
 
@@ -232,10 +230,7 @@ class AgentActions(Dispatcher):
         if offer is not None:
             self._end_offer(u, offer, OfferState.RESCINDED)
         routing = self.config.routing
-        store.update_conversation(
-            u.conn,
-            row,
-            state=C.QUEUED,
+        changes = dict(
             team=team,
             transfers=row.transfers + 1,
             sticky_tried=True,
@@ -243,8 +238,12 @@ class AgentActions(Dispatcher):
             attempts=0,
             open_to_anyone=False,
         )
-        store.add_trail(u.conn, row.id, u.now, "transfer", why)
-        self._route(u, row.id, announce=True)
+        notes = [("transfer", why)]
+        if row.state == C.OFFERED:
+            row = transitions.move(u, row, C.QUEUED, notes=notes, **changes)
+        else:  # waiting already: it changes queues, not state
+            row = transitions.write(u, row, notes=notes, **changes)
+        self._route(u, row, announce=True)
         if offer is not None:
             self._dispatch_agent(u, offer.agent_id)
         return ActionResult.DONE
@@ -275,11 +274,12 @@ class AgentActions(Dispatcher):
         if offer is not None:
             self._end_offer(u, offer, OfferState.RESCINDED)
         previous_offer_agent = offer.agent_id if offer is not None else None
-        check_move(C(row.state), C.ASSIGNED)
-        store.update_conversation(
-            u.conn,
+        transitions.move(
+            u,
             row,
-            state=C.ASSIGNED,
+            C.ASSIGNED,
+            notes=[("transfer", f"transferred to {target.name} by {by.name}")],
+            events=[Assigned(row.id, row.customer_id, to_agent_id, "transfer")],
             agent_id=to_agent_id,
             transfers=row.transfers + 1,
             assigned_at=row.assigned_at or u.now,
@@ -294,10 +294,6 @@ class AgentActions(Dispatcher):
             last_routed_at=u.routed_at(),
             focus_conversation_id=row.id,
         )
-        store.add_trail(
-            u.conn, row.id, u.now, "transfer", f"transferred to {target.name} by {by.name}"
-        )
-        u.events.append(Assigned(row.id, row.customer_id, to_agent_id, "transfer"))
         for freed in (previous, previous_offer_agent):
             if freed is not None:
                 self._dispatch_agent(u, freed)
@@ -330,9 +326,7 @@ class AgentActions(Dispatcher):
             question = store.question_of(u.conn, row)
             if row.intent != intent:
                 store.update_conversation(u.conn, row, intent=intent)
-                store.add_trail(
-                    u.conn, row.id, u.now, "intent", f"intent set to {intent} by {agent.name}"
-                )
+                u.note(row.id, "intent", f"intent set to {intent} by {agent.name}")
             if question:
                 store.add_intent_label(
                     u.conn,

@@ -10,16 +10,15 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, update
-from sqlalchemy.engine import Row
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff import store, unit_of_work
+from handoff import store, transitions, unit_of_work
 from handoff.clock import Clock
 from handoff.config import Config
 from handoff.events import (
@@ -40,12 +39,9 @@ from handoff.policies import (
     overflowing,
     queue_key,
 )
-from handoff.states import (
-    ConversationState,
-    OfferState,
-    check_move,
-)
-from handoff.tables import Customer
+from handoff.states import ConversationState, OfferState
+from handoff.transitions import Draft
+from handoff.unit_of_work import Unit
 
 log = logging.getLogger(__name__)
 
@@ -92,22 +88,6 @@ class Outcome:
     conversation_id: int | None = None
 
 
-@dataclass
-class Unit:
-    """One transaction of routing work: its connection, its moment, the events it produced."""
-
-    conn: Connection
-    now: datetime
-    events: list[Event] = field(default_factory=list)
-    routed: int = 0
-
-    def routed_at(self) -> datetime:
-        """`now` for an agent's "last routed" time, a microsecond later for each agent routed in
-        this unit: who was routed first is then idle longest, not whoever has the lower id."""
-        self.routed += 1
-        return self.now + timedelta(microseconds=self.routed)
-
-
 class Dispatcher:
     """Holds the engine, the live config and the clock; runs units of work."""
 
@@ -142,6 +122,7 @@ class Dispatcher:
     ) -> tuple[T, Unit, list[Callable[[], None]]]:
         unit = Unit(conn, now)
         value = work(unit)
+        store.add_trails(conn, now, unit.notes)
         committed = [stage(conn, unit.events) for stage in self.stagers] if unit.events else []
         return value, unit, committed
 
@@ -160,16 +141,29 @@ class Dispatcher:
 
     # ---- routing --------------------------------------------------------------------------
 
+    def _queue_rules(self, now: datetime) -> store.QueueRules:
+        teams = self.config.teams
+        return store.QueueRules(
+            now=now,
+            overflow_cutoff=now - timedelta(seconds=self.config.routing.overflow_after),
+            open_teams=frozenset(t for t in teams if self._team_open(t, now)),
+            backs_up=tuple(
+                (helper, key) for key, team in teams.items() for helper in team.secondary
+            ),
+        )
+
     def _route(
         self,
         u: Unit,
-        conversation_id: int,
+        conversation: int | Any,
         *,
         announce: bool = False,
         exclude_agent: int | None = None,
         passed: frozenset[int] = frozenset(),
-    ) -> None:
-        """Offer a queued conversation to the best agent now, or leave it waiting (SPEC §4.2 3–6).
+    ) -> Any:
+        """Offer a queued conversation (its id, or its current row, or a `Draft`) to the best
+        agent now, or leave it waiting (SPEC §4.2 3–6). Returns the row as written (None if
+        there is no such conversation).
 
         `exclude_agent` just handed it back: their freed slot goes to the head of their queues
         (`_dispatch_agent`), which may be this conversation only if nothing waits before it.
@@ -177,33 +171,52 @@ class Dispatcher:
         is given that one first, so no arrival or requeue jumps the queue; `passed` holds those
         that could not be placed, so the search ends.
         """
-        row = store.get_conversation(u.conn, conversation_id)
+        row = (
+            store.get_conversation(u.conn, conversation)
+            if isinstance(conversation, int)
+            else conversation
+        )
         if row is None or row.state != C.QUEUED or (row.not_before and row.not_before > u.now):
-            return
-        conversation = store.conversation_snapshot(row)
+            return transitions.write(u, row) if isinstance(row, Draft) else row
+        snapshot = store.conversation_snapshot(row)
         routing = self.config.routing
         teams = [row.team]
         team_spec = self.config.teams.get(row.team)
-        if team_spec is not None and overflowing(conversation, routing, u.now):
+        if team_spec is not None and overflowing(snapshot, routing, u.now):
             teams += [t for t in team_spec.secondary if self._team_open(t, u.now)]
-        candidate = store.longest_idle_candidate(u.conn, teams, row.id, exclude_agent)
-        sticky = None
-        if row.sticky_agent_id is not None and not row.sticky_tried:
-            sticky_row = store.get_agent(u.conn, row.sticky_agent_id)
-            sticky = store.agent_snapshot(sticky_row) if sticky_row is not None else None
-        decision = decide_offer(
-            conversation, sticky_agent=sticky, candidate=candidate, routing=routing, now=u.now
+        found = store.candidates(
+            u.conn,
+            teams=teams,
+            conversation_id=row.id,
+            queue_key=row.queue_key,
+            exclude=exclude_agent,
+            sticky_id=row.sticky_agent_id if not row.sticky_tried else None,
+            rules=self._queue_rules(u.now),
+            passed=passed,
         )
-        if decision.verdict is Verdict.OFFER and not decision.sticky:
-            earlier = self._head_for(u, decision.agent_id, passed | {row.id})
+        decision = decide_offer(
+            snapshot,
+            sticky_agent=found.sticky,
+            candidate=found.candidate,
+            routing=routing,
+            now=u.now,
+        )
+        if (
+            decision.verdict is Verdict.OFFER
+            and not decision.sticky
+            and found.candidate_has_earlier
+        ):
+            row = transitions.write(u, row) if isinstance(row, Draft) else row
+            _, earlier = self._head_for(u, decision.agent_id, passed | {row.id})
             if earlier is not None and (earlier.queue_key, earlier.id) < (row.queue_key, row.id):
-                self._route(u, earlier.id, passed=passed | {row.id})
+                self._route(u, earlier, passed=passed | {row.id})
                 still = store.get_conversation(u.conn, earlier.id)
                 skip = passed if still.state != C.QUEUED else passed | {earlier.id}
-                self._route(u, row.id, announce=announce, exclude_agent=exclude_agent, passed=skip)
-                return
+                return self._route(
+                    u, row.id, announce=announce, exclude_agent=exclude_agent, passed=skip
+                )
         if decision.verdict is Verdict.OFFER:
-            self._offer(
+            return self._offer(
                 u,
                 row,
                 decision.agent_id,
@@ -212,74 +225,72 @@ class Dispatcher:
                 decision.reason,
                 decision.open_to_anyone,
             )
-            return
         if decision.open_to_anyone:
-            store.update_conversation(u.conn, row, open_to_anyone=True)
+            row = transitions.write(u, row, open_to_anyone=True)
             u.events.append(OpenedToAnyone(row.id, row.attempts))
-        if announce or decision.open_to_anyone:
-            store.add_trail(u.conn, row.id, u.now, "wait", decision.reason)
         if announce:
-            u.events.append(self._queued_event(u, row))
+            row, queued = self._queued_event(u, row)
+            u.note(row.id, "wait", decision.reason)
+            u.events.append(queued)
+        elif decision.open_to_anyone:
+            u.note(row.id, "wait", decision.reason)
+        elif isinstance(row, Draft):
+            row = transitions.write(u, row)
+        return row
 
     def _offer(
         self,
         u: Unit,
-        row: Row[Any],
+        row: Any,
         agent_id: int,
         timeout: float,
         sticky: bool,
         reason: str,
         opens: bool,
-    ) -> None:
-        reserved = store.change_agent(
-            u.conn,
-            agent_id,
-            store.has_free_slot(),
-            pending_offers=store.agents.c.pending_offers + 1,
-            last_routed_at=u.routed_at(),
-        )
-        if not reserved:
+    ) -> Any:
+        if not store.reserve_slot(u.conn, agent_id, u.routed_at()):
             raise store.Conflict(f"agent {agent_id} filled up meanwhile")
-        check_move(C(row.state), C.OFFERED)
         deadline = u.now + timedelta(seconds=timeout)
-        store.update_conversation(
-            u.conn,
+        row, offer_id = transitions.open_offer(
+            u,
             row,
-            state=C.OFFERED,
-            attempts=row.attempts + 1,
+            agent_id,
+            deadline,
+            sticky=sticky,
+            reason=reason,
             sticky_tried=row.sticky_tried or sticky,
             open_to_anyone=row.open_to_anyone or opens,
         )
-        offer_id = store.add_offer(
-            u.conn,
-            conversation_id=row.id,
-            agent_id=agent_id,
-            now=u.now,
-            deadline=deadline,
-            sticky=sticky,
-        )
-        store.add_trail(u.conn, row.id, u.now, "offer", reason)
         if opens:
-            u.events.append(OpenedToAnyone(row.id, row.attempts + 1))
-        u.events.append(
-            OfferMade(row.id, offer_id, agent_id, deadline, sticky, row.open_to_anyone or opens)
+            u.events.append(OpenedToAnyone(row.id, row.attempts))
+        u.events.append(OfferMade(row.id, offer_id, agent_id, deadline, sticky, row.open_to_anyone))
+        return row
+
+    def _queue_stats(self, u: Unit, row: Any) -> store.QueueStats:
+        return store.queue_stats(
+            u.conn,
+            team=row.team,
+            queue_key=row.queue_key,
+            conversation_id=row.id,
+            since=u.now - timedelta(days=7),
         )
 
-    def _queued_event(self, u: Unit, row: Row[Any]) -> Queued:
-        """The customer's place in line and estimated wait, noted as told (SPEC §3.5)."""
-        row = store.get_conversation(u.conn, row.id)
-        position = store.queue_position(u.conn, row)
-        on_duty = store.agents_on_duty(u.conn, row.team)
-        handle = store.mean_handle_seconds(u.conn, row.team, u.now - timedelta(days=7))
-        wait = estimated_wait(position, on_duty, handle or DEFAULT_HANDLE_SECONDS)
-        u.conn.execute(
-            update(store.conversations)
-            .where(store.conversations.c.id == row.id)
-            .values(position_told=position, position_told_at=u.now)
+    def _queued_event(
+        self, u: Unit, row: Any, stats: store.QueueStats | None = None
+    ) -> tuple[Any, Queued]:
+        """The customer's place in line and estimated wait, noted as told (SPEC §3.5); `row` is
+        current (a `Draft` is written here). Returns the row as written and the event."""
+        stats = stats or self._queue_stats(u, row)
+        wait = estimated_wait(
+            stats.position, stats.on_duty, stats.handle_seconds or DEFAULT_HANDLE_SECONDS
         )
-        return Queued(
-            row.id, row.customer_id, row.team, position, wait, first=row.position_told is None
-        )
+        first = row.position_told is None
+        if isinstance(row, Draft):
+            row = transitions.write(u, row, position_told=stats.position, position_told_at=u.now)
+        else:
+            store.tell_position(u.conn, row.id, stats.position, u.now)
+        event = Queued(row.id, row.customer_id, row.team, stats.position, wait, first=first)
+        return row, event
 
     def _team_open(self, team: str, now: datetime) -> bool:
         spec = self.config.teams.get(team)
@@ -291,71 +302,66 @@ class Dispatcher:
         tried = 0
         while rounds is None or tried < rounds:
             tried += 1
-            agent_row = store.get_agent(u.conn, agent_id)
-            if agent_row is None or not is_eligible(store.agent_snapshot(agent_row)):
+            agent, head = self._head_for(u, agent_id)
+            if agent is None or head is None:
                 return
-            head = self._head_for(u, agent_id)
-            if head is None:
+            snapshot = store.agent_snapshot(agent)
+            if not is_eligible(snapshot):
                 return
             before = len(u.events)
-            self._route(u, head.id)
-            if len(u.events) == before:
+            self._route(u, head)
+            made = [e for e in u.events[before:] if isinstance(e, OfferMade)]
+            if not made:
                 return  # the head went nowhere (e.g. its sticky agent is someone else): stop here
+            if snapshot.free_slots == 1 and any(e.agent_id == agent_id for e in made):
+                return  # their last free slot is taken now
 
     def _head_for(
         self, u: Unit, agent_id: int, passed: frozenset[int] = frozenset()
-    ) -> Row[Any] | None:
-        """The first conversation (priority with aging) of the queues this agent serves now:
-        their teams, and teams they back up once a conversation waits past `overflow_after`."""
+    ) -> tuple[Any | None, Any | None]:
+        """The agent and the first conversation (priority with aging) of the queues they serve
+        now: their teams, and teams they back up once a conversation waits past
+        `overflow_after` (if one of their teams is open)."""
         spec = self.config.agent(agent_id)  # the config says who serves which team (sync_agents)
-        primary = list(spec.teams) if spec is not None else []
-        overflow = [
+        own = list(spec.teams) if spec is not None else []
+        backed_up = [
             key
             for key, team in self.config.teams.items()
-            if key not in primary and any(t in primary for t in team.secondary)
+            if key not in own and any(t in own for t in team.secondary)
         ]
-        cutoff = u.now - timedelta(seconds=self.config.routing.overflow_after)
-        heads = [
-            store.head_of_queue(u.conn, team=t, agent_id=agent_id, now=u.now, passed=passed)
-            for t in primary
-        ]
-        if self._team_open_any(primary, u.now):
-            heads += [
-                store.head_of_queue(
-                    u.conn,
-                    team=t,
-                    agent_id=agent_id,
-                    now=u.now,
-                    waiting_before=cutoff,
-                    passed=passed,
-                )
-                for t in overflow
-            ]
-        waiting = [h for h in heads if h is not None]
-        return min(waiting, key=lambda r: (r.queue_key, r.id)) if waiting else None
+        if not self._team_open_any(own, u.now):
+            backed_up = []
+        return store.head_for_agent(
+            u.conn,
+            agent_id,
+            own=own,
+            backed_up=backed_up,
+            rules=self._queue_rules(u.now),
+            passed=passed,
+        )
 
     def _team_open_any(self, teams: Sequence[str], now: datetime) -> bool:
         return any(self._team_open(t, now) for t in teams)
 
-    def _end_offer(self, u: Unit, offer: Row[Any], outcome: OfferState) -> None:
+    def _end_offer(self, u: Unit, offer: Any, outcome: OfferState) -> None:
         """Resolve a pending offer once and give the agent's reserved slot back.
 
         Raises Conflict when someone resolved it meanwhile, so the whole decision is retried on
         fresh state (PostgreSQL re-checks the WHERE after waiting for the row lock).
         """
-        if not store.resolve_offer(u.conn, offer.id, outcome, u.now):
-            raise store.Conflict(f"offer {offer.id} was resolved meanwhile")
+        transitions.resolve_offer(u, offer, outcome)
         store.change_agent(u.conn, offer.agent_id, pending_offers=store.agents.c.pending_offers - 1)
         if outcome is not OfferState.ACCEPTED:
             u.events.append(OfferEnded(offer.conversation_id, offer.id, offer.agent_id, outcome))
 
-    def _requeue_from_agent(self, u: Unit, row: Row[Any], team: str, why: str) -> None:
-        check_move(C.ASSIGNED, C.QUEUED)
+    def _requeue_from_agent(self, u: Unit, row: Any, team: str, why: str) -> None:
         routing = self.config.routing
-        store.update_conversation(
-            u.conn,
+        requeued = transitions.move(
+            u,
             row,
-            state=C.QUEUED,
+            C.QUEUED,
+            notes=[("requeue", why)],
+            events=[Requeued(row.id, row.agent_id, team, why)],
             agent_id=None,
             team=team,
             queued_at=u.now,
@@ -368,30 +374,28 @@ class Dispatcher:
         store.change_agent(
             u.conn, row.agent_id, load=store.agents.c.load - 1, last_routed_at=u.routed_at()
         )
-        store.add_trail(u.conn, row.id, u.now, "requeue", why)
-        u.events.append(Requeued(row.id, row.agent_id, team, why))
-        self._route(u, row.id, announce=True, exclude_agent=row.agent_id)
+        self._route(u, requeued, announce=True, exclude_agent=row.agent_id)
 
-    def _close(self, u: Unit, row: Row[Any], *, reason: str) -> None:
-        check_move(C(row.state), C.CLOSED)
+    def _close(self, u: Unit, row: Any, *, reason: str) -> None:
         freed: list[int] = []
         if row.state == C.OFFERED:
             offer = store.pending_offer(u.conn, row.id)
             if offer is not None:
                 self._end_offer(u, offer, OfferState.RESCINDED)
                 freed.append(offer.agent_id)
-        store.update_conversation(u.conn, row, state=C.CLOSED, closed_at=u.now, close_reason=reason)
+        transitions.move(
+            u,
+            row,
+            C.CLOSED,
+            notes=[("close", f"closed ({reason})")],
+            closed_at=u.now,
+            close_reason=reason,
+        )
         if row.state == C.ASSIGNED and row.agent_id is not None:
             store.change_agent(u.conn, row.agent_id, load=store.agents.c.load - 1)
             freed.append(row.agent_id)
         if row.team:
-            customers = Customer.__table__
-            u.conn.execute(
-                update(customers)
-                .where(customers.c.id == row.customer_id)
-                .values(usual_team=row.team)
-            )
-        store.add_trail(u.conn, row.id, u.now, "close", f"closed ({reason})")
+            store.set_usual_team(u.conn, row.customer_id, row.team)
         u.events.append(Closed(row.id, row.customer_id, row.agent_id, reason))
         for agent_id in freed:
             self._dispatch_agent(u, agent_id)
@@ -399,13 +403,12 @@ class Dispatcher:
     def _rescind_offers_of(self, u: Unit, agent_id: int, why: str) -> None:
         """End the agent's pending offers; their conversations are all back in the queue before
         any is routed again, and then go in queue order (none overtakes another)."""
-        requeued: list[tuple[float, int]] = []
+        requeued: list[Any] = []
         for offer in store.pending_offers_of(u.conn, agent_id):
             self._end_offer(u, offer, OfferState.RESCINDED)
             row = store.get_conversation(u.conn, offer.conversation_id)
-            store.add_trail(u.conn, row.id, u.now, "rescind", f"offer rescinded: {why}")
+            u.note(row.id, "rescind", f"offer rescinded: {why}")
             if row.state == C.OFFERED:
-                store.update_conversation(u.conn, row, state=C.QUEUED)
-                requeued.append((row.queue_key, row.id))
-        for _, conversation_id in sorted(requeued):
-            self._route(u, conversation_id)
+                requeued.append(transitions.move(u, row, C.QUEUED))
+        for row in sorted(requeued, key=lambda r: (r.queue_key, r.id)):
+            self._route(u, row)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 
-from handoff import store
+from handoff import store, transitions
 from handoff.dispatch import (
     ActionResult,
     C,
@@ -30,7 +30,6 @@ from handoff.policies import (
 )
 from handoff.states import (
     OPEN_STATES,
-    check_move,
 )
 from handoff.store import SentMessage
 from handoff.tables import Csat, Customer
@@ -163,35 +162,12 @@ class Intake(Dispatcher):
             for row in waiting.all():
                 if row.not_before is not None and row.not_before > u.now:
                     continue  # held for the opening: its customer was told when
-                if store.queue_position(u.conn, row) != row.position_told:
-                    u.events.append(self._queued_event(u, row))
+                stats = self._queue_stats(u, row)
+                if stats.position != row.position_told:
+                    u.events.append(self._queued_event(u, row, stats)[1])
 
         _, events = await self._run(work)
         return Outcome(ActionResult.DONE, tuple(events))
-
-    def _open_conversation(self, u: Unit, customer_id: int, first_message: str) -> int:
-        """The customer's open conversation, or a new one talking to the bot."""
-        table = store.conversations
-        row = (
-            u.conn.execute(
-                select(table.c.id)
-                .where(table.c.customer_id == customer_id, table.c.state.in_(tuple(OPEN_STATES)))
-                .order_by(table.c.id.desc())
-                .limit(1)
-            )
-        ).first()
-        if row is not None:
-            return int(row.id)
-        result = u.conn.execute(
-            insert(table).values(
-                customer_id=customer_id,
-                state=C.BOT,
-                first_message=first_message[:500],
-                created_at=u.now,
-                last_activity_at=u.now,
-            )
-        )
-        return int(result.inserted_primary_key[0])
 
     async def request_handoff(
         self,
@@ -204,12 +180,17 @@ class Intake(Dispatcher):
         """The customer needs a person: classify, check the hours, find the sticky agent, route."""
 
         def work(u: Unit) -> int:
-            conversation_id = self._open_conversation(u, customer_id, text)
-            row = store.get_conversation(u.conn, conversation_id)
-            if row.state != C.BOT:
-                return conversation_id  # already waiting or with an agent: nothing to redo
-            self._enqueue(u, row, intent=intent, text=text, account_owner_id=account_owner_id)
-            return conversation_id
+            facts = store.arrival_facts(u.conn, customer_id)
+            row = facts.open_conversation
+            if row is not None and row.state != C.BOT:
+                return int(row.id)  # already waiting or with an agent: nothing to redo
+            if row is None:
+                row = transitions.draft(customer_id, u.now, first_message=text[:500])
+            return int(
+                self._enqueue(
+                    u, row, facts, intent=intent, text=text, account_owner_id=account_owner_id
+                ).id
+            )
 
         conversation_id, events = await self._run(work)
         return Outcome(ActionResult.DONE, tuple(events), conversation_id=conversation_id)
@@ -217,49 +198,35 @@ class Intake(Dispatcher):
     def _enqueue(
         self,
         u: Unit,
-        row: Row[Any],
+        row: Any,
+        facts: store.ArrivalFacts,
         *,
         intent: str | None,
         text: str,
         account_owner_id: int | None,
-    ) -> None:
-        customers, table = Customer.__table__, store.conversations
-        customer = (
-            u.conn.execute(select(customers).where(customers.c.id == row.customer_id))
-        ).first()
-        last = (
-            u.conn.execute(
-                select(table)
-                .where(
-                    table.c.customer_id == row.customer_id,
-                    table.c.state == C.CLOSED,
-                    table.c.id != row.id,
-                )
-                .order_by(table.c.closed_at.desc())
-                .limit(1)
-            )
-        ).first()
+    ) -> Any:
+        """Classify, check the hours, queue and route a conversation talking to the bot; the row
+        as written."""
+        customer = facts.customer
         routing = self.config.routing
         verdict = classify(
             self.config,
             intent=intent,
             text=text,
-            first_chat=last is None,
+            first_chat=facts.last_closed_id is None,
             is_vip=bool(customer and customer.is_vip),
             usual_team=customer.usual_team if customer else None,
         )
         sticky_id = account_owner_id
         if (
             sticky_id is None
-            and last is not None
-            and last.agent_id is not None
-            and (last.closed_at >= u.now - timedelta(seconds=routing.sticky.window))
+            and facts.last_agent_id is not None
+            and facts.last_closed_at is not None
+            and facts.last_closed_at >= u.now - timedelta(seconds=routing.sticky.window)
         ):
-            sticky_id = last.agent_id
+            sticky_id = facts.last_agent_id
         hours = team_hours(self.config, verdict.team, u.now)
-        check_move(C(row.state), C.QUEUED)
         values: dict[str, Any] = dict(
-            state=C.QUEUED,
             team=hours.team,
             intent=intent,
             priority=verdict.priority,
@@ -270,21 +237,24 @@ class Intake(Dispatcher):
             first_message=(text or row.first_message)[:500],
             last_activity_at=u.now,
         )
+        notes = [("classify", "; ".join(verdict.reasons)), ("time", hours.reason)]
+        if sticky_id is not None:
+            notes.append(("sticky", f"sticky candidate: agent {sticky_id}"))
         if hours.outcome is not TeamHours.OPEN:
             values.update(not_before=hours.opening, after_hours_policy=hours.policy)
-        store.update_conversation(u.conn, row, **values)
-        store.add_trail(u.conn, row.id, u.now, "classify", "; ".join(verdict.reasons))
-        store.add_trail(u.conn, row.id, u.now, "time", hours.reason)
-        if sticky_id is not None:
-            store.add_trail(u.conn, row.id, u.now, "sticky", f"sticky candidate: agent {sticky_id}")
-        if hours.outcome is TeamHours.OPEN:
-            if hours.team != verdict.team:
-                u.events.append(RoutedAfterHours(row.id, row.customer_id, verdict.team, hours.team))
-            self._route(u, row.id, announce=True)
-        else:
+        row = transitions.move(u, row, C.QUEUED, notes=notes, **values)
+        if hours.outcome is not TeamHours.OPEN:
+            row = transitions.write(u, row) if isinstance(row, transitions.Draft) else row
             u.events.append(
                 HeldAfterHours(row.id, row.customer_id, hours.team, hours.policy, hours.opening)
             )
+            return row
+        routed_after_hours = hours.team != verdict.team
+        if routed_after_hours and isinstance(row, transitions.Draft):
+            row = transitions.write(u, row)  # its event comes first, and names it
+        if routed_after_hours:
+            u.events.append(RoutedAfterHours(row.id, row.customer_id, verdict.team, hours.team))
+        return self._route(u, row, announce=True)
 
     async def cancel(self, customer_id: int) -> Outcome:
         """`/cancel`: the customer leaves the queue (or ends the chat with their agent)."""

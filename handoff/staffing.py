@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, insert, or_, select, update
 
-from handoff import store
+from handoff import store, transitions
 from handoff.config import Config
 from handoff.dispatch import (
     ActionResult,
@@ -75,14 +75,13 @@ class Staffing(Dispatcher):
             agent = store.get_agent(u.conn, agent_id)
             if agent is None or not agent.active:
                 return ActionResult.NOT_ALLOWED
-            store.change_agent(
-                u.conn,
+            transitions.set_status(
+                u,
                 agent_id,
-                status=status,
-                status_changed_at=u.now,
+                status,
+                events=[AgentStatusChanged(None, agent_id, status, why)],
                 **({"missed_offers": 0} if status is AgentStatus.AVAILABLE else {}),
             )
-            u.events.append(AgentStatusChanged(None, agent_id, status, why))
             if status is AgentStatus.AVAILABLE:
                 self._dispatch_agent(u, agent_id)
             else:
@@ -133,34 +132,32 @@ class Staffing(Dispatcher):
                 if row is None or row.on_shift == on:
                     continue
                 if on:
-                    store.change_agent(
-                        u.conn,
+                    transitions.set_status(
+                        u,
                         spec.id,
+                        AgentStatus.AVAILABLE,
+                        events=[
+                            AgentStatusChanged(None, spec.id, AgentStatus.AVAILABLE, "shift_start")
+                        ],
                         on_shift=True,
-                        status=AgentStatus.AVAILABLE,
-                        status_changed_at=u.now,
                         missed_offers=0,
                     )
                     u.conn.execute(insert(shift_log).values(agent_id=spec.id, start=u.now))
-                    u.events.append(
-                        AgentStatusChanged(None, spec.id, AgentStatus.AVAILABLE, "shift_start")
-                    )
                     self._dispatch_agent(u, spec.id)
                 else:
-                    store.change_agent(
-                        u.conn,
+                    transitions.set_status(
+                        u,
                         spec.id,
+                        AgentStatus.OFFLINE,
+                        events=[
+                            AgentStatusChanged(None, spec.id, AgentStatus.OFFLINE, "shift_end")
+                        ],
                         on_shift=False,
-                        status=AgentStatus.OFFLINE,
-                        status_changed_at=u.now,
                     )
                     u.conn.execute(
                         update(shift_log)
                         .where(shift_log.c.agent_id == spec.id, shift_log.c.end.is_(None))
                         .values(end=u.now)
-                    )
-                    u.events.append(
-                        AgentStatusChanged(None, spec.id, AgentStatus.OFFLINE, "shift_end")
                     )
                     self._rescind_offers_of(u, spec.id, f"{spec.name}'s shift ended")
 
@@ -184,7 +181,7 @@ class Staffing(Dispatcher):
                 if opening is None or (opening == row.not_before and hours.team == row.team):
                     continue
                 store.update_conversation(u.conn, row, team=hours.team, not_before=opening)
-                store.add_trail(u.conn, row.id, u.now, "time", f"config reloaded; {hours.reason}")
+                u.note(row.id, "time", f"config reloaded; {hours.reason}")
 
         _, events = await self._run(work)
         return Outcome(ActionResult.DONE, (*events, *(await self.dispatch_free_agents()).events))
@@ -238,9 +235,7 @@ class Staffing(Dispatcher):
                     u.conn.execute(
                         update(table).where(table.c.id == row.id).values(sla_alerted=True)
                     )
-                    store.add_trail(
-                        u.conn, row.id, u.now, "sla", f"no first response after {waited:.0f} s"
-                    )
+                    u.note(row.id, "sla", f"no first response after {waited:.0f} s")
                     u.events.append(SlaBreached(row.id, row.team, waited))
 
         _, events = await self._run(work)

@@ -6,16 +6,33 @@ range scans with `LIMIT 1`, so they stay cheap with 100,000 conversations waitin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Row
 
 from handoff.policies import AgentSnapshot, ConversationSnapshot
-from handoff.states import AgentStatus, ConversationState, OfferState
+from handoff.states import OPEN_STATES, AgentStatus, ConversationState, OfferState
 from handoff.tables import (
     Agent,
     AgentTeam,
@@ -42,6 +59,10 @@ customers = Customer.__table__
 intent_labels = IntentLabel.__table__
 
 REFUSED_OFFERS = (OfferState.TIMED_OUT, OfferState.DECLINED)
+# What a conversation's columns hold until something sets them (the table's defaults).
+CONVERSATION_DEFAULTS = {
+    c.name: c.default.arg for c in conversations.c if c.default is not None and c.default.is_scalar
+}
 
 
 @dataclass(frozen=True)
@@ -86,10 +107,22 @@ def conversation_snapshot(row: Row[Any]) -> ConversationSnapshot:
     )
 
 
+# Statements of the hot path are built once (with bind parameters) and reused: SQLAlchemy spends
+# more time building and keying a statement like `candidates` than SQLite spends running it.
+_CONVERSATION = select(conversations).where(conversations.c.id == bindparam("id"))
+_AGENT = select(agents).where(agents.c.id == bindparam("id"))
+_CAS_CONVERSATION = update(conversations).where(
+    conversations.c.id == bindparam("cas_id"), conversations.c.version == bindparam("cas_version")
+)
+_INSERT_CONVERSATION = insert(conversations)
+_INSERT_OFFER = insert(offers)
+# Stands for "after every conversation" where a query needs an id and the conversation has none
+# yet (the largest INTEGER, so PostgreSQL's int4 takes it).
+LAST_ID = 2**31 - 1
+
+
 def get_conversation(conn: Connection, conversation_id: int) -> Row[Any] | None:
-    return (
-        conn.execute(select(conversations).where(conversations.c.id == conversation_id))
-    ).first()
+    return conn.execute(_CONVERSATION, {"id": conversation_id}).first()
 
 
 def get_customer(conn: Connection, customer_id: int) -> Row[Any] | None:
@@ -97,7 +130,7 @@ def get_customer(conn: Connection, customer_id: int) -> Row[Any] | None:
 
 
 def get_agent(conn: Connection, agent_id: int) -> Row[Any] | None:
-    return (conn.execute(select(agents).where(agents.c.id == agent_id))).first()
+    return conn.execute(_AGENT, {"id": agent_id}).first()
 
 
 def pending_offer(conn: Connection, conversation_id: int) -> Row[Any] | None:
@@ -111,15 +144,27 @@ def pending_offer(conn: Connection, conversation_id: int) -> Row[Any] | None:
     ).first()
 
 
-def update_conversation(conn: Connection, row: Row[Any], **values: Any) -> None:
+def update_conversation(conn: Connection, row: Any, **values: Any) -> None:
     """Compare-and-set on `version`: raises Conflict if anyone changed the row since it was read."""
     result = conn.execute(
-        update(conversations)
-        .where(conversations.c.id == row.id, conversations.c.version == row.version)
-        .values(version=row.version + 1, **values)
+        _CAS_CONVERSATION,
+        {**values, "version": row.version + 1, "cas_id": row.id, "cas_version": row.version},
     )
     if result.rowcount != 1:
         raise Conflict(f"conversation {row.id} changed (version {row.version})")
+
+
+def tell_position(conn: Connection, conversation_id: int, position: int, now: datetime) -> None:
+    """Note the place in line the customer was told (no version change: routing ignores it)."""
+    conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(position_told=position, position_told_at=now)
+    )
+
+
+def set_usual_team(conn: Connection, customer_id: int, team: str) -> None:
+    conn.execute(update(customers).where(customers.c.id == customer_id).values(usual_team=team))
 
 
 def change_agent(conn: Connection, agent_id: int, *conditions: Any, **values: Any) -> bool:
@@ -140,66 +185,391 @@ def _eligible_agent_conditions() -> list[Any]:
     ]
 
 
-def has_free_slot() -> Any:
+def _has_free_slot() -> Any:
     return agents.c.load + agents.c.pending_offers < agents.c.capacity
 
 
-def longest_idle_candidate(
-    conn: Connection, teams: Sequence[str], conversation_id: int, exclude: int | None = None
-) -> AgentSnapshot | None:
-    """The eligible agent of `teams` idle longest, skipping agents who let this conversation go
-    (and `exclude`, the agent who just handed it back)."""
-    refused = exists().where(
-        offers.c.conversation_id == conversation_id,
-        offers.c.agent_id == agents.c.id,
-        offers.c.state.in_(REFUSED_OFFERS),
-    )
-    member = exists().where(agent_teams.c.agent_id == agents.c.id, agent_teams.c.team.in_(teams))
-    row = (
-        conn.execute(
-            select(agents)
-            .where(*_eligible_agent_conditions(), member, ~refused, agents.c.id != (exclude or 0))
-            .order_by(agents.c.last_routed_at.asc().nulls_first(), agents.c.id)
-            .limit(1)
+_RESERVE = (
+    update(agents)
+    .where(agents.c.id == bindparam("agent_id"), _has_free_slot())
+    .values(pending_offers=agents.c.pending_offers + 1, last_routed_at=bindparam("routed_at"))
+)
+
+
+def reserve_slot(conn: Connection, agent_id: int, routed_at: datetime) -> bool:
+    """Hold a free slot of the agent for an offer; False if they have none left."""
+    return conn.execute(_RESERVE, {"agent_id": agent_id, "routed_at": routed_at}).rowcount == 1
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    """Which queues an agent serves at a moment: their own teams' always; once a team's chat has
+    waited past `overflow_cutoff`, the teams they back up too (`backs_up`: their team, the team it
+    backs up), if one of their own teams is open."""
+
+    now: datetime
+    overflow_cutoff: datetime
+    open_teams: frozenset[str]
+    backs_up: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Who could take a conversation: its sticky agent (if asked for), the eligible agent idle
+    longest, and whether that agent serves a conversation waiting before this one."""
+
+    sticky: AgentSnapshot | None
+    candidate: AgentSnapshot | None
+    candidate_has_earlier: bool
+
+
+def _ready(table: Any, now: datetime) -> Any:
+    return or_(table.c.not_before.is_(None), table.c.not_before <= now)
+
+
+def _refused_by(conversation_id: Any, agent_id: Any) -> Any:
+    return (
+        exists()
+        .where(
+            offers.c.conversation_id == conversation_id,
+            offers.c.agent_id == agent_id,
+            offers.c.state.in_(REFUSED_OFFERS),
         )
+        .correlate_except(offers)
+    )
+
+
+def _waits_before(agent_id: Any, backs_up: tuple[tuple[str, str], ...]) -> Any:
+    """SQL: a conversation this agent serves waits before (`:key`, `:cid`), as of `:now`, leaving
+    out `:passed`; teams backed up once a chat waits from before `:cutoff`, if one of the agent's
+    own teams is among `:open_teams`. The twin of `head_for_agent` for an agent not known in
+    advance (the candidate)."""
+    x = conversations.alias("earlier")
+    waiting = [
+        x.c.state == ConversationState.QUEUED,
+        or_(
+            x.c.queue_key < bindparam("key"),
+            and_(x.c.queue_key == bindparam("key"), x.c.id < bindparam("cid")),
+        ),
+        _ready(x, bindparam("now")),
+        ~_refused_by(x.c.id, agent_id),
+        x.c.id.not_in(bindparam("passed", expanding=True)),
+    ]
+
+    def in_team(team: Any) -> Any:
+        return (
+            exists()
+            .where(agent_teams.c.agent_id == agent_id, agent_teams.c.team == team)
+            .correlate_except(agent_teams)
+        )
+
+    own_teams = (
+        select(agent_teams.c.team)
+        .where(agent_teams.c.agent_id == agent_id)
+        .correlate_except(agent_teams)
+    )
+    serves = exists().where(x.c.team.in_(own_teams), *waiting).correlate_except(x)
+    if not backs_up:
+        return serves
+    one_open = (
+        exists()
+        .where(
+            agent_teams.c.agent_id == agent_id,
+            agent_teams.c.team.in_(bindparam("open_teams", expanding=True)),
+        )
+        .correlate_except(agent_teams)
+    )
+    backing = (
+        exists()
+        .where(
+            x.c.team.in_(sorted({backed for _, backed in backs_up})),
+            or_(*[and_(x.c.team == backed, in_team(helper)) for helper, backed in backs_up]),
+            ~in_team(x.c.team),
+            x.c.queued_at <= bindparam("cutoff"),
+            _ready(x, bindparam("cutoff")),
+            *waiting,
+        )
+        .correlate_except(x)
+    )
+    return or_(serves, and_(one_open, backing))
+
+
+@functools.lru_cache(maxsize=64)
+def _candidates_query(backs_up: tuple[tuple[str, str], ...]) -> Any:
+    member = exists().where(
+        agent_teams.c.agent_id == agents.c.id,
+        agent_teams.c.team.in_(bindparam("teams", expanding=True)),
+    )
+    chosen = (
+        select(agents)
+        .where(
+            *_eligible_agent_conditions(),
+            member,
+            agents.c.id != bindparam("exclude"),
+            ~_refused_by(bindparam("cid"), agents.c.id),
+        )
+        .order_by(agents.c.last_routed_at.asc().nulls_first(), agents.c.id)
+        .limit(1)
+        .subquery("chosen")
+    )
+    earlier = _waits_before(chosen.c.id, backs_up)
+    candidate = select(*chosen.c, earlier.label("has_earlier"), literal(False).label("sticky"))
+    sticky = select(*agents.c, literal(False), literal(True)).where(
+        agents.c.id == bindparam("sticky_id")
+    )
+    return union_all(candidate, sticky)
+
+
+def candidates(
+    conn: Connection,
+    *,
+    teams: Sequence[str],
+    conversation_id: int | None,
+    queue_key: float,
+    exclude: int | None,
+    sticky_id: int | None,
+    rules: QueueRules,
+    passed: frozenset[int] = frozenset(),
+) -> Candidates:
+    """The sticky agent, the longest-idle eligible agent of `teams` (skipping agents who let this
+    conversation go, and `exclude`) and whether they serve an earlier conversation: one query.
+    A conversation not written yet (`conversation_id` None) comes after every other of its key."""
+    found = {
+        bool(row.sticky): row
+        for row in conn.execute(
+            _candidates_query(rules.backs_up if rules.open_teams else ()),
+            {
+                "teams": list(teams),
+                "exclude": exclude or 0,
+                "cid": LAST_ID if conversation_id is None else conversation_id,
+                "key": queue_key,
+                "now": rules.now,
+                "cutoff": rules.overflow_cutoff,
+                "passed": sorted(passed),
+                "open_teams": sorted(rules.open_teams),
+                "sticky_id": -1 if sticky_id is None else sticky_id,
+            },
+        )
+    }
+    candidate = found.get(False)
+    return Candidates(
+        sticky=agent_snapshot(found[True]) if True in found else None,
+        candidate=agent_snapshot(candidate) if candidate is not None else None,
+        candidate_has_earlier=bool(candidate is not None and candidate.has_earlier),
+    )
+
+
+def _prefixed(table: Any, prefix: str) -> list[Any]:
+    return [c.label(f"{prefix}{c.name}") for c in table.c]
+
+
+def _unprefixed(row: Row[Any], prefix: str) -> SimpleNamespace | None:
+    found = {k[len(prefix) :]: v for k, v in row._mapping.items() if k.startswith(prefix)}
+    return None if found.get("id") is None else SimpleNamespace(**found)
+
+
+@functools.lru_cache(maxsize=256)
+def _head_query(own: tuple[str, ...], backed_up: tuple[str, ...]) -> Any:
+    columns = _prefixed(agents, "a_")
+    heads = []
+    for team, overflow in [(t, False) for t in own] + [(t, True) for t in backed_up]:
+        conditions = [
+            conversations.c.state == ConversationState.QUEUED,
+            conversations.c.team == team,
+            _ready(conversations, bindparam("now")),
+            ~_refused_by(conversations.c.id, bindparam("agent_id")),
+            conversations.c.id.not_in(bindparam("passed", expanding=True)),
+        ]
+        if overflow:  # a chat held for the opening waits from the opening
+            conditions += [
+                conversations.c.queued_at <= bindparam("cutoff"),
+                _ready(conversations, bindparam("cutoff")),
+            ]
+        one = select(conversations).where(*conditions).order_by(conversations.c.queue_key).limit(1)
+        heads.append(select(one.subquery()))
+    if not heads:
+        return select(*columns).where(agents.c.id == bindparam("agent_id"))
+    every = (heads[0] if len(heads) == 1 else union_all(*heads)).subquery("heads")
+    head = select(every).order_by(every.c.queue_key, every.c.id).limit(1).subquery("head")
+    return (
+        select(*columns, *_prefixed(head, "c_"))
+        .select_from(agents.outerjoin(head, true()))
+        .where(agents.c.id == bindparam("agent_id"))
+    )
+
+
+def head_for_agent(
+    conn: Connection,
+    agent_id: int,
+    *,
+    own: Sequence[str],
+    backed_up: Sequence[str],
+    rules: QueueRules,
+    passed: frozenset[int] = frozenset(),
+) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
+    """The agent and the first conversation (priority with aging) of the queues they serve now:
+    `own` teams', and `backed_up` teams' once a conversation waits past the cut-off; one query."""
+    row = conn.execute(
+        _head_query(tuple(own), tuple(backed_up)),
+        {
+            "agent_id": agent_id,
+            "now": rules.now,
+            "cutoff": rules.overflow_cutoff,
+            "passed": sorted(passed),
+        },
     ).first()
-    return None if row is None else agent_snapshot(row)
+    if row is None:
+        return None, None
+    return _unprefixed(row, "a_"), _unprefixed(row, "c_")
 
 
-def head_of_queue(
+@dataclass(frozen=True)
+class ArrivalFacts:
+    """What routing a customer's handoff needs to know of them, read in one query."""
+
+    customer: SimpleNamespace | None  # None before first contact
+    open_conversation: SimpleNamespace | None
+    last_closed_id: int | None  # their last closed conversation (None: this is their first chat)
+    last_agent_id: int | None  # who held it
+    last_closed_at: datetime | None
+
+
+def _arrival_query() -> Any:
+    me = select(bindparam("customer_id", type_=BigInteger).label("id")).subquery("me")
+    opened = conversations.alias("open_conversation")
+    newest_open = (
+        select(conversations.c.id)
+        .where(
+            conversations.c.customer_id == me.c.id,
+            conversations.c.state.in_(tuple(OPEN_STATES)),
+        )
+        .order_by(conversations.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+    def last_closed(column: Any) -> Any:
+        return (
+            select(column)
+            .where(
+                conversations.c.customer_id == me.c.id,
+                conversations.c.state == ConversationState.CLOSED,
+            )
+            .order_by(conversations.c.closed_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    return select(
+        *_prefixed(customers, "u_"),
+        *_prefixed(opened, "c_"),
+        last_closed(conversations.c.id).label("last_closed_id"),
+        last_closed(conversations.c.agent_id).label("last_agent_id"),
+        last_closed(conversations.c.closed_at).label("last_closed_at"),
+    ).select_from(
+        me.outerjoin(customers, customers.c.id == me.c.id).outerjoin(
+            opened, opened.c.id == newest_open
+        )
+    )
+
+
+_ARRIVAL = _arrival_query()
+
+
+def arrival_facts(conn: Connection, customer_id: int) -> ArrivalFacts:
+    """The customer, their open conversation and their last closed one: one query."""
+    row = conn.execute(_ARRIVAL, {"customer_id": customer_id}).one()
+    return ArrivalFacts(
+        customer=_unprefixed(row, "u_"),
+        open_conversation=_unprefixed(row, "c_"),
+        last_closed_id=row.last_closed_id,
+        last_agent_id=row.last_agent_id,
+        last_closed_at=row.last_closed_at,
+    )
+
+
+def _seconds_between(start: Any, end: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    position: int  # 1-based place in the team's queue
+    on_duty: int  # the team's agents available now
+    handle_seconds: float | None  # mean claimed → closed time of its recent conversations
+
+
+@functools.lru_cache(maxsize=4)
+def _queue_stats_query(dialect: str) -> Any:
+    ahead = (
+        select(func.count())
+        .select_from(conversations)
+        .where(
+            conversations.c.state.in_((ConversationState.QUEUED, ConversationState.OFFERED)),
+            conversations.c.team == bindparam("team"),
+            or_(
+                conversations.c.queue_key < bindparam("key"),
+                and_(
+                    conversations.c.queue_key == bindparam("key"),
+                    conversations.c.id < bindparam("cid"),
+                ),
+            ),
+        )
+    )
+    member = exists().where(
+        agent_teams.c.agent_id == agents.c.id, agent_teams.c.team == bindparam("team")
+    )
+    on_duty = (
+        select(func.count())
+        .select_from(agents)
+        .where(
+            member,
+            agents.c.active.is_(True),
+            agents.c.on_shift.is_(True),
+            agents.c.status == AgentStatus.AVAILABLE,
+        )
+    )
+    spans = (
+        select(
+            _seconds_between(conversations.c.assigned_at, conversations.c.closed_at, dialect).label(
+                "seconds"
+            )
+        )
+        .where(
+            conversations.c.team == bindparam("team"),
+            conversations.c.closed_at >= bindparam("since"),
+            conversations.c.assigned_at.is_not(None),
+        )
+        .order_by(conversations.c.closed_at.desc())
+        .limit(50)
+        .subquery()
+    )
+    handle = select(func.avg(spans.c.seconds))
+    return select(ahead.scalar_subquery(), on_duty.scalar_subquery(), handle.scalar_subquery())
+
+
+def queue_stats(
     conn: Connection,
     *,
     team: str,
-    agent_id: int,
-    now: datetime,
-    waiting_before: datetime | None = None,
-    passed: frozenset[int] = frozenset(),
-) -> Row[Any] | None:
-    """The first conversation of `team`'s queue (priority with aging) this agent may be offered,
-    leaving out the `passed` ones."""
-    refused = exists().where(
-        offers.c.conversation_id == conversations.c.id,
-        offers.c.agent_id == agent_id,
-        offers.c.state.in_(REFUSED_OFFERS),
-    )
-    conditions = [
-        conversations.c.state == ConversationState.QUEUED,
-        conversations.c.team == team,
-        or_(conversations.c.not_before.is_(None), conversations.c.not_before <= now),
-        ~refused,
-    ]
-    if waiting_before is not None:  # a chat held for the opening waits from the opening
-        conditions.append(conversations.c.queued_at <= waiting_before)
-        conditions.append(
-            or_(conversations.c.not_before.is_(None), conversations.c.not_before <= waiting_before)
-        )
-    if passed:
-        conditions.append(conversations.c.id.not_in(passed))
-    return (
-        conn.execute(
-            select(conversations).where(*conditions).order_by(conversations.c.queue_key).limit(1)
-        )
-    ).first()
+    queue_key: float,
+    conversation_id: int | None,
+    since: datetime,
+) -> QueueStats:
+    """A waiting conversation's place in line and what its wait is estimated from, in one query
+    (a conversation not written yet counts after every other of its key)."""
+    row = conn.execute(
+        _queue_stats_query(conn.dialect.name),
+        {
+            "team": team,
+            "key": queue_key,
+            "cid": LAST_ID if conversation_id is None else conversation_id,
+            "since": since,
+        },
+    ).one()
+    return QueueStats(int(row[0] or 0) + 1, int(row[1] or 0), row[2])
 
 
 def free_agent_ids(conn: Connection) -> list[int]:
@@ -212,60 +582,17 @@ def free_agent_ids(conn: Connection) -> list[int]:
     return [r.id for r in rows]
 
 
-def queue_position(conn: Connection, row: Row[Any]) -> int:
-    """1-based place in the team's queue (waiting conversations ahead of it, plus one)."""
-    ahead = conn.scalar(
-        select(func.count())
-        .select_from(conversations)
-        .where(
-            conversations.c.state.in_((ConversationState.QUEUED, ConversationState.OFFERED)),
-            conversations.c.team == row.team,
-            or_(
-                conversations.c.queue_key < row.queue_key,
-                and_(conversations.c.queue_key == row.queue_key, conversations.c.id < row.id),
-            ),
+def add_trails(conn: Connection, at: datetime, notes: Sequence[tuple[int, str, str]]) -> None:
+    """Trail entries (conversation, kind, reason), in their order, in one statement."""
+    if notes:
+        conn.execute(
+            insert(trail),
+            [dict(conversation_id=c, at=at, kind=kind, reason=reason) for c, kind, reason in notes],
         )
-    )
-    return int(ahead or 0) + 1
 
 
-def agents_on_duty(conn: Connection, team: str) -> int:
-    member = exists().where(agent_teams.c.agent_id == agents.c.id, agent_teams.c.team == team)
-    return int(
-        conn.scalar(
-            select(func.count())
-            .select_from(agents)
-            .where(
-                member,
-                agents.c.active.is_(True),
-                agents.c.on_shift.is_(True),
-                agents.c.status == AgentStatus.AVAILABLE,
-            )
-        )
-        or 0
-    )
-
-
-def mean_handle_seconds(conn: Connection, team: str, since: datetime) -> float | None:
-    """Mean claimed→closed time of the team's recent conversations, for wait estimates."""
-    rows = conn.execute(
-        select(conversations.c.assigned_at, conversations.c.closed_at)
-        .where(
-            conversations.c.team == team,
-            conversations.c.closed_at >= since,
-            conversations.c.assigned_at.is_not(None),
-        )
-        .order_by(conversations.c.closed_at.desc())
-        .limit(50)
-    )
-    spans = [(r.closed_at - r.assigned_at).total_seconds() for r in rows]
-    return sum(spans) / len(spans) if spans else None
-
-
-def add_trail(conn: Connection, conversation_id: int, at: datetime, kind: str, reason: str) -> None:
-    conn.execute(
-        insert(trail).values(conversation_id=conversation_id, at=at, kind=kind, reason=reason)
-    )
+def insert_conversation(conn: Connection, values: dict[str, Any]) -> int:
+    return int(conn.execute(_INSERT_CONVERSATION, values).inserted_primary_key[0])
 
 
 def add_offer(
@@ -277,17 +604,15 @@ def add_offer(
     deadline: datetime,
     sticky: bool,
 ) -> int:
-    result = conn.execute(
-        insert(offers).values(
-            conversation_id=conversation_id,
-            agent_id=agent_id,
-            state=OfferState.PENDING,
-            sticky=sticky,
-            created_at=now,
-            deadline=deadline,
-        )
+    values = dict(
+        conversation_id=conversation_id,
+        agent_id=agent_id,
+        state=OfferState.PENDING,
+        sticky=sticky,
+        created_at=now,
+        deadline=deadline,
     )
-    return int(result.inserted_primary_key[0])
+    return int(conn.execute(_INSERT_OFFER, values).inserted_primary_key[0])
 
 
 def resolve_offer(conn: Connection, offer_id: int, outcome: OfferState, now: datetime) -> bool:

@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
 from handoff import store
-from handoff.events import Event, HeldAfterHours, OfferMade, Queued
+from handoff.events import Event, HeldAfterHours, OfferMade, Queued, Requeued
 from handoff.hours import next_closing, next_opening
 from handoff.router import Router
 from handoff.states import ConversationState, OfferState
@@ -121,8 +121,20 @@ class RoutingScheduler:
             elif isinstance(event, HeldAfterHours) and event.opening is not None:
                 self._at(event.opening, f"opening-{event.opening.isoformat()}", self._drain)
             elif isinstance(event, Queued) and event.team in sla_team_seconds:
-                due = self.router.clock.now() + timedelta(seconds=sla_team_seconds[event.team])
+                now = self.router.clock.now()
+                due = now + timedelta(seconds=sla_team_seconds[event.team])
                 self._at(due, f"sla-{event.conversation_id}", self._sweep)
+                if event.first:
+                    self._arm_overflow(event.conversation_id, event.team)
+            elif isinstance(event, Requeued):
+                self._arm_overflow(event.conversation_id, event.team)
+
+    def _arm_overflow(self, conversation_id: int | None, team: str) -> None:
+        """A drain when a chat that just joined `team`'s queue may go to its backup teams."""
+        spec = self.router.config.teams.get(team)
+        if spec is not None and spec.secondary:
+            after = timedelta(seconds=self.router.config.routing.overflow_after)
+            self._at(self.router.clock.now() + after, f"overflow-{conversation_id}", self._drain)
 
     def arm_shift_boundary(self) -> None:
         """Schedule a shift sync at the next moment any agent's shift starts or ends."""

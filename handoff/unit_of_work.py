@@ -20,6 +20,8 @@ import contextvars
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -27,8 +29,10 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff.db import WRITES, configure_sqlite, is_sqlite, writer_lock
+from handoff.events import Event
 
 T = TypeVar("T")
+Note = tuple[int, str, str]  # a trail entry: conversation, kind, reason
 Step = Callable[[Connection], T]
 
 _caller: contextvars.ContextVar[asyncio.Task[object] | None] = contextvars.ContextVar(
@@ -42,6 +46,27 @@ def current_task() -> asyncio.Task[object] | None:
         return asyncio.current_task()
     except RuntimeError:  # on a step's thread: no event loop here
         return _caller.get()
+
+
+@dataclass
+class Unit:
+    """One routing step's working state: its connection, its moment, the events it produced
+    and the trail entries it noted (written together at its end)."""
+
+    conn: Connection
+    now: datetime
+    events: list[Event] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    routed: int = 0
+
+    def note(self, conversation_id: int, kind: str, reason: str) -> None:
+        self.notes.append((conversation_id, kind, reason))
+
+    def routed_at(self) -> datetime:
+        """`now` for an agent's "last routed" time, a microsecond later for each agent routed in
+        this unit: who was routed first is then idle longest, not whoever has the lower id."""
+        self.routed += 1
+        return self.now + timedelta(microseconds=self.routed)
 
 
 class _SqliteThreads:
@@ -71,11 +96,17 @@ def _sqlite_threads(engine: AsyncEngine) -> _SqliteThreads:
     return found
 
 
-async def close(engine: AsyncEngine) -> None:
-    """Stop the threads and close the connections `engine`'s steps used (before disposing it)."""
+def step_engine(engine: AsyncEngine) -> Engine:
+    """The synchronous engine `engine`'s steps send their SQL through (to watch it)."""
+    return _sqlite_threads(engine).engine if is_sqlite(str(engine.url)) else engine.sync_engine
+
+
+async def dispose(engine: AsyncEngine) -> None:
+    """Close the engine: the threads and connections its steps used, then its own pool."""
     found = _threads.pop(engine, None)
     if found is not None:
         await asyncio.to_thread(found.close)
+    await engine.dispose()
 
 
 async def write(engine: AsyncEngine, step: Step[T]) -> T:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import select
 
-from handoff import store
+from handoff import store, unit_of_work
 from handoff.clock import ManualClock
 from handoff.db import create_engine, create_schema
 from handoff.events import OfferMade
@@ -69,7 +69,7 @@ class RoutingMachine(RuleBasedStateMachine):
         return self.loop.run_until_complete(coroutine)
 
     def teardown(self) -> None:
-        self.run(self.engine.dispose())
+        self.run(unit_of_work.dispose(self.engine))
         self.loop.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -161,15 +161,36 @@ class RoutingMachine(RuleBasedStateMachine):
         async def go():
             async with self.engine.connect() as conn:
                 offer = await conn.run_sync(store.pending_offer, conversation)
-            if offer is not None:
-                self.clock.set(max(self.clock.now(), offer.deadline))
-                await self.router.expire_overdue()
+            if offer is None:
+                return
+            deadline = max(self.clock.now(), offer.deadline)
+            # Timers fire in time order: a chat that may go to its backup teams before the
+            # deadline is offered to their free agents at that moment (`handoff.timers`).
+            for due in await self._overflow_moments(deadline):
+                self.clock.set(due)
+                await self.router.dispatch_free_agents()
+            self.clock.set(deadline)
+            await self.router.expire_overdue()
 
         self.step(go())
 
     @rule(agent=st.sampled_from(AGENT_IDS), status=st.sampled_from(list(AgentStatus)))
     def status_changes(self, agent: int, status: AgentStatus) -> None:
         self.step(self.router.set_agent_status(agent, status))
+
+    async def _overflow_moments(self, until):
+        """When waiting chats of teams with backup teams may overflow, from now to `until`."""
+        conversations, _, _ = await self._world()
+        after = timedelta(seconds=CONFIG.routing.overflow_after)
+        return sorted(
+            {
+                r.queued_at + after
+                for r in conversations
+                if r.state == C.QUEUED
+                and CONFIG.teams[r.team].secondary
+                and self.clock.now() < r.queued_at + after <= until
+            }
+        )
 
     # ---- what must always hold ---------------------------------------------------------------
 
@@ -309,7 +330,7 @@ def test_round_robin_gives_equally_available_agents_the_same_count_within_one(ag
                     await router.close(chat, reason="agent")
             return assigned
         finally:
-            await engine.dispose()
+            await unit_of_work.dispose(engine)
             shutil.rmtree(directory, ignore_errors=True)
 
     counts = asyncio.run(scenario())

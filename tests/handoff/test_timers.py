@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from handoff import unit_of_work
 from handoff.clock import ManualClock, SystemClock
 from handoff.db import create_engine, create_schema
 from handoff.events import OfferEnded, OfferMade
 from handoff.router import Router
+from handoff.states import AgentStatus
 from handoff.timers import RoutingScheduler
 from tests.support.configs import make_config
 from tests.support.routing import new_chat, pending_offer_agent
@@ -49,7 +51,7 @@ async def test_an_offer_deadline_fires_on_time_and_requeues_to_the_next_agent(tm
         assert any(isinstance(e, OfferEnded) and e.agent_id == 1 for e in seen)
     finally:
         timers.shutdown()
-        await engine.dispose()
+        await unit_of_work.dispose(engine)
 
 
 async def test_after_a_restart_overdue_offers_are_requeued_from_stored_deadlines(tmp_path):
@@ -63,7 +65,7 @@ async def test_after_a_restart_overdue_offers_are_requeued_from_stored_deadlines
     await first.sync_agents()
     chat = await new_chat(first, 100)
     assert await pending_offer_agent(first, chat) == 1
-    await engine.dispose()  # the process dies here, its timers with it
+    await unit_of_work.dispose(engine)  # the process dies here, its timers with it
 
     clock.advance(120)
     engine = create_engine(url)
@@ -84,7 +86,7 @@ async def test_after_a_restart_overdue_offers_are_requeued_from_stored_deadlines
         assert await pending_offer_agent(second, chat) == 2
     finally:
         timers.shutdown()
-        await engine.dispose()
+        await unit_of_work.dispose(engine)
 
 
 async def test_the_next_shift_boundary_is_armed(tmp_path):
@@ -103,4 +105,35 @@ async def test_the_next_shift_boundary_is_armed(tmp_path):
         assert abs(remaining - 7 * 3600) < 5  # ends 17:00 WIB, seven hours later
     finally:
         timers.shutdown()
-        await engine.dispose()
+        await unit_of_work.dispose(engine)
+
+
+async def test_a_chat_joining_a_queue_with_backup_teams_arms_a_drain_when_it_may_overflow(
+    tmp_path,
+):
+    config = make_config(
+        teams={"support": {}, "billing": {"secondary": ["support"]}},
+        agents=[{"id": 1, "teams": ["billing"]}],
+        intents={"invoice": {"keywords": {"id": ["tagihan"]}, "team": "billing"}},
+        overflow_after="5m",
+    )
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'f.db'}")
+    await create_schema(engine)
+    clock = ManualClock(datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
+    router = Router(engine, config, clock)
+    await router.sync_agents()
+    await router.set_agent_status(1, AgentStatus.AWAY)
+    timers = RoutingScheduler(router)
+    try:
+        timers.scheduler.start(paused=True)
+        billing = await router.request_handoff(7, intent="invoice", text="tagihan")
+        support = await router.request_handoff(8, intent=None, text="halo")
+
+        job = timers.scheduler.get_job(f"overflow-{billing.conversation_id}")
+        remaining = (job.trigger.run_date - datetime.now(UTC)).total_seconds()
+        assert abs(remaining - 300) < 5
+        # Support backs nobody up through a secondary team: nothing to wait for.
+        assert timers.scheduler.get_job(f"overflow-{support.conversation_id}") is None
+    finally:
+        timers.shutdown()
+        await unit_of_work.dispose(engine)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from handoff import store
+from handoff import store, unit_of_work
 from handoff.clock import ManualClock
 from handoff.config import Config
 from handoff.db import create_engine, create_schema
@@ -40,7 +40,7 @@ async def running_router(
     try:
         yield router
     finally:
-        await engine.dispose()
+        await unit_of_work.dispose(engine)
 
 
 async def conversation(router: Router, conversation_id: int) -> Any:
