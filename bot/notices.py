@@ -68,8 +68,8 @@ class CustomerNotices(EventNotices):
         language = self._language(conn, event.customer_id)
         values = {
             "team": self._team_name(event.team),
-            "position": event.position,
-            "wait": spell_wait(event.estimated_wait, language),
+            "position": f"{event.position}+" if event.at_least else event.position,
+            "wait": spell_wait(event.estimated_wait, language, at_least=event.at_least),
         }
         text = (
             say(self.config, language, "human_request_ack", **values)

@@ -289,7 +289,15 @@ class Dispatcher:
             row = transitions.write(u, row, position_told=stats.position, position_told_at=u.now)
         else:
             store.tell_position(u.conn, row.id, stats.position, u.now)
-        event = Queued(row.id, row.customer_id, row.team, stats.position, wait, first=first)
+        event = Queued(
+            row.id,
+            row.customer_id,
+            row.team,
+            stats.position,
+            wait,
+            first=first,
+            at_least=stats.at_least,
+        )
         return row, event
 
     def _team_open(self, team: str, now: datetime) -> bool:

@@ -23,6 +23,7 @@ class Queued(Event):
     position: int
     estimated_wait: float | None  # seconds, None when nobody is on duty
     first: bool = True  # the first place in line this conversation's customer is told
+    at_least: bool = False  # `position` and the wait are lower bounds (a very long queue)
 
 
 @dataclass(frozen=True)

@@ -181,11 +181,13 @@ class Intake(Dispatcher):
 
         def work(u: Unit) -> int:
             facts = store.arrival_facts(u.conn, customer_id)
-            row = facts.open_conversation
-            if row is not None and row.state != C.BOT:
-                return int(row.id)  # already waiting or with an agent: nothing to redo
-            if row is None:
+            opened = facts.open_conversation
+            if opened is not None and opened.state != C.BOT:
+                return int(opened.id)  # already waiting or with an agent: nothing to redo
+            if opened is None:
                 row = transitions.draft(customer_id, u.now, first_message=text[:500])
+            else:  # talking to the bot still (a chat held after hours, say): the whole row
+                row = store.get_conversation(u.conn, opened.id)
             return int(
                 self._enqueue(
                     u, row, facts, intent=intent, text=text, account_owner_id=account_owner_id

@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -80,7 +81,22 @@ class Conflict(Exception):
     """A compare-and-set found the row changed underneath: someone else won."""
 
 
-def agent_snapshot(row: Row[Any]) -> AgentSnapshot:
+# What an agent's snapshot is made of (a query that makes snapshots reads only these).
+SNAPSHOT_COLUMNS = (
+    "id",
+    "name",
+    "capacity",
+    "status",
+    "on_shift",
+    "active",
+    "reachable",
+    "load",
+    "pending_offers",
+    "last_routed_at",
+)
+
+
+def agent_snapshot(row: Any) -> AgentSnapshot:
     return AgentSnapshot(
         id=row.id,
         name=row.name,
@@ -116,6 +132,7 @@ _CAS_CONVERSATION = update(conversations).where(
 )
 _INSERT_CONVERSATION = insert(conversations)
 _INSERT_OFFER = insert(offers)
+_INSERT_TRAIL = insert(trail)
 # Stands for "after every conversation" where a query needs an id and the conversation has none
 # yet (the largest INTEGER, so PostgreSQL's int4 takes it).
 LAST_ID = 2**31 - 1
@@ -181,7 +198,7 @@ def _eligible_agent_conditions() -> list[Any]:
         agents.c.reachable.is_(True),
         agents.c.on_shift.is_(True),
         agents.c.status == AgentStatus.AVAILABLE,
-        agents.c.load + agents.c.pending_offers < agents.c.capacity,
+        _has_free_slot() == true(),  # as ix_agent_free has it
     ]
 
 
@@ -227,22 +244,36 @@ def _ready(table: Any, now: datetime) -> Any:
     return or_(table.c.not_before.is_(None), table.c.not_before <= now)
 
 
+def _any_of(column: Any, values: Sequence[Any]) -> Any:
+    """`column IN values` as equalities: a fixed statement (SQLAlchemy re-renders an IN list's
+    statement on every execution)."""
+    return or_(*[column == value for value in values]) if values else false()
+
+
 def _refused_by(conversation_id: Any, agent_id: Any) -> Any:
     return (
         exists()
         .where(
             offers.c.conversation_id == conversation_id,
             offers.c.agent_id == agent_id,
-            offers.c.state.in_(REFUSED_OFFERS),
+            _any_of(offers.c.state, REFUSED_OFFERS),
         )
         .correlate_except(offers)
     )
 
 
-def _waits_before(agent_id: Any, backs_up: tuple[tuple[str, str], ...]) -> Any:
+def _not_passed(column: Any, passed: bool) -> list[Any]:
+    """Leave out the conversations `:passed` (only when there are some: an empty list costs an
+    IN list all the same)."""
+    return [column.not_in(bindparam("passed", expanding=True))] if passed else []
+
+
+def _waits_before(
+    agent_id: Any, backs_up: tuple[tuple[str, str], ...], open_teams: tuple[str, ...], passed: bool
+) -> Any:
     """SQL: a conversation this agent serves waits before (`:key`, `:cid`), as of `:now`, leaving
     out `:passed`; teams backed up once a chat waits from before `:cutoff`, if one of the agent's
-    own teams is among `:open_teams`. The twin of `head_for_agent` for an agent not known in
+    own teams is among `open_teams`. The twin of `head_for_agent` for an agent not known in
     advance (the candidate)."""
     x = conversations.alias("earlier")
     waiting = [
@@ -253,7 +284,7 @@ def _waits_before(agent_id: Any, backs_up: tuple[tuple[str, str], ...]) -> Any:
         ),
         _ready(x, bindparam("now")),
         ~_refused_by(x.c.id, agent_id),
-        x.c.id.not_in(bindparam("passed", expanding=True)),
+        *_not_passed(x.c.id, passed),
     ]
 
     def in_team(team: Any) -> Any:
@@ -269,20 +300,20 @@ def _waits_before(agent_id: Any, backs_up: tuple[tuple[str, str], ...]) -> Any:
         .correlate_except(agent_teams)
     )
     serves = exists().where(x.c.team.in_(own_teams), *waiting).correlate_except(x)
-    if not backs_up:
+    if not backs_up or not open_teams:
         return serves
     one_open = (
         exists()
         .where(
             agent_teams.c.agent_id == agent_id,
-            agent_teams.c.team.in_(bindparam("open_teams", expanding=True)),
+            _any_of(agent_teams.c.team, open_teams),
         )
         .correlate_except(agent_teams)
     )
     backing = (
         exists()
         .where(
-            x.c.team.in_(sorted({backed for _, backed in backs_up})),
+            _any_of(x.c.team, sorted({backed for _, backed in backs_up})),
             or_(*[and_(x.c.team == backed, in_team(helper)) for helper, backed in backs_up]),
             ~in_team(x.c.team),
             x.c.queued_at <= bindparam("cutoff"),
@@ -294,14 +325,18 @@ def _waits_before(agent_id: Any, backs_up: tuple[tuple[str, str], ...]) -> Any:
     return or_(serves, and_(one_open, backing))
 
 
-@functools.lru_cache(maxsize=64)
-def _candidates_query(backs_up: tuple[tuple[str, str], ...]) -> Any:
+@functools.lru_cache(maxsize=256)
+def _candidates_query(
+    teams: tuple[str, ...],
+    backs_up: tuple[tuple[str, str], ...],
+    open_teams: tuple[str, ...],
+    passed: bool,
+) -> Any:
     member = exists().where(
-        agent_teams.c.agent_id == agents.c.id,
-        agent_teams.c.team.in_(bindparam("teams", expanding=True)),
+        agent_teams.c.agent_id == agents.c.id, _any_of(agent_teams.c.team, teams)
     )
     chosen = (
-        select(agents)
+        select(*[agents.c[name] for name in SNAPSHOT_COLUMNS])
         .where(
             *_eligible_agent_conditions(),
             member,
@@ -312,11 +347,11 @@ def _candidates_query(backs_up: tuple[tuple[str, str], ...]) -> Any:
         .limit(1)
         .subquery("chosen")
     )
-    earlier = _waits_before(chosen.c.id, backs_up)
+    earlier = _waits_before(chosen.c.id, backs_up, open_teams, passed)
     candidate = select(*chosen.c, earlier.label("has_earlier"), literal(False).label("sticky"))
-    sticky = select(*agents.c, literal(False), literal(True)).where(
-        agents.c.id == bindparam("sticky_id")
-    )
+    sticky = select(
+        *[agents.c[name] for name in SNAPSHOT_COLUMNS], literal(False), literal(True)
+    ).where(agents.c.id == bindparam("sticky_id"))
     return union_all(candidate, sticky)
 
 
@@ -337,16 +372,16 @@ def candidates(
     found = {
         bool(row.sticky): row
         for row in conn.execute(
-            _candidates_query(rules.backs_up if rules.open_teams else ()),
+            _candidates_query(
+                tuple(teams), rules.backs_up, tuple(sorted(rules.open_teams)), bool(passed)
+            ),
             {
-                "teams": list(teams),
                 "exclude": exclude or 0,
                 "cid": LAST_ID if conversation_id is None else conversation_id,
                 "key": queue_key,
                 "now": rules.now,
                 "cutoff": rules.overflow_cutoff,
                 "passed": sorted(passed),
-                "open_teams": sorted(rules.open_teams),
                 "sticky_id": -1 if sticky_id is None else sticky_id,
             },
         )
@@ -369,7 +404,7 @@ def _unprefixed(row: Row[Any], prefix: str) -> SimpleNamespace | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _head_query(own: tuple[str, ...], backed_up: tuple[str, ...]) -> Any:
+def _head_query(own: tuple[str, ...], backed_up: tuple[str, ...], passed: bool) -> Any:
     columns = _prefixed(agents, "a_")
     heads = []
     for team, overflow in [(t, False) for t in own] + [(t, True) for t in backed_up]:
@@ -378,7 +413,7 @@ def _head_query(own: tuple[str, ...], backed_up: tuple[str, ...]) -> Any:
             conversations.c.team == team,
             _ready(conversations, bindparam("now")),
             ~_refused_by(conversations.c.id, bindparam("agent_id")),
-            conversations.c.id.not_in(bindparam("passed", expanding=True)),
+            *_not_passed(conversations.c.id, passed),
         ]
         if overflow:  # a chat held for the opening waits from the opening
             conditions += [
@@ -410,7 +445,7 @@ def head_for_agent(
     """The agent and the first conversation (priority with aging) of the queues they serve now:
     `own` teams', and `backed_up` teams' once a conversation waits past the cut-off; one query."""
     row = conn.execute(
-        _head_query(tuple(own), tuple(backed_up)),
+        _head_query(tuple(own), tuple(backed_up), bool(passed)),
         {
             "agent_id": agent_id,
             "now": rules.now,
@@ -427,8 +462,8 @@ def head_for_agent(
 class ArrivalFacts:
     """What routing a customer's handoff needs to know of them, read in one query."""
 
-    customer: SimpleNamespace | None  # None before first contact
-    open_conversation: SimpleNamespace | None
+    customer: SimpleNamespace | None  # id, is_vip, usual_team; None before first contact
+    open_conversation: SimpleNamespace | None  # id and state
     last_closed_id: int | None  # their last closed conversation (None: this is their first chat)
     last_agent_id: int | None  # who held it
     last_closed_at: datetime | None
@@ -441,7 +476,7 @@ def _arrival_query() -> Any:
         select(conversations.c.id)
         .where(
             conversations.c.customer_id == me.c.id,
-            conversations.c.state.in_(tuple(OPEN_STATES)),
+            _any_of(conversations.c.state, sorted(OPEN_STATES)),
         )
         .order_by(conversations.c.id.desc())
         .limit(1)
@@ -461,8 +496,11 @@ def _arrival_query() -> Any:
         )
 
     return select(
-        *_prefixed(customers, "u_"),
-        *_prefixed(opened, "c_"),
+        customers.c.id.label("u_id"),
+        customers.c.is_vip.label("u_is_vip"),
+        customers.c.usual_team.label("u_usual_team"),
+        opened.c.id.label("c_id"),
+        opened.c.state.label("c_state"),
         last_closed(conversations.c.id).label("last_closed_id"),
         last_closed(conversations.c.agent_id).label("last_agent_id"),
         last_closed(conversations.c.closed_at).label("last_closed_at"),
@@ -499,15 +537,20 @@ class QueueStats:
     position: int  # 1-based place in the team's queue
     on_duty: int  # the team's agents available now
     handle_seconds: float | None  # mean claimed → closed time of its recent conversations
+    at_least: bool = False  # more wait ahead than are counted: `position` is a lower bound
+
+
+# Conversations ahead counted at most: counting is linear in the queue's length, and past this
+# many a customer is told "100+" (the wait from it is a lower bound too).
+COUNTED_AHEAD = 99
 
 
 @functools.lru_cache(maxsize=4)
 def _queue_stats_query(dialect: str) -> Any:
-    ahead = (
-        select(func.count())
-        .select_from(conversations)
+    waiting_ahead = (
+        select(conversations.c.id)
         .where(
-            conversations.c.state.in_((ConversationState.QUEUED, ConversationState.OFFERED)),
+            _any_of(conversations.c.state, (ConversationState.QUEUED, ConversationState.OFFERED)),
             conversations.c.team == bindparam("team"),
             or_(
                 conversations.c.queue_key < bindparam("key"),
@@ -517,15 +560,15 @@ def _queue_stats_query(dialect: str) -> Any:
                 ),
             ),
         )
+        .limit(bindparam("counted"))
+        .subquery()
     )
-    member = exists().where(
-        agent_teams.c.agent_id == agents.c.id, agent_teams.c.team == bindparam("team")
-    )
+    ahead = select(func.count()).select_from(waiting_ahead)
     on_duty = (
         select(func.count())
-        .select_from(agents)
+        .select_from(agent_teams.join(agents, agents.c.id == agent_teams.c.agent_id))
         .where(
-            member,
+            agent_teams.c.team == bindparam("team"),
             agents.c.active.is_(True),
             agents.c.on_shift.is_(True),
             agents.c.status == AgentStatus.AVAILABLE,
@@ -567,9 +610,11 @@ def queue_stats(
             "key": queue_key,
             "cid": LAST_ID if conversation_id is None else conversation_id,
             "since": since,
+            "counted": COUNTED_AHEAD,
         },
     ).one()
-    return QueueStats(int(row[0] or 0) + 1, int(row[1] or 0), row[2])
+    ahead = int(row[0] or 0)
+    return QueueStats(ahead + 1, int(row[1] or 0), row[2], at_least=ahead >= COUNTED_AHEAD)
 
 
 def free_agent_ids(conn: Connection) -> list[int]:
@@ -586,7 +631,7 @@ def add_trails(conn: Connection, at: datetime, notes: Sequence[tuple[int, str, s
     """Trail entries (conversation, kind, reason), in their order, in one statement."""
     if notes:
         conn.execute(
-            insert(trail),
+            _INSERT_TRAIL,
             [dict(conversation_id=c, at=at, kind=kind, reason=reason) for c, kind, reason in notes],
         )
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from handoff.states import AgentStatus, ConversationState, OfferState
@@ -55,7 +64,13 @@ class Customer(SQLModel, table=True):
     created_at: datetime = _at(nullable=False)
 
 
+# The round-robin search reads the agents with a free slot in "idle longest" order from this
+# index, not every agent (`handoff.store` asks for `(load + pending_offers < capacity) = true`).
+HAS_FREE_SLOT = "((load + pending_offers) < capacity)"
+
+
 class Agent(SQLModel, table=True):
+    __table_args__ = (Index("ix_agent_free", text(HAS_FREE_SLOT), "last_routed_at", "id"),)
     id: int = _telegram_id(primary_key=True)  # the Telegram user id
     name: str
     username: str | None = None
@@ -75,6 +90,7 @@ class Agent(SQLModel, table=True):
 
 class AgentTeam(SQLModel, table=True):
     __tablename__ = "agent_team"
+    __table_args__ = (Index("ix_agent_team_team", "team", "agent_id"),)  # a team's agents
     agent_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     team: str = Field(primary_key=True, max_length=64)
 

@@ -72,15 +72,22 @@ def say(config: Config, language: str, key: str, /, **values: object) -> str:
     return string.Formatter().vformat(template, (), _Leave(values))
 
 
-def spell_wait(seconds: float | None, language: str) -> str:
-    """`±5 menit` / `about 5 min`; unknown when nobody is on duty."""
+def spell_wait(seconds: float | None, language: str, *, at_least: bool = False) -> str:
+    """`±5 menit` / `about 5 min` (`lebih dari 5 menit` / `more than 5 min` for a lower bound);
+    unknown when nobody is on duty."""
     if seconds is None:
         return "belum bisa diperkirakan" if language == "id" else "not known yet"
     minutes = max(1, round(seconds / 60))
-    if minutes >= 120:
-        hours = round(minutes / 60)
-        return f"±{hours} jam" if language == "id" else f"about {hours} h"
-    return f"±{minutes} menit" if language == "id" else f"about {minutes} min"
+    amount, unit_id, unit_en = (
+        (round(minutes / 60), "jam", "h") if minutes >= 120 else (minutes, "menit", "min")
+    )
+    if at_least:
+        return (
+            f"lebih dari {amount} {unit_id}"
+            if language == "id"
+            else f"more than {amount} {unit_en}"
+        )
+    return f"±{amount} {unit_id}" if language == "id" else f"about {amount} {unit_en}"
 
 
 def on_day(moment: datetime, timezone: str, language: str) -> str:

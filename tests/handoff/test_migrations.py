@@ -92,6 +92,10 @@ async def test_a_database_never_migrated_has_no_current_revision(tmp_path: Path)
     assert await current(sqlite_url(tmp_path / "empty.db")) is None
 
 
+# SQLite cannot reflect an index on an expression (ix_agent_free): it is left out of the comparison
+# there, and compared on PostgreSQL.
+@pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 async def test_the_migrations_match_the_tables_on_sqlite(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "compare.db")
     await upgrade(url)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from handoff import store
 from handoff.events import (
     AgentStatusChanged,
     Closed,
@@ -478,6 +479,21 @@ async def test_closing_frees_capacity_for_the_next_waiting_chat(tmp_path, databa
         closed = await router.close(first, by_agent_id=1)
         assert isinstance(closed.events[0], Closed)
         assert await pending_offer_agent(router, outcome.conversation_id) == 1
+
+
+async def test_past_the_counted_many_a_place_in_line_is_a_lower_bound(
+    tmp_path, database, monkeypatch
+):
+    monkeypatch.setattr(store, "COUNTED_AHEAD", 2)  # counting stops at 2 ahead, not 99
+    config = make_config(agents=[{"id": 1, "capacity": 1}])
+    async with running_router(tmp_path, config, database=database) as router:
+        await router.claim(await new_chat(router, 100), 1)
+        told = []
+        for customer in range(101, 105):
+            outcome = await router.request_handoff(customer, intent=None)
+            queued = next(e for e in outcome.events if isinstance(e, Queued))
+            told.append((queued.position, queued.at_least))
+        assert told == [(1, False), (2, False), (3, True), (3, True)]
 
 
 async def test_going_away_rescinds_pending_offers_and_reroutes(tmp_path, database):

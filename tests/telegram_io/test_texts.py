@@ -6,7 +6,7 @@ import string
 
 from handoff.config import Config
 from handoff.config_loader import load_config
-from telegram_io.texts import LANGUAGES, catalog, say
+from telegram_io.texts import LANGUAGES, catalog, say, spell_wait
 from tests.support.frontdoor import EXAMPLE
 
 
@@ -53,3 +53,11 @@ def test_an_unknown_key_is_shown_as_itself_and_a_misspelt_placeholder_is_left() 
     assert (
         say(config, "en", "noted", number=12) == "Noted on #{id} (the customer does not see notes)."
     )
+
+
+def test_a_wait_is_spelt_about_or_as_a_lower_bound_in_each_language() -> None:
+    assert spell_wait(300, "id") == "±5 menit"
+    assert spell_wait(300, "en") == "about 5 min"
+    assert spell_wait(3 * 3600, "en", at_least=True) == "more than 3 h"
+    assert spell_wait(600, "id", at_least=True) == "lebih dari 10 menit"
+    assert spell_wait(None, "en", at_least=True) == "not known yet"
