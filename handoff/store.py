@@ -262,6 +262,15 @@ def _refused_by(conversation_id: Any, agent_id: Any) -> Any:
     )
 
 
+def _before_in_queue(table: Any, key: Any, conversation_id: Any) -> list[Any]:
+    """SQL: rows of `table` before (`key`, `conversation_id`) in queue order. The first term is
+    implied by the second; it lets the database read the queue's index up to `key` only."""
+    return [
+        table.c.queue_key <= key,
+        or_(table.c.queue_key < key, and_(table.c.queue_key == key, table.c.id < conversation_id)),
+    ]
+
+
 def _not_passed(column: Any, passed: bool) -> list[Any]:
     """Leave out the conversations `:passed` (only when there are some: an empty list costs an
     IN list all the same)."""
@@ -278,10 +287,7 @@ def _waits_before(
     x = conversations.alias("earlier")
     waiting = [
         x.c.state == ConversationState.QUEUED,
-        or_(
-            x.c.queue_key < bindparam("key"),
-            and_(x.c.queue_key == bindparam("key"), x.c.id < bindparam("cid")),
-        ),
+        *_before_in_queue(x, bindparam("key"), bindparam("cid")),
         _ready(x, bindparam("now")),
         ~_refused_by(x.c.id, agent_id),
         *_not_passed(x.c.id, passed),
@@ -552,13 +558,7 @@ def _queue_stats_query(dialect: str) -> Any:
         .where(
             _any_of(conversations.c.state, (ConversationState.QUEUED, ConversationState.OFFERED)),
             conversations.c.team == bindparam("team"),
-            or_(
-                conversations.c.queue_key < bindparam("key"),
-                and_(
-                    conversations.c.queue_key == bindparam("key"),
-                    conversations.c.id < bindparam("cid"),
-                ),
-            ),
+            *_before_in_queue(conversations, bindparam("key"), bindparam("cid")),
         )
         .limit(bindparam("counted"))
         .subquery()

@@ -17,21 +17,25 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
+import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff.db import WRITES, configure_sqlite, is_sqlite, writer_lock
 from handoff.events import Event
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+CHECKPOINT_EVERY = 1.0  # seconds
 Note = tuple[int, str, str]  # a trail entry: conversation, kind, reason
 Step = Callable[[Connection], T]
 
@@ -70,19 +74,49 @@ class Unit:
 
 
 class _SqliteThreads:
-    """A synchronous twin of an aiosqlite engine, a writer thread and reader threads."""
+    """A synchronous twin of an aiosqlite engine, a writer thread, reader threads, and a thread
+    that checkpoints the write-ahead log.
+
+    A step's commit never checkpoints (SQLite's automatic checkpoint made every thousandth or so
+    commit wait 10-20 ms to copy the log into the database): the checkpointer does it, beside
+    them, every `CHECKPOINT_EVERY` seconds. The aiosqlite engine's own commits still checkpoint
+    as SQLite does by default, so the log stays bounded whoever writes.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         url = engine.url.set(drivername="sqlite")
         self.engine: Engine = create_sync_engine(url)
         configure_sqlite(self.engine)
+        event.listen(self.engine, "connect", _no_automatic_checkpoint)
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="frontdoor-write")
         self.readers = ThreadPoolExecutor(2, thread_name_prefix="frontdoor-read")
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint, name="frontdoor-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoint(self) -> None:
+        while not self._stop.wait(CHECKPOINT_EVERY):
+            try:
+                raw = self.engine.raw_connection()
+                try:
+                    raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    raw.close()
+            except Exception:  # a checkpoint missed is made by the next one
+                log.warning("WAL checkpoint failed", exc_info=True)
 
     def close(self) -> None:
+        self._stop.set()
+        self._checkpointer.join()
         self.writer.shutdown(wait=True)
         self.readers.shutdown(wait=True)
         self.engine.dispose()
+
+
+def _no_automatic_checkpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 _threads: weakref.WeakKeyDictionary[AsyncEngine, _SqliteThreads] = weakref.WeakKeyDictionary()
