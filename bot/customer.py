@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import Connection
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -191,13 +192,16 @@ class CustomerDesk:
             small_talk=self.small_talk,
         )
         conversation_id = conversation.id if conversation is not None else None
-        await self.note(
-            user.id,
-            conversation_id,
-            SentMessage("customer", kind, text, telegram_message_id=message.message_id),
-        )
+        heard = SentMessage("customer", kind, text, telegram_message_id=message.message_id)
         await self.carry_out(
-            user, customer.language, reply, text, customer.unknown_streak, conversation_id, first
+            user,
+            customer.language,
+            reply,
+            text,
+            customer.unknown_streak,
+            conversation_id,
+            first,
+            heard=heard,
         )
 
     def held_for_opening(self, conversation: Any) -> bool:
@@ -226,12 +230,17 @@ class CustomerDesk:
 
     async def note(self, customer_id: int, conversation_id: int | None, entry: SentMessage) -> None:
         """Keep a message for the transcript, committed with the writes of other chats."""
-        now = self.router.clock.now()
         await self.outbox.group.write(
-            lambda conn: conn.run_sync(
-                store.insert_messages, now, customer_id, conversation_id, [entry]
-            )
+            lambda conn: conn.run_sync(self.noting(customer_id, conversation_id, [entry]))
         )
+
+    def noting(
+        self, customer_id: int, conversation_id: int | None, entries: list[SentMessage]
+    ) -> Callable[[Connection], None]:
+        """The transcript's write of `entries` (the one path for what the customer and the bot
+        say), to run in a transaction with others."""
+        now = self.router.clock.now()
+        return lambda conn: store.insert_messages(conn, now, customer_id, conversation_id, entries)
 
     async def carry_out(
         self,
@@ -242,9 +251,12 @@ class CustomerDesk:
         streak: int,
         conversation_id: int | None = None,
         first: bool = False,
+        *,
+        heard: SentMessage | None = None,
     ) -> None:
         """Send the decided reply as one message, greeting first on a first contact (kept for
-        the transcript an agent gets); start the handoff it calls for."""
+        the transcript an agent gets, with what the customer said: `heard`, in the same
+        transaction); start the handoff it calls for."""
         calls: list[Call] = []
         said: str | None = None
         if reply.answer_intent is not None:
@@ -273,9 +285,12 @@ class CustomerDesk:
         elif reply.small_talk in SMALL_TALK_ANSWERS:
             said = say(self.config, language, SMALL_TALK_ANSWERS[reply.small_talk])
             calls.append(send_text(user.id, said))
+        entries = [heard] if heard is not None else []
         if said is not None:
-            await self.note(user.id, conversation_id, SentMessage("bot", text=said))
-            await self.outbox.put(*calls)
+            entries.append(SentMessage("bot", text=said))
+            await self.outbox.put(*calls, along=self.noting(user.id, conversation_id, entries))
+        elif heard is not None:
+            await self.note(user.id, conversation_id, heard)
         if reply.unknown_streak != streak:
             await self.router.update_customer(user.id, unknown_streak=reply.unknown_streak)
         if reply.handoff:

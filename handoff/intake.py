@@ -90,28 +90,7 @@ class Intake(Dispatcher):
     ) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
         """The customer (None before first contact) and their open conversation, in one query
         (it runs for every message a customer sends)."""
-        customers, table = Customer.__table__, store.conversations
-        conversation = table.alias("open_conversation")
-        newest_open = (
-            select(table.c.id)
-            .where(table.c.customer_id == customers.c.id, table.c.state.in_(tuple(OPEN_STATES)))
-            .order_by(table.c.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        query = (
-            select(customers, conversation)
-            .select_from(customers.outerjoin(conversation, conversation.c.id == newest_open))
-            .where(customers.c.id == customer_id)
-        )
-        row = await self._read(lambda conn: conn.execute(query).first())
-        if row is None:
-            return None, None
-        found = row._mapping
-        customer = SimpleNamespace(**{c.name: found[c] for c in customers.c})
-        if found[conversation.c.id] is None:
-            return customer, None
-        return customer, SimpleNamespace(**{c.name: found[c] for c in conversation.c})
+        return await self._read(lambda conn: store.customer_status(conn, customer_id))
 
     async def update_customer(self, customer_id: int, **values: Any) -> None:
         """Set the bot's notes on a customer (language, unknown streak, awaited CSAT comment)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Connection,
     and_,
     bindparam,
@@ -43,6 +44,7 @@ from handoff.tables import (
     Message,
     Offer,
     TrailEvent,
+    UtcDateTime,
 )
 
 conversations = Conversation.__table__
@@ -133,6 +135,26 @@ _CAS_CONVERSATION = update(conversations).where(
 _INSERT_CONVERSATION = insert(conversations)
 _INSERT_OFFER = insert(offers)
 _INSERT_TRAIL = insert(trail)
+_INSERT_MESSAGE = insert(messages)
+# A message in a conversation: its last activity, and an agent's first one its first response.
+_NOW = bindparam("now", type_=UtcDateTime())
+_ACTIVITY = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("conversation"))
+    .values(
+        last_activity_at=_NOW,
+        first_response_at=case(
+            (
+                and_(
+                    bindparam("answered", type_=Boolean),
+                    conversations.c.first_response_at.is_(None),
+                ),
+                _NOW,
+            ),
+            else_=conversations.c.first_response_at,
+        ),
+    )
+)
 # Stands for "after every conversation" where a query needs an id and the conversation has none
 # yet (the largest INTEGER, so PostgreSQL's int4 takes it).
 LAST_ID = 2**31 - 1
@@ -464,6 +486,38 @@ def head_for_agent(
     return _unprefixed(row, "a_"), _unprefixed(row, "c_")
 
 
+def _customer_status_query() -> Any:
+    opened = conversations.alias("open_conversation")
+    newest_open = (
+        select(conversations.c.id)
+        .where(
+            conversations.c.customer_id == customers.c.id,
+            _any_of(conversations.c.state, sorted(OPEN_STATES)),
+        )
+        .order_by(conversations.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(*_prefixed(customers, "u_"), *_prefixed(opened, "c_"))
+        .select_from(customers.outerjoin(opened, opened.c.id == newest_open))
+        .where(customers.c.id == bindparam("customer_id"))
+    )
+
+
+_CUSTOMER_STATUS = _customer_status_query()
+
+
+def customer_status(
+    conn: Connection, customer_id: int
+) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
+    """The customer (None before first contact) and their open conversation, in one query."""
+    row = conn.execute(_CUSTOMER_STATUS, {"customer_id": customer_id}).first()
+    if row is None:
+        return None, None
+    return _unprefixed(row, "u_"), _unprefixed(row, "c_")
+
+
 @dataclass(frozen=True)
 class ArrivalFacts:
     """What routing a customer's handoff needs to know of them, read in one query."""
@@ -709,7 +763,7 @@ def insert_messages(
 ) -> None:
     """Store messages of a customer's chat; an agent's first one is the first response."""
     conn.execute(
-        insert(messages),
+        _INSERT_MESSAGE,
         [
             dict(
                 conversation_id=conversation_id,
@@ -726,19 +780,8 @@ def insert_messages(
     )
     if conversation_id is None:
         return
-    conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id)
-        .values(last_activity_at=now)
-    )
-    if any(entry.sender == "agent" for entry in entries):
-        conn.execute(
-            update(conversations)
-            .where(
-                conversations.c.id == conversation_id, conversations.c.first_response_at.is_(None)
-            )
-            .values(first_response_at=now)
-        )
+    answered = any(entry.sender == "agent" for entry in entries)
+    conn.execute(_ACTIVITY, {"conversation": conversation_id, "now": now, "answered": answered})
 
 
 def last_customer_text(

@@ -68,6 +68,12 @@ POLL_SECONDS = 1.0
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30, 60)
 NOT_MODIFIED = "message is not modified"
+# Built once: SQLAlchemy spends longer building and compiling these than SQLite running them.
+_SUPERSEDE = (
+    update(outbox)
+    .where(outbox.c.coalesce_key == bindparam("key"), outbox.c.state == "pending")
+    .values(state="superseded")
+)
 
 
 def sent_message_id(conn: Connection, coalesce_key: str) -> int | None:
@@ -166,6 +172,7 @@ class Outbox:
         if self.group is None:
             self.group = GroupCommit(self.engine)
         self.pacer = Pacer(self.limits)
+        self._insert = insert_ignoring_duplicates(self.engine, outbox).returning(*_INDEXED)
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._results: list[_Result] = []
@@ -178,13 +185,21 @@ class Outbox:
         self._waiters: dict[int, asyncio.Future[tuple[str, int | None]]] = {}
         self._loaded = False
 
-    async def put(self, *calls: Call) -> list[int]:
-        """Store calls in one transaction and wake the sender; their row ids, in order.
-        A replayed update stores nothing."""
+    async def put(
+        self, *calls: Call, along: Callable[[Connection], object] | None = None
+    ) -> list[int]:
+        """Store calls in one transaction (with `along`'s writes) and wake the sender; their row
+        ids, in order. A replayed update stores nothing."""
         if not calls:
             return []
         rows = self._rows(calls)  # here: the dedup keys belong to this task's update
-        stored = await self.group.write(lambda conn: conn.run_sync(self._store, rows))
+
+        def store(conn: Connection) -> list[Any]:
+            if along is not None:
+                along(conn)
+            return self._store(conn, rows)
+
+        stored = await self.group.write(lambda conn: conn.run_sync(store))
         self.staged(stored)
         return [found.id for found in stored]
 
@@ -234,18 +249,9 @@ class Outbox:
     def _store(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
         for row in rows:
             if row["coalesce_key"] is not None:
-                conn.execute(
-                    update(outbox)
-                    .where(
-                        outbox.c.coalesce_key == row["coalesce_key"],
-                        outbox.c.state == "pending",
-                    )
-                    .values(state="superseded")
-                )
+                conn.execute(_SUPERSEDE, {"key": row["coalesce_key"]})
         # A call whose dedup key exists was stored before a crash, by the same update.
-        stored = conn.execute(
-            insert_ignoring_duplicates(self.engine, outbox).values(rows).returning(*_INDEXED)
-        )
+        stored = conn.execute(self._insert, rows)
         return sorted(stored.all(), key=lambda found: found.id)
 
     def staged(self, stored: Sequence[Any]) -> None:
