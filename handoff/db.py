@@ -8,8 +8,8 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Engine, Table, event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, event, insert
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
@@ -93,6 +93,10 @@ async def create_schema(engine: AsyncEngine) -> None:
 
 
 def insert_ignoring_duplicates(engine: AsyncEngine, table: Table) -> Insert:
-    """INSERT that skips rows whose unique key exists (ON CONFLICT DO NOTHING, either dialect)."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    """INSERT that skips rows whose unique key exists: ON CONFLICT DO NOTHING on PostgreSQL,
+    INSERT OR IGNORE on SQLite (the same there for the unique keys; written as a plain INSERT
+    with a prefix, SQLAlchemy compiles it once, where its SQLite `on_conflict_do_nothing`
+    construct is compiled again on every execution)."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("OR IGNORE", dialect="sqlite")
