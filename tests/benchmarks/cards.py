@@ -1,4 +1,5 @@
-"""Benchmark: how long from a customer's handoff request to their card appearing in the agents group.
+"""Benchmark: how long from a customer's handoff request to the offered agent's private notice,
+and to their card appearing in the agents group.
 
 Run as `python tests/benchmarks/cards.py [--handoffs 200] [--rate 2] [--speed 1]`.
 
@@ -8,6 +9,10 @@ Frontdoor with the example config and its agents group, paced at the same limits
 for a person ("/human", their first message) at `--rate` per second, evenly spaced. A card
 appears when a group message (a card, or a digest) first shows the conversation; the sandbox
 timestamps every message as it is posted, on the same clock as the request.
+
+The offered agent hears of the offer privately ("🔔 #id · name … Claim"), at once: issue 13 aims
+at p99 ≤ 200 ms at 2 handoffs/s, while the group's cards stay paced under 20 messages a minute
+(the most the group got in any minute is printed, with an `aim` line for each).
 
 Baseline, measured in the same run: the time from the same request to the customer's own first
 answer from the bot (the greeting), which goes through the same inbox, routing and outbox but on
@@ -37,6 +42,9 @@ from tests.support.desk import GROUP_ID, desk_config  # noqa: E402
 from tests.support.frontdoor import running_frontdoor  # noqa: E402
 
 SECTION = re.compile(r"^#(\d+) · (Cust\d+)", re.MULTILINE)
+NOTICE = re.compile(r"^🔔 #(\d+) · (Cust\d+)")
+AIM_NOTICE_P99_S = 0.2
+AIM_GROUP_PER_MINUTE = 20
 
 
 async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
@@ -53,7 +61,12 @@ async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
     asked: dict[str, float] = {}
     answered: dict[int, float] = {}
     carded: dict[str, float] = {}
+    noticed: dict[str, float] = {}
+    # Conversations offered: served (closed) once their card has shown, freeing the agent's slot.
+    offered: list[tuple[int, str]] = []
+    group_times: list[float] = []
     names: dict[int, str] = {}
+    agent_ids = {a.id for a in config.agents}
 
     def listen(event: dict[str, Any]) -> None:
         if event["type"] not in ("message", "edited"):
@@ -63,8 +76,15 @@ async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
         if not message["from"]["is_bot"]:
             return
         if chat == GROUP_ID:
+            if event["type"] == "message":
+                group_times.append(event["time"])
             for _, name in SECTION.findall(message.get("text") or ""):
                 carded.setdefault(name, event["time"])
+        elif chat in agent_ids and event["type"] == "message":
+            found = NOTICE.match(message.get("text") or "")
+            if found:
+                noticed.setdefault(found.group(2), event["time"])
+                offered.append((int(found.group(1)), found.group(2)))
         elif chat in names and event["type"] == "message":
             answered.setdefault(chat, event["time"])
 
@@ -85,6 +105,9 @@ async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
                 for spec in bot.config.agents:
                     await sandbox.add_user(spec.name.split()[0], id=spec.id, username=spec.username)
                 await sandbox.add_group("Agents", agents, id=GROUP_ID)
+                for agent_id in agents:  # Start pressed: the bot may write to them privately
+                    await sandbox.send(agent_id, "/start")
+                    await sandbox.wait_for(agent_id, lambda m: m["from"]["is_bot"], timeout=10)
                 customers = []
                 for n in range(handoffs):
                     user = await sandbox.add_user(f"Cust{n:03d}", language_code="id")
@@ -101,26 +124,42 @@ async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
                         await asyncio.sleep(delay)
                     asked[user["first_name"]] = time.time()
                     sends.append(asyncio.create_task(sandbox.send(user["id"], "/human")))
+                    await serve(bot, offered, carded)
                 await asyncio.gather(*sends)
                 deadline = loop.time() + 120 + handoffs * 3 / speed
                 while len(carded) < handoffs or len(answered) < handoffs:
                     if loop.time() > deadline:
                         break
+                    await serve(bot, offered, carded)
                     await asyncio.sleep(0.05)
                 world_listeners.remove(listen)
                 too_many = bot.outbox.stats.too_many_requests
                 group_sends = bot.cards.sent
     card = percentiles(carded[n] - asked[n] for n in asked if n in carded)
+    notice = percentiles(noticed[n] - asked[n] for n in asked if n in noticed)
+    busiest = max(
+        (sum(1 for t in group_times if start <= t < start + 60) for start in group_times), default=0
+    )
     reply = percentiles(
         answered[uid] - asked[name] for uid, name in names.items() if uid in answered
     )
     return {
         "card": card,
+        "notice": notice,
+        "busiest_minute": busiest,
         "reply": reply,
         "missing": handoffs - len(carded),
         "429": too_many,
         "group_sends": group_sends,
     }
+
+
+async def serve(bot: Any, offered: list[tuple[int, str]], carded: dict[str, float]) -> None:
+    """The agents deal with what they were offered (closed) once its card has shown, so their
+    slots free up and every handoff is offered to someone."""
+    for conversation_id, name in [o for o in offered if o[1] in carded]:
+        offered.remove((conversation_id, name))
+        await bot.router.close(conversation_id, reason="agent")
 
 
 def _listeners(app: Any) -> list[Any]:
@@ -143,8 +182,20 @@ def main() -> None:
     )
     print(f"{'':32} {'p50 s':>8} {'p99 s':>8} {'n':>5}")
     print(f"{'customer greeted (baseline)':32} {reply.p50:8.3f} {reply.p99:8.3f} {reply.count:5d}")
+    notice = result["notice"]
+    print(f"{'offered agent told':32} {notice.p50:8.3f} {notice.p99:8.3f} {notice.count:5d}")
     print(f"{'card in the agents group':32} {card.p50:8.3f} {card.p99:8.3f} {card.count:5d}")
+    print(
+        f"{'ratio notice / baseline':32} {notice.p50 / reply.p50:8.1f} {notice.p99 / reply.p99:8.1f}"
+    )
     print(f"{'ratio card / baseline':32} {card.p50 / reply.p50:8.1f} {card.p99 / reply.p99:8.1f}")
+    print(f"group messages in the busiest minute: {result['busiest_minute']}")
+    print()
+    verdict = "ok" if notice.p99 <= AIM_NOTICE_P99_S else "MISSED"
+    print(f"aim p99 <= {AIM_NOTICE_P99_S:g} s: offered agent told: {notice.p99:.3f} s {verdict}")
+    busiest = result["busiest_minute"]
+    verdict = "ok" if busiest <= AIM_GROUP_PER_MINUTE else "MISSED"
+    print(f"aim <= {AIM_GROUP_PER_MINUTE} group messages a minute: {busiest} {verdict}")
 
 
 if __name__ == "__main__":
