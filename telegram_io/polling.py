@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
+from telegram.warnings import PTBUserWarning
 
 from telegram_io import inbox
 from telegram_io.retry import backoff, retry_after_seconds
+
+# getUpdates goes through Bot.do_api_request on purpose (the inbox stores the raw updates as
+# JSON); PTB's hint to use the named method instead does not apply.
+warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
 
 log = logging.getLogger(__name__)
 
