@@ -486,21 +486,25 @@ def head_for_agent(
     return _unprefixed(row, "a_"), _unprefixed(row, "c_")
 
 
-def _customer_status_query() -> Any:
-    opened = conversations.alias("open_conversation")
-    newest_open = (
+def _newest_open(customer_id: Any) -> Any:
+    """SQL: the id of the customer's newest open conversation (a customer has one at most)."""
+    return (
         select(conversations.c.id)
         .where(
-            conversations.c.customer_id == customers.c.id,
+            conversations.c.customer_id == customer_id,
             _any_of(conversations.c.state, sorted(OPEN_STATES)),
         )
         .order_by(conversations.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _customer_status_query() -> Any:
+    opened = conversations.alias("open_conversation")
     return (
         select(*_prefixed(customers, "u_"), *_prefixed(opened, "c_"))
-        .select_from(customers.outerjoin(opened, opened.c.id == newest_open))
+        .select_from(customers.outerjoin(opened, opened.c.id == _newest_open(customers.c.id)))
         .where(customers.c.id == bindparam("customer_id"))
     )
 
@@ -532,16 +536,6 @@ class ArrivalFacts:
 def _arrival_query() -> Any:
     me = select(bindparam("customer_id", type_=BigInteger).label("id")).subquery("me")
     opened = conversations.alias("open_conversation")
-    newest_open = (
-        select(conversations.c.id)
-        .where(
-            conversations.c.customer_id == me.c.id,
-            _any_of(conversations.c.state, sorted(OPEN_STATES)),
-        )
-        .order_by(conversations.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
 
     def last_closed(column: Any) -> Any:
         return (
@@ -566,7 +560,7 @@ def _arrival_query() -> Any:
         last_closed(conversations.c.closed_at).label("last_closed_at"),
     ).select_from(
         me.outerjoin(customers, customers.c.id == me.c.id).outerjoin(
-            opened, opened.c.id == newest_open
+            opened, opened.c.id == _newest_open(me.c.id)
         )
     )
 

@@ -49,24 +49,23 @@ async def customer(sandbox: SandboxClient, name: str, language: str = "id") -> C
     return chat
 
 
-async def with_an_agent(
-    sandbox: SandboxClient, frontdoor: Frontdoor, name: str
-) -> tuple[Chat, Any, int]:
+async def claimed_chat(sandbox: SandboxClient, bot: Frontdoor, name: str) -> tuple[Chat, int, int]:
     """A customer who asked for a person and whose chat the offered agent claimed (every agent
-    has /start-ed the bot): the customer's chat, the conversation and the agent."""
-    for agent in frontdoor.config.agents:
-        await sandbox.add_user(agent.name.split()[0], id=agent.id)
-        await sandbox.send(agent.id, "/start")
+    has /start-ed the bot): (their chat, the conversation id, the agent's id)."""
+    for agent in bot.config.agents:
+        if not any(u["id"] == agent.id for u in await sandbox.users()):
+            await sandbox.add_user(agent.name.split()[0], id=agent.id)
+            await sandbox.send(agent.id, "/start")
     chat = await customer(sandbox, name)
     await chat.says("/human")
     await chat.sees("saya sambungkan")
-    _, open_chat = await frontdoor.router.customer_status(chat.id)
-    offered_to = await pending_offer_agent(frontdoor.router, open_chat.id)
-    assert offered_to is not None
-    claimed = await frontdoor.router.claim(open_chat.id, offered_to)
+    _, open_chat = await bot.router.customer_status(chat.id)
+    agent_id = await pending_offer_agent(bot.router, open_chat.id)
+    assert agent_id is not None
+    claimed = await bot.router.claim(open_chat.id, agent_id)
     assert claimed.result == "claimed"
     await chat.sees("dari Nusantara Net sudah terhubung")
-    return chat, open_chat, offered_to
+    return chat, open_chat.id, agent_id
 
 
 async def everyone_away(bot: Frontdoor) -> None:
@@ -278,24 +277,24 @@ async def test_after_hours_the_bot_keeps_answering_faqs(
 async def test_the_agents_messages_relay_and_close_asks_for_a_rating(
     sandbox: SandboxClient, frontdoor: Frontdoor
 ) -> None:
-    ani, open_chat, _ = await with_an_agent(sandbox, frontdoor, "Ani")
+    ani, conversation_id, _ = await claimed_chat(sandbox, frontdoor, "Ani")
 
     await ani.says("modem saya mati")
     await sandbox.send(ani.id, photo=b"\x89PNG fake", caption="ini lampunya")
-    holder = (await conversation(frontdoor.router, open_chat.id)).agent_id
+    holder = (await conversation(frontdoor.router, conversation_id)).agent_id
     shown = await sandbox.wait_for(
         holder, lambda m: (m.get("caption") or "").endswith("ini lampunya")
     )
-    assert shown["caption"].startswith(f"#{open_chat.id} · Ani")
+    assert shown["caption"].startswith(f"#{conversation_id} · Ani")
     agent_texts = texts(await sandbox.messages(holder))
-    assert f"#{open_chat.id} · Ani\nmodem saya mati" in agent_texts
+    assert f"#{conversation_id} · Ani\nmodem saya mati" in agent_texts
 
-    await frontdoor.router.close(open_chat.id, by_agent_id=holder)
+    await frontdoor.router.close(conversation_id, by_agent_id=holder)
     prompt = await ani.sees("Seberapa puas Anda")
     assert [data for _, data in buttons(prompt)] == [
-        f"csat:{open_chat.id}:{n}" for n in range(1, 6)
+        f"csat:{conversation_id}:{n}" for n in range(1, 6)
     ]
-    await ani.press(prompt, f"csat:{open_chat.id}:5")
+    await ani.press(prompt, f"csat:{conversation_id}:5")
     await ani.sees("Ada saran atau komentar?")
     await ani.says("cepat dan ramah")
     await ani.sees("Terima kasih atas penilaian Anda")
@@ -304,7 +303,7 @@ async def test_the_agents_messages_relay_and_close_asks_for_a_rating(
     )
     assert buttons(rated) == [("✓ 5", "chosen")]
     again = await frontdoor.desk.on_button(  # a stale press of the old keyboard
-        User(ani.id, "Ani", is_bot=False), f"csat:{open_chat.id}:1", (prompt["message_id"], "1")
+        User(ani.id, "Ani", is_bot=False), f"csat:{conversation_id}:1", (prompt["message_id"], "1")
     )
     assert again == "Anda sudah memberi penilaian. Terima kasih!"
 
@@ -336,23 +335,6 @@ async def test_a_customer_who_blocks_the_bot_leaves_the_queue(
             break
         await asyncio.sleep(0.02)
     assert open_chat is None and customer_row.blocked
-
-
-async def claimed_chat(sandbox: SandboxClient, bot: Frontdoor, name: str) -> tuple[Chat, int, int]:
-    """A customer with an agent: (their chat, the conversation id, the agent's id)."""
-    for agent in bot.config.agents:
-        if not any(u["id"] == agent.id for u in await sandbox.users()):
-            await sandbox.add_user(agent.name.split()[0], id=agent.id)
-            await sandbox.send(agent.id, "/start")
-    chat = await customer(sandbox, name)
-    await chat.says("/human")
-    await chat.sees("saya sambungkan")
-    _, open_chat = await bot.router.customer_status(chat.id)
-    agent_id = await pending_offer_agent(bot.router, open_chat.id)
-    assert agent_id is not None
-    await bot.router.claim(open_chat.id, agent_id)
-    await chat.sees("sudah terhubung")
-    return chat, open_chat.id, agent_id
 
 
 async def test_a_4096_character_message_reaches_the_agent_whole(
@@ -531,12 +513,12 @@ async def test_small_talk_gets_short_answers_and_never_a_person(
 async def test_small_talk_during_a_chat_with_an_agent_reaches_the_agent(
     sandbox: SandboxClient, frontdoor: Frontdoor
 ) -> None:
-    ani, open_chat, offered_to = await with_an_agent(sandbox, frontdoor, "Ani")
+    ani, conversation_id, offered_to = await claimed_chat(sandbox, frontdoor, "Ani")
 
     await ani.says("makasih kak")
 
     shown = await sandbox.wait_for(offered_to, lambda m: text_of(m).endswith("makasih kak"))
-    assert text_of(shown) == f"#{open_chat.id} · Ani\nmakasih kak"
+    assert text_of(shown) == f"#{conversation_id} · Ani\nmakasih kak"
     assert not any("Sama-sama" in t for t in await ani.bot_texts())
 
 
@@ -584,11 +566,11 @@ async def test_the_english_place_in_line_never_says_about_twice(
 async def test_cancel_during_a_chat_with_an_agent_says_the_chat_ended_and_tells_the_agent(
     sandbox: SandboxClient, frontdoor: Frontdoor
 ) -> None:
-    ani, open_chat, offered_to = await with_an_agent(sandbox, frontdoor, "Ani")
+    ani, conversation_id, offered_to = await claimed_chat(sandbox, frontdoor, "Ani")
 
     await ani.says("/cancel")
 
     await ani.sees("Anda sudah mengakhiri percakapan dengan petugas kami.")
     assert not any("keluar dari antrean" in t for t in await ani.bot_texts())
     notice = await sandbox.wait_for(offered_to, lambda m: "/cancel" in text_of(m))
-    assert text_of(notice) == f"#{open_chat.id} · Ani ended the chat with /cancel."  # English
+    assert text_of(notice) == f"#{conversation_id} · Ani ended the chat with /cancel."  # English
