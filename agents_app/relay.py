@@ -10,7 +10,7 @@ from telegram import Message
 from agents_app import views
 from agents_app.desk import AgentDesk
 from handoff.focus import Route, choose_target
-from telegram_io.calls import copy_message
+from telegram_io.calls import pass_on
 from telegram_io.messages import RELAYED_KINDS, message_kind
 
 TARGET = re.compile(r"^to:(\d{1,18}):(\d{1,18})$")
@@ -81,7 +81,14 @@ async def copy_to_customer(
         telegram_message_id=message_id,
     )
     await desk.outbox.put(
-        copy_message(chat.customer_id, agent_id, message_id, conversation_id=chat.conversation_id)
+        *pass_on(
+            chat.customer_id,
+            agent_id,
+            message_id,
+            kind,
+            text,
+            conversation_id=chat.conversation_id,
+        )
     )
 
 

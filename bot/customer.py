@@ -49,12 +49,12 @@ from telegram_io.calls import (
     Buttons,
     Call,
     Priority,
-    copy_message,
+    pass_on,
     replace_keyboard,
     send_long_text,
     send_text,
 )
-from telegram_io.messages import CAPTION_LIMIT, CAPTIONED, TEXT_LIMIT, message_kind
+from telegram_io.messages import message_kind
 from telegram_io.outbox import Outbox
 from telegram_io.texts import LANGUAGES, language_of, say
 
@@ -328,20 +328,16 @@ class CustomerDesk:
         """Pass the customer's message to their agent's private chat, marked `#id · name`."""
         agent_id = conversation.agent_id
         header = f"#{conversation.id} · {customer.name or customer.id}"
-        marked = {"priority": Priority.AGENT, "conversation_id": conversation.id}
-        calls: list[Call] = []
-        if kind == "text" and len(header) + 1 + len(text) > TEXT_LIMIT:
-            # Too long to carry the mark: the mark goes just before, the text whole after it.
-            calls.append(send_text(agent_id, header, **marked))
-            calls.append(send_text(agent_id, text, **marked))
-        elif kind == "text":
-            calls.append(send_text(agent_id, f"{header}\n{text}", **marked))
-        elif kind in CAPTIONED and len(header) + 1 + len(text) <= CAPTION_LIMIT:
-            caption = f"{header}\n{text}" if text else header
-            calls.append(copy_message(agent_id, customer.id, message.message_id, caption, **marked))
-        else:  # no room for the mark in the caption, or no caption at all: it goes just before
-            calls.append(send_text(agent_id, header, **marked))
-            calls.append(copy_message(agent_id, customer.id, message.message_id, **marked))
+        calls = pass_on(
+            agent_id,
+            customer.id,
+            message.message_id,
+            kind,
+            text,
+            header=header,
+            priority=Priority.AGENT,
+            conversation_id=conversation.id,
+        )
         await self.router.record_message(  # stamped when it came in, before the agent sees it
             conversation.id,
             sender="customer",

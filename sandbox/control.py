@@ -17,7 +17,7 @@ from sandbox.core import SANDBOX_KEY, Sandbox
 from sandbox.errors import ApiError
 from sandbox.events import stream_events
 from sandbox.files import StoredFile
-from sandbox.formatting import CAPTION_LIMIT, TEXT_LIMIT, utf16_len
+from sandbox.formatting import CAPTION_LIMIT, PREMIUM_CAPTION_LIMIT, TEXT_LIMIT, utf16_len
 from sandbox.limits import LimitSettings
 from sandbox.state import ChatRecord, UserRecord, World
 from sandbox.validation import ControlError, field, file_spec, int_list, int_path, json_body
@@ -68,12 +68,16 @@ def _user(world: World, user_id: int) -> UserRecord:
 
 
 async def create_user(request: web.Request) -> web.Response:
-    """POST /sandbox/users {id?, first_name, last_name?, username?, language_code?} → User."""
+    """POST /sandbox/users {id?, first_name, last_name?, username?, language_code?, is_premium?}
+    → User."""
     world = _sandbox(request).world
     body = await json_body(request)
     first_name = field(body, "first_name", str, required=True)
     user_id = field(body, "id", int)
-    extra = {k: field(body, k, str) for k in ("last_name", "username", "language_code")}
+    extra: dict[str, Any] = {
+        k: field(body, k, str) for k in ("last_name", "username", "language_code")
+    }
+    extra["is_premium"] = field(body, "is_premium", bool) or False
     if not first_name.strip():
         raise ControlError(400, "field 'first_name' must not be empty")
     if len(first_name) > NAME_LIMIT:
@@ -218,7 +222,9 @@ def _location(body: dict[str, Any]) -> dict[str, float]:
     return point
 
 
-def _content(world: World, body: dict[str, Any]) -> tuple[dict[str, Any], Media | None]:
+def _content(
+    world: World, body: dict[str, Any], premium: bool = False
+) -> tuple[dict[str, Any], Media | None]:
     """Message content from the body, and the file to store once every check has passed."""
     given = [kind for kind in CONTENT_KINDS if body.get(kind) is not None]
     if len(given) != 1:
@@ -228,7 +234,9 @@ def _content(world: World, body: dict[str, Any]) -> tuple[dict[str, Any], Media 
     caption = field(body, "caption", str)
     if caption is not None and kind not in CAPTIONED:
         raise ControlError(400, f"a {kind} takes no caption (only {', '.join(CAPTIONED)} do)")
-    if caption is not None and utf16_len(caption) > CAPTION_LIMIT:
+    if caption is not None and utf16_len(caption) > (
+        PREMIUM_CAPTION_LIMIT if premium else CAPTION_LIMIT
+    ):
         raise ControlError(400, "message caption is too long")
     content: dict[str, Any] = {}
     media: Media | None = None
@@ -262,7 +270,7 @@ async def user_send(request: web.Request) -> web.Response:
     body = await json_body(request)
     chat_id = field(body, "chat_id", int)
     reply_to = field(body, "reply_to_message_id", int)
-    content, media = _content(world, body)
+    content, media = _content(world, body, user.is_premium)
     chat = _chat_of(world, user, chat_id)
     if reply_to is not None:
         replied = chat.messages.get(reply_to) if chat else None

@@ -13,6 +13,7 @@ from sandbox.errors import bad_request
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+PREMIUM_CAPTION_LIMIT = 4096  # what a Telegram Premium user may write; a bot never
 _HTML_TAGS = {
     "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
     "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",

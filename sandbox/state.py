@@ -43,6 +43,7 @@ class UserRecord:
     last_name: str | None = None
     username: str | None = None
     language_code: str | None = None
+    is_premium: bool = False  # Telegram Premium: captions up to 4096 characters, not 1024
     started: bool = False  # has written to the bot in private, so the bot may write back
     blocked: bool = False
 
@@ -53,6 +54,8 @@ class UserRecord:
             value = getattr(self, key)
             if value is not None:
                 user[key] = value
+        if self.is_premium:
+            user["is_premium"] = True
         return user
 
 

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from telegram_io.messages import CAPTION_LIMIT, TEXT_LIMIT
+from telegram_io.messages import (
+    CAPTION_LIMIT,
+    CAPTIONED,
+    TEXT_LIMIT,
+    fitting,
+    split_text,
+    telegram_length,
+)
 
 
 class Priority(IntEnum):
@@ -45,29 +52,82 @@ def send_text(
     conversation_id: int | None = None,
 ) -> Call:
     """A sendMessage call, with inline buttons if given (text cut to Telegram's 4096)."""
-    params: dict[str, Any] = {"chat_id": chat_id, "text": text[:TEXT_LIMIT]}
+    params: dict[str, Any] = {"chat_id": chat_id, "text": text[: fitting(text, TEXT_LIMIT)]}
     if buttons:
         params["reply_markup"] = inline_keyboard(buttons)
     return Call(chat_id, "sendMessage", params, priority, conversation_id=conversation_id)
 
 
 def send_long_text(
-    chat_id: int, text: str, buttons: Buttons | None = None, limit: int = TEXT_LIMIT
+    chat_id: int,
+    text: str,
+    buttons: Buttons | None = None,
+    limit: int = TEXT_LIMIT,
+    *,
+    priority: Priority = Priority.CUSTOMER,
+    conversation_id: int | None = None,
 ) -> list[Call]:
     """sendMessage calls for a text of any length, cut between paragraphs (else lines, else
     anywhere) to Telegram's 4096; the buttons go on the last part, under the end of the text."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
-        cut = cut if cut > limit // 2 else limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n")
-    parts.append(rest)
+    parts = split_text(text, limit)
     return [
-        send_text(chat_id, part, buttons if last else None)
-        for last, part in ((i == len(parts) - 1, part) for i, part in enumerate(parts))
+        send_text(
+            chat_id,
+            part,
+            buttons if i == len(parts) - 1 else None,
+            priority=priority,
+            conversation_id=conversation_id,
+        )
+        for i, part in enumerate(parts)
     ]
+
+
+def pass_on(
+    chat_id: int,
+    from_chat_id: int,
+    message_id: int,
+    kind: str,
+    text: str,
+    *,
+    header: str | None = None,
+    priority: Priority = Priority.CUSTOMER,
+    conversation_id: int | None = None,
+) -> list[Call]:
+    """The calls that pass a message (its `kind`, its text or caption `text`) from one person to
+    another through the bot, within the limits Telegram sets bots, with `header` above it.
+
+    A text goes as one message with the header when both fit, else the header and then the text
+    in parts. Media are copied; a caption longer than a bot may send (a Telegram Premium user's
+    may be 4096 characters, a bot's 1024) keeps what fits and the rest follows as text, so
+    nothing is cut off or refused.
+    """
+    marked = {"priority": priority, "conversation_id": conversation_id}
+    calls: list[Call] = []
+    if kind == "text":
+        whole = f"{header}\n{text}" if header else text
+        if telegram_length(whole) <= TEXT_LIMIT:
+            if header is None:  # a copy keeps the formatting
+                return [copy_message(chat_id, from_chat_id, message_id, **marked)]
+            return [send_text(chat_id, whole, **marked)]
+        if header is not None:
+            calls.append(send_text(chat_id, header, **marked))
+        return calls + send_long_text(chat_id, text, **marked)
+    if kind not in CAPTIONED:
+        if header is not None:
+            calls.append(send_text(chat_id, header, **marked))
+        return [*calls, copy_message(chat_id, from_chat_id, message_id, **marked)]
+    whole = f"{header}\n{text}" if header and text else (header or text)
+    if telegram_length(whole) <= CAPTION_LIMIT:
+        if header is None:
+            return [copy_message(chat_id, from_chat_id, message_id, **marked)]
+        return [copy_message(chat_id, from_chat_id, message_id, whole, **marked)]
+    if header is not None:
+        calls.append(send_text(chat_id, header, **marked))
+    caption, *rest = split_text(text, CAPTION_LIMIT)
+    calls.append(copy_message(chat_id, from_chat_id, message_id, caption, **marked))
+    if rest:
+        calls += send_long_text(chat_id, "\n".join(rest), **marked)
+    return calls
 
 
 def replace_keyboard(chat_id: int, message_id: int, buttons: Buttons) -> Call:
@@ -105,5 +165,5 @@ def copy_message(
         "message_id": message_id,
     }
     if caption is not None:
-        params["caption"] = caption[:CAPTION_LIMIT]
+        params["caption"] = caption[: fitting(caption, CAPTION_LIMIT)]
     return Call(chat_id, "copyMessage", params, priority, conversation_id=conversation_id)

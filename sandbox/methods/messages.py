@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.errors import NOT_MODIFIED, bad_request
-from sandbox.formatting import formatted
+from sandbox.formatting import CAPTION_LIMIT, formatted, utf16_len
 from sandbox.methods.common import Call, check_flood, inline_markup, send
 from sandbox.state import ChatRecord
 
@@ -128,6 +128,8 @@ def copy_message(call: Call, p: dict[str, Any]) -> dict[str, int]:
     if "caption" in p and "text" not in content:
         content.pop("caption_entities", None)
         content.update(formatted(p["caption"], p.get("parse_mode"), None, caption=True))
+    elif utf16_len(content.get("caption", "")) > CAPTION_LIMIT:  # a Premium user's, too long
+        raise bad_request("message caption is too long")  # for a bot to send
     message = send(call, p, content)
     return {"message_id": message["message_id"]}
 

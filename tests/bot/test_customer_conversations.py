@@ -42,21 +42,24 @@ async def frontdoor(sandbox: SandboxClient, tmp_path: Path) -> AsyncIterator[Fro
         yield bot
 
 
-async def customer(sandbox: SandboxClient, name: str, language: str = "id") -> Chat:
-    chat = Chat(sandbox, await sandbox.add_user(name, language_code=language))
+async def customer(sandbox: SandboxClient, name: str, language: str = "id", **fields: Any) -> Chat:
+    chat = Chat(sandbox, await sandbox.add_user(name, language_code=language, **fields))
     await chat.says("/start")
     await chat.sees("Nusantara Net")
     return chat
 
 
-async def claimed_chat(sandbox: SandboxClient, bot: Frontdoor, name: str) -> tuple[Chat, int, int]:
+async def claimed_chat(
+    sandbox: SandboxClient, bot: Frontdoor, name: str, **fields: Any
+) -> tuple[Chat, int, int]:
     """A customer who asked for a person and whose chat the offered agent claimed (every agent
-    has /start-ed the bot): (their chat, the conversation id, the agent's id)."""
+    has /start-ed the bot): (their chat, the conversation id, the agent's id). `fields` go to
+    both sides' Telegram users (`is_premium`, say)."""
     for agent in bot.config.agents:
         if not any(u["id"] == agent.id for u in await sandbox.users()):
-            await sandbox.add_user(agent.name.split()[0], id=agent.id)
+            await sandbox.add_user(agent.name.split()[0], id=agent.id, **fields)
             await sandbox.send(agent.id, "/start")
-    chat = await customer(sandbox, name)
+    chat = await customer(sandbox, name, **fields)
     await chat.says("/human")
     await chat.sees("saya sambungkan")
     _, open_chat = await bot.router.customer_status(chat.id)
@@ -347,6 +350,60 @@ async def test_a_4096_character_message_reaches_the_agent_whole(
 
     await sandbox.wait_for(agent_id, lambda m: m.get("text") == long_text)
     assert f"#{conversation_id} · Ani" in texts(await sandbox.messages(agent_id))
+
+
+# A Telegram Premium user's caption may run to 4096 characters; a bot may send 1024.
+LONG_CAPTION = "\n".join(
+    f"Langkah {n}: cabut kabel modem, tunggu, pasang lagi 😀" for n in range(70)
+)
+
+
+def joined(messages: list[dict[str, Any]]) -> str:
+    """What a run of messages says, caption and texts one after the other."""
+    return "\n".join(m.get("caption") or m.get("text") or "" for m in messages)
+
+
+async def test_a_premium_customers_long_caption_reaches_the_agent_whole(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani, conversation_id, agent_id = await claimed_chat(sandbox, frontdoor, "Ani", is_premium=True)
+    before = len(await sandbox.messages(agent_id))
+
+    await sandbox.send(ani.id, photo=b"\x89PNG fake", caption=LONG_CAPTION)
+
+    await sandbox.wait_for(agent_id, lambda m: "Langkah 69" in (m.get("text") or ""))
+    passed = (await sandbox.messages(agent_id))[before:]
+    assert text_of(passed[0]) == f"#{conversation_id} · Ani"
+    assert "photo" in passed[1] and len(passed[1]["caption"].encode("utf-16-le")) // 2 <= 1024
+    assert joined(passed[1:]) == LONG_CAPTION
+    assert frontdoor.outbox.stats.failed == 0
+
+
+async def test_a_premium_agents_long_caption_reaches_the_customer_whole_and_in_the_transcript(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani, conversation_id, agent_id = await claimed_chat(sandbox, frontdoor, "Ani", is_premium=True)
+    before = len(await sandbox.messages(ani.id))
+
+    await sandbox.send(agent_id, photo=b"\x89PNG fake", caption=LONG_CAPTION)
+
+    await sandbox.wait_for(ani.id, lambda m: "Langkah 69" in (m.get("text") or ""))
+    passed = (await sandbox.messages(ani.id))[before:]
+    assert "photo" in passed[0] and joined(passed) == LONG_CAPTION
+    assert frontdoor.outbox.stats.failed == 0
+    async with frontdoor.engine.connect() as conn:
+        kept = (
+            (
+                await conn.execute(
+                    select(Message.text).where(
+                        Message.conversation_id == conversation_id, Message.sender == "agent"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert kept == [LONG_CAPTION]
 
 
 async def test_cancelling_a_chat_with_an_agent_tells_the_agent(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Location, Sticker, Voice
+from telegram.error import BadRequest
 
 from tests.sandbox_support import SandboxClient
 
@@ -149,6 +150,28 @@ async def test_the_bot_copies_a_voice_a_sticker_and_a_location(
         kind = next(k for k in ("voice", "sticker", "location") if k in original)
         assert (copy[kind], copy.get("caption")) == (original[kind], original.get("caption"))
     assert shown[-1]["message_id"] == copied.message_id and shown[-1]["caption"] == "#1"
+
+
+async def test_a_premium_user_writes_long_captions_that_a_bot_may_not_copy_as_they_are(
+    sandbox: SandboxClient, bot: Bot, ani: dict[str, Any]
+) -> None:
+    """Telegram Premium: captions up to 4096 characters; a bot's stay at 1024."""
+    rina = await sandbox.add_user("Rina", is_premium=True)
+    assert rina["is_premium"] is True and "is_premium" not in ani
+    long = "é" * 4096
+
+    sent = (await sandbox.send(rina["id"], photo=b"\x89PNG", caption=long))["message"]
+    status, answer = await sandbox.request(
+        "POST",
+        f"/sandbox/users/{ani['id']}/send",
+        {"photo": {"data_base64": "iVBO"}, "caption": long[:1025]},
+    )
+    assert (status, answer["description"]) == (400, "message caption is too long")
+
+    with pytest.raises(BadRequest, match="caption is too long"):
+        await bot.copy_message(ani["id"], rina["id"], sent["message_id"])
+    copied = await bot.copy_message(ani["id"], rina["id"], sent["message_id"], caption=long[:1024])
+    assert (await sandbox.messages(ani["id"]))[-1]["message_id"] == copied.message_id
 
 
 @pytest.mark.parametrize(
