@@ -240,7 +240,10 @@ class CustomerDesk:
         """The transcript's write of `entries` (the one path for what the customer and the bot
         say), to run in a transaction with others."""
         now = self.router.clock.now()
-        return lambda conn: store.insert_messages(conn, now, customer_id, conversation_id, entries)
+        keys = store.transcript_keys(customer_id, entries)  # here, in the update's own task
+        return lambda conn: store.insert_messages(
+            conn, now, customer_id, conversation_id, entries, keys
+        )
 
     async def carry_out(
         self,

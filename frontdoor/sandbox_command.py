@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import func, make_url, select
+from sqlalchemy.exc import OperationalError
 
 from frontdoor.bootstrap import Frontdoor
 from handoff.clock import Clock
 from handoff.config import Config
+from handoff.db import create_engine, is_sqlite
 from handoff.kpis.report import report_zone
+from handoff.tables import Card, InboxUpdate, Message, OutboxMessage
 from sandbox.server import create_app
 from sandbox.ui import ui_routes
 
@@ -79,10 +84,12 @@ class Playground:
     async def start(self) -> None:
         """The server, then its users and group, then the bot, then the agents' Start."""
         origins = {self.page_url.rstrip("/"), f"http://localhost:{self.web_port}"}
+        seen_update, seen_message = await highest_ids_seen(self.database_url)
         app = create_app(
             bot_token=SANDBOX_TOKEN,
             clock=lambda: self.clock.now().timestamp(),
             cors_origins=origins,
+            first_ids=(seen_update + 1, seen_message + 1),
         )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -132,6 +139,32 @@ class Playground:
             await self.bot.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+async def highest_ids_seen(database_url: str) -> tuple[int, int]:
+    """The highest update id and message id a kept database knows ((0, 0) for a new one): a
+    restarted sandbox numbers on from them, as Telegram would, so the bot takes nothing new
+    for a redelivery, nor a new message for one it relayed before."""
+    path = make_url(database_url).database
+    if is_sqlite(database_url) and (not path or not Path(path).exists()):
+        return 0, 0  # nothing to read (and no file made by looking)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            update_id = await conn.scalar(select(func.max(InboxUpdate.update_id)))
+            message_ids = [
+                await conn.scalar(select(func.max(column)))
+                for column in (
+                    Message.telegram_message_id,
+                    OutboxMessage.message_id,
+                    Card.message_id,
+                )
+            ]
+    except OperationalError:  # a new database: no tables yet
+        return 0, 0
+    finally:
+        await engine.dispose()
+    return update_id or 0, max(m or 0 for m in message_ids)
 
 
 def _agent_user(agent: Any) -> dict[str, Any]:

@@ -92,11 +92,11 @@ async def create_schema(engine: AsyncEngine) -> None:
         await connection.run_sync(SQLModel.metadata.create_all)
 
 
-def insert_ignoring_duplicates(engine: AsyncEngine, table: Table) -> Insert:
-    """INSERT that skips rows whose unique key exists: ON CONFLICT DO NOTHING on PostgreSQL,
-    INSERT OR IGNORE on SQLite (the same there for the unique keys; written as a plain INSERT
-    with a prefix, SQLAlchemy compiles it once, where its SQLite `on_conflict_do_nothing`
-    construct is compiled again on every execution)."""
-    if engine.dialect.name == "postgresql":
+def insert_ignoring_duplicates(dialect: str, table: Table) -> Insert:
+    """INSERT that skips rows whose unique key exists, for the named dialect: ON CONFLICT DO
+    NOTHING on PostgreSQL, INSERT OR IGNORE on SQLite (the same there for the unique keys;
+    written as a plain INSERT with a prefix, SQLAlchemy compiles it once, where its SQLite
+    `on_conflict_do_nothing` construct is compiled again on every execution)."""
+    if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return insert(table).prefix_with("OR IGNORE", dialect="sqlite")

@@ -301,8 +301,10 @@ class Intake(Dispatcher):
         message sets the conversation's first response time.
         """
 
+        keys = store.transcript_keys(customer_id, entries)
+
         def work(u: Unit) -> None:
-            store.insert_messages(u.conn, u.now, customer_id, conversation_id, entries)
+            store.insert_messages(u.conn, u.now, customer_id, conversation_id, entries, keys)
 
         if entries:
             await self._run(work)

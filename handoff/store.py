@@ -32,8 +32,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.dml import Insert
 
+from handoff.db import insert_ignoring_duplicates
 from handoff.policies import AgentSnapshot, ConversationSnapshot
+from handoff.replay import write_key
 from handoff.states import OPEN_STATES, AgentStatus, ConversationState, OfferState
 from handoff.tables import (
     Agent,
@@ -135,7 +138,6 @@ _CAS_CONVERSATION = update(conversations).where(
 _INSERT_CONVERSATION = insert(conversations)
 _INSERT_OFFER = insert(offers)
 _INSERT_TRAIL = insert(trail)
-_INSERT_MESSAGE = insert(messages)
 # A message in a conversation: its last activity, and an agent's first one its first response.
 _NOW = bindparam("now", type_=UtcDateTime())
 _ACTIVITY = (
@@ -748,16 +750,35 @@ def conversation_ids(conn: Connection, *conditions: Any, limit: int = 500) -> li
     return [r.id for r in rows]
 
 
+def transcript_keys(customer_id: int, entries: Sequence[SentMessage]) -> list[str | None]:
+    """The dedup keys of transcript lines written for the update being processed (None outside
+    one); to take in the update's own task, before the write goes to another."""
+    return [
+        write_key(
+            f"message\n{customer_id}\n{e.sender}\n{e.kind}\n{e.text}\n{e.telegram_message_id}"
+        )
+        for e in entries
+    ]
+
+
+@functools.cache
+def _insert_message(dialect: str) -> Insert:
+    return insert_ignoring_duplicates(dialect, messages)  # a replayed line is stored already
+
+
 def insert_messages(
     conn: Connection,
     now: datetime,
     customer_id: int,
     conversation_id: int | None,
     entries: Sequence[SentMessage],
+    keys: Sequence[str | None] | None = None,
 ) -> None:
-    """Store messages of a customer's chat; an agent's first one is the first response."""
+    """Store messages of a customer's chat; an agent's first one is the first response. `keys`
+    (see `transcript_keys`) make the lines of a replayed update go in once."""
+    keys = keys or [None] * len(entries)
     conn.execute(
-        _INSERT_MESSAGE,
+        _insert_message(conn.dialect.name),
         [
             dict(
                 conversation_id=conversation_id,
@@ -768,8 +789,9 @@ def insert_messages(
                 text=entry.text[:4096],
                 telegram_message_id=entry.telegram_message_id,
                 created_at=now,
+                dedup_key=key,
             )
-            for entry in entries
+            for entry, key in zip(entries, keys, strict=True)
         ],
     )
     if conversation_id is None:

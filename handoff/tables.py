@@ -164,6 +164,8 @@ class Message(SQLModel, table=True):
     text: str = ""
     telegram_message_id: int | None = None
     created_at: datetime = _at(nullable=False)
+    # Set when an inbound update wrote it: the same update processed again adds no line.
+    dedup_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class TrailEvent(SQLModel, table=True):

@@ -57,6 +57,12 @@ class Sandbox:
             world.adopt_bot_id(bot_id)
         return world
 
+    def end_long_polls(self) -> None:
+        """Answer every waiting getUpdates at once: a server that stops does not keep its
+        clients (nor its own shutdown) waiting for their timeout."""
+        for world in (self.world, *self.other_worlds.values()):
+            world.updates.end_long_polls()
+
     def add_fault(self, method: str, error: ApiError, count: int) -> None:
         """Make the next `count` calls of `method` ("*" for any) fail with `error`."""
         self.faults[method.lower()] = Fault(error, count)

@@ -20,17 +20,21 @@ def create_app(
     monotonic: Callable[[], float] = time.monotonic,
     webhook_retry: tuple[float, float] = (0.5, 10.0),
     cors_origins: Collection[str] = (),
+    first_ids: tuple[int, int] = (1, 1),
 ) -> web.Application:
     """Build the server; `bot_token` fixes the primary bot, else the first token seen is it.
 
     `clock` dates messages, `monotonic` drives the flood limits and `webhook_retry` is the first
     and the largest pause between webhook attempts; tests shorten or replace them.
     `cors_origins` may call the control API from a browser (the sandbox page on another port).
+    `first_ids` are the first update id and message id to hand out (a bot with a kept database
+    must see no id again).
     """
     bot_id = botapi.bot_id_of(bot_token) if bot_token else None
     if bot_token and bot_id is None:
         raise ValueError("bot_token must look like <digits>:<secret>")
     sandbox = Sandbox(bot_id, limits, clock, monotonic, webhook_retry)
+    sandbox.world.continue_numbering(*first_ids)
     app = web.Application(client_max_size=60 * 2**20)
     app[SANDBOX_KEY] = sandbox
     app[events.STREAMS_KEY] = set()
@@ -40,9 +44,13 @@ def create_app(
     app.router.add_get("/", _index)
     _allow_cross_origin(app, frozenset(cors_origins))
 
+    async def end_long_polls(_: web.Application) -> None:
+        sandbox.end_long_polls()
+
     async def close_sandbox(_: web.Application) -> None:
         await sandbox.close()
 
+    app.on_shutdown.append(end_long_polls)
     app.on_cleanup.append(close_sandbox)
     return app
 

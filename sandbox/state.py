@@ -96,6 +96,7 @@ class World:
         self.chats: dict[int, ChatRecord] = {}
         self.files = FileStore()
         self.updates = UpdateQueue()
+        self.first_message_id = 1  # of every new chat (see `continue_numbering`)
         self.callbacks: dict[str, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.listeners: list[Listener] = [] if listeners is None else listeners
@@ -151,7 +152,13 @@ class World:
         chat: dict[str, Any] = {"id": group_id, "type": "supergroup", "title": title}
         if forum:
             chat["is_forum"] = True
-        group = ChatRecord(id=group_id, type="supergroup", chat=chat, member_ids=set(member_ids))
+        group = ChatRecord(
+            id=group_id,
+            type="supergroup",
+            chat=chat,
+            member_ids=set(member_ids),
+            next_message_id=self.first_message_id,
+        )
         self.chats[group_id] = group
         self.emit("group_created", chat=chat, member_ids=sorted(member_ids))
         # Telegram tells a bot it was added to a group with a my_chat_member update.
@@ -160,12 +167,23 @@ class World:
             self._my_chat_member(group, adder, "left", "member")
         return group
 
+    def continue_numbering(self, update_id: int, message_id: int) -> None:
+        """Number updates from `update_id` and every new chat's messages from `message_id`: a
+        bot that kept its database from an earlier run sees no id again, as on Telegram."""
+        self.updates.number_from(update_id)
+        self.first_message_id = max(self.first_message_id, message_id)
+
     def private_chat(self, user: UserRecord) -> ChatRecord:
         """The user's private chat with the bot; its id is the user's id, as in Telegram."""
         chat = self.chats.get(user.id)
         if chat is None:
             fields = {k: v for k, v in user.as_user().items() if k in _PRIVATE_CHAT_KEYS}
-            chat = ChatRecord(id=user.id, type="private", chat={**fields, "type": "private"})
+            chat = ChatRecord(
+                id=user.id,
+                type="private",
+                chat={**fields, "type": "private"},
+                next_message_id=self.first_message_id,
+            )
             self.chats[user.id] = chat
         return chat
 

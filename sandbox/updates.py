@@ -17,11 +17,15 @@ class UpdateQueue:
     def __init__(self) -> None:
         self._pending: deque[dict[str, Any]] = deque()
         self._next_id = 1
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[tuple[asyncio.Future[None], bool]] = []  # (waiter, long poll?)
         self.allowed: frozenset[str] | None = None
 
     def __len__(self) -> int:
         return len(self._pending)
+
+    def number_from(self, update_id: int) -> None:
+        """The next update's id is at least `update_id`."""
+        self._next_id = max(self._next_id, update_id)
 
     def set_allowed(self, allowed: list[str] | None) -> None:
         """Remember `allowed_updates`; absent keeps the previous setting, as Telegram does."""
@@ -42,9 +46,7 @@ class UpdateQueue:
         self._next_id += 1
         self._pending.append({"update_id": update_id, kind: payload})
         waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        self._wake([waiter for waiter, _ in waiters])
         return update_id
 
     def confirm(self, offset: int) -> None:
@@ -72,16 +74,27 @@ class UpdateQueue:
         """Forget every pending update (`drop_pending_updates`)."""
         self._pending.clear()
 
-    async def wait(self, timeout: float) -> None:
-        """Return when an update is queued or `timeout` seconds pass."""
+    def _wake(self, waiters: list[asyncio.Future[None]]) -> None:
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def end_long_polls(self) -> None:
+        """Let every waiting getUpdates return now (the server stops); webhook delivery waits on."""
+        self._wake([waiter for waiter, long_poll in self._waiters if long_poll])
+
+    async def wait(self, timeout: float, long_poll: bool = False) -> None:
+        """Return when an update is queued or `timeout` seconds pass (or, for a `long_poll`,
+        when the server stops)."""
         if self._pending or timeout <= 0:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        entry = (waiter, long_poll)
+        self._waiters.append(entry)
         try:
             await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
             pass
         finally:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+            if entry in self._waiters:
+                self._waiters.remove(entry)

@@ -1,7 +1,7 @@
 """The stored inbox (SPEC §8): every update is written down before anything acts on it.
 
-`store` keeps updates by their unique `update_id` (a redelivered one is ignored) and says which are
-new; `Processor` acts on them, one at a time per chat and chats side by side, and marks each done.
+`store` keeps updates by their `update_id` (a redelivered one is ignored) and says which are new;
+`Processor` acts on them, one at a time per chat and chats side by side, and marks each done.
 After a crash, `resume` acts on whatever was stored but not marked.
 """
 
@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import NetworkError, TimedOut
 
 from handoff.db import insert_ignoring_duplicates, write_transaction
+from handoff.replay import writes_of_update
 from handoff.tables import InboxUpdate
-from telegram_io.outbox import calls_of_update
 from telegram_io.retry import backoff
 
 log = logging.getLogger(__name__)
@@ -40,27 +40,50 @@ RETRY_SECONDS = (0.1, 0.5, 1, 2, 5, 10, 30)
 
 
 async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUpdate]:
-    """Store updates (one transaction); return those not stored before, in order."""
+    """Store updates (one transaction); return those not stored before, in order.
+
+    An update is a redelivery when the same update, id and content, is stored already. Telegram
+    may hand an old `update_id` out again (after a week without updates it picks the next one at
+    random), so one stored with other content is a new update: it takes the old one's place, once
+    that one is done with.
+    """
     if not updates:
         return []
     ids = [u["update_id"] for u in updates]
     now = datetime.now(UTC)
     async with write_transaction(engine) as conn:
-        known = set(
-            (await conn.execute(select(inbox.c.update_id).where(inbox.c.update_id.in_(ids))))
-            .scalars()
-            .all()
-        )
-        fresh = [u for u in updates if u["update_id"] not in known]
-        if fresh:
-            await conn.execute(
-                insert_ignoring_duplicates(engine, inbox),
-                [
-                    {"update_id": u["update_id"], "payload": json.dumps(u), "received_at": now}
-                    for u in fresh
-                ],
+        known = {
+            row.update_id: row
+            for row in await conn.execute(
+                select(inbox.c.update_id, inbox.c.payload, inbox.c.processed_at).where(
+                    inbox.c.update_id.in_(ids)
+                )
             )
-    return fresh
+        }
+        fresh, reused = [], []
+        for u in updates:
+            before = known.get(u["update_id"])
+            if before is None:
+                fresh.append(u)
+            elif json.loads(before.payload) != u and before.processed_at is not None:
+                reused.append(u)
+            elif json.loads(before.payload) != u:  # cannot be, short of a clash within minutes
+                log.error("update id %s came again with other content while the first is "
+                          "pending; the second is dropped", u["update_id"])  # fmt: skip
+        rows = [
+            {"update_id": u["update_id"], "payload": json.dumps(u), "received_at": now}
+            for u in fresh
+        ]
+        if rows:
+            await conn.execute(insert_ignoring_duplicates(engine.dialect.name, inbox), rows)
+        for u in reused:
+            await conn.execute(
+                update(inbox)
+                .where(inbox.c.update_id == u["update_id"])
+                .values(payload=json.dumps(u), received_at=now, processed_at=None)
+            )
+    new = {u["update_id"] for u in fresh + reused}
+    return [u for u in updates if u["update_id"] in new]
 
 
 async def unprocessed(engine: AsyncEngine) -> tuple[int, datetime | None]:
@@ -161,7 +184,7 @@ class Processor:
         any other error is logged and the update is done with: a bad one must not stop the rest."""
         for attempt in itertools.count():
             try:
-                with calls_of_update(raw["update_id"]):
+                with writes_of_update(raw):
                     await self.handler(raw)
                 return
             except Exception as error:

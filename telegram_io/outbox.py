@@ -7,21 +7,19 @@ unreachable through `on_forbidden`. A restart resumes whatever is still pending.
 Telegram twice only if the process dies between sending it and recording it (Telegram has no
 idempotency key), so at most the calls in flight at the crash.
 
-Calls made while an inbound update is processed carry a dedup key derived from its `update_id`,
-so processing the same update again after a crash stores nothing twice.
+Calls made while an inbound update is processed carry a dedup key derived from the update
+(`handoff.replay`), so processing the same update again after a crash stores nothing twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-import hashlib
 import json
 import logging
 import time
-from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,8 +40,8 @@ from telegram.request import RequestData
 from handoff.config import Pacing
 from handoff.db import insert_ignoring_duplicates, write_transaction
 from handoff.group_commit import GroupCommit
+from handoff.replay import write_key
 from handoff.tables import OutboxMessage
-from handoff.unit_of_work import current_task
 from telegram_io.calls import Call
 from telegram_io.pacing import Pacer
 from telegram_io.retry import backoff, retry_after_seconds, until_database_answers
@@ -87,39 +85,6 @@ def sent_message_id(conn: Connection, coalesce_key: str) -> int | None:
             .limit(1)
         )
     ).scalar()
-
-
-class _UpdateKeys:
-    """Dedup keys for the calls one update causes: the same call gets the same key on a replay,
-    whatever else the replay does differently (a customer greeted the first time is not again)."""
-
-    def __init__(self, update_id: int) -> None:
-        self.update_id = update_id
-        self.seen: Counter[str] = Counter()
-        # Timers armed while the update is handled inherit this context: their calls are not
-        # the update's, so only the task that handles it uses these keys.
-        self.task = asyncio.current_task()
-
-    def key(self, row: dict[str, Any]) -> str:
-        content = f"{row['chat_id']}\n{row['method']}\n{row['payload']}".encode()
-        digest = hashlib.blake2b(content, digest_size=12).hexdigest()
-        self.seen[digest] += 1
-        return f"u{self.update_id}:{digest}:{self.seen[digest]}"
-
-
-_update_keys: contextvars.ContextVar[_UpdateKeys | None] = contextvars.ContextVar(
-    "outbox_update_keys", default=None
-)
-
-
-@contextlib.contextmanager
-def calls_of_update(update_id: int) -> Iterator[None]:
-    """Calls stored inside this block get dedup keys from the update and their content."""
-    token = _update_keys.set(_UpdateKeys(update_id))
-    try:
-        yield
-    finally:
-        _update_keys.reset(token)
 
 
 class _StoredCall(RequestData):
@@ -194,7 +159,9 @@ class Outbox:
         if self.group is None:
             self.group = GroupCommit(self.engine)
         self.pacer = Pacer(self.limits)
-        self._insert = insert_ignoring_duplicates(self.engine, outbox).returning(*_INDEXED)
+        self._insert = insert_ignoring_duplicates(self.engine.dialect.name, outbox).returning(
+            *_INDEXED
+        )
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._results: list[_Result] = []
@@ -249,9 +216,6 @@ class Outbox:
         return self._store(conn, self._rows(calls)) if calls else []
 
     def _rows(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
-        keys = _update_keys.get()
-        if keys is not None and keys.task is not current_task():
-            keys = None
         now = datetime.now(UTC)
         rows = []
         for call in calls:
@@ -264,7 +228,7 @@ class Outbox:
                 "conversation_id": call.conversation_id,
                 "created_at": now,
             }
-            row["dedup_key"] = keys.key(row) if keys is not None else None
+            row["dedup_key"] = write_key(f"{row['chat_id']}\n{row['method']}\n{row['payload']}")
             rows.append(row)
         return rows
 

@@ -38,7 +38,7 @@ async def get_updates(call: Call, p: dict[str, Any]) -> list[dict[str, Any]]:
     world.poll_generation += 1
     generation = world.poll_generation
     if not len(queue) and timeout:
-        await queue.wait(timeout)
+        await queue.wait(timeout, long_poll=True)
         # Telegram ends an older long poll when a newer getUpdates arrives.
         if world.poll_generation != generation:
             raise POLLING_CONFLICT

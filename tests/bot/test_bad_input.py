@@ -14,10 +14,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from frontdoor.bootstrap import Frontdoor
-from handoff.tables import Conversation, Csat, InboxUpdate
+from handoff.tables import Conversation, Csat, InboxUpdate, Message, OutboxMessage
 from telegram_io.webhook import SECRET_HEADER, WEBHOOK_PATH
 from tests.sandbox_support import SandboxClient
 from tests.support.frontdoor import running_frontdoor
@@ -49,6 +49,16 @@ async def post(bot: Frontdoor, body: bytes, secret: str | None = SECRET) -> tupl
         session.post(webhook_url(bot), data=body, headers=headers) as response,
     ):
         return response.status, await response.json()
+
+
+async def transcript(bot: Frontdoor, customer_id: int) -> list[tuple[str, str]]:
+    async with bot.engine.connect() as conn:
+        rows = await conn.execute(
+            select(Message.sender, Message.text)
+            .where(Message.customer_id == customer_id)
+            .order_by(Message.id)
+        )
+        return [(row.sender, row.text) for row in rows]
 
 
 async def count(bot: Frontdoor, table: Any) -> int:
@@ -210,6 +220,53 @@ async def test_a_duplicate_webhook_delivery_is_acted_on_once(
 
     assert status == 200
     assert [m.get("text") for m in await sandbox.messages(ani) if m["from"]["is_bot"]] == replies
+
+
+async def test_an_update_id_telegram_hands_out_again_is_a_new_message_and_answered(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    """After a week without updates Telegram picks the next update_id at random: an id seen
+    before may come back with a new message (Bot API, Update.update_id)."""
+    ani = await started_customer(sandbox)
+    sent = await sandbox.send(ani, "cara bayar tagihan")
+    replies = await bot_replies(sandbox, ani, 2)
+    await frontdoor.processor.drain()
+    message = sent["message"]
+    later = {**message, "message_id": message["message_id"] + 40, "date": message["date"] + 1}
+
+    status, _ = await post(
+        frontdoor, json.dumps({"update_id": sent["update_id"], "message": later}).encode()
+    )
+
+    assert status == 200
+    again = await bot_replies(sandbox, ani, len(replies) + 1)
+    assert again[len(replies)] == replies[-1]  # the same question, answered again
+    lines = await transcript(frontdoor, ani)
+    assert [sender for sender, _ in lines] == ["customer", "bot", "customer", "bot"]
+    assert lines[0] == lines[2] == ("customer", "cara bayar tagihan") and lines[1] == lines[3]
+
+
+async def test_updates_processed_again_after_a_crash_add_nothing_to_transcript_or_outbox(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    ani = await started_customer(sandbox)
+    for question in ("cara bayar tagihan", "internet mati", "halo"):
+        await sandbox.send(ani, question)
+    shown = await bot_replies(sandbox, ani, 4)
+    await frontdoor.processor.drain()
+    before = await transcript(frontdoor, ani), await count(frontdoor, OutboxMessage.__table__)
+    # As after a kill between acting on the updates and marking them done:
+    async with frontdoor.engine.begin() as conn:
+        await conn.execute(update(InboxUpdate.__table__).values(processed_at=None))
+
+    assert await frontdoor.processor.resume() >= 4
+    await frontdoor.processor.drain()
+
+    assert (await transcript(frontdoor, ani), await count(frontdoor, OutboxMessage.__table__)) == (
+        before
+    )
+    assert len(before[0]) >= 6
+    assert await bot_replies(sandbox, ani, 1) == shown
 
 
 async def test_an_empty_message_gets_the_not_understood_answer(

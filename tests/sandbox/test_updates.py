@@ -6,12 +6,15 @@ import asyncio
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 from telegram import Bot
 from telegram.error import Conflict
 
+from sandbox.core import SANDBOX_KEY
+from sandbox.server import create_app
 from sandbox.updates import UpdateQueue
-from tests.sandbox_support import SandboxClient
+from tests.sandbox_support import BOT_TOKEN, SandboxClient, serving
 
 pytestmark = pytest.mark.filterwarnings("error::telegram.warnings.PTBUserWarning")
 
@@ -109,3 +112,33 @@ def test_queue_confirmation_rules_without_a_server() -> None:
     assert queue.put("chat_member", {}) is None
     queue.set_allowed([])
     assert queue.put("chat_member", {}) is None and queue.put("edited_message", {}) is not None
+
+
+async def test_a_stopping_server_ends_a_long_poll_at_once_and_keeps_webhook_delivery_waiting() -> (
+    None
+):
+    app = create_app(bot_token=BOT_TOKEN)
+    async with serving(app) as url, Bot(BOT_TOKEN, base_url=f"{url}/bot") as bot:
+        poll = asyncio.create_task(bot.get_updates(timeout=25, read_timeout=30))
+        await asyncio.sleep(0.2)
+        assert not poll.done()
+        queue = app[SANDBOX_KEY].world.updates
+        delivery = asyncio.create_task(queue.wait(3600))  # as the webhook delivery loop waits
+        await asyncio.sleep(0)
+        started = time.monotonic()
+        app[SANDBOX_KEY].end_long_polls()  # what the server's shutdown does first
+        assert await poll == ()
+        assert time.monotonic() - started < 2 and not delivery.done()
+        delivery.cancel()
+
+
+async def test_a_sandbox_numbers_on_from_the_ids_a_kept_bot_database_has_seen() -> None:
+    app = create_app(bot_token=BOT_TOKEN, first_ids=(501, 9001))
+    async with serving(app) as url, aiohttp.ClientSession() as session:
+        sandbox = SandboxClient(url, session)
+        ani = await sandbox.add_user("Ani")
+        sent = await sandbox.send(ani["id"], "halo")
+        assert (sent["update_id"], sent["message"]["message_id"]) == (501, 9001)
+        group = await sandbox.add_group("Agents", [ani["id"]])
+        in_group = await sandbox.send(ani["id"], "tim", chat_id=group["id"])
+        assert in_group["message"]["message_id"] == 9001

@@ -19,9 +19,10 @@ from telegram import Bot
 
 from handoff.config import Pacing
 from handoff.db import create_engine, create_schema
+from handoff.replay import writes_of_update
 from handoff.tables import OutboxMessage
 from telegram_io.calls import Call, Priority, send_text
-from telegram_io.outbox import Outbox, calls_of_update
+from telegram_io.outbox import Outbox
 from tests.sandbox_support import BOT_TOKEN, SandboxClient
 
 OUTBOX = OutboxMessage.__table__
@@ -294,13 +295,13 @@ async def test_the_calls_of_a_replayed_update_are_stored_once(
     outbox = Outbox(engine, bot, limits=QUICK)
 
     for _ in range(2):  # the update is processed, the process dies, it is processed again
-        with calls_of_update(42):
+        with writes_of_update({"update_id": 42}):
             await outbox.put(send_text(ani, "Connecting you to an agent"))
             await outbox.put(send_text(group, "New conversation: Ani", priority=Priority.GROUP))
 
     keys = [row.dedup_key for row in await stored(engine)]
     assert len(keys) == len(set(keys)) == 2
-    assert all(key.startswith("u42:") for key in keys)
+    assert all(key.startswith("u42.") for key in keys)
     async with sending(outbox):
         await settled(engine)
     assert await bot_texts(roomy, ani) == ["Connecting you to an agent"]
