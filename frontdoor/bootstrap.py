@@ -93,7 +93,6 @@ class Frontdoor:
         await upgrade(url)
         self.engine = create_engine(url)
         self.router = Router(self.engine, self.config, self.clock)
-        await self.router.sync_agents()
         root = self.api_url.rstrip("/")
         transport = self.config.bot.transport
         self.application = (
@@ -133,6 +132,9 @@ class Frontdoor:
         await _until_reachable(self.application.initialize)
         await self.application.start()
         self.agent_notices.bot_username = self.application.bot.username
+        # Routing starts only now that every listener is attached: agents coming on shift may
+        # take chats held while the bot was down, and those offers must be heard and timed.
+        await self.router.sync_agents()
         self._spawn(self.outbox.run(), "outbox")
         self._spawn(self.cards.run(), "cards")
         self._spawn(self._command_menus(), "commands")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from frontdoor.sandbox_command import free_port
 from tests.sandbox_support import BOT_TOKEN, SandboxClient
-from tests.support.frontdoor import EXAMPLE, running_frontdoor
+from tests.support.frontdoor import EXAMPLE, example_config, running_frontdoor
 
 CUSTOMERS = 50
 MESSAGES_EACH = 10
@@ -128,6 +128,9 @@ async def test_5xx_and_429_answers_delay_messages_but_lose_none_and_break_no_lim
 ) -> None:
     await sandbox.set_limits(enabled=True, per_chat_per_s=50, per_chat_burst=20, global_per_s=2000)
     customers = [(await sandbox.add_user(f"C{i}"))["id"] for i in range(10)]
+    for agent in example_config().agents:  # told their shift started as the bot starts
+        await sandbox.add_user(agent.name.split()[0], id=agent.id)
+        await sandbox.send(agent.id, "/start")
     async with running_frontdoor(sandbox.base_url, tmp_path) as bot:
         await sandbox.fault("sendMessage", 502, "Bad Gateway", count=5)
         await customers_write(sandbox, customers, range(1))
