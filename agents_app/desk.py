@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agents_app import views
 from handoff import store
-from handoff.config import Agent, Config
+from handoff.config import Agent, Config, HeldTakers
 from handoff.focus import Route, choose_target
 from handoff.reload import Reloaded
 from handoff.router import ActionResult, ClaimResult, Router
@@ -107,7 +107,10 @@ class AgentDesk:
     ) -> str:
         """What a claim came to, in the chat's language."""
         holder = self.text(chat_id, "someone") if holder_id is None else self.name_of(holder_id)
-        return self.text(chat_id, f"claim_{result}", id=conversation_id, holder=holder)
+        key = f"claim_{result}"
+        if result is ClaimResult.HELD and self.config.routing.take_held is HeldTakers.TEAM:
+            key = "claim_held_team"
+        return self.text(chat_id, key, id=conversation_id, holder=holder)
 
     async def reply_result(
         self, chat_id: int, result: ActionResult, done: str, **values: object

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from handoff import store, transitions
-from handoff.config import ClaimMode
+from handoff.config import ClaimMode, HeldTakers
 from handoff.dispatch import (
     ActionResult,
     C,
@@ -69,13 +69,17 @@ class AgentActions(Dispatcher):
         mine = offer is not None and offer.agent_id == agent_id
         anyone = row.open_to_anyone or self.config.routing.claim is ClaimMode.ANYONE
         forced = how == "force"
-        if not (mine or anyone or forced):
+        held = row.state == C.QUEUED and row.not_before is not None and row.not_before > u.now
+        may_take_held = held and self._takes_held(row, agent)
+        if held and not (may_take_held or forced):
+            return Outcome(ClaimResult.HELD)
+        if not (mine or anyone or forced or held):
             return Outcome(
                 ClaimResult.NOT_OFFERED_TO_YOU, holder_id=offer.agent_id if offer else None
             )
         if not agent.reachable:
             return Outcome(ClaimResult.UNREACHABLE)
-        if not forced and not agent.on_shift:
+        if not (forced or agent.on_shift or (held and agent.is_manager)):
             return Outcome(ClaimResult.OFF_SHIFT)
         pending_elsewhere = agent.pending_offers - (1 if mine else 0)
         over = agent.load + pending_elsewhere >= agent.capacity
@@ -96,6 +100,8 @@ class AgentActions(Dispatcher):
             agent_id=agent_id,
             assigned_at=row.assigned_at or u.now,
             last_activity_at=u.now,
+            # Taken before the opening it was held for: its wait (and SLA clock) ends now.
+            **({"not_before": u.now} if held else {}),
         )
         # A claimed offer already counted as routed when it was made; a take or force counts now.
         routed = {} if mine else {"last_routed_at": u.routed_at()}
@@ -108,6 +114,18 @@ class AgentActions(Dispatcher):
             **routed,
         )
         return Outcome(ClaimResult.CLAIMED, holder_id=agent_id)
+
+    def _takes_held(self, row: Any, agent: Any) -> bool:
+        """May this agent take a chat held for its team's opening (`routing.take_held`)?"""
+        if agent.is_manager:
+            return True
+        spec = self.config.agent(agent.id)
+        return (
+            self.config.routing.take_held is HeldTakers.TEAM
+            and spec is not None
+            and row.team in spec.teams
+            and agent.on_shift
+        )
 
     async def assign(self, conversation_id: int, agent_id: int) -> Outcome:
         """A manager's force-assign (`/assign`): may exceed capacity, and says so."""

@@ -242,6 +242,13 @@ class ClaimMode(StrEnum):
     ANYONE = "anyone"
 
 
+class HeldTakers(StrEnum):
+    """Who may take a chat held for its team's opening before the team opens."""
+
+    MANAGERS = "managers"
+    TEAM = "team"  # managers, and the team's agents who are on shift
+
+
 class Vip(Strict):
     customers: list[int] = Field(default_factory=list)
     boost: int = 5
@@ -260,6 +267,7 @@ class Routing(Strict):
     max_missed_offers: int = Field(default=2, ge=1)
     aging: Duration = 60.0  # one priority level is worth this much waiting
     claim: ClaimMode = ClaimMode.OFFERED
+    take_held: HeldTakers = HeldTakers.MANAGERS
     idle_close_after: Duration = 1800.0
     sweep_every: Duration = 15.0
     base_priority: int = 0

@@ -65,6 +65,7 @@ class ClaimResult(StrEnum):
     CLOSED = "closed"
     NOT_FOUND = "not_found"
     NOT_WAITING = "not_waiting"
+    HELD = "held"  # kept for its team's opening, offered to nobody; only some may take it now
     UNREACHABLE = "unreachable"  # the bot cannot message the claimant privately
 
 

@@ -226,6 +226,57 @@ async def test_a_chat_held_overnight_is_offered_once_its_team_opens(
         await budi.sees("sudah terhubung")
 
 
+HELD_FOR_MANAGERS = (
+    "is held for its team's opening and offered to nobody yet: only a manager can take it"
+)
+
+
+async def test_a_held_chat_is_refused_with_the_true_reason_and_a_manager_takes_it_early(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    # Monday 23:00 WIB: Sales is closed until Tuesday 09:00; the lead is held for the opening.
+    async with agents_desk(sandbox, tmp_path, start=wib(2026, 11, 23, 23)) as desk:
+        budi, conversation_id = await desk.handed_off("Budi", PLANS)
+        await budi.sees("buka kembali besok pukul 09:00 WIB")
+        await shown(desk, conversation_id, "waits for Sales to open")
+        desk.advance(8 * 3600 + 5 * 60)  # Tuesday 07:05: Dewi (Sales) is on shift, Sales closed
+        dewi = desk.agent(DEWI)
+        await dewi.sees("Your shift has started")
+
+        assert HELD_FOR_MANAGERS in await claim(desk, DEWI, conversation_id)
+        await dewi.says(f"/take #{conversation_id}")
+        await dewi.sees(HELD_FOR_MANAGERS)
+        assert (await desk.stored(conversation_id)).state == "queued"
+
+        assert await claim(desk, SARI, conversation_id) == (
+            f"#{conversation_id} is yours: I sent its context to our private chat."
+        )
+        await budi.sees("Sari dari Nusantara Net sudah terhubung")
+        taken = await desk.stored(conversation_id)
+        assert taken.state == "assigned" and taken.agent_id == SARI
+        assert taken.not_before == taken.assigned_at  # its wait ended when she took it
+
+
+async def test_with_take_held_team_an_on_shift_agent_of_the_team_takes_a_held_chat(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    config = desk_config(take_held="team")
+    async with agents_desk(sandbox, tmp_path, config=config, start=wib(2026, 11, 23, 23)) as desk:
+        budi, conversation_id = await desk.handed_off("Budi", PLANS)
+        await budi.sees("buka kembali besok pukul 09:00 WIB")
+        await shown(desk, conversation_id, "waits for Sales to open")
+        team_only = "only a manager or an on-shift agent of its team can take it"
+        assert team_only in await claim(desk, DEWI, conversation_id)  # off shift at 23:00
+        assert team_only in await claim(desk, AGUS, conversation_id)  # Support, not Sales
+
+        desk.advance(8 * 3600 + 5 * 60)  # Tuesday 07:05: Dewi's shift has started
+        await desk.agent(DEWI).sees("Your shift has started")
+        assert await claim(desk, DEWI, conversation_id) == (
+            f"#{conversation_id} is yours: I sent its context to our private chat."
+        )
+        await budi.sees("Dewi dari Nusantara Net sudah terhubung")
+
+
 # ---- sticky agent -------------------------------------------------------------------------
 
 
