@@ -62,8 +62,11 @@ log = logging.getLogger(__name__)
 C = ConversationState
 COMMANDS = ("start", "human", "cancel", "language", "skip")  # texts `customer_command_<name>`
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a /start parameter
+# A topic, FAQ or choice button carries the step it was sent at (`menu:billing.12o`, see
+# `step_of`); pressed at a later step it has expired. (Without one: sent before steps were kept.)
 CALLBACK = re.compile(
-    r"^(?:(menu|faq_ok|faq_human|lang|pick):([A-Za-z0-9_]{1,40}|-)|(csat):(\d{1,18}):([1-5]))$"
+    r"^(?:(menu|faq_ok|faq_human|lang|pick):([A-Za-z0-9_]{1,40}|-)(?:\.(\d{1,18}o?))?"
+    r"|(csat):(\d{1,18}):([1-5]))$"
 )
 NONE_OF_THESE = "-"  # `pick:-`: the customer meant none of the topics the bot asked about
 CHOSEN = "chosen"  # the one button left of a pressed keyboard: pressing it does nothing
@@ -105,28 +108,34 @@ class CustomerDesk:
 
     # ---- replies ------------------------------------------------------------------------
 
-    def menu_buttons(self, language: str) -> Buttons:
+    def menu_buttons(self, language: str, step: str) -> Buttons:
+        """The topics, for the customer at `step` (see `step_of`)."""
         return [
-            [(item.label.get(language) or next(iter(item.label.values())), f"menu:{item.intent}")]
+            [
+                (
+                    item.label.get(language) or next(iter(item.label.values())),
+                    f"menu:{item.intent}.{step}",
+                )
+            ]
             for item in self.config.menu
         ]
 
-    def faq_buttons(self, language: str, intent: str) -> Buttons:
+    def faq_buttons(self, language: str, intent: str, step: str) -> Buttons:
         return [
             [
-                (say(self.config, language, "faq_helpful_button"), f"faq_ok:{intent}"),
-                (say(self.config, language, "faq_human_button"), f"faq_human:{intent}"),
+                (say(self.config, language, "faq_helpful_button"), f"faq_ok:{intent}.{step}"),
+                (say(self.config, language, "faq_human_button"), f"faq_human:{intent}.{step}"),
             ]
         ]
 
-    def choice_buttons(self, language: str, reply: Reply) -> Buttons:
+    def choice_buttons(self, language: str, reply: Reply, step: str) -> Buttons:
         """A button per topic the bot is not sure between, and one for none of them."""
         buttons: Buttons = [
-            [(self.config.intents[name].name_in(language, name), f"pick:{name}")]
+            [(self.config.intents[name].name_in(language, name), f"pick:{name}.{step}")]
             for name in reply.choices
         ]
         other = say(self.config, language, "clarify_other")
-        return [*buttons, [(other, f"pick:{NONE_OF_THESE}")]]
+        return [*buttons, [(other, f"pick:{NONE_OF_THESE}.{step}")]]
 
     async def remember(self, user: User, lead_source: str | None) -> Any:
         """First contact: remember the customer (the greeting goes with the first answer)."""
@@ -143,13 +152,13 @@ class CustomerDesk:
         customer, _ = await self.router.customer_status(user.id)
         if customer is None:
             customer = await self.remember(user, lead_source=None)
-            await self.greet(user.id, customer.language)
+            await self.greet(user.id, customer.language, step_of(None, None))
         return customer
 
-    async def greet(self, chat_id: int, language: str) -> None:
+    async def greet(self, chat_id: int, language: str, step: str) -> None:
         """The greeting and the topic menu, one message."""
         text = self.greeted(language, say(self.config, language, "menu_prompt"), True)
-        await self.outbox.put(send_text(chat_id, text, self.menu_buttons(language)))
+        await self.outbox.put(send_text(chat_id, text, self.menu_buttons(language, step)))
 
     def greeted(self, language: str, text: str, first: bool) -> str:
         """`text`, after the greeting on a first contact (one message, not two)."""
@@ -202,6 +211,7 @@ class CustomerDesk:
             conversation_id,
             first,
             heard=heard,
+            step=step_of(customer, conversation),
         )
 
     def held_for_opening(self, conversation: Any) -> bool:
@@ -256,10 +266,11 @@ class CustomerDesk:
         first: bool = False,
         *,
         heard: SentMessage | None = None,
+        step: str,
     ) -> None:
         """Send the decided reply as one message, greeting first on a first contact (kept for
         the transcript an agent gets, with what the customer said: `heard`, in the same
-        transaction); start the handoff it calls for."""
+        transaction); start the handoff it calls for. Its buttons belong to `step`."""
         calls: list[Call] = []
         said: str | None = None
         if reply.answer_intent is not None:
@@ -269,22 +280,22 @@ class CustomerDesk:
             said = answer
             prompt = say(self.config, language, "faq_helpful_prompt")
             body = self.greeted(language, f"{answer}\n\n{prompt}", first)
-            calls += send_long_text(user.id, body, self.faq_buttons(language, reply.answer_intent))
+            buttons = self.faq_buttons(language, reply.answer_intent, step)
+            calls += send_long_text(user.id, body, buttons)
         elif reply.choices:
             said = say(self.config, language, "clarify_prompt")
             body = self.greeted(language, said, first)
-            calls.append(send_text(user.id, body, self.choice_buttons(language, reply)))
+            calls.append(send_text(user.id, body, self.choice_buttons(language, reply, step)))
         elif reply.small_talk is Kind.GREETING or (
             first and (reply.unknown or reply.small_talk is not None)
         ):
             # A hello, or nothing asked yet on a first contact: the greeting and the topics.
             said = say(self.config, language, "menu_prompt")
-            calls.append(
-                send_text(user.id, self.greeted(language, said, True), self.menu_buttons(language))
-            )
+            menu = self.menu_buttons(language, step)
+            calls.append(send_text(user.id, self.greeted(language, said, True), menu))
         elif reply.unknown:
             said = say(self.config, language, "unknown_menu" if reply.menu else "unknown")
-            calls.append(send_text(user.id, said, self.menu_buttons(language)))
+            calls.append(send_text(user.id, said, self.menu_buttons(language, step)))
         elif reply.small_talk in SMALL_TALK_ANSWERS:
             said = say(self.config, language, SMALL_TALK_ANSWERS[reply.small_talk])
             calls.append(send_text(user.id, said))
@@ -372,10 +383,10 @@ class CustomerDesk:
     async def on_start(self, user: User, args: list[str]) -> None:
         """`/start [source]`: greet (again) and show the menu; a deep link tags the lead source."""
         source = args[0] if args and DEEP_LINK.match(args[0]) else None
-        customer, _ = await self.router.customer_status(user.id)
+        customer, conversation = await self.router.customer_status(user.id)
         if customer is None:
             customer = await self.remember(user, lead_source=source)
-        await self.greet(user.id, customer.language)
+        await self.greet(user.id, customer.language, step_of(customer, conversation))
 
     async def on_cancel(self, user: User) -> None:
         """`/cancel`: leave the queue, or end the chat with the agent."""
@@ -415,15 +426,14 @@ class CustomerDesk:
             )
 
     async def on_unknown_command(self, user: User) -> None:
-        customer, _ = await self.router.customer_status(user.id)
+        customer, conversation = await self.router.customer_status(user.id)
         language = (
             customer.language
             if customer is not None
             else language_of(user.language_code, self.config.bot.default_language)
         )
-        await self.outbox.put(
-            send_text(user.id, say(self.config, language, "unknown"), self.menu_buttons(language))
-        )
+        menu = self.menu_buttons(language, step_of(customer, conversation))
+        await self.outbox.put(send_text(user.id, say(self.config, language, "unknown"), menu))
 
     async def on_button(
         self, user: User, data: str, pressed: tuple[int, str] | None = None
@@ -434,27 +444,32 @@ class CustomerDesk:
         if data == CHOSEN:
             return None
         match = CALLBACK.match(data)
-        customer, _ = await self.router.customer_status(user.id)
+        customer, conversation = await self.router.customer_status(user.id)
         if match is None or customer is None:
             return say(self.config, self.config.bot.default_language, "button_expired")
+        step, sent_at = step_of(customer, conversation), match.group(3)
+        if sent_at is not None and sent_at != step:  # its step is over: the keyboard goes
+            if pressed is not None:
+                await self.outbox.put(replace_keyboard(user.id, pressed[0], []))
+            return say(self.config, customer.language, "button_expired")
         if pressed is not None:  # the press belongs to the transcript an agent gets
             await self.note(user.id, None, SentMessage("customer", "button", f"[{pressed[1]}]"))
-        acted, answer = await self._act_on_button(user, customer, match)
+        acted, answer = await self._act_on_button(user, customer, match, step)
         if acted and pressed is not None:
             message_id, label = pressed
             await self.outbox.put(replace_keyboard(user.id, message_id, [[(f"✓ {label}", CHOSEN)]]))
         return answer
 
     async def _act_on_button(
-        self, user: User, customer: Any, match: re.Match[str]
+        self, user: User, customer: Any, match: re.Match[str], step: str
     ) -> tuple[bool, str | None]:
         """Whether the press was acted on, and the short answer to it."""
-        kind, value = match.group(1) or match.group(3), match.group(2) or match.group(4)
-        score = match.group(5)
+        kind, value = match.group(1) or match.group(4), match.group(2) or match.group(5)
+        score = match.group(6)
         language = customer.language
         if kind == "lang" and value in ("id", "en"):
             await self.router.update_customer(user.id, language=value)
-            await self.greet(user.id, value)
+            await self.greet(user.id, value, step)
             return True, None
         if kind == "csat" and value.isdigit() and score:
             answer = await self.rate(user, language, int(value), int(score))
@@ -462,7 +477,9 @@ class CustomerDesk:
         if kind == "pick" and value == NONE_OF_THESE:
             await self.outbox.put(
                 send_text(
-                    user.id, say(self.config, language, "menu_prompt"), self.menu_buttons(language)
+                    user.id,
+                    say(self.config, language, "menu_prompt"),
+                    self.menu_buttons(language, step),
                 )
             )
             return True, None
@@ -478,7 +495,7 @@ class CustomerDesk:
                 reply = decide(
                     self.config, self.reader, "", unknown_streak=0, waiting=False, intent=value
                 )
-                await self.carry_out(user, language, reply, "", customer.unknown_streak)
+                await self.carry_out(user, language, reply, "", customer.unknown_streak, step=step)
             return True, None
         return False, say(self.config, language, "button_expired")
 
@@ -493,6 +510,14 @@ class CustomerDesk:
         if result is ActionResult.ALREADY_DONE:
             return say(self.config, language, "csat_already")
         return say(self.config, language, "button_expired")
+
+
+def step_of(customer: Any, conversation: Any) -> str:
+    """Where the customer stands with us: their newest chat with a person (0: none yet) and
+    whether it is open ("o"). A chat opening or closing starts a new step, and the buttons
+    sent before it have done their part."""
+    newest = getattr(customer, "newest_conversation", None) or 0
+    return f"{newest}{'o' if conversation is not None else ''}"
 
 
 def pressed_button(query: CallbackQuery) -> tuple[int, str] | None:

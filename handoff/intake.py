@@ -339,7 +339,8 @@ class Intake(Dispatcher):
     async def record_csat(
         self, conversation_id: int, customer_id: int, score: int, comment: str | None = None
     ) -> ActionResult:
-        """The customer's 1–5 rating of a closed conversation; once per conversation."""
+        """The customer's 1–5 rating of a closed conversation; once per conversation, and only
+        while it is their newest (a rating keyboard left from an earlier chat has expired)."""
         if not 1 <= score <= 5:
             return ActionResult.NOT_ALLOWED
         table = Csat.__table__
@@ -349,6 +350,8 @@ class Intake(Dispatcher):
             if row is None or row.customer_id != customer_id:
                 return ActionResult.NOT_FOUND
             if row.state != C.CLOSED:
+                return ActionResult.NOT_ALLOWED
+            if u.conn.scalar(select(store.newest_conversation(customer_id))) != row.id:
                 return ActionResult.NOT_ALLOWED
             exists = u.conn.scalar(
                 select(table.c.conversation_id).where(table.c.conversation_id == conversation_id)

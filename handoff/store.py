@@ -502,10 +502,23 @@ def _newest_open(customer_id: Any) -> Any:
     )
 
 
+def newest_conversation(customer_id: Any) -> Any:
+    """SQL: the id of the customer's newest conversation, open or closed (NULL: none yet)."""
+    return (
+        select(func.max(conversations.c.id))
+        .where(conversations.c.customer_id == customer_id)
+        .scalar_subquery()
+    )
+
+
 def _customer_status_query() -> Any:
     opened = conversations.alias("open_conversation")
     return (
-        select(*_prefixed(customers, "u_"), *_prefixed(opened, "c_"))
+        select(
+            *_prefixed(customers, "u_"),
+            newest_conversation(customers.c.id).label("u_newest_conversation"),
+            *_prefixed(opened, "c_"),
+        )
         .select_from(customers.outerjoin(opened, opened.c.id == _newest_open(customers.c.id)))
         .where(customers.c.id == bindparam("customer_id"))
     )
@@ -517,7 +530,8 @@ _CUSTOMER_STATUS = _customer_status_query()
 def customer_status(
     conn: Connection, customer_id: int
 ) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
-    """The customer (None before first contact) and their open conversation, in one query."""
+    """The customer (None before first contact; with `newest_conversation`, the id of their
+    newest chat with a person) and their open conversation, in one query."""
     row = conn.execute(_CUSTOMER_STATUS, {"customer_id": customer_id}).first()
     if row is None:
         return None, None

@@ -19,9 +19,9 @@ from telegram import User
 from frontdoor.bootstrap import Frontdoor
 from handoff.config import Config
 from handoff.states import AgentStatus, ConversationState
-from handoff.tables import Csat, IntentLabel, Message
+from handoff.tables import Csat, IntentLabel, Message, OutboxMessage
 from tests.sandbox_support import SandboxClient
-from tests.support.desk import Chat, buttons, from_bot, text_of
+from tests.support.desk import Chat, actions, buttons, from_bot, text_of
 from tests.support.frontdoor import example_config, running_frontdoor
 from tests.support.routing import conversation, pending_offer_agent
 
@@ -83,9 +83,9 @@ async def test_a_new_customer_is_greeted_in_their_language_with_the_menu(
     john = await customer(sandbox, "John", "en")
 
     menu = await ani.sees("Silakan pilih topik")
-    assert ("Tagihan & Pembayaran", "menu:tagihan") in buttons(menu)
+    assert ("Tagihan & Pembayaran", "menu:tagihan") in actions(menu)
     await john.sees("Welcome to Nusantara Net")
-    assert ("Bills & Payment", "menu:tagihan") in buttons(await john.sees("Please pick a topic"))
+    assert ("Bills & Payment", "menu:tagihan") in actions(await john.sees("Please pick a topic"))
 
 
 async def test_an_faq_question_gets_its_answer_with_helpful_and_person_buttons(
@@ -97,7 +97,7 @@ async def test_an_faq_question_gets_its_answer_with_helpful_and_person_buttons(
 
     answer = await ani.sees("Virtual Account")  # one message: the answer, its question, buttons
     assert text_of(answer).endswith("Apakah jawaban ini membantu?")
-    assert [data for _, data in buttons(answer)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
+    assert [data for _, data in actions(answer)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
     assert (
         await ani.press(answer, "faq_ok:pembayaran")
         == "Terima kasih! Ada lagi yang bisa saya bantu?"
@@ -130,7 +130,7 @@ async def test_the_second_unknown_brings_the_topics_and_the_third_a_person(
     await ani.sees("Maaf, saya belum mengerti")
     await ani.says("qwerty zxcv")
     topics = await ani.sees("Silakan pilih topik di bawah ini")
-    assert ("Tagihan & Pembayaran", "menu:tagihan") in buttons(topics)
+    assert ("Tagihan & Pembayaran", "menu:tagihan") in actions(topics)
     _, open_chat = await frontdoor.router.customer_status(ani.id)
     assert open_chat is None
     await ani.says("zzz yyy")
@@ -358,6 +358,18 @@ LONG_CAPTION = "\n".join(
 )
 
 
+async def refused(bot: Frontdoor, conversation_id: int) -> list[str]:
+    """The calls of this conversation that Telegram refused for good."""
+    table = OutboxMessage.__table__
+    async with bot.engine.connect() as conn:
+        rows = await conn.execute(
+            select(table.c.payload).where(
+                table.c.conversation_id == conversation_id, table.c.state == "failed"
+            )
+        )
+        return [row.payload for row in rows]
+
+
 def joined(messages: list[dict[str, Any]]) -> str:
     """What a run of messages says, caption and texts one after the other."""
     return "\n".join(m.get("caption") or m.get("text") or "" for m in messages)
@@ -376,7 +388,7 @@ async def test_a_premium_customers_long_caption_reaches_the_agent_whole(
     assert text_of(passed[0]) == f"#{conversation_id} · Ani"
     assert "photo" in passed[1] and len(passed[1]["caption"].encode("utf-16-le")) // 2 <= 1024
     assert joined(passed[1:]) == LONG_CAPTION
-    assert frontdoor.outbox.stats.failed == 0
+    assert not await refused(frontdoor, conversation_id)
 
 
 async def test_a_premium_agents_long_caption_reaches_the_customer_whole_and_in_the_transcript(
@@ -390,7 +402,7 @@ async def test_a_premium_agents_long_caption_reaches_the_customer_whole_and_in_t
     await sandbox.wait_for(ani.id, lambda m: "Langkah 69" in (m.get("text") or ""))
     passed = (await sandbox.messages(ani.id))[before:]
     assert "photo" in passed[0] and joined(passed) == LONG_CAPTION
-    assert frontdoor.outbox.stats.failed == 0
+    assert not await refused(frontdoor, conversation_id)
     async with frontdoor.engine.connect() as conn:
         kept = (
             (
@@ -404,6 +416,48 @@ async def test_a_premium_agents_long_caption_reaches_the_customer_whole_and_in_t
             .all()
         )
     assert kept == [LONG_CAPTION]
+
+
+EXPIRED = "Tombol ini sudah tidak berlaku."
+
+
+async def test_buttons_of_a_finished_step_have_expired_and_are_taken_off(
+    sandbox: SandboxClient, frontdoor: Frontdoor
+) -> None:
+    """An FAQ's "talk to a person" pressed after the chat it led to was over must not open
+    another one (the day's FCR fell to 0 %); a rating keyboard of an earlier chat neither."""
+    ani = await customer(sandbox, "Ani")
+    await ani.says("cara bayar tagihan")
+    before_chat = await ani.sees("membantu?")
+    await ani.says("/human")
+    await ani.sees("saya sambungkan")
+    _, first = await frontdoor.router.customer_status(ani.id)
+    agent_id = await pending_offer_agent(frontdoor.router, first.id)
+    assert agent_id is not None
+    assert (await frontdoor.router.claim(first.id, agent_id)).result == "claimed"
+    await frontdoor.router.close(first.id, by_agent_id=agent_id)
+    rating = await ani.sees("Seberapa puas Anda")
+
+    assert await ani.press(before_chat, "faq_human:pembayaran") == EXPIRED
+    assert (await frontdoor.router.customer_status(ani.id))[1] is None  # no chat opened
+    await sandbox.wait_for(  # the spent keyboard is taken off the message
+        ani.id,
+        lambda m: m["message_id"] == before_chat["message_id"] and not buttons(m),
+    )
+
+    await ani.says("cara bayar tagihan")  # a new step: its buttons work
+    after_chat = await sandbox.wait_for(
+        ani.id, lambda m: m["message_id"] > rating["message_id"] and "membantu?" in text_of(m)
+    )
+    assert ("🙋 Bicara dengan CS", "faq_human:pembayaran") in actions(after_chat)
+    assert await ani.press(after_chat, "faq_human:pembayaran") == ""
+    await ani.sees("saya sambungkan")
+    _, second = await frontdoor.router.customer_status(ani.id)
+    assert second is not None and second.id != first.id
+
+    assert await ani.press(rating, f"csat:{first.id}:5") == EXPIRED  # a newer chat is open
+    async with frontdoor.engine.connect() as conn:
+        assert (await conn.execute(select(Csat))).all() == []
 
 
 async def test_cancelling_a_chat_with_an_agent_tells_the_agent(
@@ -454,7 +508,7 @@ async def test_an_unsure_reading_asks_with_a_button_per_topic_and_the_choice_ans
     await ani.says(text)
 
     asked = await ani.sees("Supaya tepat, maksud Anda yang mana?")
-    offered = buttons(asked)
+    offered = actions(asked)
     assert [data for _, data in offered] == [*(f"pick:{c}" for c in choices), "pick:-"]
     assert offered[-1][0] == "Yang lain"
     labels = [label for label, _ in offered[:-1]]
@@ -485,7 +539,7 @@ async def test_none_of_these_brings_the_menu_and_forged_choices_change_nothing(
 
     assert await ani.press(asked, "pick:-") == ""
     menu = await ani.sees("Silakan pilih topik atau ketik")
-    assert ("Tagihan & Pembayaran", "menu:tagihan") in buttons(menu)
+    assert ("Tagihan & Pembayaran", "menu:tagihan") in actions(menu)
     user = User(ani.id, "Ani", is_bot=False)  # Telegram would not send these: straight to the desk
     for forged in ("pick:no_such_intent", "pick:" + "x" * 60, "pick:", "pick:tagihan;drop"):
         assert await frontdoor.desk.on_button(user, forged) == "Tombol ini sudah tidak berlaku."
@@ -525,7 +579,7 @@ async def test_a_first_message_that_asks_gets_the_greeting_folded_into_the_answe
     answer = await budi.sees("Virtual Account")
     assert text_of(answer).startswith("Halo! 👋 Selamat datang di Nusantara Net.")
     assert text_of(answer).endswith("Apakah jawaban ini membantu?")
-    assert [data for _, data in buttons(answer)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
+    assert [data for _, data in actions(answer)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
     await asyncio.sleep(0.2)
     assert len(await budi.bot_texts()) == 1
 
@@ -540,7 +594,7 @@ async def test_a_first_message_that_asks_nothing_gets_the_greeting_with_the_menu
 
     hello = await budi.sees("Selamat datang di Nusantara Net")
     assert "Silakan pilih topik" in text_of(hello)
-    assert ("Tagihan & Pembayaran", "menu:tagihan") in buttons(hello)
+    assert ("Tagihan & Pembayaran", "menu:tagihan") in actions(hello)
     await asyncio.sleep(0.2)
     assert len(await budi.bot_texts()) == 1
 
@@ -595,7 +649,7 @@ async def test_a_long_answer_is_split_with_the_buttons_on_its_last_part(
         assert len(parts) >= 2 and all(len(text_of(m)) <= 4096 for m in parts)
         assert parts[-1]["message_id"] == last["message_id"]
         assert [buttons(m) for m in parts[:-1]] == [[]] * (len(parts) - 1)
-        assert [d for _, d in buttons(last)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
+        assert [d for _, d in actions(last)] == ["faq_ok:pembayaran", "faq_human:pembayaran"]
         assert "".join(text_of(m) for m in parts).count("Langkah") == 11
 
 

@@ -76,6 +76,15 @@ def buttons(message: Message) -> list[tuple[str, str]]:
     return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
 
+STEP = re.compile(r"\.\d+o?$")  # the step a customer's button was sent at
+
+
+def actions(message: Message) -> list[tuple[str, str]]:
+    """The buttons, without the step a customer's topic, FAQ or choice button carries
+    (`menu:tagihan.3o` is `menu:tagihan`)."""
+    return [(label, STEP.sub("", data)) for label, data in buttons(message)]
+
+
 class Chat:
     """One private chat with the bot, of a customer or an agent."""
 
@@ -104,7 +113,16 @@ class Chat:
         )
 
     async def press(self, message: Message, data: str) -> str:
-        """Press a button of a message in this chat; the bot's short answer."""
+        """Press a button of a message in this chat (`data` as it is, or as `actions` shows
+        it); the bot's short answer."""
+        data = next(
+            (
+                real
+                for (_, real), (_, bare) in zip(buttons(message), actions(message), strict=True)
+                if bare == data
+            ),
+            data,
+        )
         pressed = await self.sandbox.press(self.id, self.id, message["message_id"], data)
         answer = await self.sandbox.callback_answer(pressed["callback_query"]["id"])
         return answer.get("text", "")
