@@ -239,7 +239,8 @@ class Frontdoor:
         if self.watcher is not None:
             self.watcher.mark_current()  # saved again while this reads it: the watcher sees that
         try:
-            config = load_config(self.config_path)
+            # Off the event loop: customers are answered while a big file is read and checked.
+            config = await asyncio.to_thread(load_config, self.config_path)
         except ConfigError as error:
             return Reloaded(False, str(error))
         if self.adapt_config is not None:

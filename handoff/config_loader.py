@@ -18,6 +18,10 @@ from pydantic import BaseModel, ValidationError
 from handoff.config import Config, ReferenceErrors
 
 MAX_BYTES = 1_000_000  # a real config is a few tens of kB; anything bigger is a wrong file
+# Values the file stands for once every alias (`*name`) is written out: the example has ~3,500.
+# An "alias bomb" (each level repeating the one before nine times) stands for billions in a
+# few hundred bytes; checking or validating it would stall the bot.
+MAX_VALUES = 200_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PYDANTIC_STEP = re.compile(r"^[\w-]+\[.*\]$")  # `function-before[...]`, `list[...]`: not keys
 
@@ -71,6 +75,12 @@ def parse_config(text: str, filename: str) -> Config:
     if len(text) > MAX_BYTES:
         raise _error(name, None, f"file is too large ({len(text)} characters; limit {MAX_BYTES})")
     root, data = _parse_yaml(text, name)
+    if (values := _expanded_size(root, {})) > MAX_VALUES:
+        message = (
+            f"the file stands for {values:,} values once its aliases (*name) are written out "
+            f"(limit {MAX_VALUES:,}); write the repeated parts out, or repeat less"
+        )
+        raise _error(name, _line(root), message)
     if duplicates := list(_duplicate_keys(root, ())):
         raise ConfigError([Problem(name, line, _dotted(p), m) for p, line, m in duplicates])
     if not isinstance(data, dict):
@@ -91,7 +101,24 @@ def _error(name: str, line: int | None, message: str) -> ConfigError:
 
 
 # libyaml's parser when PyYAML has it (its wheels do): ten times the pure-Python one's speed.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, with a date that does not exist (2026-13-12) an error at its line:
+    PyYAML raises a bare ValueError for it, with no line."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as error:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a date that exists ({error})", node.start_mark
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_LOADER = _Loader
 
 
 def _parse_yaml(text: str, name: str) -> tuple[yaml.Node, object]:
@@ -107,6 +134,8 @@ def _parse_yaml(text: str, name: str) -> tuple[yaml.Node, object]:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
         message = f"YAML syntax error: {error.problem or error.context}"
+        if isinstance(error, yaml.constructor.ConstructorError) and error.context is None:
+            message = str(error.problem)  # a value YAML cannot make (a date that does not exist)
         if error.problem and error.context and error.context_mark is not None:
             context = f"{error.context} at line {error.context_mark.line + 1}"
             if error.problem.startswith("but "):  # PyYAML's "expected X … but found Y"
@@ -125,6 +154,22 @@ def _parse_yaml(text: str, name: str) -> tuple[yaml.Node, object]:
 
 def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the node stands for with every alias written out; each node is counted
+    once (`sizes`), so a file of aliases nested deep costs no more than its length."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a node that holds itself (`&a [*a]`) counts once
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(item, sizes) for item in node.value)
+    sizes[id(node)] = total
+    return total
 
 
 def _duplicate_keys(node: yaml.Node, path: Path_):

@@ -1,5 +1,7 @@
 """Loading config files: every problem is reported as `FILE:LINE path: message`."""
 
+import itertools
+import time
 from pathlib import Path
 
 import pytest
@@ -232,3 +234,34 @@ def test_the_file_name_is_given_without_its_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value) == "broken.yaml:11 teams.billing.schedule: unknown schedule 'weekdy'"
+
+
+def test_a_date_that_does_not_exist_is_reported_at_its_line() -> None:
+    text = EXAMPLE.read_text().replace("      - date: 2026-12-12", "      - date: 2026-13-12", 1)
+    line = text.splitlines().index("      - date: 2026-13-12") + 1
+    assert problems(text) == [
+        f"frontdoor.yaml:{line}: '2026-13-12' is not a date that exists (month must be in 1..12)"
+    ]
+
+
+def alias_bomb(levels: int) -> str:
+    """Each level a list of nine of the level before: 9**levels values in a few hundred bytes."""
+    names = [f"l{n}" for n in range(levels + 1)]
+    lines = [f"{names[0]}: &{names[0]} [{', '.join(['lol'] * 9)}]"]
+    for before, name in itertools.pairwise(names):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{before}'] * 9)}]")
+    return MINIMAL + "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [8, 9, 30])
+def test_an_alias_bomb_is_refused_at_once(levels: int) -> None:
+    started = time.perf_counter()
+    [problem] = problems(alias_bomb(levels))
+    assert time.perf_counter() - started < 1  # was 16.7 s at 8 levels, past 60 s at 9
+    assert problem.startswith("frontdoor.yaml:1: the file stands for")
+    assert "aliases" in problem
+
+
+def test_aliases_that_stand_for_a_sensible_file_are_fine() -> None:
+    text = edited(l2="  office: &office", l8="  late:\n    <<: *office\nteams:")
+    assert parse_config(text, "frontdoor.yaml").schedules["late"].timezone == "Asia/Jakarta"
