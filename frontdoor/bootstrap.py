@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.constants import ChatAction
-from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackContext
 
 from agents_app.card_sync import CardSync
@@ -61,6 +62,10 @@ QUEUE_NOTICE_EVERY = 15.0  # seconds between looks at waiting customers' places 
 POSITION_NOTICE_GAP = 60.0  # a customer hears a new place in line at most this often (SPEC §3.5)
 
 
+class StartupError(Exception):
+    """Frontdoor cannot start; the message says why, in one line, and holds no secret."""
+
+
 @dataclass
 class Frontdoor:
     config: Config
@@ -88,23 +93,35 @@ class Frontdoor:
         self._reloading = asyncio.Lock()
 
     async def start(self) -> None:
-        """Migrate the database, then start timers, the outbox and the intake of updates."""
+        """Migrate the database, then start timers, the outbox and the intake of updates.
+        StartupError when it cannot (its message names no secret)."""
         url = self.database_url or self.config.database.url
-        await upgrade(url)
+        try:
+            await upgrade(url)
+        except (SQLAlchemyError, OSError) as error:
+            cause = str(getattr(error, "orig", None) or error).splitlines()[0]
+            raise StartupError(f"the database cannot be used ({cause})") from None
         self.engine = create_engine(url)
         self.router = Router(self.engine, self.config, self.clock)
         root = self.api_url.rstrip("/")
         transport = self.config.bot.transport
+        requests = make_request(transport), make_request(transport)
         self.application = (
             ApplicationBuilder()
             .token(self.token)
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
-            .request(make_request(transport))
-            .get_updates_request(make_request(transport))
+            .request(requests[0])
+            .get_updates_request(requests[1])
             .updater(None)
             .build()
         )
+        try:  # first, so a bad token or API URL is said at once
+            await self._until_reachable(self.application.initialize)
+        except BaseException:  # refused, or stopped while waiting: close what is open
+            await asyncio.gather(*(request.shutdown() for request in requests))
+            await unit_of_work.dispose(self.engine)
+            raise
         self.outbox = Outbox(
             self.engine,
             self.application.bot,
@@ -129,7 +146,6 @@ class Frontdoor:
         self.scheduler = RoutingScheduler(self.router)
         self.processor = inbox.Processor(self.engine, self._handle)
         await self.outbox.load()  # leftovers of a previous run first, in their order
-        await _until_reachable(self.application.initialize)
         await self.application.start()
         self.agent_notices.bot_username = self.application.bot.username
         # Routing starts only now that every listener is attached: agents coming on shift may
@@ -157,14 +173,21 @@ class Frontdoor:
         await self.web.start(self.config.web.host, port)
         if self.webhook_secret is not None:
             if self.config.bot.webhook_url:
-                await self.application.bot.set_webhook(
-                    self.config.bot.webhook_url,
-                    secret_token=self.webhook_secret,
-                    allowed_updates=polling.ALLOWED_UPDATES,
-                )
+                try:
+                    await self.application.bot.set_webhook(
+                        self.config.bot.webhook_url,
+                        secret_token=self.webhook_secret,
+                        allowed_updates=polling.ALLOWED_UPDATES,
+                    )
+                except BadRequest as error:
+                    await self.stop()
+                    raise StartupError(
+                        f"Telegram refused the webhook {self.config.bot.webhook_url} "
+                        f"({error.message}): check bot.webhook_url"
+                    ) from None
         else:
             bot = self.application.bot
-            await _until_reachable(bot.delete_webhook)  # getUpdates is refused while one is set
+            await self._until_reachable(bot.delete_webhook)  # no getUpdates while one is set
             self._spawn(
                 polling.poll(
                     bot, self.engine, self.processor, timeout=self.config.bot.poll_timeout
@@ -191,6 +214,28 @@ class Frontdoor:
         await self.application.shutdown()
         await self.crm.close()
         await unit_of_work.dispose(self.engine)
+
+    async def _until_reachable(self, call: Callable[[], Awaitable[Any]]) -> None:
+        """Telegram down at startup (5xx, timeouts, no route): keep trying. A refused token is
+        final: StartupError, saying what is wrong without the token (PTB's message has it)."""
+        for attempt in itertools.count():
+            try:
+                await call()
+                return
+            except InvalidToken as error:
+                env = self.config.bot.token_env
+                if "Unauthorized" in str(error.__cause__ or error):
+                    why = f"Telegram rejected the token (401 Unauthorized): check {env}"
+                else:
+                    why = (
+                        f"no Bot API at {self.api_url} (404 Not Found), or a malformed token: "
+                        f"check --api-url and {env}"
+                    )
+                raise StartupError(why) from None
+            except NetworkError as error:
+                pause = backoff(attempt, STARTUP_RETRY_SECONDS)
+                log.warning("Telegram unreachable at startup (%s); retrying in %ss", error, pause)
+                await asyncio.sleep(pause)
 
     def _spawn(self, work: Any, name: str) -> None:
         self._tasks = [task for task in self._tasks if not task.done()]
@@ -297,17 +342,3 @@ class Frontdoor:
     async def _tell_queue_positions(self) -> None:
         await self.router.refresh_queue_positions(POSITION_NOTICE_GAP)
         self.desk.throttle.forget_idle(time.time())
-
-
-async def _until_reachable(call: Callable[[], Awaitable[Any]]) -> None:
-    """Telegram down at startup (5xx, timeouts, no route): keep trying; a bad token is final."""
-    for attempt in itertools.count():
-        try:
-            await call()
-            return
-        except InvalidToken:
-            raise
-        except NetworkError as error:
-            pause = backoff(attempt, STARTUP_RETRY_SECONDS)
-            log.warning("Telegram unreachable at startup (%s); retrying in %ss", error, pause)
-            await asyncio.sleep(pause)

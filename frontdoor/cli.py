@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -166,7 +167,7 @@ async def _read_report(
 
 def run(args: argparse.Namespace) -> int:
     """Run the bot against Telegram (or any Bot API server) until stopped."""
-    from frontdoor.bootstrap import Frontdoor
+    from frontdoor.bootstrap import Frontdoor, StartupError
 
     config = _config_or_complaint(args.config)
     if config is None:
@@ -201,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         asyncio.run(_serve(bot, lambda: "frontdoor is running; Ctrl-C stops it"))
+    except StartupError as error:
+        return _refuse(str(error))
     except OSError as error:  # the web server's port is taken
         return _refuse(f"{error} (web.host and web.port in the config)")
     return EXIT_OK
@@ -211,6 +214,7 @@ def sandbox(args: argparse.Namespace) -> int:
     import secrets
     import tempfile
 
+    from frontdoor.bootstrap import StartupError
     from frontdoor.sandbox_command import Playground
 
     config = _config_or_complaint(args.config)
@@ -239,7 +243,7 @@ def sandbox(args: argparse.Namespace) -> int:
         try:
             banner = _sandbox_banner(playground, f"{database}{kept}", start, args.clock is None)
             asyncio.run(_serve(playground, banner))
-        except OSError as error:  # a port in use, a database file that cannot be written
+        except (OSError, StartupError) as error:  # a port in use, a file that cannot be written
             return _refuse(str(error), "sandbox")
     return EXIT_OK
 
@@ -297,7 +301,15 @@ def _log_to_stderr() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
+    # A Bot API URL that answers with no JSON (a wrong --api-url) is said in one line, not a
+    # traceback of the JSON parser.
+    logging.getLogger("telegram.request.BaseRequest").addFilter(_without_traceback)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per timer run otherwise
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    record.exc_info, record.exc_text = None, None
+    return True
 
 
 def _refuse(why: str, command: str = "run") -> int:
@@ -307,14 +319,24 @@ def _refuse(why: str, command: str = "run") -> int:
 
 
 async def _serve(service: Any, banner: Callable[[], str]) -> None:
-    """Start, say so, wait for SIGINT or SIGTERM, stop cleanly."""
+    """Start, say so, wait for SIGINT or SIGTERM, stop cleanly. Stopped while it starts (still
+    waiting for Telegram, say), it gives up starting."""
     import signal
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await service.start()
+    starting = asyncio.create_task(service.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        return
+    stopping.cancel()
+    starting.result()  # a start that failed raises here
     print(banner(), flush=True)
     try:
         await stop.wait()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from typing import Any
 
 import aiohttp
@@ -210,7 +211,13 @@ def _chosen(given: TimeoutArgument, default: Timeout) -> Timeout:
     return default if given is BaseRequest.DEFAULT_NONE else given
 
 
+# A request's URL holds the token (/bot<token>/method); an error that quotes it must not.
+_TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
+
+
 def _described(error: BaseException) -> str:
-    """The error as `aiohttp.ClassName: message`, as PTB's httpx transport names its errors."""
+    """The error as `aiohttp.ClassName: message`, as PTB's httpx transport names its errors,
+    with any token in a quoted URL hidden."""
     name = f"{type(error).__module__.split('.')[0]}.{type(error).__name__}"
-    return f"{name}: {error}" if str(error) else name
+    said = _TOKEN_IN_URL.sub("/bot<token>/", str(error))
+    return f"{name}: {said}" if said else name
