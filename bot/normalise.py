@@ -77,7 +77,16 @@ _STRETCHED = re.compile(r"([^\W\d_])\1{2,}")  # tolooong; no keyword has a lette
 _REDUPLICATED = re.compile(r"\b([^\W\d_]{2,})2\b")  # putus2 is putus-putus
 
 
+def _without_format_characters(text: str) -> str:
+    """Invisible characters (zero-width space and joiners, soft hyphen, byte-order mark: Unicode
+    category Cf) taken out, so `tagi\u00adhan` is `tagihan`, not two words."""
+    if text.isascii():
+        return text
+    return "".join(c for c in text if c.isascii() or unicodedata.category(c) != "Cf")
+
+
 def _plain(text: str) -> str:
+    text = _without_format_characters(text)
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     text = _APOSTROPHE.sub("", text)
     text = _AMPERSAND.sub("n", text)

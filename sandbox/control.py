@@ -6,6 +6,7 @@ Every call checks its whole input before changing anything, so a refused call ch
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -347,7 +348,12 @@ async def put_limits(request: web.Request) -> web.Response:
         if name == "enabled":
             if not isinstance(value, bool):
                 raise ControlError(400, "field 'enabled' must be a boolean")
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
             raise ControlError(400, f"field {name!r} must be a positive number")
     current.update(body)
     current["per_chat_burst"] = int(current["per_chat_burst"])

@@ -19,15 +19,27 @@ class ControlError(Exception):
         self.description = description
 
 
+class _NotJson(ValueError):
+    """NaN, Infinity and -Infinity: Python's json reads them, JSON has no such numbers."""
+
+
+def _not_json(constant: str) -> Any:
+    raise _NotJson(f"{constant} is not a JSON number")
+
+
+def _why(error: ValueError) -> str:
+    return f" ({error})" if isinstance(error, _NotJson) else ""
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object (an empty body counts as `{}`)."""
     raw = await request.read()
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except ValueError:
-        raise ControlError(400, "request body is not valid JSON") from None
+        body = json.loads(raw, parse_constant=_not_json)
+    except ValueError as error:
+        raise ControlError(400, f"request body is not valid JSON{_why(error)}") from None
     if not isinstance(body, dict):
         raise ControlError(400, "request body must be a JSON object")
     return body

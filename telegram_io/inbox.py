@@ -121,9 +121,16 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+MAX_ID = 2**63 - 1  # Telegram's ids fit a signed 64-bit integer, as the database's columns do
+
+
 def is_update(payload: Any) -> bool:
-    """Has the one field every Update has, as Telegram types it."""
-    return isinstance(payload, dict) and _is_int(payload.get("update_id"))
+    """Has the one field every Update has, as Telegram types it (a positive 64-bit integer)."""
+    return (
+        isinstance(payload, dict)
+        and _is_int(payload.get("update_id"))
+        and 0 <= payload["update_id"] <= MAX_ID
+    )
 
 
 class Processor:

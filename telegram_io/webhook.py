@@ -47,7 +47,8 @@ class WebhookIntake:
             return web.json_response({"ok": False, "description": "body is not JSON"}, status=400)
         if not inbox.is_update(payload):
             return web.json_response(
-                {"ok": False, "description": "not an Update: no integer update_id"}, status=400
+                {"ok": False, "description": "not an Update: no update_id from 0 to 2^63-1"},
+                status=400,
             )
         try:
             fresh = await inbox.store(self.engine, [payload])

@@ -195,8 +195,19 @@ async def test_an_update_type_the_bot_does_not_handle_is_stored_and_ignored(
         (SECRET, b'{"update_id": "1"}', 400),
         (SECRET, b"[1, 2]", 400),
         (SECRET, b"\xff\xfe", 400),
+        (SECRET, b'{"update_id": 1180591620717411303424}', 400),  # 2^70: no 64-bit column holds it
+        (SECRET, b'{"update_id": -5}', 400),
     ],
-    ids=["no-secret", "wrong-secret", "malformed", "string-id", "not-an-object", "binary"],
+    ids=[
+        "no-secret",
+        "wrong-secret",
+        "malformed",
+        "string-id",
+        "not-an-object",
+        "binary",
+        "id-too-large",
+        "negative-id",
+    ],
 )
 async def test_the_webhook_refuses_what_telegram_would_not_send_and_stores_nothing(
     frontdoor: Frontdoor, secret: str | None, body: bytes, status: int

@@ -160,6 +160,22 @@ def test_customer_phrasings_match_their_intent(text: str, intent: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "hidden",
+    ["\u200b", "\u00ad", "\u200d", "\u2060", "\ufeff", "\u200e"],
+    ids=["zero-width-space", "soft-hyphen", "zero-width-joiner", "word-joiner", "bom", "lrm"],
+)
+def test_an_invisible_character_inside_a_keyword_does_not_stop_it_matching(hidden: str) -> None:
+    """Pasted from a web page or a PDF, words carry invisible characters (Unicode Cf)."""
+    assert normalise(f"cara bayar taghi{hidden}han") == normalise("cara bayar taghihan")
+    assert MATCHER.match(f"tagi{hidden}han saya kok mahal").intent == "tagihan"
+    assert MATCHER.match(f"{hidden}cara bayar{hidden}").intent == "pembayaran"
+
+
+def test_full_width_letters_read_as_plain_ones() -> None:
+    assert normalise("ｔａｇｉｈａｎ") == "tagihan"
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "asdfgh qwerty",

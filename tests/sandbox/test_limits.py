@@ -93,3 +93,21 @@ async def test_limits_can_be_read_and_bad_values_are_refused(sandbox: SandboxCli
     status, _ = await sandbox.request("PUT", "/sandbox/limits", {"per_hour": 5})
     assert status == 400
     assert (await sandbox.request("GET", "/sandbox/limits"))[1]["enabled"] is False
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"global_per_s": NaN}', b'{"per_chat_per_s": Infinity}', b'{"per_group_per_min": -Infinity}',
+     b'{"global_per_s": 1e999}'],
+    ids=["nan", "infinity", "minus-infinity", "overflows-to-infinity"],
+)  # fmt: skip
+async def test_limits_that_are_not_finite_numbers_are_refused(
+    sandbox: SandboxClient, raw: bytes
+) -> None:
+    before = (await sandbox.request("GET", "/sandbox/limits"))[1]
+    status, answer = await sandbox.request("PUT", "/sandbox/limits", raw=raw)
+    assert status == 400 and answer["ok"] is False
+    assert (
+        "not a JSON number" in answer["description"] or "positive number" in answer["description"]
+    )
+    assert (await sandbox.request("GET", "/sandbox/limits"))[1] == before
