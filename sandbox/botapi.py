@@ -7,6 +7,7 @@ logging, one JSON parse, one JSON dump by a reused encoder, and most handlers ar
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import json
@@ -88,9 +89,12 @@ async def handle_method(request: web.Request) -> web.Response:
     world = sandbox.world_for(bot_id)
     try:
         fault = sandbox.take_fault(method)
+        raw, uploads = await read_params(request)  # the call has arrived whole
         if fault is not None:
-            raise fault
-        raw, uploads = await read_params(request)
+            if pause := fault.pause():
+                await asyncio.sleep(pause)  # counted against the limits when it is done
+            if fault.error is not None:
+                raise fault.error
         params = coerce_params(method, raw, uploads)
         call = Call(sandbox, world)
         result = await handler(call, params) if method in _ASYNC else handler(call, params)

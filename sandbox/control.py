@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.core import SANDBOX_KEY, Sandbox
+from sandbox.core import SANDBOX_KEY, Fault, Sandbox
 from sandbox.errors import ApiError
 from sandbox.events import stream_events
 from sandbox.files import StoredFile
@@ -367,18 +367,45 @@ async def get_limits(request: web.Request) -> web.Response:
 
 
 async def add_fault(request: web.Request) -> web.Response:
-    """POST /sandbox/faults {method, error_code, description, count, retry_after?}."""
+    """POST /sandbox/faults {method, count?, error_code?, description?, retry_after?, delay?}:
+    the next `count` calls of `method` wait `delay` seconds (a number, or [low, high] for a
+    random wait: jitter; longer than the client's timeout: a hung call), then fail with
+    `error_code` and `description`, or go through when no error_code is given."""
     body = await json_body(request)
     method = field(body, "method", str, required=True)
-    code = field(body, "error_code", int, required=True)
-    description = field(body, "description", str, required=True)
+    code = field(body, "error_code", int)
     count = field(body, "count", int)
-    retry_after = field(body, "retry_after", int)
     count = 1 if count is None else count
-    if not 400 <= code <= 599 or count < 1:
-        raise ControlError(400, "error_code must be 400-599 and count at least 1")
-    _sandbox(request).add_fault(method, ApiError(code, description, retry_after), count)
+    if count < 1:
+        raise ControlError(400, "count must be at least 1")
+    delay = _delay(body.get("delay"))
+    if code is None and delay == (0.0, 0.0):
+        raise ControlError(400, "give an error_code (400-599), a delay, or both")
+    error = None
+    if code is not None:
+        description = field(body, "description", str, required=True)
+        if not 400 <= code <= 599:
+            raise ControlError(400, "error_code must be 400-599")
+        error = ApiError(code, description, field(body, "retry_after", int))
+    _sandbox(request).add_fault(method, Fault(error, count, delay))
     return _ok({"ok": True, "method": method, "count": count})
+
+
+MAX_DELAY = 600.0  # seconds: longer than any client waits
+
+
+def _delay(value: Any) -> tuple[float, float]:
+    """`delay` as (low, high) seconds: a number, or a list of two; finite, 0 to MAX_DELAY."""
+    if value is None:
+        return 0.0, 0.0
+    bounds = value if isinstance(value, list) else [value, value]
+    numbers = all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+    if len(bounds) != 2 or not numbers:
+        raise ControlError(400, "delay must be seconds: a number, or [low, high]")
+    low, high = float(bounds[0]), float(bounds[1])
+    if not (math.isfinite(low) and math.isfinite(high) and 0 <= low <= high <= MAX_DELAY):
+        raise ControlError(400, f"delay must be within 0-{MAX_DELAY:g} seconds, low before high")
+    return low, high
 
 
 async def reset(request: web.Request) -> web.Response:

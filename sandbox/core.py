@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,10 +17,18 @@ from sandbox.webhook import WebhookDelivery
 
 @dataclass(slots=True)
 class Fault:
-    """The next `count` calls of a method fail with this error (POST /sandbox/faults)."""
+    """The next `count` calls of a method (POST /sandbox/faults) each wait a moment drawn from
+    `delay` (seconds, low and high: a slow or jittery network, a hung server when longer than
+    the client waits) and then fail with `error`, or are carried out when there is none. A call
+    the client gave up on still takes effect once its wait is over, as on Telegram."""
 
-    error: ApiError
+    error: ApiError | None
     count: int
+    delay: tuple[float, float] = (0.0, 0.0)
+
+    def pause(self) -> float:
+        low, high = self.delay
+        return random.uniform(low, high) if high > 0 else 0.0
 
 
 class Sandbox:
@@ -63,12 +72,12 @@ class Sandbox:
         for world in (self.world, *self.other_worlds.values()):
             world.updates.end_long_polls()
 
-    def add_fault(self, method: str, error: ApiError, count: int) -> None:
-        """Make the next `count` calls of `method` ("*" for any) fail with `error`."""
-        self.faults[method.lower()] = Fault(error, count)
+    def add_fault(self, method: str, fault: Fault) -> None:
+        """Make the next calls of `method` ("*" for any) wait and fail as `fault` says."""
+        self.faults[method.lower()] = fault
 
-    def take_fault(self, method: str) -> ApiError | None:
-        """The injected error for this call, if one is due (each use counts down)."""
+    def take_fault(self, method: str) -> Fault | None:
+        """The injected fault for this call, if one is due (each use counts down)."""
         if not self.faults:
             return None
         key = method.lower()
@@ -78,7 +87,7 @@ class Sandbox:
         fault.count -= 1
         if fault.count <= 0:
             self.faults = {k: v for k, v in self.faults.items() if v is not fault}
-        return fault.error
+        return fault
 
     async def reset(self) -> None:
         """Forget everything but the bot's identity and who listens to events."""

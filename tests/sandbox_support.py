@@ -222,16 +222,18 @@ class SandboxClient:
         return await self._call("PUT", "/sandbox/limits", limits)
 
     async def fault(
-        self, method: str, error_code: int, description: str, count: int = 1, **extra: Any
+        self,
+        method: str,
+        error_code: int | None = None,
+        description: str | None = None,
+        count: int = 1,
+        **extra: Any,
     ) -> dict[str, Any]:
-        """Make the next `count` calls of a Bot API method fail (extra: retry_after)."""
-        body = {
-            "method": method,
-            "error_code": error_code,
-            "description": description,
-            "count": count,
-            **extra,
-        }
+        """Make the next `count` calls of a Bot API method wait and/or fail (extra:
+        retry_after, delay: seconds or [low, high])."""
+        body = {"method": method, "count": count, **extra}
+        if error_code is not None:
+            body |= {"error_code": error_code, "description": description}
         return await self._call("POST", "/sandbox/faults", body)
 
     async def reset(self) -> None:

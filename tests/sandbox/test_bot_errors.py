@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from tests.sandbox_support import SandboxClient
 
@@ -108,6 +109,52 @@ async def test_injected_faults_fail_the_next_calls_then_stop(
         with pytest.raises(NetworkError, match=r"(?i)Bad Gateway"):
             await bot.send_message(ani["id"], "try")
     assert (await bot.send_message(ani["id"], "try")).text == "try"
+
+
+async def test_a_delayed_call_waits_then_goes_through(
+    bot: Bot, sandbox: SandboxClient, ani: dict[str, Any]
+) -> None:
+    await sandbox.fault("sendMessage", count=1, delay=[0.3, 0.4])
+    started = time.monotonic()
+    assert (await bot.send_message(ani["id"], "slow")).text == "slow"
+    assert 0.3 <= time.monotonic() - started < 2
+    started = time.monotonic()
+    await bot.send_message(ani["id"], "quick again")
+    assert time.monotonic() - started < 0.3
+
+
+async def test_a_hung_call_times_out_for_the_client_and_still_takes_effect_later(
+    bot: Bot, sandbox: SandboxClient, ani: dict[str, Any]
+) -> None:
+    await sandbox.fault("sendMessage", count=1, delay=1.0)
+    with pytest.raises(TimedOut):
+        await bot.send_message(ani["id"], "in flight", read_timeout=0.2)
+    assert "in flight" not in [m.get("text") for m in await sandbox.messages(ani["id"])]
+    await sandbox.wait_for(ani["id"], lambda m: m.get("text") == "in flight", timeout=3)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"method": "sendMessage"},
+        {"method": "sendMessage", "delay": -1},
+        {"method": "sendMessage", "delay": [2, 1]},
+        {"method": "sendMessage", "delay": [0, 1e9]},
+        {"method": "sendMessage", "delay": "soon"},
+        {"method": "sendMessage", "delay": [1]},
+        {"method": "sendMessage", "error_code": 302, "description": "Found"},
+        {"method": "sendMessage", "delay": 1, "count": 0},
+    ],
+)
+async def test_a_fault_that_makes_no_sense_is_refused(
+    sandbox: SandboxClient, ani: dict[str, Any], body: dict[str, Any]
+) -> None:
+    status, answer = await sandbox.request("POST", "/sandbox/faults", body)
+    assert status == 400 and answer["ok"] is False
+    status, _ = await sandbox.request(
+        "POST", "/bot1:t/sendMessage", {"chat_id": ani["id"], "text": "unharmed"}
+    )
+    assert status == 200
 
 
 async def test_json_form_and_query_parameters_are_all_accepted(

@@ -21,6 +21,7 @@ from handoff.config import Pacing
 from handoff.db import create_engine, create_schema
 from handoff.replay import writes_of_update
 from handoff.tables import OutboxMessage
+from telegram_io.aiohttp_request import make_request
 from telegram_io.calls import Call, Priority, send_text
 from telegram_io.outbox import Outbox
 from tests.sandbox_support import BOT_TOKEN, SandboxClient
@@ -355,3 +356,53 @@ async def test_a_burst_to_three_customers_and_a_group_arrives_whole_without_a_si
     assert await bot_texts(sandbox, group) == to_group
     assert outbox.stats.sent == 85
     assert outbox.stats.too_many_requests == 0
+
+
+async def test_paced_at_telegrams_real_limits_a_slow_spell_of_the_network_earns_no_429(
+    engine: AsyncEngine, sandbox_server: str, sandbox: SandboxClient
+) -> None:
+    """Telegram counts messages when they arrive. The first second's messages are held up on the
+    way (200 ms), the next ones are not: sent thirty at once each second, the second thirty
+    arrived 0.85 s after the first and 4-5 of them got 429."""
+    customers = [(await sandbox.add_user(f"C{n}"))["id"] for n in range(90)]
+    for customer_id in customers:
+        await sandbox.send(customer_id, "/start")
+    await sandbox.set_limits(enabled=True)  # Telegram's: 30/s overall, 1/s a chat, 20/min a group
+    await sandbox.fault("sendMessage", count=30, delay=0.2)
+    # Paced at Telegram's limits, over the production transport (many sends in flight at once).
+    production = Bot(BOT_TOKEN, base_url=f"{sandbox_server}/bot", request=make_request())
+    async with production as bot:
+        outbox = Outbox(engine, bot)
+        async with sending(outbox):
+            await outbox.put(*(send_text(c, f"Halo {c}") for c in customers))
+            async with asyncio.timeout(30):
+                while outbox.stats.sent < len(customers):
+                    await asyncio.sleep(0.05)
+
+    assert outbox.stats.too_many_requests == 0
+    for customer_id in customers:
+        assert await bot_texts(sandbox, customer_id) == [f"Halo {customer_id}"]
+
+
+async def test_sends_that_hang_are_retried_with_nothing_lost_and_at_most_the_hung_one_twice(
+    engine: AsyncEngine, sandbox_server: str, sandbox: SandboxClient
+) -> None:
+    """A call that hangs past the client's timeout may still reach the chat later (Telegram has
+    no idempotency key): the outbox tries again, so that message may show twice, never more."""
+    customers = [await customer(sandbox, f"C{n}") for n in range(8)]
+    await sandbox.fault("sendMessage", count=3, delay=1.0)  # hung: the client waits 0.3 s
+    hasty = Bot(BOT_TOKEN, base_url=f"{sandbox_server}/bot", request=make_request(read_timeout=0.3))
+    async with hasty as bot:
+        outbox = Outbox(engine, bot, limits=QUICK)
+        async with sending(outbox):
+            await outbox.put(*(send_text(c, f"Halo {c}") for c in customers))
+            async with asyncio.timeout(20):
+                while outbox.stats.sent < len(customers):
+                    await asyncio.sleep(0.05)
+    await asyncio.sleep(1.2)  # the hung calls land after all
+
+    shown = {c: await bot_texts(sandbox, c) for c in customers}
+    assert all(set(texts) == {f"Halo {c}"} for c, texts in shown.items())  # none lost
+    assert all(len(texts) <= 2 for texts in shown.values())
+    assert sum(len(texts) for texts in shown.values()) - len(customers) <= 3  # the hung ones
+    assert outbox.stats.retried >= 3 and outbox.stats.failed == 0
