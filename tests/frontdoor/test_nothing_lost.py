@@ -14,25 +14,33 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sqlalchemy import select
+
 from frontdoor.sandbox_command import free_port
+from handoff.db import create_engine
+from handoff.tables import Message
 from tests.sandbox_support import BOT_TOKEN, SandboxClient
 from tests.support.frontdoor import EXAMPLE, example_config, running_frontdoor
 
 CUSTOMERS = 50
 MESSAGES_EACH = 10
+REAL_CUSTOMERS = 20  # at Telegram's real limits: a chat takes one message a second
+REAL_MESSAGES_EACH = 6  # under the spam throttle's 8 in 10 s
 PROMPT = "Apakah jawaban ini membantu?"  # how every FAQ answer (one message) ends
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def fast_config(directory: Path) -> Path:
-    """The example config, paced for a local server and with spam throttling out of the way."""
+def fast_config(directory: Path, real: bool = False) -> Path:
+    """The example config, paced for a local server and with spam throttling out of the way; or,
+    `real`, paced and throttled as in production (Telegram's limits)."""
     text = EXAMPLE.read_text()
-    text = text.replace(
-        "  default_language: id ",
+    fast = (
         "  pacing: {per_chat_per_s: 50, per_chat_burst: 20, global_per_s: 2000}\n"
         "  spam: {messages: 1000, per: 1s}\n"
-        "  poll_timeout: 1\n"
+    )
+    text = text.replace(
         "  default_language: id ",
+        ("" if real else fast) + "  poll_timeout: 1\n  default_language: id ",
         1,
     )
     text = text.replace("  port: 8088", f"  port: {free_port('127.0.0.1')}", 1)
@@ -43,16 +51,16 @@ def fast_config(directory: Path) -> Path:
 
 @asynccontextmanager
 async def bot_process(
-    sandbox_url: str, directory: Path
+    sandbox_url: str, directory: Path, real: bool = False
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`frontdoor run` in its own process, started and ready."""
+    """`frontdoor run` in its own process, started and ready (`real`: see `fast_config`)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "frontdoor",
         "run",
         "--config",
-        str(fast_config(directory)),
+        str(fast_config(directory, real)),
         "--api-url",
         sandbox_url,
         "--database-url",
@@ -121,6 +129,59 @@ async def test_a_killed_bot_answers_every_message_after_its_restart(
     assert min(counts.values()) >= MESSAGES_EACH, counts
     duplicates = sum(counts.values()) - CUSTOMERS * MESSAGES_EACH
     assert duplicates <= CUSTOMERS, f"{duplicates} duplicate answers"
+
+
+async def transcripts(directory: Path, customers: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each customer's transcript as the bot's database keeps it: (sender, text), in order."""
+    engine = create_engine(f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}")
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(Message.customer_id, Message.sender, Message.text)
+                .where(Message.customer_id.in_(customers))
+                .order_by(Message.id)
+            )
+            kept: dict[int, list[tuple[str, str]]] = {c: [] for c in customers}
+            for row in rows:
+                kept[row.customer_id].append((row.sender, row.text))
+            return kept
+    finally:
+        await engine.dispose()
+
+
+async def test_killed_twice_at_telegrams_real_limits_it_loses_nothing_and_keeps_each_chat_in_order(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    """Paced and throttled as in production, against the sandbox's real limits: killed while
+    answering, and again while catching up after the restart."""
+    customers = [(await sandbox.add_user(f"C{i}"))["id"] for i in range(REAL_CUSTOMERS)]
+    for customer_id in customers:  # every customer known before the first kill
+        await sandbox.send(customer_id, "/start")
+    await sandbox.set_limits(enabled=True)  # Telegram's: 1/s a chat (burst 3), 30/s overall
+    asked = [f"cara bayar tagihan ke-{i}" for i in range(REAL_MESSAGES_EACH)]
+
+    async with bot_process(sandbox.base_url, tmp_path, real=True) as first:
+        await customers_write(sandbox, customers, range(3))
+        await asyncio.sleep(0.5)  # mid-answer
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    await customers_write(sandbox, customers, range(3, REAL_MESSAGES_EACH))  # while it is down
+    async with bot_process(sandbox.base_url, tmp_path, real=True) as second:
+        before = sum((await answered(sandbox, customers)).values())
+        while sum((await answered(sandbox, customers)).values()) < before + 10:
+            await asyncio.sleep(0.05)
+        second.send_signal(signal.SIGKILL)  # while catching up
+        await second.wait()
+    async with bot_process(sandbox.base_url, tmp_path, real=True):
+        counts = await wait_until_answered(sandbox, customers, REAL_MESSAGES_EACH, 90)
+
+    assert min(counts.values()) >= REAL_MESSAGES_EACH, counts
+    duplicates = sum(counts.values()) - len(customers) * REAL_MESSAGES_EACH
+    assert duplicates <= 2 * len(customers), f"{duplicates} duplicate answers"  # in flight, twice
+    for customer_id, lines in (await transcripts(tmp_path, customers)).items():
+        said = [text for sender, text in lines if sender == "customer"]
+        assert said == ["/start", *asked] or said == asked, (customer_id, said)
+        assert sum(1 for sender, _ in lines if sender == "bot") == REAL_MESSAGES_EACH
 
 
 async def test_5xx_and_429_answers_delay_messages_but_lose_none_and_break_no_limit(
