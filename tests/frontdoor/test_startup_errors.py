@@ -35,9 +35,10 @@ def config_file(directory: Path, webhook_url: str | None = None) -> Path:
 
 
 async def run(
-    directory: Path, *flags: str, webhook_url: str | None = None, stop_after: float | None = None
+    directory: Path, *flags: str, webhook_url: str | None = None, stop_when: str | None = None
 ) -> tuple[int, str]:
-    """`frontdoor run` with secrets in its environment: (exit code, everything it printed)."""
+    """`frontdoor run` with secrets in its environment: (exit code, everything it printed);
+    stopped with SIGTERM once it prints `stop_when`."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "frontdoor", "run",
         "--config", str(config_file(directory, webhook_url)),
@@ -52,12 +53,18 @@ async def run(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
-    if stop_after is not None:
-        await asyncio.sleep(stop_after)
+    assert process.stdout is not None
+    before = b""
+    if stop_when is not None:
+        async with asyncio.timeout(60):
+            while stop_when.encode() not in before:
+                line = await process.stdout.readline()
+                assert line, before.decode()
+                before += line
         process.send_signal(signal.SIGTERM)
     async with asyncio.timeout(60):
         output, _ = await process.communicate()
-    return process.returncode or 0, output.decode()
+    return process.returncode or 0, (before + output).decode()
 
 
 def assert_no_secret(output: str) -> None:
@@ -95,7 +102,9 @@ async def test_a_webhook_telegram_refuses(sandbox: SandboxClient, tmp_path: Path
 
 async def test_an_unreachable_api_is_retried_and_a_stop_ends_the_wait(tmp_path: Path) -> None:
     closed = f"http://127.0.0.1:{free_port('127.0.0.1')}"
-    code, output = await run(tmp_path, "--api-url", closed, stop_after=4)
+    code, output = await run(
+        tmp_path, "--api-url", closed, stop_when="Telegram unreachable at startup"
+    )
     assert code == 0, output
     assert "Telegram unreachable at startup" in output
     assert_no_secret(output)
