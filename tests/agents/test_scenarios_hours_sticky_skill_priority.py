@@ -193,14 +193,21 @@ async def test_after_hours_support_hands_the_chat_to_the_night_team(
         await ani.sees("Bambang dari Nusantara Net sudah terhubung")
 
 
+async def held_sales_lead(desk: Desk) -> tuple[Chat, int]:
+    """On Monday 23:00 WIB, Budi asks for Sales, closed until Tuesday 09:00: his chat is held
+    for the opening, and its card says so."""
+    budi, conversation_id = await desk.handed_off("Budi", PLANS)
+    await budi.sees("buka kembali besok pukul 09:00 WIB")
+    await shown(desk, conversation_id, "waits for Sales to open Tuesday 24 Nov 09:00")
+    return budi, conversation_id
+
+
 async def test_a_chat_held_overnight_is_offered_once_its_team_opens(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
     # Monday 23:00 WIB: Sales opens Tuesday 09:00; Dewi (sales) works the 07:00 morning shift.
     async with agents_desk(sandbox, tmp_path, start=wib(2026, 11, 23, 23)) as desk:
-        budi, conversation_id = await desk.handed_off("Budi", PLANS)
-        await budi.sees("buka kembali besok pukul 09:00 WIB")
-        await shown(desk, conversation_id, "waits for Sales to open Tuesday 24 Nov 09:00")
+        budi, conversation_id = await held_sales_lead(desk)
         dewi = desk.agent(DEWI)
 
         desk.advance(7 * 3600 + 50 * 60)  # Tuesday 06:50
@@ -236,9 +243,7 @@ async def test_a_held_chat_is_refused_with_the_true_reason_and_a_manager_takes_i
 ) -> None:
     # Monday 23:00 WIB: Sales is closed until Tuesday 09:00; the lead is held for the opening.
     async with agents_desk(sandbox, tmp_path, start=wib(2026, 11, 23, 23)) as desk:
-        budi, conversation_id = await desk.handed_off("Budi", PLANS)
-        await budi.sees("buka kembali besok pukul 09:00 WIB")
-        await shown(desk, conversation_id, "waits for Sales to open")
+        budi, conversation_id = await held_sales_lead(desk)
         desk.advance(8 * 3600 + 5 * 60)  # Tuesday 07:05: Dewi (Sales) is on shift, Sales closed
         dewi = desk.agent(DEWI)
         await dewi.sees("Your shift has started")
@@ -262,9 +267,7 @@ async def test_with_take_held_team_an_on_shift_agent_of_the_team_takes_a_held_ch
 ) -> None:
     config = desk_config(take_held="team")
     async with agents_desk(sandbox, tmp_path, config=config, start=wib(2026, 11, 23, 23)) as desk:
-        budi, conversation_id = await desk.handed_off("Budi", PLANS)
-        await budi.sees("buka kembali besok pukul 09:00 WIB")
-        await shown(desk, conversation_id, "waits for Sales to open")
+        budi, conversation_id = await held_sales_lead(desk)
         team_only = "only a manager or an on-shift agent of its team can take it"
         assert team_only in await claim(desk, DEWI, conversation_id)  # off shift at 23:00
         assert team_only in await claim(desk, AGUS, conversation_id)  # Support, not Sales
