@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import sqlalchemy
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from handoff.db import create_engine, is_sqlite
+from handoff.db import configure_sqlite, create_engine, is_sqlite
 from handoff.tables import UtcDateTime
 
 config = context.config
@@ -86,25 +87,36 @@ def check_foreign_keys(connection: Connection) -> None:
         raise RuntimeError(f"foreign keys broken after migrating: {problems[:10]}")
 
 
-async def run_async_migrations() -> None:
-    url = database_url()
+def run_sqlite_migrations(url: str) -> None:
+    """SQLite through its synchronous driver, as Alembic is synchronous: no aiosqlite worker
+    thread is left to answer a loop that has closed when the file cannot be opened."""
+    connectable = sqlalchemy.create_engine(make_url(url).set(drivername="sqlite"))
+    configure_sqlite(connectable)
+
+    @event.listens_for(connectable, "connect")
+    def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+        # Runs after handoff.db's listener turned them on. A batch migration drops and
+        # re-creates a table; with enforcement on, dropping `conversation` would fail or
+        # cascade into `offer`. The pragma is ignored inside a transaction, hence here.
+        # https://www.sqlite.org/lang_altertable.html#otheralter
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.close()
+
+    try:
+        with connectable.connect() as connection:
+            do_run_migrations(connection)
+            # Alembic commits its own transactions; this ends the one a read may have begun.
+            connection.commit()
+    finally:
+        connectable.dispose()
+
+
+async def run_async_migrations(url: str) -> None:
     connectable = create_engine(url)
-    if is_sqlite(url):
-
-        @event.listens_for(connectable.sync_engine, "connect")
-        def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
-            # Runs after handoff.db's listener turned them on. A batch migration drops and
-            # re-creates a table; with enforcement on, dropping `conversation` would fail or
-            # cascade into `offer`. The pragma is ignored inside a transaction, hence here.
-            # https://www.sqlite.org/lang_altertable.html#otheralter
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=OFF")
-            cursor.close()
-
     try:
         async with connectable.connect() as connection:
             await connection.run_sync(do_run_migrations)
-            # Alembic commits its own transactions; this ends the one a read may have begun.
             await connection.commit()
     finally:
         await connectable.dispose()
@@ -112,11 +124,15 @@ async def run_async_migrations() -> None:
 
 def run_migrations_online() -> None:
     # The command API is synchronous; handoff.migrations calls it from a worker thread, so
-    # this thread has no event loop of its own yet.
+    # this thread has no event loop of its own.
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        asyncio.run(run_async_migrations())
+        url = database_url()
+        if is_sqlite(url):
+            run_sqlite_migrations(url)
+        else:
+            asyncio.run(run_async_migrations(url))
         return
     raise RuntimeError(
         "Alembic command called inside an event loop; await handoff.migrations.upgrade() "
