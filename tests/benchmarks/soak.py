@@ -133,9 +133,9 @@ class Soak:
                     task.add_done_callback(tasks.discard)
 
     async def customers_write(self, customers: list[int], seconds: float, rate: float) -> None:
-        start = time.monotonic()
+        start, sent_before = time.monotonic(), self.sent
         while (elapsed := time.monotonic() - start) < seconds:
-            due = int(elapsed * rate) - self.sent
+            due = int(elapsed * rate) - (self.sent - sent_before)
             for _ in range(max(0, due)):
                 who = self.rng.choice(customers)
                 roll = self.rng.random()
