@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from agents_app import chats, claims, managing, status
+from agents_app import answers, chats, claims, managing, status
 from agents_app.desk import AgentDesk
 from handoff.config import Agent
 
@@ -44,6 +44,7 @@ COMMANDS = (
     Command("queue", chats.queue),
     Command("why", chats.why),
     Command("intent", chats.intent),
+    Command("replies", answers.list_replies),
     Command("help", show_help),
     Command("agents", managing.agents, managers_only=True),
     Command("stats", managing.stats, managers_only=True),

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from agents_app import views
 from agents_app.cards import clock, team_name, team_zone, trimmed
-from handoff import store
+from handoff import canned, store
 from handoff.config import Config
 from telegram_io.messages import TEXT_LIMIT
 from telegram_io.texts import say
@@ -85,3 +85,14 @@ def context_message(conn: Connection, config: Config, conversation_id: int, lang
     ]
     lines = views.transcript(conn, conversation_id)
     return render_context(config, conversation, customer, past, lines, language)
+
+
+def first_answers(conn: Connection, config: Config, conversation_id: int) -> list[str]:
+    """What the agent who takes a chat may send first (`handoff.canned` refs): the answers
+    suggested for the customer's last message, else the FAQ answer of the chat's intent; none
+    sent in the chat before."""
+    conversation = store.get_conversation(conn, conversation_id)
+    refs = store.last_suggestions(conn, conversation.customer_id)
+    if not refs and conversation.intent:
+        refs = [canned.faq_ref(conversation.intent)]
+    return canned.sendable(config, refs, store.sent_refs(conn, conversation_id))

@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from agents_app import claims, relay
+from agents_app import answers, claims, relay
 from agents_app.commands import COMMANDS, described, help_text, on_start, run_command
 from agents_app.desk import AgentDesk
 
@@ -111,6 +111,8 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
             )
         elif desk.agent(query.from_user.id) is None:
             answer = desk.text(query.from_user.id, "button_expired_agent")
+        elif data.startswith(("sg:", "cr:")):
+            answer = await answers.on_answer_button(desk, query.from_user.id, data)
         else:
             answer = await relay.on_target_button(desk, query.from_user.id, data)
         await query.answer(answer[:200])
@@ -121,7 +123,7 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
             CommandHandler(commands, _final(command), agent_private | in_group),
             MessageHandler(agent_private & filters.COMMAND, _final(unknown_command)),
             MessageHandler(agent_private & ~filters.COMMAND, _final(agent_message)),
-            CallbackQueryHandler(_final(button), pattern=r"^(claim|to):"),
+            CallbackQueryHandler(_final(button), pattern=r"^(claim|to|sg|cr):"),
         ],
         group=0,
     )

@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 from agents_app import views
 from agents_app.cards import claim_data, clock, team_name, team_zone
-from agents_app.context import context_message
+from agents_app.context import context_message, first_answers
 from handoff import store
 from handoff.events import (
     AgentReachability,
@@ -21,7 +21,8 @@ from handoff.events import (
     SlaBreached,
 )
 from handoff.router import Router
-from telegram_io.calls import Call, Priority, send_text
+from telegram_io.answer_buttons import answer_buttons
+from telegram_io.calls import Buttons, Call, Priority, send_text
 from telegram_io.event_notices import EventNotices
 from telegram_io.outbox import Outbox
 from telegram_io.texts import say
@@ -75,7 +76,9 @@ class AgentNotices(EventNotices):
             case Assigned(conversation_id=int(conversation_id), agent_id=agent_id):
                 language = self.language(agent_id)
                 text = context_message(conn, self.config, conversation_id, language)
-                return [self._to_agent(agent_id, text, conversation_id)]
+                refs = first_answers(conn, self.config, conversation_id)
+                buttons = answer_buttons(self.config, conversation_id, refs, language)
+                return [self._to_agent(agent_id, text, conversation_id, buttons)]
             case Closed(
                 reason="blocked" | "customer_cancel" | "idle" as reason, agent_id=int(agent_id)
             ):
@@ -115,8 +118,12 @@ class AgentNotices(EventNotices):
         return self.text(self.group_id, "unreachable_notice", who=who, link=link)
 
     @staticmethod
-    def _to_agent(agent_id: int, text: str, conversation_id: int | None = None) -> Call:
-        return send_text(agent_id, text, priority=Priority.AGENT, conversation_id=conversation_id)
+    def _to_agent(
+        agent_id: int, text: str, conversation_id: int | None = None, buttons: Buttons | None = None
+    ) -> Call:
+        return send_text(
+            agent_id, text, buttons, priority=Priority.AGENT, conversation_id=conversation_id
+        )
 
     def _to_managers(self, key: str, **values: object) -> list[Call]:
         """The text `key` to each manager, in their language."""

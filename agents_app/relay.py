@@ -7,7 +7,7 @@ import re
 
 from telegram import Message
 
-from agents_app import views
+from agents_app import answers, views
 from agents_app.desk import AgentDesk
 from handoff.focus import Route, choose_target
 from telegram_io.calls import pass_on
@@ -49,15 +49,21 @@ async def on_agent_message(desk: AgentDesk, agent_id: int, message: Message) -> 
             and reply.from_user.is_bot
         ),
     )
+    text = message.text or message.caption or ""
+    canned = kind == "text" and answers.has_keys(text)
     if target.route is Route.SEND:
         assert target.conversation_id is not None
-        text = message.text or message.caption or ""
         chat = by_id[target.conversation_id]
-        await copy_to_customer(desk, agent_id, message.message_id, chat, kind, text)
+        if canned:
+            await answers.send_canned(desk, agent_id, message.message_id, chat, text)
+        else:
+            await copy_to_customer(desk, agent_id, message.message_id, chat, kind, text)
     elif target.route is Route.NOT_YOURS:
         await desk.tell(agent_id, "relay_not_yours", id=target.conversation_id)
     elif target.route is Route.NO_CHAT:
         await desk.tell(agent_id, "relay_no_chat")
+    elif canned:  # a "which chat?" button copies a message as it is, keys unfilled
+        await desk.tell(agent_id, "canned_which_chat")
     else:
         buttons = [
             [(f"#{c} · {by_id[c].customer_name}", f"to:{c}:{message.message_id}")]

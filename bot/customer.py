@@ -37,6 +37,7 @@ from bot.classifier import Example
 from bot.crm import CrmClient
 from bot.replies import Reply, decide, person_intent, person_intents
 from bot.small_talk import Kind, SmallTalk
+from bot.suggestions import Suggester
 from bot.throttle import Throttle
 from bot.understanding import Reader
 from handoff import store
@@ -45,6 +46,7 @@ from handoff.events import OfferMade
 from handoff.router import ActionResult, Router
 from handoff.states import ConversationState
 from handoff.store import SentMessage
+from telegram_io.answer_buttons import answer_buttons
 from telegram_io.calls import (
     Buttons,
     Call,
@@ -91,6 +93,7 @@ class CustomerDesk:
         self.wall = wall
         self.config = router.config
         self.reader = reader
+        self.suggester = Suggester(self.config, reader)
         self.person_only = person_intents(self.config)
         self.small_talk = SmallTalk(self.config.small_talk)
         self.throttle = Throttle(self.config.bot.spam)
@@ -99,6 +102,7 @@ class CustomerDesk:
         """Rebuild what depends on the config (after a live reload)."""
         self.reader = await trained_reader(self.router)
         self.config = self.router.config
+        self.suggester = Suggester(self.config, self.reader)
         self.person_only = person_intents(self.config)
         self.small_talk = SmallTalk(self.config.small_talk)
         self.throttle = Throttle(self.config.bot.spam)
@@ -201,7 +205,16 @@ class CustomerDesk:
             small_talk=self.small_talk,
         )
         conversation_id = conversation.id if conversation is not None else None
-        heard = SentMessage("customer", kind, text, telegram_message_id=message.message_id)
+        # What the agent who takes the chat may send first: suggested for the last words before
+        # the handoff (and for those while waiting), shown with the context on claim.
+        suggested = self.suggester.suggest(text) if reply.handoff or waiting else []
+        heard = SentMessage(
+            "customer",
+            kind,
+            text,
+            telegram_message_id=message.message_id,
+            suggestions=tuple(suggested),
+        )
         await self.carry_out(
             user,
             customer.language,
@@ -229,7 +242,13 @@ class CustomerDesk:
     ) -> None:
         """A message left for a closed team: kept with its chat (the agent who takes it at the
         opening reads it in the context), and the customer told so, once per burst."""
-        entry = SentMessage("customer", kind, text, telegram_message_id=message.message_id)
+        entry = SentMessage(
+            "customer",
+            kind,
+            text,
+            telegram_message_id=message.message_id,
+            suggestions=tuple(self.suggester.suggest(text)),
+        )
         await self.note(customer.id, conversation.id, entry)
         team = self.config.teams.get(conversation.team)
         kept = say(
@@ -339,9 +358,16 @@ class CustomerDesk:
     async def relay_to_agent(
         self, conversation: Any, customer: Any, message: Message, kind: str, text: str
     ) -> None:
-        """Pass the customer's message to their agent's private chat, marked `#id · name`."""
+        """Pass the customer's message to their agent's private chat, marked `#id · name`, with
+        buttons that send the answers suggested for it (none sent in this chat before)."""
         agent_id = conversation.agent_id
         header = f"#{conversation.id} · {customer.name or customer.id}"
+        suggested = []
+        if text.strip():
+            suggested = self.suggester.suggest(text, await self.router.sent_refs(conversation.id))
+        buttons = answer_buttons(
+            self.config, conversation.id, suggested, self.config.agent_language(agent_id)
+        )
         calls = pass_on(
             agent_id,
             customer.id,
@@ -351,15 +377,17 @@ class CustomerDesk:
             header=header,
             priority=Priority.AGENT,
             conversation_id=conversation.id,
+            buttons=buttons,
         )
-        await self.router.record_message(  # stamped when it came in, before the agent sees it
-            conversation.id,
-            sender="customer",
-            customer_id=customer.id,
-            kind=kind,
-            text=text,
+        heard = SentMessage(
+            "customer",
+            kind,
+            text,
             telegram_message_id=message.message_id,
+            suggestions=tuple(suggested),
         )
+        # Stamped when it came in, before the agent sees it.
+        await self.router.record_messages(customer.id, conversation.id, [heard])
         await self.outbox.put(*calls)
 
     async def wait_for_turn(self, customer_id: int, sent_at: float) -> None:

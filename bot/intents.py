@@ -215,32 +215,22 @@ def _term_score(term: _Term, hits: _Hits) -> float:
     return best
 
 
-class IntentMatcher:
-    """Matches messages against the intents of a config; built once, used for every message."""
+class KeywordMatcher:
+    """Matches messages against named lists of keywords, typos forgiven; built once, used for
+    every message. `match` and `scores` call the names groups (an intent, a canned reply)."""
 
     def __init__(
-        self, intents: Mapping[str, Intent], *, threshold: float = DEFAULT_THRESHOLD
+        self, groups: Mapping[str, Iterable[str]], *, threshold: float = DEFAULT_THRESHOLD
     ) -> None:
-        self._index = _TermIndex(
-            {
-                name: [
-                    term
-                    for terms in (intent.keywords, intent.questions)
-                    for language in terms.values()
-                    for term in language
-                ]
-                for name, intent in intents.items()
-            },
-            threshold,
-        )
+        self._index = _TermIndex(groups, threshold)
 
     @property
     def threshold(self) -> float:
         return self._index.threshold
 
     def match(self, text: str, exclude: Collection[str] = ()) -> IntentMatch:
-        """The intent of the best-matching keyword or question, or an unknown match;
-        intents named in `exclude` are left out."""
+        """The group of the best-matching keyword, or an unknown match; groups named in
+        `exclude` are left out."""
         index = self._index
         hits, best = self._best(text, exclude)
         if not best:
@@ -255,7 +245,7 @@ class IntentMatcher:
         return IntentMatch(index.groups[group], top, term.text)
 
     def scores(self, text: str, exclude: Collection[str] = ()) -> dict[str, float]:
-        """Every intent with a keyword or question matched at the threshold or above, and how well."""
+        """Every group with a keyword matched at the threshold or above, and how well."""
         _, best = self._best(text, exclude)
         return {
             self._index.groups[group]: score
@@ -371,6 +361,26 @@ _FILLER = frozenset(
 _HUMAN_PHRASES = _TermIndex(
     {"person": _PERSON, "staff": _STAFF, "request": _REQUEST}, DEFAULT_THRESHOLD
 )
+
+
+class IntentMatcher(KeywordMatcher):
+    """Matches messages against the keywords and questions of a config's intents."""
+
+    def __init__(
+        self, intents: Mapping[str, Intent], *, threshold: float = DEFAULT_THRESHOLD
+    ) -> None:
+        super().__init__(
+            {
+                name: [
+                    term
+                    for terms in (intent.keywords, intent.questions)
+                    for language in terms.values()
+                    for term in language
+                ]
+                for name, intent in intents.items()
+            },
+            threshold=threshold,
+        )
 
 
 def is_human_request(text: str) -> bool:

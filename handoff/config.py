@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import itertools
 import re
+import string
 from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -232,6 +234,67 @@ class Intent(Strict):
         return name.replace("_", " ").capitalize()
 
 
+REPLY_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+REPLY_VARIABLES = ("customer", "agent", "team", "id")  # what a canned reply's text may name
+
+
+def reply_key(key: str) -> str:
+    if not REPLY_KEY.match(key):
+        raise ValueError(
+            "a reply's key is what agents type after !: lowercase letters, digits, _ and -, "
+            "at most 32"
+        )
+    return key
+
+
+ReplyKey = Annotated[str, AfterValidator(reply_key)]
+
+
+def template_names(text: str) -> list[str]:
+    """The `{names}` a reply's text fills in (`{{` and `}}` are literal braces); ValueError
+    when a brace is unmatched or a name comes with a conversion or format."""
+    names = []
+    for _, name, spec, conversion in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if spec or conversion or not name:
+            raise ValueError(f"write a variable as {{name}}, not {{{name or ''}...}}")
+        names.append(name)
+    return names
+
+
+class CannedReply(Strict):
+    """A reply agents send with `!key` or a button, in the customer's language (SPEC §5)."""
+
+    title: Localized  # what agents see in lists and on buttons
+    text: Localized
+    keywords: LocalizedList = Field(default_factory=dict)  # customers' words it fits: suggested
+
+    @field_validator("title", "text")
+    @classmethod
+    def _both_languages(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [language for language in ("id", "en") if not (value.get(language) or "").strip()]
+        if missing:
+            raise ValueError(f"needs a text in each language; missing: {', '.join(missing)}")
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _known_variables(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, text in value.items():
+            try:
+                names = template_names(text)
+            except ValueError as error:
+                raise ValueError(f"{language}: {error}") from None
+            unknown = sorted(set(names) - set(REPLY_VARIABLES))
+            if unknown:
+                allowed = " ".join(f"{{{n}}}" for n in REPLY_VARIABLES)
+                raise ValueError(
+                    f"{language}: unknown variable {{{unknown[0]}}}; a reply may use {allowed}"
+                )
+        return value
+
+
 class Sticky(Strict):
     window: Duration = 72 * 3600.0
     timeout: Duration = 45.0
@@ -398,6 +461,7 @@ class Config(Strict):
     intents: dict[str, Intent] = Field(default_factory=dict)
     routing: Routing = Field(default_factory=Routing)
     crm: Crm = Field(default_factory=Crm)
+    replies: dict[ReplyKey, CannedReply] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Config:

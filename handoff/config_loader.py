@@ -238,9 +238,11 @@ def _explain(error: ValidationError):
         kind = item["type"]
         if kind == "extra_forbidden":
             yield path, f"unknown key (allowed: {_allowed_keys(path[:-1])})", True
-        elif item["loc"] and item["loc"][-1] == "[key]":
+        elif item["loc"] and item["loc"][-1] == "[key]" and kind == "literal_error":
             expected = (item.get("ctx") or {}).get("expected", "")
             yield path, f"unknown key {item['input']!r} (allowed: {expected})", True
+        elif item["loc"] and item["loc"][-1] == "[key]":
+            yield path, f"invalid key {item['input']!r}: {_concise(item)}", True
         elif kind == "missing":
             yield path, "required field is missing", True
         else:

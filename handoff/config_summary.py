@@ -67,12 +67,13 @@ def _counts(config: Config) -> str:
     return (
         f"Config OK: {_count(config.teams, 'team')}, {_count(config.agents, 'agent')} "
         f"({_count(range(managers), 'manager')}), {_count(config.intents, 'intent')}, "
-        f"{_count(config.schedules, 'schedule')}"
+        f"{_count(config.replies, 'canned reply')}, {_count(config.schedules, 'schedule')}"
     )
 
 
 def _count(items: Sized, noun: str) -> str:
-    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{len(items)} {noun if len(items) == 1 else plural}"
 
 
 def _week(schedule: Schedule, now: datetime) -> tuple[datetime, datetime]:

@@ -92,6 +92,10 @@ class Intake(Dispatcher):
         (it runs for every message a customer sends)."""
         return await self._read(lambda conn: store.customer_status(conn, customer_id))
 
+    async def sent_refs(self, conversation_id: int) -> set[str]:
+        """The canned replies and FAQ answers agents sent in a conversation (`handoff.canned`)."""
+        return await self._read(lambda conn: store.sent_refs(conn, conversation_id))
+
     async def update_customer(self, customer_id: int, **values: Any) -> None:
         """Set the bot's notes on a customer (language, unknown streak, awaited CSAT comment)."""
         allowed = {"language", "unknown_streak", "csat_comment_for"}

@@ -80,6 +80,9 @@ class SentMessage:
     text: str = ""
     agent_id: int | None = None
     telegram_message_id: int | None = None
+    reply_refs: tuple[str, ...] = ()  # an agent's canned or suggested answers (handoff.canned)
+    reply_how: str | None = None  # canned | suggested
+    suggestions: tuple[str, ...] = ()  # a customer's line: the answers suggested for it
 
 
 class Conflict(Exception):
@@ -804,6 +807,9 @@ def insert_messages(
                 telegram_message_id=entry.telegram_message_id,
                 created_at=now,
                 dedup_key=key,
+                reply_refs=" ".join(entry.reply_refs) or None,
+                reply_how=entry.reply_how,
+                suggestions=" ".join(entry.suggestions) or None,
             )
             for entry, key in zip(entries, keys, strict=True)
         ],
@@ -827,6 +833,27 @@ def last_customer_text(
     if before is not None:
         query = query.where(messages.c.created_at <= before)
     return (conn.execute(query.order_by(messages.c.id.desc()).limit(1))).scalar()
+
+
+def sent_refs(conn: Connection, conversation_id: int) -> set[str]:
+    """The canned replies and FAQ answers agents sent in a conversation (`handoff.canned` refs)."""
+    rows = conn.execute(
+        select(messages.c.reply_refs).where(
+            messages.c.conversation_id == conversation_id, messages.c.reply_refs.is_not(None)
+        )
+    )
+    return {ref for (refs,) in rows for ref in refs.split()}
+
+
+def last_suggestions(conn: Connection, customer_id: int) -> list[str]:
+    """The answers suggested for the customer's last message (none kept: empty)."""
+    found = conn.scalar(
+        select(messages.c.suggestions)
+        .where(messages.c.customer_id == customer_id, messages.c.sender == "customer")
+        .order_by(messages.c.id.desc())
+        .limit(1)
+    )
+    return found.split() if found else []
 
 
 def question_of(conn: Connection, row: Row[Any]) -> str | None:

@@ -166,6 +166,12 @@ class Message(SQLModel, table=True):
     created_at: datetime = _at(nullable=False)
     # Set when an inbound update wrote it: the same update processed again adds no line.
     dedup_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    # An agent's line: the canned replies or FAQ answers it sent ("r:key f:intent"), and how
+    # (canned: `!key` or the /replies list; suggested: a suggestion's button).
+    reply_refs: str | None = Field(default=None, max_length=512)
+    reply_how: str | None = Field(default=None, max_length=16)
+    # A customer's line: the answers suggested to the agent for it, best first.
+    suggestions: str | None = Field(default=None, max_length=512)
 
 
 class TrailEvent(SQLModel, table=True):

@@ -3,7 +3,7 @@ inline buttons."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
@@ -92,6 +92,7 @@ def pass_on(
     header: str | None = None,
     priority: Priority = Priority.CUSTOMER,
     conversation_id: int | None = None,
+    buttons: Buttons | None = None,
 ) -> list[Call]:
     """The calls that pass a message (its `kind`, its text or caption `text`) from one person to
     another through the bot, within the limits Telegram sets bots, with `header` above it.
@@ -99,8 +100,27 @@ def pass_on(
     A text goes as one message with the header when both fit, else the header and then the text
     in parts. Media are copied; a caption longer than a bot may send (a Telegram Premium user's
     may be 4096 characters, a bot's 1024) keeps what fits and the rest follows as text, so
-    nothing is cut off or refused.
+    nothing is cut off or refused. `buttons` go under the last message.
     """
+    calls = _passing_on(
+        chat_id, from_chat_id, message_id, kind, text, header, priority, conversation_id
+    )
+    if buttons:
+        last = calls[-1]
+        calls[-1] = replace(last, params={**last.params, "reply_markup": inline_keyboard(buttons)})
+    return calls
+
+
+def _passing_on(
+    chat_id: int,
+    from_chat_id: int,
+    message_id: int,
+    kind: str,
+    text: str,
+    header: str | None,
+    priority: Priority,
+    conversation_id: int | None,
+) -> list[Call]:
     marked = {"priority": priority, "conversation_id": conversation_id}
     calls: list[Call] = []
     if kind == "text":

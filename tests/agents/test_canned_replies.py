@@ -1,0 +1,296 @@
+"""Canned replies and suggested answers, end to end: an English-speaking agent answers an
+Indonesian customer in Indonesian with `!keys`, `/replies` and one-press suggestions, through
+real python-telegram-bot ↔ sandbox Bot API server ↔ SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from agents_app import answers
+from handoff import store
+from handoff.config import Config
+from tests.sandbox_support import SandboxClient
+from tests.support.desk import Chat, Desk, agents_desk, buttons, desk_config, text_of
+
+
+async def claimed(
+    desk: Desk, name: str, text: str, language: str = "id"
+) -> tuple[Chat, int, Chat, dict[str, Any]]:
+    """A customer who asked for a person, and the offered agent who pressed Claim: (the
+    customer's chat, the conversation, the agent's chat, the context message)."""
+    customer = await desk.customer(name, language)
+    await customer.says(text)
+    conversation_id = await desk.conversation_of(customer.id)
+    card = await desk.card(conversation_id, "offered to @")
+    offered = next(
+        a.id for a in desk.config.agents if a.username and f"@{a.username}" in text_of(card)
+    )
+    await desk.press_claim(offered, conversation_id)
+    agent = desk.agent(offered)
+    context = await agent.sees(f"#{conversation_id} · {name} is yours now")
+    await customer.sees("terhubung" if language == "id" else "joined")
+    return customer, conversation_id, agent, context
+
+
+async def transcript_rows(desk: Desk, conversation_id: int) -> list[Any]:
+    async with desk.bot.engine.connect() as conn:
+        rows = await conn.execute(
+            select(store.messages)
+            .where(store.messages.c.conversation_id == conversation_id)
+            .order_by(store.messages.c.id)
+        )
+        return list(rows)
+
+
+async def nothing_new(chat: Chat, count: int) -> None:
+    """No further bot message reaches `chat` (the bot is given time to send one)."""
+    await asyncio.sleep(0.5)
+    assert len(await chat.bot_texts()) == count
+
+
+def first_name(desk: Desk, agent: Chat) -> str:
+    spec = desk.config.agent(agent.id)
+    assert spec is not None
+    return spec.name.split()[0]
+
+
+async def test_an_english_agent_sends_indonesian_replies_with_keys_and_own_words_as_one_message(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi, conversation_id, agent, _ = await claimed(
+            desk, "Budi Santoso", "internet saya mati dari pagi, minta cs"
+        )
+        before = len(await budi.bot_texts())
+
+        await agent.says("!halo\nSaya lihat dulu jaringannya.\n!restart_modem")
+
+        shown = await budi.sees("Halo Kak Budi")
+        assert text_of(shown) == (
+            f"Halo Kak Budi, saya {first_name(desk, agent)} dari tim Support Nusantara Net. "
+            "Ada yang bisa saya bantu?\nSaya lihat dulu jaringannya.\n"
+            "Silakan coba langkah ini dulu ya Kak:\n"
+            "1. Matikan modem dengan tombol power, cabut adaptornya.\n"
+            "2. Tunggu 2 menit, lalu pasang dan nyalakan lagi.\n"
+            "3. Tunggu lampu PON dan Internet menyala hijau (sekitar 3 menit).\n"
+            "Kabari saya hasilnya ya."
+        )
+        await nothing_new(budi, before + 1)  # one message, not three
+        line = (await transcript_rows(desk, conversation_id))[-1]
+        assert (line.sender, line.reply_refs, line.reply_how) == (
+            "agent",
+            "r:halo r:restart_modem",
+            "canned",
+        )
+        assert line.text == text_of(shown)
+
+
+async def test_the_same_key_goes_in_english_to_an_english_customer(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        john, conversation_id, agent, _ = await claimed(
+            desk, "John", "my internet is down since morning, talk to an agent", "en"
+        )
+
+        await agent.says("Thanks for waiting. !teknisi")
+
+        shown = await john.sees("Thanks for waiting.")
+        assert text_of(shown) == (
+            "Thanks for waiting. John, we have booked a technician visit. The technician will "
+            f"call you before coming. Your report number: #{conversation_id}."
+        )
+
+
+async def test_an_unknown_or_mistyped_key_names_the_nearest_and_sends_nothing(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs, modem merah")
+        before = len(await budi.bot_texts())
+        lines = len(await transcript_rows(desk, conversation_id))
+
+        await agent.says("!halo !restat_modem")
+        await agent.sees(
+            "Not sent: there is no canned reply !restat_modem. Did you mean !restart_modem? "
+            "/replies lists them."
+        )
+        await agent.says("!xyzzy")
+        await agent.sees("Not sent: there is no canned reply !xyzzy. /replies lists them.")
+
+        await nothing_new(budi, before)
+        assert len(await transcript_rows(desk, conversation_id)) == lines
+        await agent.says("Mohon tunggu!")  # an exclamation mark alone is no key
+        await budi.sees("Mohon tunggu!")
+
+
+def with_long_replies() -> Config:
+    config = desk_config()
+    long = {"id": "Panjang " * 300, "en": "Long " * 300}  # 2,400 and 1,500 characters
+    extra = {
+        "panjang": {"title": {"id": "Panjang", "en": "Long"}, "text": long},
+        "panjang2": {"title": {"id": "Panjang 2", "en": "Long 2"}, "text": long},
+    }
+    data = config.model_dump()
+    data["replies"] |= extra
+    return Config.model_validate(data)
+
+
+async def test_a_message_too_long_once_filled_is_refused_whole(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path, config=with_long_replies()) as desk:
+        budi, _, agent, _ = await claimed(desk, "Budi", "minta cs")
+        before = len(await budi.bot_texts())
+
+        await agent.says("!panjang\n!panjang2")
+
+        await agent.sees("Not sent: with its canned replies filled in, the message has 4")
+        await agent.sees("more than Telegram's 4096. Send it in two messages.")
+        await nothing_new(budi, before)
+        await agent.says("!panjang")
+        await budi.sees("Panjang Panjang")
+
+
+async def test_suggestions_come_with_the_context_and_with_each_message_and_send_with_one_press(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi, conversation_id, agent, context = await claimed(
+            desk, "Budi", "modem saya lampunya merah, internet mati, minta cs"
+        )
+        offered = buttons(context)
+        assert ("💬 Modem restart steps", f"sg:{conversation_id}:r:restart_modem") in offered
+        assert 1 <= len(offered) <= 3
+
+        answer = await agent.press(context, f"sg:{conversation_id}:r:restart_modem")
+
+        assert answer == f"Sent to #{conversation_id} · Budi."
+        await budi.sees("Silakan coba langkah ini dulu ya Kak")
+        line = (await transcript_rows(desk, conversation_id))[-1]
+        assert (line.reply_refs, line.reply_how) == ("r:restart_modem", "suggested")
+        again = await agent.press(context, f"sg:{conversation_id}:r:restart_modem")
+        assert again == f"Already sent in #{conversation_id}."
+
+        await budi.says("oh iya, cara bayar tagihannya gimana ya?")
+        relayed = await agent.sees(f"#{conversation_id} · Budi\noh iya, cara bayar tagihannya")
+        pay = ("💬 How to pay", f"sg:{conversation_id}:f:pembayaran")
+        assert pay in buttons(relayed)
+        assert not any(data.endswith("r:restart_modem") for _, data in buttons(relayed))
+
+        assert await agent.press(relayed, pay[1]) == f"Sent to #{conversation_id} · Budi."
+        await budi.sees("Cara bayar tagihan:")  # the FAQ answer, in Indonesian
+
+        await budi.says("bayarnya lewat apa aja tadi?")
+        relayed = await agent.sees(f"#{conversation_id} · Budi\nbayarnya lewat apa")
+        assert pay not in buttons(relayed)  # sent in this chat already
+
+
+async def test_replies_lists_matches_with_buttons_for_the_chat_in_focus(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs")
+
+        await agent.says("/replies nomer pelangan")
+        listed = await agent.sees(f"Canned replies for #{conversation_id} · Budi")
+        assert "!nomor_pelanggan · Ask for the customer number" in text_of(listed)
+        data = f"cr:{conversation_id}:r:nomor_pelanggan"
+        assert ("💬 Ask for the customer number", data) in buttons(listed)
+
+        assert await agent.press(listed, data) == f"Sent to #{conversation_id} · Budi."
+        await budi.sees("Boleh dibantu nomor pelanggan Kakak?")
+        line = (await transcript_rows(desk, conversation_id))[-1]
+        assert (line.reply_refs, line.reply_how) == ("r:nomor_pelanggan", "canned")
+
+        await agent.says("/replies")
+        everything = text_of(await agent.sees("!penutup · Closing"))
+        assert everything.count("\n!") >= 10
+        await agent.says("/replies qwertyuiop")
+        await agent.sees("No canned reply matches “qwertyuiop”. /replies lists them all.")
+
+
+async def test_replies_without_a_chat_lists_them_without_buttons(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        agus = desk.agent(1002)
+        await agus.says("/replies modem")
+        listed = await agus.sees("Canned replies: write !key in a message to a customer")
+        assert "!restart_modem · Modem restart steps" in text_of(listed)
+        assert buttons(listed) == []
+        await agus.says("!halo")
+        await agus.sees("Not sent: you hold no chat right now.")
+
+
+async def test_answer_buttons_of_a_chat_no_longer_held_or_forged_send_nothing(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi, conversation_id, agent, context = await claimed(
+            desk, "Budi", "modem lampu merah, minta cs"
+        )
+        other = next(a for a in (1001, 1002) if a != agent.id)
+        # Data Telegram would only send from a button the bot made: the handler checks it all
+        # the same (a client can send any callback data).
+        for agent_id, data, expected in (
+            (other, f"sg:{conversation_id}:r:restart_modem", "no longer yours: not sent."),
+            (other, f"cr:{conversation_id}:r:halo", "no longer yours: not sent."),
+            (agent.id, "sg:999999:r:halo", "#999999 is no longer yours: not sent."),
+            (
+                agent.id,
+                f"sg:{conversation_id}:r:no_such",
+                "That answer is no longer in the config.",
+            ),
+            (
+                agent.id,
+                f"sg:{conversation_id}:f:no_such",
+                "That answer is no longer in the config.",
+            ),
+            (
+                agent.id,
+                f"sg:{conversation_id}:f:hubungi_cs",
+                "That answer is no longer in the config.",
+            ),
+            (agent.id, "sg:12x:r:halo", "This button is no longer valid."),
+            (agent.id, f"sg:{conversation_id}:r:halo:x", "This button is no longer valid."),
+            (agent.id, f"sg:{conversation_id}:" + "r" * 80, "This button is no longer valid."),
+        ):
+            answer = await answers.on_answer_button(desk.bot.agent_desk, agent_id, data)
+            assert answer.endswith(expected), (data, answer)
+
+        await agent.says(f"/release #{conversation_id}")
+        await agent.sees(f"#{conversation_id}")
+        button = f"sg:{conversation_id}:r:restart_modem"
+        assert await agent.press(context, button) == (
+            f"#{conversation_id} is no longer yours: not sent."
+        )
+        await asyncio.sleep(0.5)
+        assert not any("Silakan coba langkah" in t for t in await budi.bot_texts())
+
+
+async def test_keys_follow_the_focus_rules_of_any_agent_message(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi, _, agent, budi_context = await claimed(desk, "Budi", "minta cs")
+        ani = await desk.customer("Ani")
+        await ani.says("minta cs")
+        second = await desk.conversation_of(ani.id)
+        assert (await desk.bot.router.claim(second, agent.id, how="force")).result == "claimed"
+        await agent.sees(f"#{second} · Ani is yours now")  # the newest chat has the focus
+
+        await agent.says("!halo", reply_to_message_id=budi_context["message_id"])
+        await budi.sees("Halo Kak Budi")
+        await agent.says("!cek")
+        await ani.sees("Baik Kak Ani, mohon ditunggu sebentar ya")
+        welcome = await agent.sees(desk.welcome(agent.id))
+        await agent.says("!penutup", reply_to_message_id=welcome["message_id"])
+        await agent.sees("Not sent: you hold several chats.")  # a reply to no chat: not certain
+
+        assert not any("Halo Kak" in t for t in await ani.bot_texts())
+        assert not any("Terima kasih sudah menghubungi" in t for t in await budi.bot_texts())

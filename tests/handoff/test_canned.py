@@ -1,0 +1,193 @@
+"""Canned replies: the config's rules for them, and filling `!keys` in the customer's language."""
+
+from pathlib import Path
+
+import pytest
+
+from handoff import canned
+from handoff.config import Config
+from handoff.config_loader import ConfigError, load_config, parse_config
+from tests.handoff.test_config_loader import MINIMAL
+
+EXAMPLE = Path(__file__).parents[2] / "config" / "frontdoor.yaml"
+
+REPLIES = """\
+replies:
+  halo:
+    title: {id: Salam, en: Greeting}
+    text:
+      id: "Halo {customer}, saya {agent} dari {team}."
+      en: "Hello {customer}, this is {agent} from {team}."
+  nomor:
+    title: {id: Minta nomor pelanggan, en: Ask for the customer number}
+    text: {id: "Nomor pelanggan Anda berapa? (tiket #{id})", en: "What is your customer number? (ticket #{id})"}
+    keywords: {id: [nomor pelanggan], en: [customer number]}
+  restart_modem:
+    title: {id: Restart modem, en: Restart the modem}
+    text: {id: "Matikan modem 2 menit.", en: "Switch the modem off for 2 minutes."}
+"""
+VALUES = {"customer": "Budi", "agent": "Sari", "team": "Billing", "id": 12}
+
+
+def config_with(replies: str = REPLIES) -> Config:
+    return parse_config(MINIMAL + replies, "config/frontdoor.yaml")
+
+
+def problems(replies: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        config_with(replies)
+    return str(caught.value).splitlines()
+
+
+# ---- the config ------------------------------------------------------------------------------
+
+
+def test_the_example_ships_at_least_ten_replies_in_both_languages() -> None:
+    config = load_config(EXAMPLE)
+    assert len(config.replies) >= 10
+    for key, reply in config.replies.items():
+        assert set(reply.text) == set(reply.title) == {"id", "en"}
+        for language in ("id", "en"):
+            filled = canned.text_of(config, canned.reply_ref(key), language, VALUES)
+            assert filled and "{" not in filled
+
+
+def test_a_reply_missing_a_language_is_reported_at_its_line() -> None:
+    found = problems(
+        "replies:\n  halo:\n    title: {id: Salam, en: Greeting}\n    text: {id: Halo}\n"
+    )
+    assert found == [
+        "frontdoor.yaml:38 replies.halo.text: needs a text in each language; missing: en"
+    ]
+
+
+def test_an_empty_text_counts_as_missing() -> None:
+    found = problems(
+        'replies:\n  halo:\n    title: {id: Salam, en: ""}\n    text: {id: Halo, en: Hello}\n'
+    )
+    assert found == [
+        "frontdoor.yaml:37 replies.halo.title: needs a text in each language; missing: en"
+    ]
+
+
+def test_an_unknown_variable_is_reported_with_the_ones_allowed() -> None:
+    found = problems(
+        "replies:\n  halo:\n    title: {id: Salam, en: Hi}\n"
+        '    text: {id: "Halo {nama}", en: "Hello {customer}"}\n'
+    )
+    assert found == [
+        "frontdoor.yaml:38 replies.halo.text: id: unknown variable {nama}; "
+        "a reply may use {customer} {agent} {team} {id}"
+    ]
+
+
+@pytest.mark.parametrize("text", ["Halo {customer", "Halo {customer!r}", "Halo {id:>5}", "{}"])
+def test_a_malformed_variable_is_reported(text: str) -> None:
+    found = problems(
+        "replies:\n  halo:\n    title: {id: Salam, en: Hi}\n"
+        f'    text: {{id: "{text}", en: "Hello"}}\n'
+    )
+    assert len(found) == 1 and found[0].startswith("frontdoor.yaml:38 replies.halo.text: id: ")
+
+
+@pytest.mark.parametrize("key", ["Halo", "halo lagi", "-halo", "h" * 33, "halo!"])
+def test_a_key_agents_could_not_type_is_reported(key: str) -> None:
+    found = problems(
+        f"replies:\n  '{key}':\n    title: {{id: Salam, en: Hi}}\n    text: {{id: Halo, en: Hello}}\n"
+    )
+    assert found == [
+        f"frontdoor.yaml:36 replies.{key}: invalid key {key!r}: a reply's key is what agents "
+        "type after !: lowercase letters, digits, _ and -, at most 32"
+    ]
+
+
+def test_an_unknown_field_of_a_reply_is_reported() -> None:
+    found = problems(
+        "replies:\n  halo:\n    title: {id: Salam, en: Hi}\n    text: {id: Halo, en: Hello}\n"
+        "    photo: halo.jpg\n"
+    )
+    assert found == [
+        "frontdoor.yaml:39 replies.halo.photo: unknown key (allowed: title, text, keywords)"
+    ]
+
+
+def test_literal_braces_are_written_twice() -> None:
+    config = config_with(
+        "replies:\n  kode:\n    title: {id: Kode, en: Code}\n"
+        '    text: {id: "Ketik {{OK}}", en: "Type {{OK}}"}\n'
+    )
+    assert canned.text_of(config, "r:kode", "en", VALUES) == "Type {OK}"
+
+
+# ---- filling keys ----------------------------------------------------------------------------
+
+
+def test_a_key_is_filled_in_the_customers_language_with_its_variables() -> None:
+    found = canned.expand(config_with(), "!halo", "id", VALUES)
+    assert found == canned.Expanded("Halo Budi, saya Sari dari Billing.", ("r:halo",))
+
+
+def test_keys_and_free_text_mix_in_one_message() -> None:
+    text = "!halo\nSebentar ya, saya cek dulu.\n!nomor !restart_modem"
+    found = canned.expand(config_with(), text, "id", VALUES)
+    assert found.text == (
+        "Halo Budi, saya Sari dari Billing.\nSebentar ya, saya cek dulu.\n"
+        "Nomor pelanggan Anda berapa? (tiket #12)\n\nMatikan modem 2 menit."
+    )
+    assert found.refs == ("r:halo", "r:nomor", "r:restart_modem")
+
+
+def test_a_key_inside_a_sentence_is_replaced_where_it_stands() -> None:
+    found = canned.expand(config_with(), "Tolong: !restart_modem, lalu kabari.", "en", VALUES)
+    assert found.text == "Tolong: Switch the modem off for 2 minutes., lalu kabari."
+
+
+def test_keys_are_matched_without_regard_to_case_and_a_repeat_is_one_ref() -> None:
+    found = canned.expand(config_with(), "!HALO !Halo", "en", VALUES)
+    assert found.refs == ("r:halo",)
+    assert found.text.count("Hello Budi") == 2
+
+
+def test_an_exclamation_mark_that_is_not_a_key_is_left_alone() -> None:
+    for text in ("Terima kasih!", "Wow!!", "harga 100! murah", "a!halo", "!"):
+        assert canned.expand(config_with(), text, "id", VALUES) == canned.Expanded(text)
+
+
+def test_an_unknown_key_sends_nothing_and_names_the_nearest() -> None:
+    config = config_with()
+    found = canned.expand(config, "!hallo dan !nomor", "id", VALUES)
+    assert found.unknown == ("hallo",) and not found.canned
+    assert canned.nearest_keys(config, "hallo") == ["halo"]
+    assert canned.nearest_keys(config, "restart") == ["restart_modem"]
+    assert canned.nearest_keys(config, "zzzzzz") == []
+
+
+def test_a_language_the_reply_lacks_falls_back_to_the_default() -> None:
+    assert canned.text_of(config_with(), "r:halo", "jv", VALUES) == (
+        "Halo Budi, saya Sari dari Billing."
+    )
+
+
+# ---- refs, titles and search -------------------------------------------------------------------
+
+
+def test_refs_name_replies_and_faq_answers_that_exist() -> None:
+    config = config_with()
+    assert canned.exists(config, "r:halo")
+    assert not canned.exists(config, "r:gone")
+    assert not canned.exists(config, "f:tagihan")  # the minimal intent has no answer
+    assert not canned.exists(config, "x:halo")
+    assert canned.sendable(config, ["r:halo", "r:gone", "r:nomor", "r:halo"], {"r:nomor"}) == [
+        "r:halo"
+    ]
+    assert canned.title_of(config, "r:nomor", "en") == "Ask for the customer number"
+    assert canned.title_of(config, "r:gone", "en") is None
+
+
+def test_search_finds_by_key_title_keyword_or_text_with_typos() -> None:
+    config = config_with()
+    assert canned.search(config, "")[:3] == ["halo", "nomor", "restart_modem"]
+    assert canned.search(config, "modem")[0] == "restart_modem"
+    assert canned.search(config, "nomer pelangan")[0] == "nomor"
+    assert canned.search(config, "customer number")[0] == "nomor"
+    assert canned.search(config, "qwertyuiop") == []
