@@ -85,7 +85,10 @@ def test_a_gap_is_cut_at_the_edges_of_the_week() -> None:
 
 def test_the_summary_counts_what_the_config_holds() -> None:
     first_line = summarize(shop_config(), NOW).splitlines()[0]
-    assert first_line == "Config OK: 2 teams, 3 agents (1 manager), 0 intents, 0 canned replies, 3 schedules"
+    assert (
+        first_line
+        == "Config OK: 2 teams, 3 agents (1 manager), 0 intents, 0 canned replies, 3 schedules"
+    )
 
 
 def test_the_summary_lists_each_teams_hours_this_week_with_overrides() -> None:
