@@ -13,6 +13,7 @@ from sqlalchemy import select
 from agents_app import answers
 from handoff import store
 from handoff.config import Config
+from tests.agents.test_hot_reload import save
 from tests.sandbox_support import SandboxClient
 from tests.support.desk import Chat, Desk, agents_desk, buttons, desk_config, text_of
 
@@ -294,3 +295,38 @@ async def test_keys_follow_the_focus_rules_of_any_agent_message(
 
         assert not any("Halo Kak" in t for t in await ani.bot_texts())
         assert not any("Terima kasih sudah menghubungi" in t for t in await budi.bot_texts())
+
+
+async def test_replies_saved_in_the_config_file_are_used_at_once_and_a_bad_one_is_refused(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    path = tmp_path / "frontdoor.yaml"
+    config = desk_config(bot={"config_check_every": 0.05})
+    data = config.model_dump(mode="json")
+    save(path, data)
+    async with agents_desk(sandbox, tmp_path, config=config, config_path=path) as desk:
+        budi, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs")
+        data["replies"]["libur"] = {
+            "title": {"id": "Libur", "en": "Holiday"},
+            "text": {"id": "Kantor libur, {customer}.", "en": "The office is closed, {customer}."},
+            "keywords": {"id": ["libur"], "en": ["holiday"]},
+        }
+        del data["replies"]["cek"]
+        save(path, data)
+        await desk.agent(1001).sees("Config reloaded")
+
+        await budi.says("besok kantornya libur nggak?")  # the new reply's keyword
+        relayed = await agent.sees(f"#{conversation_id} · Budi\nbesok kantornya libur")
+        assert ("💬 Holiday", f"sg:{conversation_id}:r:libur") in buttons(relayed)
+        await agent.says("!libur")
+        await budi.sees("Kantor libur, Budi.")
+        await agent.says("!cek")
+        await agent.sees("Not sent: there is no canned reply !cek.")
+
+        data["replies"]["rusak"] = {"title": {"id": "Rusak"}, "text": {"id": "x", "en": "{nama}"}}
+        save(path, data)
+        refusal = text_of(await desk.agent(1001).sees("Not reloaded; the running config stays."))
+        assert "replies.rusak.title: needs a text in each language; missing: en" in refusal
+        assert "replies.rusak.text: en: unknown variable {nama}" in refusal
+        await agent.says("Sekali lagi: !libur")
+        await budi.sees("Sekali lagi: Kantor libur, Budi.")
