@@ -38,6 +38,9 @@ HEADINGS = {  # column → (heading, how a table shows it); the rest show as the
     "csat_mean": ("CSAT", _number),
     "csat_good_pct": ("CSAT 4-5", percent),
     "csat_count": ("ratings", _number),
+    "assisted_pct": ("canned", percent),
+    "aht_assisted_s": ("AHT canned", duration),
+    "aht_unassisted_s": ("AHT own", duration),
     "utilization_pct": ("util", percent),
     "fairness_gini": ("Gini", _number),
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff import store
@@ -39,10 +39,24 @@ async def load_records(
         and_(conversations.c.created_at >= start, conversations.c.created_at < end + REOPEN_WINDOW),
     )
     running_until = end if now is None else min(end, now)
+    messages = store.messages
+    written = (
+        select(
+            messages.c.conversation_id,
+            func.count().label("agent_messages"),
+            func.count(messages.c.reply_how).label("assisted_messages"),
+        )
+        .where(messages.c.sender == "agent")
+        .group_by(messages.c.conversation_id)
+        .subquery()
+    )
     async with engine.connect() as conn:
         rows = await conn.execute(
-            select(conversations, csat.c.score)
+            select(
+                conversations, csat.c.score, written.c.agent_messages, written.c.assisted_messages
+            )
             .outerjoin(csat, csat.c.conversation_id == conversations.c.id)
+            .outerjoin(written, written.c.conversation_id == conversations.c.id)
             .where(touched, conversations.c.team.is_not(None))
         )
         records = [
@@ -59,6 +73,8 @@ async def load_records(
                 closed_at=r.closed_at,
                 transfers=r.transfers,
                 csat=r.score,
+                agent_messages=r.agent_messages or 0,
+                assisted_messages=r.assisted_messages or 0,
             )
             for r in rows
         ]

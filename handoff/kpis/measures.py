@@ -62,6 +62,8 @@ class ConversationRecord:
     transfers: int
     csat: int | None
     not_before: datetime | None = None  # held for the team's opening until then
+    agent_messages: int = 0  # what agents wrote to the customer
+    assisted_messages: int = 0  # of which canned replies or suggested answers (handoff.canned)
 
     @property
     def waiting_since(self) -> datetime | None:
@@ -108,6 +110,9 @@ class TeamKpis:
     csat_mean: float | None
     csat_share: float | None  # share of ratings that are 4 or 5
     csat_count: int
+    assisted_share: float | None  # share of agents' messages that were canned or suggested
+    mean_handle_assisted: float | None  # chats where an agent sent one, else …
+    mean_handle_unassisted: float | None  # … where none was sent
 
 
 @dataclass(frozen=True)
@@ -230,6 +235,7 @@ def _team_kpis(
     held = [c for c in closed if c.assigned_at is not None]
     handle_times = [_seconds(c.assigned_at, c.closed_at) for c in held]
     ratings = [c.csat for c in closed if c.csat is not None]
+    written = sum(c.agent_messages for c in held)
     resolved = [c for c in held if c.transfers == 0 and c.id not in reopened]
     return TeamKpis(
         created=sum(within(c.created_at) for c in conversations),
@@ -256,6 +262,13 @@ def _team_kpis(
         csat_mean=_mean(ratings),
         csat_share=_share(sum(rating >= GOOD_CSAT for rating in ratings), len(ratings)),
         csat_count=len(ratings),
+        assisted_share=_share(sum(c.assisted_messages for c in held), written),
+        mean_handle_assisted=_mean(
+            [t for c, t in zip(held, handle_times, strict=True) if c.assisted_messages]
+        ),
+        mean_handle_unassisted=_mean(
+            [t for c, t in zip(held, handle_times, strict=True) if not c.assisted_messages]
+        ),
     )
 
 

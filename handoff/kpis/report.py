@@ -78,6 +78,9 @@ class Row:
     csat_good_pct: float | None  # ratings of 4 or 5
     csat_count: int
     transfers: int
+    assisted_pct: float | None  # agents' messages that were canned replies or suggested answers
+    aht_assisted_s: float | None  # mean handle time of chats where an agent sent one …
+    aht_unassisted_s: float | None  # … and of those where none was sent
     offers: int
     accepts: int
     timeouts: int
@@ -197,6 +200,9 @@ def _conversation_columns(kpis: TeamKpis) -> dict[str, Any]:
         csat_good_pct=_rounded(kpis.csat_share, scale=100),
         csat_count=kpis.csat_count,
         transfers=kpis.transfers,
+        assisted_pct=_rounded(kpis.assisted_share, scale=100),
+        aht_assisted_s=_rounded(kpis.mean_handle_assisted),
+        aht_unassisted_s=_rounded(kpis.mean_handle_unassisted),
     )
 
 

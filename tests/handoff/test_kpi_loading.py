@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from handoff.kpis.loading import load_report
 from handoff.router import ActionResult
+from handoff.store import SentMessage
 from tests.support.configs import make_config
 from tests.support.routing import MONDAY_10_WIB, new_chat, running_router, served_chat
 
@@ -71,3 +72,36 @@ async def test_a_shift_still_running_counts_up_to_now_not_to_the_end_of_the_peri
         )  # fmt: skip
 
     assert report.rows[-1].utilization_pct == 50.0  # 30 of 60 minutes, not of 8 hours
+
+
+async def test_canned_and_suggested_messages_are_counted_with_handle_times_with_and_without(
+    tmp_path,
+):
+    config = make_config(agents=[{"id": 1}])
+    async with running_router(tmp_path, config) as router:
+        assisted, own = await new_chat(router, 100), await new_chat(router, 101)
+        await router.claim(assisted, 1)
+        await router.claim(own, 1)
+        agent = {"sender": "agent", "agent_id": 1}
+        await router.record_messages(
+            100,
+            assisted,
+            [
+                SentMessage(**agent, text="Halo", reply_refs=("r:halo",), reply_how="canned"),
+                SentMessage(**agent, text="Cara bayar", reply_refs=("f:x",), reply_how="suggested"),
+                SentMessage(**agent, text="Sebentar ya"),
+                SentMessage("customer", text="ok"),
+            ],
+        )
+        await router.record_messages(101, own, [SentMessage(**agent, text="Halo juga")])
+        router.clock.advance(600)
+        await router.close(assisted, by_agent_id=1)
+        router.clock.advance(600)
+        await router.close(own, by_agent_id=1)
+
+        end = MONDAY_10_WIB + timedelta(hours=1)
+        report = await load_report(router.engine, config, MONDAY_10_WIB, end, end)
+
+    for row in report.rows:  # overall, the team, the agent: the same two chats
+        assert row.assisted_pct == 50.0  # 2 of the 4 agent messages
+        assert (row.aht_assisted_s, row.aht_unassisted_s) == (600.0, 1200.0)

@@ -138,8 +138,9 @@ function renderTeams(rows) {
       for (const value of [
         row.created, row.closed, duration(row.wait_p50_s), duration(row.wait_p90_s),
         duration(row.first_response_p50_s), duration(row.aht_s), percent(row.fcr_pct),
-        fixed(row.csat_mean, 1), row.transfers, percent(row.utilization_pct),
-        fixed(row.fairness_gini, 2),
+        fixed(row.csat_mean, 1), row.transfers, percent(row.assisted_pct),
+        duration(row.aht_assisted_s), duration(row.aht_unassisted_s),
+        percent(row.utilization_pct), fixed(row.fairness_gini, 2),
       ]) cell(tr, String(value));
       return tr;
     }),
@@ -155,6 +156,7 @@ function renderAgentKpis(rows) {
       for (const value of [
         row.offers, row.accepts, row.timeouts, row.handled, duration(row.aht_s),
         duration(row.first_response_p50_s), fixed(row.csat_mean, 1), percent(row.fcr_pct),
+        percent(row.assisted_pct), duration(row.aht_assisted_s), duration(row.aht_unassisted_s),
         percent(row.utilization_pct),
       ]) cell(tr, String(value));
       return tr;
