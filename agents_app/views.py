@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, select
 
 from handoff import store
 from handoff.states import ConversationState, OfferState
@@ -19,7 +19,6 @@ cards = Card.__table__
 outbox = OutboxMessage.__table__
 csats = Csat.__table__
 WAITING = (C.QUEUED, C.OFFERED)
-BEFORE_HANDOFF = timedelta(hours=24)  # how far back a first chat's transcript reaches
 
 
 @dataclass(frozen=True)
@@ -212,26 +211,14 @@ class Line:
 
 def transcript(conn: Connection, conversation_id: int, limit: int = 20) -> list[Line]:
     """The conversation's messages, with what the customer and the bot said before the handoff
-    (stored without a conversation: since the customer's previous chat closed, at most
-    `BEFORE_HANDOFF` earlier), oldest first, the last `limit`."""
-    conv, messages = store.conversations, store.messages
+    (`store.lines_of_chat`), oldest first, the last `limit`."""
+    messages = store.messages
     row = store.get_conversation(conn, conversation_id)
     if row is None:
         return []
-    earlier = conn.scalar(
-        select(func.max(conv.c.closed_at)).where(
-            conv.c.customer_id == row.customer_id, conv.c.id < row.id
-        )
-    )
-    before_handoff = and_(
-        messages.c.conversation_id.is_(None),
-        messages.c.customer_id == row.customer_id,
-        messages.c.created_at >= (earlier or row.created_at - BEFORE_HANDOFF),
-        messages.c.created_at <= (row.queued_at or row.created_at),
-    )
     rows = conn.execute(
         select(messages)
-        .where(or_(messages.c.conversation_id == conversation_id, before_handoff))
+        .where(store.lines_of_chat(conn, row))
         .order_by(messages.c.id.desc())
         .limit(limit)
     )

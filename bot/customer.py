@@ -41,6 +41,7 @@ from bot.suggestions import Suggester
 from bot.throttle import Throttle
 from bot.understanding import Reader
 from handoff import store
+from handoff.canned import faq_ref
 from handoff.config import Config
 from handoff.events import OfferMade
 from handoff.router import ActionResult, Router
@@ -320,7 +321,9 @@ class CustomerDesk:
             calls.append(send_text(user.id, said))
         entries = [heard] if heard is not None else []
         if said is not None:
-            entries.append(SentMessage("bot", text=said))
+            # An FAQ answer given is not suggested to the agent who takes the chat later.
+            given = (faq_ref(reply.answer_intent),) if reply.answer_intent else ()
+            entries.append(SentMessage("bot", text=said, reply_refs=given))
             await self.outbox.put(*calls, along=self.noting(user.id, conversation_id, entries))
         elif heard is not None:
             await self.note(user.id, conversation_id, heard)

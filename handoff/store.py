@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 
 from handoff.db import insert_ignoring_duplicates
 from handoff.policies import AgentSnapshot, ConversationSnapshot
@@ -64,6 +65,7 @@ messages = Message.__table__
 customers = Customer.__table__
 intent_labels = IntentLabel.__table__
 
+BEFORE_HANDOFF = timedelta(hours=24)  # how far back a first chat's transcript reaches
 REFUSED_OFFERS = (OfferState.TIMED_OUT, OfferState.DECLINED)
 # What a conversation's columns hold until something sets them (the table's defaults).
 CONVERSATION_DEFAULTS = {
@@ -835,11 +837,33 @@ def last_customer_text(
     return (conn.execute(query.order_by(messages.c.id.desc()).limit(1))).scalar()
 
 
+def lines_of_chat(conn: Connection, row: Row[Any]) -> ColumnElement[bool]:
+    """Which transcript lines belong to the conversation `row`: its own, and what the customer and
+    the bot said before the handoff (stored without a conversation: since the customer's previous
+    chat closed, at most `BEFORE_HANDOFF` earlier)."""
+    earlier = conn.scalar(
+        select(func.max(conversations.c.closed_at)).where(
+            conversations.c.customer_id == row.customer_id, conversations.c.id < row.id
+        )
+    )
+    before_handoff = and_(
+        messages.c.conversation_id.is_(None),
+        messages.c.customer_id == row.customer_id,
+        messages.c.created_at >= (earlier or row.created_at - BEFORE_HANDOFF),
+        messages.c.created_at <= (row.queued_at or row.created_at),
+    )
+    return or_(messages.c.conversation_id == row.id, before_handoff)
+
+
 def sent_refs(conn: Connection, conversation_id: int) -> set[str]:
-    """The canned replies and FAQ answers agents sent in a conversation (`handoff.canned` refs)."""
+    """The canned replies and FAQ answers given in a conversation (`handoff.canned` refs), by
+    its agents or by the bot before the handoff."""
+    row = get_conversation(conn, conversation_id)
+    if row is None:
+        return set()
     rows = conn.execute(
         select(messages.c.reply_refs).where(
-            messages.c.conversation_id == conversation_id, messages.c.reply_refs.is_not(None)
+            lines_of_chat(conn, row), messages.c.reply_refs.is_not(None)
         )
     )
     return {ref for (refs,) in rows for ref in refs.split()}

@@ -330,3 +330,26 @@ async def test_replies_saved_in_the_config_file_are_used_at_once_and_a_bad_one_i
         assert "replies.rusak.text: en: unknown variable {nama}" in refusal
         await agent.says("Sekali lagi: !libur")
         await budi.sees("Sekali lagi: Kantor libur, Budi.")
+
+
+async def test_an_answer_the_bot_gave_before_the_handoff_is_not_suggested_again(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi = await desk.customer("Budi")
+        await budi.says("gmn cara bayar tagihan?")
+        answer = await budi.sees("Apakah jawaban ini membantu?")
+        await budi.press(answer, "faq_human:pembayaran")
+        conversation_id = await desk.conversation_of(budi.id)
+        card = await desk.card(conversation_id, "offered to @")
+        offered = next(
+            a.id for a in desk.config.agents if a.username and f"@{a.username}" in text_of(card)
+        )
+        await desk.press_claim(offered, conversation_id)
+        context = await desk.agent(offered).sees(f"#{conversation_id} · Budi is yours now")
+
+        assert "🤖 Cara bayar tagihan:" in text_of(context)  # the bot's answer, in the context
+        assert not any(data.endswith("f:pembayaran") for _, data in buttons(context))
+        await budi.says("cara bayarnya lewat apa aja tadi?")
+        relayed = await desk.agent(offered).sees(f"#{conversation_id} · Budi\ncara bayarnya")
+        assert not any(data.endswith("f:pembayaran") for _, data in buttons(relayed))

@@ -82,12 +82,15 @@ async def test_a_customer_goes_from_faq_to_an_agent_and_rates_the_chat(
         desk = page.locator(f'[data-pane="agent-{agent["id"]}"]')
         await expect(last_from_bot(desk, "gmn cara bayar tagihan?")).to_be_visible(timeout=SEEN)
 
-        # They talk through the bot.
+        # They talk through the bot: a canned reply in Budi's language, then a suggested one.
         clock.advance(75)
-        await write(desk, "Halo Budi, saya bantu cek tagihannya ya.")
-        await expect(last_from_bot(budi, "saya bantu cek tagihannya")).to_be_visible(timeout=SEEN)
-        await write(budi, "Terima kasih, nomor pelanggan 12345")
-        await expect(last_from_bot(desk, "nomor pelanggan 12345")).to_be_visible(timeout=SEEN)
+        await write(desk, "!halo\nSaya bantu cek tagihannya ya.")
+        await expect(last_from_bot(budi, "Halo Kak Budi, saya")).to_be_visible(timeout=SEEN)
+        await write(budi, "Terima kasih. Oh iya, modem saya juga lampunya merah")
+        relayed = last_from_bot(desk, "modem saya juga lampunya merah")
+        await expect(relayed).to_be_visible(timeout=SEEN)
+        await relayed.locator("button.inline-button", has_text="Modem restart steps").click()
+        await expect(last_from_bot(budi, "Silakan coba langkah ini")).to_be_visible(timeout=SEEN)
 
         # The agent closes; the customer rates 5 and skips the comment.
         clock.advance(120)
