@@ -9,7 +9,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -209,13 +209,7 @@ class CustomerDesk:
         # What the agent who takes the chat may send first: suggested for the last words before
         # the handoff (and for those while waiting), shown with the context on claim.
         suggested = self.suggester.suggest(text) if reply.handoff or waiting else []
-        heard = SentMessage(
-            "customer",
-            kind,
-            text,
-            telegram_message_id=message.message_id,
-            suggestions=tuple(suggested),
-        )
+        heard = customer_line(message, kind, text, suggested)
         await self.carry_out(
             user,
             customer.language,
@@ -243,13 +237,7 @@ class CustomerDesk:
     ) -> None:
         """A message left for a closed team: kept with its chat (the agent who takes it at the
         opening reads it in the context), and the customer told so, once per burst."""
-        entry = SentMessage(
-            "customer",
-            kind,
-            text,
-            telegram_message_id=message.message_id,
-            suggestions=tuple(self.suggester.suggest(text)),
-        )
+        entry = customer_line(message, kind, text, self.suggester.suggest(text))
         await self.note(customer.id, conversation.id, entry)
         team = self.config.teams.get(conversation.team)
         kept = say(
@@ -382,13 +370,7 @@ class CustomerDesk:
             conversation_id=conversation.id,
             buttons=buttons,
         )
-        heard = SentMessage(
-            "customer",
-            kind,
-            text,
-            telegram_message_id=message.message_id,
-            suggestions=tuple(suggested),
-        )
+        heard = customer_line(message, kind, text, suggested)
         # Stamped when it came in, before the agent sees it.
         await self.router.record_messages(customer.id, conversation.id, [heard])
         await self.outbox.put(*calls)
@@ -562,6 +544,15 @@ def pressed_button(query: CallbackQuery) -> tuple[int, str] | None:
             if button.callback_data == query.data:
                 return message.message_id, button.text
     return None
+
+
+def customer_line(
+    message: Message, kind: str, text: str, suggested: Sequence[str] = ()
+) -> SentMessage:
+    """What the customer sent, for the transcript, with the answers suggested to the agent for it."""
+    return SentMessage(
+        "customer", kind, text, telegram_message_id=message.message_id, suggestions=tuple(suggested)
+    )
 
 
 async def trained_reader(router: Router) -> Reader:

@@ -26,15 +26,22 @@ async def claimed(
     customer = await desk.customer(name, language)
     await customer.says(text)
     conversation_id = await desk.conversation_of(customer.id)
+    agent, context = await claimed_by_the_offered_agent(desk, conversation_id, name)
+    await customer.sees("terhubung" if language == "id" else "joined")
+    return customer, conversation_id, agent, context
+
+
+async def claimed_by_the_offered_agent(
+    desk: Desk, conversation_id: int, name: str
+) -> tuple[Chat, dict[str, Any]]:
+    """The agent the card offers the chat to presses Claim: (their chat, the context message)."""
     card = await desk.card(conversation_id, "offered to @")
     offered = next(
         a.id for a in desk.config.agents if a.username and f"@{a.username}" in text_of(card)
     )
     await desk.press_claim(offered, conversation_id)
     agent = desk.agent(offered)
-    context = await agent.sees(f"#{conversation_id} · {name} is yours now")
-    await customer.sees("terhubung" if language == "id" else "joined")
-    return customer, conversation_id, agent, context
+    return agent, await agent.sees(f"#{conversation_id} · {name} is yours now")
 
 
 async def transcript_rows(desk: Desk, conversation_id: int) -> list[Any]:
@@ -341,15 +348,10 @@ async def test_an_answer_the_bot_gave_before_the_handoff_is_not_suggested_again(
         answer = await budi.sees("Apakah jawaban ini membantu?")
         await budi.press(answer, "faq_human:pembayaran")
         conversation_id = await desk.conversation_of(budi.id)
-        card = await desk.card(conversation_id, "offered to @")
-        offered = next(
-            a.id for a in desk.config.agents if a.username and f"@{a.username}" in text_of(card)
-        )
-        await desk.press_claim(offered, conversation_id)
-        context = await desk.agent(offered).sees(f"#{conversation_id} · Budi is yours now")
+        agent, context = await claimed_by_the_offered_agent(desk, conversation_id, "Budi")
 
         assert "🤖 Cara bayar tagihan:" in text_of(context)  # the bot's answer, in the context
         assert not any(data.endswith("f:pembayaran") for _, data in buttons(context))
         await budi.says("cara bayarnya lewat apa aja tadi?")
-        relayed = await desk.agent(offered).sees(f"#{conversation_id} · Budi\ncara bayarnya")
+        relayed = await agent.sees(f"#{conversation_id} · Budi\ncara bayarnya")
         assert not any(data.endswith("f:pembayaran") for _, data in buttons(relayed))

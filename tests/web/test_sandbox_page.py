@@ -91,6 +91,7 @@ async def test_a_customer_goes_from_faq_to_an_agent_and_rates_the_chat(
         await expect(relayed).to_be_visible(timeout=SEEN)
         await relayed.locator("button.inline-button", has_text="Modem restart steps").click()
         await expect(last_from_bot(budi, "Silakan coba langkah ini")).to_be_visible(timeout=SEEN)
+        await page.screenshot(path=artifacts / "canned-replies.png")
 
         # The agent closes; the customer rates 5 and skips the comment.
         clock.advance(120)
