@@ -22,9 +22,10 @@ def values_for(desk: AgentDesk, agent_id: int, chat: views.CardView) -> dict[str
     """What a reply's `{customer}`, `{agent}`, `{team}` and `{id}` stand for in this chat."""
     spec = desk.agent(agent_id)
     team = desk.config.teams.get(chat.team or "")
+    named = chat.customer_name != str(chat.customer_id)  # else the card shows the id
     return {
-        "customer": chat.customer_name.split()[0] if chat.customer_name.strip() else "",
-        "agent": spec.name.split()[0] if spec is not None else "",
+        "customer": first_word(chat.customer_name) if named else "",
+        "agent": first_word(spec.name) if spec is not None else "",
         "team": team.name if team is not None else "CS",
         "id": chat.conversation_id,
     }
@@ -85,6 +86,10 @@ async def tell_unknown(desk: AgentDesk, chat_id: int, keys: tuple[str, ...]) -> 
     await desk.tell(chat_id, "canned_unknown", keys=unknown, nearest=hint)
 
 
+def first_word(name: str) -> str:
+    return next(iter(name.split()), "")
+
+
 def has_keys(text: str) -> bool:
     return canned.MARKER.search(text) is not None
 
@@ -119,7 +124,7 @@ async def list_replies(desk: AgentDesk, spec: Agent, chat_id: int, args: list[st
     if not desk.config.replies:
         await desk.tell(chat_id, "replies_none")
         return
-    named = parse_ref(args[0]) if args else None
+    named = parse_ref(args[0]) if args and args[0].startswith("#") else None
     words = " ".join(args[1:] if named is not None else args)
     keys = canned.search(desk.config, words)
     if not keys:
@@ -140,7 +145,8 @@ async def list_replies(desk: AgentDesk, spec: Agent, chat_id: int, args: list[st
     heading = desk.text(
         chat_id, "replies_for_chat", id=chat.conversation_id, customer=chat.customer_name
     )
-    refs = [canned.reply_ref(key) for key in keys[:WITH_BUTTONS]]
+    sent = await desk.router.sent_refs(chat.conversation_id)
+    refs = canned.sendable(desk.config, [canned.reply_ref(k) for k in keys], sent)[:WITH_BUTTONS]
     buttons = answer_buttons(desk.config, chat.conversation_id, refs, language, CANNED)
     await desk.say(chat_id, "\n".join([heading, *lines]), buttons)
 

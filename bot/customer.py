@@ -208,7 +208,11 @@ class CustomerDesk:
         conversation_id = conversation.id if conversation is not None else None
         # What the agent who takes the chat may send first: suggested for the last words before
         # the handoff (and for those while waiting), shown with the context on claim.
-        suggested = self.suggester.suggest(text) if reply.handoff or waiting else []
+        suggested = []
+        if reply.handoff or waiting:
+            suggested = self.suggester.suggest(text)
+        elif reply.answer_intent is not None:  # read already: the replies' keywords only
+            suggested = self.suggester.suggest(text, understood=reply.answer_intent)
         heard = customer_line(message, kind, text, suggested)
         await self.carry_out(
             user,

@@ -26,13 +26,20 @@ class Suggester:
             }
         )
 
-    def suggest(self, text: str, sent: Collection[str] = ()) -> list[str]:
+    def suggest(
+        self, text: str, sent: Collection[str] = (), *, understood: str | None = None
+    ) -> list[str]:
         """Up to three refs (`handoff.canned`) for `text`, none of those `sent` already: the
-        likeliest intent's answer, then the best-matching reply, then the others by score."""
+        likeliest intent's answer, then the best-matching reply, then the others by score.
+        `understood`: the intent the bot already read in `text` (its FAQ answer was given), so
+        only the replies' keywords are matched."""
         if not text.strip():
             return []
-        at = self.config.bot.understanding.ask_at
-        faqs = [faq_ref(intent) for intent, share in self.reader.scores(text) if share >= at]
+        if understood is not None:
+            faqs = [faq_ref(understood)]
+        else:
+            at = self.config.bot.understanding.ask_at
+            faqs = [faq_ref(intent) for intent, share in self.reader.scores(text) if share >= at]
         matched = sorted(self.replies.scores(text).items(), key=lambda item: -item[1])
         replies = [reply_ref(key) for key, _ in matched]
         ordered = faqs[:1] + replies[:1] + faqs[1:] + replies[1:]

@@ -16,8 +16,10 @@ from rapidfuzz import fuzz, process, utils
 
 from handoff.config import Config
 
-# `!key` at the start of the text or after a space, up to a space or punctuation: "!bayar," too.
-MARKER = re.compile(r"(?<!\S)!([A-Za-z0-9][A-Za-z0-9_-]{0,31})(?![\w-])")
+# `!key` at the start, after a space, a slash or an opening bracket or quote, up to what is not a
+# letter, digit, _ or -: "!bayar," and "(!halo)" too. Any such word is a key, so one the config
+# lacks (mistyped, too long, with accents) is refused rather than sent as it is.
+MARKER = re.compile(r"(?<![^\s(\[{/\"'“‘«])!([\w-]+)")
 NEAREST = 3  # keys named when a key is unknown
 NEAREST_AT = 60  # rapidfuzz ratio a key needs to be named as "did you mean"
 FOUND_AT = 70  # rapidfuzz score a reply needs to be listed by `/replies words`
@@ -64,7 +66,7 @@ def text_of(config: Config, ref: str, language: str, values: Mapping[str, object
         return fill(in_language(reply.text, language, default), values).strip()
     intent = config.intents.get(name) if kind == "f" else None
     if intent is not None and intent.answer:
-        return in_language(intent.answer, language, default).strip()
+        return in_language(intent.answer, language, default).strip() or None
     return None
 
 
@@ -85,7 +87,7 @@ def exists(config: Config, ref: str) -> bool:
     if kind == "r":
         return name in config.replies
     intent = config.intents.get(name) if kind == "f" else None
-    return intent is not None and bool(intent.answer)
+    return intent is not None and any(text.strip() for text in (intent.answer or {}).values())
 
 
 def sendable(config: Config, refs: Iterable[str], sent: Iterable[str] = ()) -> list[str]:

@@ -869,11 +869,19 @@ def sent_refs(conn: Connection, conversation_id: int) -> set[str]:
     return {ref for (refs,) in rows for ref in refs.split()}
 
 
-def last_suggestions(conn: Connection, customer_id: int) -> list[str]:
-    """The answers suggested for the customer's last message (none kept: empty)."""
+def last_suggestions(conn: Connection, conversation_id: int) -> list[str]:
+    """The answers suggested for the last message of the conversation's customer that had some
+    (`lines_of_chat`: before the handoff too), none if none had."""
+    row = get_conversation(conn, conversation_id)
+    if row is None:
+        return []
     found = conn.scalar(
         select(messages.c.suggestions)
-        .where(messages.c.customer_id == customer_id, messages.c.sender == "customer")
+        .where(
+            lines_of_chat(conn, row),
+            messages.c.sender == "customer",
+            messages.c.suggestions.is_not(None),
+        )
         .order_by(messages.c.id.desc())
         .limit(1)
     )

@@ -168,10 +168,10 @@ class Message(SQLModel, table=True):
     dedup_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
     # An agent's line: the canned replies or FAQ answers it sent ("r:key f:intent"), and how
     # (canned: `!key` or the /replies list; suggested: a suggestion's button).
-    reply_refs: str | None = Field(default=None, max_length=512)
+    reply_refs: str | None = None
     reply_how: str | None = Field(default=None, max_length=16)
     # A customer's line: the answers suggested to the agent for it, best first.
-    suggestions: str | None = Field(default=None, max_length=512)
+    suggestions: str | None = None
 
 
 class TrailEvent(SQLModel, table=True):

@@ -43,11 +43,15 @@ async def load_records(
     written = (
         select(
             messages.c.conversation_id,
+            messages.c.agent_id,
             func.count().label("agent_messages"),
             func.count(messages.c.reply_how).label("assisted_messages"),
         )
-        .where(messages.c.sender == "agent")
-        .group_by(messages.c.conversation_id)
+        .where(
+            messages.c.sender == "agent",
+            messages.c.conversation_id.in_(select(conversations.c.id).where(touched)),
+        )
+        .group_by(messages.c.conversation_id, messages.c.agent_id)
         .subquery()
     )
     async with engine.connect() as conn:
@@ -56,7 +60,15 @@ async def load_records(
                 conversations, csat.c.score, written.c.agent_messages, written.c.assisted_messages
             )
             .outerjoin(csat, csat.c.conversation_id == conversations.c.id)
-            .outerjoin(written, written.c.conversation_id == conversations.c.id)
+            # The holder's own messages: a chat counts for the agent who held it (transferred,
+            # what the first agent wrote is theirs, not the holder's).
+            .outerjoin(
+                written,
+                and_(
+                    written.c.conversation_id == conversations.c.id,
+                    written.c.agent_id == conversations.c.agent_id,
+                ),
+            )
             .where(touched, conversations.c.team.is_not(None))
         )
         records = [

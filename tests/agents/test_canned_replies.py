@@ -355,3 +355,19 @@ async def test_an_answer_the_bot_gave_before_the_handoff_is_not_suggested_again(
         await budi.says("cara bayarnya lewat apa aja tadi?")
         relayed = await agent.sees(f"#{conversation_id} · Budi\ncara bayarnya")
         assert not any(data.endswith("f:pembayaran") for _, data in buttons(relayed))
+
+
+async def test_a_chat_handed_off_after_an_faq_answer_comes_with_the_replies_its_words_fit(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi = await desk.customer("Budi")
+        await budi.says("modem saya lampunya merah terus")
+        answer = await budi.sees("Apakah jawaban ini membantu?")
+        await budi.press(answer, next(d for _, d in buttons(answer) if d.startswith("faq_human")))
+        conversation_id = await desk.conversation_of(budi.id)
+        _, context = await claimed_by_the_offered_agent(desk, conversation_id, "Budi")
+
+        offered = [data for _, data in buttons(context)]
+        assert f"sg:{conversation_id}:r:restart_modem" in offered
+        assert not any(data.startswith(f"sg:{conversation_id}:f:") for data in offered)

@@ -148,8 +148,22 @@ def test_keys_are_matched_without_regard_to_case_and_a_repeat_is_one_ref() -> No
     assert found.text.count("Hello Budi") == 2
 
 
+def test_a_key_in_brackets_quotes_or_after_a_slash_is_a_key() -> None:
+    found = canned.expand(config_with(), '(!restart_modem) "!halo"/!nomor', "en", VALUES)
+    assert found.refs == ("r:restart_modem", "r:halo", "r:nomor")
+    assert "!" not in found.text
+
+
+@pytest.mark.parametrize("key", ["pénutup", "h" * 40, "halo_", "halo-lagi"])
+def test_any_word_after_an_exclamation_mark_is_a_key_and_an_unknown_one_is_refused(
+    key: str,
+) -> None:
+    found = canned.expand(config_with(), f"Kak, !{key} ya", "id", VALUES)
+    assert found.unknown == (key,) and not found.canned
+
+
 def test_an_exclamation_mark_that_is_not_a_key_is_left_alone() -> None:
-    for text in ("Terima kasih!", "Wow!!", "harga 100! murah", "a!halo", "!"):
+    for text in ("Terima kasih!", "Wow!!", "harga 100! murah", "a!halo", "!", "!!", "! halo"):
         assert canned.expand(config_with(), text, "id", VALUES) == canned.Expanded(text)
 
 

@@ -17,9 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("message", sa.Column("reply_refs", sa.String(length=512), nullable=True))
+    op.add_column("message", sa.Column("reply_refs", sa.String(), nullable=True))
     op.add_column("message", sa.Column("reply_how", sa.String(length=16), nullable=True))
-    op.add_column("message", sa.Column("suggestions", sa.String(length=512), nullable=True))
+    op.add_column("message", sa.Column("suggestions", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
