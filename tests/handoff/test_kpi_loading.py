@@ -105,3 +105,28 @@ async def test_canned_and_suggested_messages_are_counted_with_handle_times_with_
     for row in report.rows:  # overall, the team, the agent: the same two chats
         assert row.assisted_pct == 50.0  # 2 of the 4 agent messages
         assert (row.aht_assisted_s, row.aht_unassisted_s) == (600.0, 1200.0)
+
+
+async def test_a_transferred_chat_counts_only_its_holders_own_messages(tmp_path):
+    config = make_config(agents=[{"id": 1}, {"id": 2}])
+    async with running_router(tmp_path, config) as router:
+        chat = await new_chat(router, 100)
+        await router.claim(chat, 1, how="force")
+        canned = SentMessage(
+            "agent", text="Halo", agent_id=1, reply_refs=("r:halo",), reply_how="canned"
+        )
+        await router.record_messages(100, chat, [canned])
+        await router.transfer(chat, 1, to_agent_id=2)
+        if (await router.customer_status(100))[1].agent_id != 2:
+            await router.claim(chat, 2, how="force")
+        await router.record_messages(100, chat, [SentMessage("agent", text="Saya", agent_id=2)])
+        router.clock.advance(600)
+        await router.close(chat, by_agent_id=2)
+
+        end = MONDAY_10_WIB + timedelta(hours=1)
+        report = await load_report(router.engine, config, MONDAY_10_WIB, end, end)
+
+    rows = {row.key: row for row in report.rows}
+    assert rows["2"].assisted_pct == 0.0  # agent 2 wrote one message, their own
+    assert (rows["2"].aht_assisted_s, rows["2"].aht_unassisted_s) == (None, 600.0)
+    assert rows["1"].assisted_pct is None  # agent 1 closed no chat in the period
