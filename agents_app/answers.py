@@ -67,12 +67,19 @@ async def send_canned(
         return True
     if not expanded.canned:
         return False
-    length = telegram_length(expanded.text)
-    if length > TEXT_LIMIT:
-        await desk.tell(agent_id, "canned_too_long", length=length, limit=TEXT_LIMIT)
+    if (refusal := too_long(desk, agent_id, expanded.text)) is not None:
+        await desk.say(agent_id, refusal)
         return True
     await send_answer(desk, agent_id, chat, expanded.text, expanded.refs, "canned", message_id)
     return True
+
+
+def too_long(desk: AgentDesk, agent_id: int, text: str) -> str | None:
+    """Why `text` cannot go as one message (over Telegram's 4096), None when it can."""
+    length = telegram_length(text)
+    if length <= TEXT_LIMIT:
+        return None
+    return desk.text(agent_id, "canned_too_long", length=length, limit=TEXT_LIMIT)
 
 
 async def tell_unknown(desk: AgentDesk, chat_id: int, keys: tuple[str, ...]) -> None:
@@ -110,10 +117,8 @@ async def on_answer_button(desk: AgentDesk, agent_id: int, data: str) -> str:
         return desk.text(agent_id, "answer_gone")
     if asked.ref in await desk.router.sent_refs(chat.conversation_id):
         return desk.text(agent_id, "answer_sent_before", id=chat.conversation_id)
-    if telegram_length(text) > TEXT_LIMIT:
-        return desk.text(
-            agent_id, "canned_too_long", length=telegram_length(text), limit=TEXT_LIMIT
-        )
+    if (refusal := too_long(desk, agent_id, text)) is not None:
+        return refusal
     await send_answer(desk, agent_id, chat, text, (asked.ref,), asked.how)
     return desk.text(agent_id, "answer_sent", id=chat.conversation_id, customer=chat.customer_name)
 

@@ -92,7 +92,7 @@ def first_answers(conn: Connection, config: Config, conversation_id: int) -> lis
     suggested for the customer's last message, else the FAQ answer of the chat's intent; none
     sent in the chat before."""
     conversation = store.get_conversation(conn, conversation_id)
-    refs = store.last_suggestions(conn, conversation_id)
+    given, refs = store.chat_answers(conn, conversation)
     if not refs and conversation.intent:
         refs = [canned.faq_ref(conversation.intent)]
-    return canned.sendable(config, refs, store.sent_refs(conn, conversation_id))
+    return canned.sendable(config, refs, given)

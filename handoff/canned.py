@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
-from handoff.config import Config
+from handoff.config import CannedReply, Config, Intent
 
 # `!key` at the start, after a space, a slash or an opening bracket or quote, up to what is not a
 # letter, digit, _ or -: "!bayar," and "(!halo)" too. Any such word is a key, so one the config
@@ -57,37 +57,44 @@ def fill(template: str, values: Mapping[str, object]) -> str:
     return template.format_map({name: str(value) for name, value in values.items()})
 
 
+def _reply(config: Config, ref: str) -> CannedReply | None:
+    kind, _, key = ref.partition(":")
+    return config.replies.get(key) if kind == "r" else None
+
+
+def _faq(config: Config, ref: str) -> tuple[str, Intent] | None:
+    """The intent `ref` names, if it has a FAQ answer that is not blank."""
+    kind, _, name = ref.partition(":")
+    intent = config.intents.get(name) if kind == "f" else None
+    if intent is None or not any(text.strip() for text in (intent.answer or {}).values()):
+        return None
+    return name, intent
+
+
 def text_of(config: Config, ref: str, language: str, values: Mapping[str, object]) -> str | None:
     """What `ref` sends to a customer speaking `language`; None when the config has no such
     reply, or the intent no FAQ answer (a reload may have taken it away)."""
-    kind, _, name = ref.partition(":")
     default = config.bot.default_language
-    if kind == "r" and (reply := config.replies.get(name)) is not None:
+    if (reply := _reply(config, ref)) is not None:
         return fill(in_language(reply.text, language, default), values).strip()
-    intent = config.intents.get(name) if kind == "f" else None
-    if intent is not None and intent.answer:
-        return in_language(intent.answer, language, default).strip() or None
+    if (faq := _faq(config, ref)) is not None:
+        return in_language(faq[1].answer or {}, language, default).strip() or None
     return None
 
 
 def title_of(config: Config, ref: str, language: str) -> str | None:
     """What an agent sees for `ref` in lists and on buttons, in the agent's language."""
-    kind, _, name = ref.partition(":")
-    if kind == "r" and (reply := config.replies.get(name)) is not None:
+    if (reply := _reply(config, ref)) is not None:
         return in_language(reply.title, language, config.bot.agents_language)
-    intent = config.intents.get(name) if kind == "f" else None
-    if intent is not None and intent.answer:
+    if (faq := _faq(config, ref)) is not None:
+        name, intent = faq
         return intent.name_in(language, name)
     return None
 
 
 def exists(config: Config, ref: str) -> bool:
     """Whether `ref` names a reply of the config, or an intent with a FAQ answer."""
-    kind, _, name = ref.partition(":")
-    if kind == "r":
-        return name in config.replies
-    intent = config.intents.get(name) if kind == "f" else None
-    return intent is not None and any(text.strip() for text in (intent.answer or {}).values())
+    return _reply(config, ref) is not None or _faq(config, ref) is not None
 
 
 def sendable(config: Config, refs: Iterable[str], sent: Iterable[str] = ()) -> list[str]:

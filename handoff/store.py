@@ -855,37 +855,27 @@ def lines_of_chat(conn: Connection, row: Row[Any]) -> ColumnElement[bool]:
     return or_(messages.c.conversation_id == row.id, before_handoff)
 
 
-def sent_refs(conn: Connection, conversation_id: int) -> set[str]:
-    """The canned replies and FAQ answers given in a conversation (`handoff.canned` refs), by
-    its agents or by the bot before the handoff."""
-    row = get_conversation(conn, conversation_id)
-    if row is None:
-        return set()
-    rows = conn.execute(
-        select(messages.c.reply_refs).where(
-            lines_of_chat(conn, row), messages.c.reply_refs.is_not(None)
-        )
-    )
-    return {ref for (refs,) in rows for ref in refs.split()}
-
-
-def last_suggestions(conn: Connection, conversation_id: int) -> list[str]:
-    """The answers suggested for the last message of the conversation's customer that had some
-    (`lines_of_chat`: before the handoff too), none if none had."""
-    row = get_conversation(conn, conversation_id)
-    if row is None:
-        return []
-    found = conn.scalar(
-        select(messages.c.suggestions)
+def chat_answers(conn: Connection, row: Row[Any]) -> tuple[set[str], list[str]]:
+    """Of the conversation `row` (`lines_of_chat`: before the handoff too), in one query: the
+    canned replies and FAQ answers given (`handoff.canned` refs), by its agents or by the bot,
+    and the answers suggested for the last customer message that had some."""
+    lines = conn.execute(
+        select(messages.c.reply_refs, messages.c.suggestions)
         .where(
             lines_of_chat(conn, row),
-            messages.c.sender == "customer",
-            messages.c.suggestions.is_not(None),
+            or_(messages.c.reply_refs.is_not(None), messages.c.suggestions.is_not(None)),
         )
-        .order_by(messages.c.id.desc())
-        .limit(1)
-    )
-    return found.split() if found else []
+        .order_by(messages.c.id)
+    ).all()
+    given = {ref for line in lines if line.reply_refs for ref in line.reply_refs.split()}
+    suggested = next((line.suggestions for line in reversed(lines) if line.suggestions), "")
+    return given, suggested.split()
+
+
+def sent_refs(conn: Connection, conversation_id: int) -> set[str]:
+    """The answers given in a conversation (see `chat_answers`)."""
+    row = get_conversation(conn, conversation_id)
+    return chat_answers(conn, row)[0] if row is not None else set()
 
 
 def question_of(conn: Connection, row: Row[Any]) -> str | None:

@@ -26,22 +26,9 @@ async def claimed(
     customer = await desk.customer(name, language)
     await customer.says(text)
     conversation_id = await desk.conversation_of(customer.id)
-    agent, context = await claimed_by_the_offered_agent(desk, conversation_id, name)
+    agent, context = await desk.claimed_by_the_offered_agent(conversation_id, name)
     await customer.sees("terhubung" if language == "id" else "joined")
     return customer, conversation_id, agent, context
-
-
-async def claimed_by_the_offered_agent(
-    desk: Desk, conversation_id: int, name: str
-) -> tuple[Chat, dict[str, Any]]:
-    """The agent the card offers the chat to presses Claim: (their chat, the context message)."""
-    card = await desk.card(conversation_id, "offered to @")
-    offered = next(
-        a.id for a in desk.config.agents if a.username and f"@{a.username}" in text_of(card)
-    )
-    await desk.press_claim(offered, conversation_id)
-    agent = desk.agent(offered)
-    return agent, await agent.sees(f"#{conversation_id} · {name} is yours now")
 
 
 async def transcript_rows(desk: Desk, conversation_id: int) -> list[Any]:
@@ -348,7 +335,7 @@ async def test_an_answer_the_bot_gave_before_the_handoff_is_not_suggested_again(
         answer = await budi.sees("Apakah jawaban ini membantu?")
         await budi.press(answer, "faq_human:pembayaran")
         conversation_id = await desk.conversation_of(budi.id)
-        agent, context = await claimed_by_the_offered_agent(desk, conversation_id, "Budi")
+        agent, context = await desk.claimed_by_the_offered_agent(conversation_id, "Budi")
 
         assert "🤖 Cara bayar tagihan:" in text_of(context)  # the bot's answer, in the context
         assert not any(data.endswith("f:pembayaran") for _, data in buttons(context))
@@ -366,7 +353,7 @@ async def test_a_chat_handed_off_after_an_faq_answer_comes_with_the_replies_its_
         answer = await budi.sees("Apakah jawaban ini membantu?")
         await budi.press(answer, next(d for _, d in buttons(answer) if d.startswith("faq_human")))
         conversation_id = await desk.conversation_of(budi.id)
-        _, context = await claimed_by_the_offered_agent(desk, conversation_id, "Budi")
+        _, context = await desk.claimed_by_the_offered_agent(conversation_id, "Budi")
 
         offered = [data for _, data in buttons(context)]
         assert f"sg:{conversation_id}:r:restart_modem" in offered

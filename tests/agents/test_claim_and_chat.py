@@ -98,14 +98,10 @@ async def test_the_walk_through_handoff_by_button_carries_the_question_the_answe
         desk.advance(45)
         await budi.press(answer, "faq_human:pembayaran")
         conversation_id = await desk.conversation_of(budi.id)
-        card = await desk.card(conversation_id, "offered to @")
-        offered = next(
-            a.id for a in desk.config.agents if a.username and f"@{a.username}" in text_of(card)
-        )
 
-        await desk.press_claim(offered, conversation_id)
+        _, shown = await desk.claimed_by_the_offered_agent(conversation_id, "Budi")
 
-        context = text_of(await desk.agent(offered).sees(f"#{conversation_id} · Budi is yours now"))
+        context = text_of(shown)
         assert "👤 gmn cara bayar tagihan?" in context
         assert "🤖 Cara bayar tagihan:" in context
         assert "👤 [🙋 Bicara dengan CS]" in context

@@ -220,6 +220,19 @@ class Desk:
         )
         return (await self.sandbox.callback_answer(pressed["callback_query"]["id"])).get("text", "")
 
+    async def claimed_by_the_offered_agent(
+        self, conversation_id: int, name: str
+    ) -> tuple[Chat, Message]:
+        """The agent the card offers the chat to presses Claim: (their chat, the context message
+        they get for the customer called `name`)."""
+        card = await self.card(conversation_id, "offered to @")
+        offered = next(
+            a.id for a in self.config.agents if a.username and f"@{a.username}" in text_of(card)
+        )
+        await self.press_claim(offered, conversation_id)
+        agent = self.agent(offered)
+        return agent, await agent.sees(f"#{conversation_id} · {name} is yours now")
+
     async def in_group(self, user_id: int, text: str) -> Message:
         return (await self.sandbox.send(user_id, text, chat_id=GROUP_ID))["message"]
 
