@@ -5,8 +5,8 @@ always in the customer's language; the transcript keeps which answers were sent,
 from __future__ import annotations
 
 from agents_app import views
-from agents_app.desk import AgentDesk, parse_ref
-from handoff import canned
+from agents_app.desk import AgentDesk, Quoted, parse_ref
+from handoff import canned, snippets
 from handoff.config import Agent
 from handoff.focus import Route, choose_target
 from handoff.store import SentMessage
@@ -58,12 +58,15 @@ async def send_answer(
 async def send_canned(
     desk: AgentDesk, agent_id: int, message_id: int, chat: views.CardView, text: str
 ) -> bool:
-    """An agent's message with `!keys`, filled in the customer's language and sent as one
-    message; False when it has no key (a plain message). An unknown key, or a result too long
-    for one message, is answered to the agent and nothing is sent."""
-    expanded = canned.expand(desk.config, text, chat.language, values_for(desk, agent_id, chat))
+    """An agent's message with `!keys`, filled in the customer's language (their own snippets as
+    written) and sent as one message; False when it has no key (a plain message). An unknown
+    key, or a result too long for one message, is answered to the agent and nothing is sent."""
+    keys = {key.lower() for key in canned.MARKER.findall(text)}
+    own = await own_snippets(desk, agent_id) if keys - desk.config.replies.keys() else canned.NONE
+    values = values_for(desk, agent_id, chat)
+    expanded = canned.expand(desk.config, text, chat.language, values, own)
     if expanded.unknown:
-        await tell_unknown(desk, agent_id, expanded.unknown)
+        await tell_unknown(desk, agent_id, expanded.unknown, own)
         return True
     if not expanded.canned:
         return False
@@ -82,9 +85,15 @@ def too_long(desk: AgentDesk, agent_id: int, text: str) -> str | None:
     return desk.text(agent_id, "canned_too_long", length=length, limit=TEXT_LIMIT)
 
 
-async def tell_unknown(desk: AgentDesk, chat_id: int, keys: tuple[str, ...]) -> None:
-    """Nothing sent: which keys the config lacks, and the nearest it has."""
-    nearest = [near for key in keys for near in canned.nearest_keys(desk.config, key)]
+async def own_snippets(desk: AgentDesk, agent_id: int) -> canned.Snippets:
+    return await snippets.of_agent(desk.router.engine, agent_id)
+
+
+async def tell_unknown(
+    desk: AgentDesk, chat_id: int, keys: tuple[str, ...], own: canned.Snippets
+) -> None:
+    """Nothing sent: which keys neither the config nor the agent has, and the nearest they have."""
+    nearest = [near for key in keys for near in canned.nearest_keys(desk.config, key, own)]
     hint = ""
     if nearest:
         listed = ", ".join(f"!{key}" for key in dict.fromkeys(nearest))
@@ -112,7 +121,9 @@ async def on_answer_button(desk: AgentDesk, agent_id: int, data: str) -> str:
     chat = chats.get(asked.conversation_id)
     if chat is None:
         return desk.text(agent_id, "relay_no_longer_yours", id=asked.conversation_id)
-    text = canned.text_of(desk.config, asked.ref, chat.language, values_for(desk, agent_id, chat))
+    own = await own_snippets(desk, agent_id) if asked.ref.startswith("p:") else canned.NONE
+    values = values_for(desk, agent_id, chat)
+    text = canned.text_of(desk.config, asked.ref, chat.language, values, own)
     if text is None:
         return desk.text(agent_id, "answer_gone")
     if asked.ref in await desk.router.sent_refs(chat.conversation_id):
@@ -124,25 +135,29 @@ async def on_answer_button(desk: AgentDesk, agent_id: int, data: str) -> str:
 
 
 async def list_replies(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
-    """`/replies [#id] [words]`: the canned replies that match, each with a button that sends it
-    to the chat (the one named, else the one the agent's messages go to)."""
-    if not desk.config.replies:
+    """`/replies [#id] [words]`: the agent's own snippets and the team's canned replies that
+    match, each with a button that sends it to the chat (the one named, else the one the
+    agent's messages go to)."""
+    own = await own_snippets(desk, spec.id)
+    if not desk.config.replies and not own:
         await desk.tell(chat_id, "replies_none")
         return
     named = parse_ref(args[0]) if args and args[0].startswith("#") else None
     words = " ".join(args[1:] if named is not None else args)
-    keys = canned.search(desk.config, words)
-    if not keys:
+    refs = canned.search(desk.config, words, own)
+    if not refs:
         await desk.tell(chat_id, "replies_none_found", words=words)
         return
     chat = await target_chat(desk, spec.id, named) if chat_id == spec.id else None
     language = desk.language(chat_id)
+    yours = desk.text(chat_id, "replies_yours")
     lines = [
-        f"!{key} · {canned.title_of(desk.config, canned.reply_ref(key), language)}"
-        for key in keys[:LISTED]
+        f"!{canned.key_of(ref)} · {canned.title_of(desk.config, ref, language, own)}"
+        + (f" {yours}" if ref.startswith("p:") else "")
+        for ref in refs[:LISTED]
     ]
-    if len(keys) > LISTED:
-        lines.append(desk.text(chat_id, "replies_more", n=len(keys) - LISTED))
+    if len(refs) > LISTED:
+        lines.append(desk.text(chat_id, "replies_more", n=len(refs) - LISTED))
     if chat is None:
         heading = desk.text(chat_id, "replies_heading")
         await desk.say(chat_id, "\n".join([heading, *lines]))
@@ -151,9 +166,62 @@ async def list_replies(desk: AgentDesk, spec: Agent, chat_id: int, args: list[st
         chat_id, "replies_for_chat", id=chat.conversation_id, customer=chat.customer_name
     )
     sent = await desk.router.sent_refs(chat.conversation_id)
-    refs = canned.sendable(desk.config, [canned.reply_ref(k) for k in keys], sent)[:WITH_BUTTONS]
-    buttons = answer_buttons(desk.config, chat.conversation_id, refs, language, CANNED)
+    refs = canned.sendable(desk.config, refs, sent, own)[:WITH_BUTTONS]
+    buttons = answer_buttons(desk.config, chat.conversation_id, refs, language, CANNED, own)
     await desk.say(chat_id, "\n".join([heading, *lines]), buttons)
+
+
+async def save(
+    desk: AgentDesk, spec: Agent, chat_id: int, args: list[str], quoted: Quoted | None
+) -> None:
+    """`/save key` in reply to one of the agent's own messages: keep it as their snippet."""
+    if len(args) != 1 or quoted is None:
+        await desk.tell(chat_id, "save_how")
+        return
+    key = args[0].removeprefix("!").lower()
+    if quoted.sender_id != spec.id:
+        await desk.tell(chat_id, "save_not_yours", key=key)
+        return
+    if quoted.kind != "text":
+        await desk.tell(chat_id, "save_text_only")
+        return
+    saved = await snippets.save(
+        desk.router.engine, desk.config, desk.router.clock.now(), spec.id, key, quoted.text
+    )
+    limit = snippets.MAX_PER_AGENT if saved is snippets.Saved.TOO_MANY else snippets.MAX_LENGTH
+    await desk.tell(chat_id, f"save_{saved}", key=key, limit=limit)
+
+
+async def forget(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
+    """`/forget key`: remove one of the agent's snippets."""
+    if len(args) != 1:
+        await desk.tell(chat_id, "write_it_as", example="/forget key")
+        return
+    key = args[0].removeprefix("!").lower()
+    forgotten = await snippets.forget(desk.router.engine, spec.id, key)
+    await desk.tell(chat_id, "forget_done" if forgotten else "forget_none", key=key)
+
+
+async def promote(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
+    """`/promote key [@agent]` (managers): an agent's snippet (the manager's own when no agent is
+    named) as an entry of the config's `replies:`, to paste and reload."""
+    if not 1 <= len(args) <= 2:
+        await desk.tell(chat_id, "write_it_as", example="/promote key @agent")
+        return
+    owner = desk.agent_named(args[1]) if len(args) == 2 else spec
+    if owner is None:
+        await desk.tell(chat_id, "promote_unknown_agent", agent=args[1])
+        return
+    key = args[0].removeprefix("!").lower()
+    text = (await own_snippets(desk, owner.id)).get(key)
+    if text is None:
+        await desk.tell(chat_id, "promote_none", agent=desk.name_of(owner.id), key=key)
+        return
+    language = desk.language(owner.id)
+    other = "en" if language == "id" else "id"
+    heading = desk.text(chat_id, "promote_yaml", key=key, agent=desk.name_of(owner.id), other=other)
+    entry = snippets.as_config_yaml(key, text, language)
+    await desk.say(chat_id, f"{heading}\n\n{entry}")
 
 
 async def target_chat(desk: AgentDesk, agent_id: int, named: int | None) -> views.CardView | None:

@@ -11,17 +11,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from agents_app import answers, chats, claims, managing, status
-from agents_app.desk import AgentDesk
+from agents_app.desk import AgentDesk, Quoted
 from handoff.config import Agent
 
 Action = Callable[[AgentDesk, Agent, int, list[str]], Awaitable[None]]
+QuotingAction = Callable[[AgentDesk, Agent, int, list[str], Quoted | None], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
-    action: Action
+    action: Action | QuotingAction
     managers_only: bool = False
+    quoting: bool = False  # its action is also given the message the command replies to
 
 
 async def show_help(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
@@ -45,11 +47,14 @@ COMMANDS = (
     Command("why", chats.why),
     Command("intent", chats.intent),
     Command("replies", answers.list_replies),
+    Command("save", answers.save, quoting=True),
+    Command("forget", answers.forget),
     Command("help", show_help),
     Command("agents", managing.agents, managers_only=True),
     Command("stats", managing.stats, managers_only=True),
     Command("assign", managing.assign, managers_only=True),
     Command("reload", managing.reload, managers_only=True),
+    Command("promote", answers.promote, managers_only=True),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 
@@ -71,7 +76,12 @@ def help_text(desk: AgentDesk, chat_id: int, spec: Agent | None) -> str:
 
 
 async def run_command(
-    desk: AgentDesk, user_id: int, chat_id: int, name: str, args: list[str]
+    desk: AgentDesk,
+    user_id: int,
+    chat_id: int,
+    name: str,
+    args: list[str],
+    quoted: Quoted | None = None,
 ) -> None:
     """An agent or manager command from the group or the agent's private chat."""
     spec = desk.agent(user_id)
@@ -87,7 +97,10 @@ async def run_command(
     if command.managers_only and not spec.manager:
         await desk.tell(chat_id, "only_managers", command=name)
         return
-    await command.action(desk, spec, chat_id, args)
+    if command.quoting:
+        await command.action(desk, spec, chat_id, args, quoted)  # type: ignore[call-arg]
+    else:
+        await command.action(desk, spec, chat_id, args)  # type: ignore[call-arg]
 
 
 async def on_start(desk: AgentDesk, agent_id: int) -> None:

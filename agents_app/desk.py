@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,13 +19,22 @@ from handoff.config import Agent, Config, HeldTakers
 from handoff.focus import Route, choose_target
 from handoff.reload import Reloaded
 from handoff.router import ActionResult, ClaimResult, Router
-from telegram_io.calls import Buttons, Priority, send_text
+from telegram_io.calls import Buttons, Priority, send_long_text
 from telegram_io.outbox import Outbox
 from telegram_io.texts import say
 
 REF = re.compile(r"^#?(\d{1,18})$")
 
 Reloader = Callable[[], Awaitable[Reloaded]]
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """The message a command was given in reply to."""
+
+    sender_id: int | None
+    kind: str  # telegram_io.messages.message_kind
+    text: str  # its text or caption
 
 
 def parse_ref(text: str | None) -> int | None:
@@ -86,8 +96,9 @@ class AgentDesk:
         return say(self.config, self.language(chat_id), key, **values)
 
     async def say(self, chat_id: int, text: str, buttons: Buttons | None = None) -> None:
+        """Send `text` (in parts, if over Telegram's limit) with the buttons under its end."""
         priority = Priority.GROUP if chat_id == self.group_id else Priority.AGENT
-        await self.outbox.put(send_text(chat_id, text, buttons, priority=priority))
+        await self.outbox.put(*send_long_text(chat_id, text, buttons, priority=priority))
 
     async def tell(self, chat_id: int, key: str, /, **values: object) -> None:
         """Say the text `key` in the chat's language."""

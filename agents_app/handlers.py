@@ -30,7 +30,8 @@ from telegram.ext import (
 
 from agents_app import answers, claims, relay
 from agents_app.commands import COMMANDS, described, help_text, on_start, run_command
-from agents_app.desk import AgentDesk
+from agents_app.desk import AgentDesk, Quoted
+from telegram_io.messages import message_kind
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,13 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
         message, user = update.effective_message, update.effective_user
         assert message is not None and user is not None and message.text is not None
         name = message.text.split()[0][1:].split("@")[0].lower()
-        await run_command(desk, user.id, message.chat.id, name, list(context.args or []))
+        reply = message.reply_to_message
+        quoted = None
+        if reply is not None:
+            sender = reply.from_user.id if reply.from_user is not None else None
+            quoted = Quoted(sender, message_kind(reply), reply.text or reply.caption or "")
+        args = list(context.args or [])
+        await run_command(desk, user.id, message.chat.id, name, args, quoted)
 
     async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user

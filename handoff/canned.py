@@ -2,8 +2,9 @@
 always in the customer's language. Pure: no Telegram, no I/O.
 
 A *ref* names one sendable answer: `r:<key>` a canned reply of the config's `replies`, `f:<intent>`
-an intent's FAQ answer. The transcript keeps the refs an agent's message sent, so a suggestion is
-not offered again in the same chat.
+an intent's FAQ answer, `p:<key>` one of the agent's own snippets (`own`: key → text, saved with
+`/save`; a team's reply of the same key comes first). The transcript keeps the refs an agent's
+message sent, so a suggestion is not offered again in the same chat.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
-from handoff.config import CannedReply, Config, Intent
+from handoff.config import REPLY_VARIABLES, CannedReply, Config, Intent
 
 # `!key` at the start, after a space, a slash or an opening bracket or quote, up to what is not a
 # letter, digit, _ or -: "!bayar," and "(!halo)" too. Any such word is a key, so one the config
@@ -23,10 +24,26 @@ MARKER = re.compile(r"(?<![^\s(\[{/\"'“‘«])!([\w-]+)")
 NEAREST = 3  # keys named when a key is unknown
 NEAREST_AT = 60  # rapidfuzz ratio a key needs to be named as "did you mean"
 FOUND_AT = 70  # rapidfuzz score a reply needs to be listed by `/replies words`
+VARIABLE = re.compile(r"\{(" + "|".join(REPLY_VARIABLES) + r")\}")
+SNIPPET_TITLE = 40  # characters of a snippet's text that stand for its title
+
+Snippets = Mapping[str, str]  # an agent's own replies: key → text
+NONE: Snippets = {}
 
 
 def reply_ref(key: str) -> str:
     return f"r:{key}"
+
+
+def snippet_ref(key: str) -> str:
+    return f"p:{key}"
+
+
+def ref_of_key(config: Config, key: str, own: Snippets = NONE) -> str | None:
+    """What `!key` sends: the team's reply of that key, else the agent's own snippet."""
+    if key in config.replies:
+        return reply_ref(key)
+    return snippet_ref(key) if key in own else None
 
 
 def faq_ref(intent: str) -> str:
@@ -57,6 +74,23 @@ def fill(template: str, values: Mapping[str, object]) -> str:
     return template.format_map({name: str(value) for name, value in values.items()})
 
 
+def as_template(text: str) -> str:
+    """An agent's snippet as a reply's template: its `{customer}`, `{agent}`, `{team}` and `{id}`
+    are variables; any other brace is the agent's own, doubled to stay as it is."""
+    parts = VARIABLE.split(text)  # text, name, text, name, …, text
+    return "".join(
+        f"{{{part}}}" if i % 2 else part.replace("{", "{{").replace("}", "}}")
+        for i, part in enumerate(parts)
+    )
+
+
+def _snippet(config: Config, ref: str, own: Snippets) -> str | None:
+    kind, _, key = ref.partition(":")
+    if kind != "p" or key in config.replies:  # the team's reply of that key comes first
+        return None
+    return own.get(key)
+
+
 def _reply(config: Config, ref: str) -> CannedReply | None:
     kind, _, key = ref.partition(":")
     return config.replies.get(key) if kind == "r" else None
@@ -71,10 +105,15 @@ def _faq(config: Config, ref: str) -> tuple[str, Intent] | None:
     return name, intent
 
 
-def text_of(config: Config, ref: str, language: str, values: Mapping[str, object]) -> str | None:
+def text_of(
+    config: Config, ref: str, language: str, values: Mapping[str, object], own: Snippets = NONE
+) -> str | None:
     """What `ref` sends to a customer speaking `language`; None when the config has no such
-    reply, or the intent no FAQ answer (a reload may have taken it away)."""
+    reply, the intent no FAQ answer (a reload may have taken it away), or the agent no such
+    snippet."""
     default = config.bot.default_language
+    if (snippet := _snippet(config, ref, own)) is not None:
+        return fill(as_template(snippet), values).strip() or None
     if (reply := _reply(config, ref)) is not None:
         return fill(in_language(reply.text, language, default), values).strip()
     if (faq := _faq(config, ref)) is not None:
@@ -82,8 +121,11 @@ def text_of(config: Config, ref: str, language: str, values: Mapping[str, object
     return None
 
 
-def title_of(config: Config, ref: str, language: str) -> str | None:
-    """What an agent sees for `ref` in lists and on buttons, in the agent's language."""
+def title_of(config: Config, ref: str, language: str, own: Snippets = NONE) -> str | None:
+    """What an agent sees for `ref` in lists and on buttons, in the agent's language (a
+    snippet's first words)."""
+    if (snippet := _snippet(config, ref, own)) is not None:
+        return snippet_title(snippet)
     if (reply := _reply(config, ref)) is not None:
         return in_language(reply.title, language, config.bot.agents_language)
     if (faq := _faq(config, ref)) is not None:
@@ -92,32 +134,50 @@ def title_of(config: Config, ref: str, language: str) -> str | None:
     return None
 
 
-def exists(config: Config, ref: str) -> bool:
-    """Whether `ref` names a reply of the config, or an intent with a FAQ answer."""
-    return _reply(config, ref) is not None or _faq(config, ref) is not None
+def snippet_title(text: str) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= SNIPPET_TITLE else words[: SNIPPET_TITLE - 1] + "…"
 
 
-def sendable(config: Config, refs: Iterable[str], sent: Iterable[str] = ()) -> list[str]:
+def exists(config: Config, ref: str, own: Snippets = NONE) -> bool:
+    """Whether `ref` names a reply of the config, an intent with a FAQ answer, or a snippet."""
+    return (
+        _reply(config, ref) is not None
+        or _faq(config, ref) is not None
+        or _snippet(config, ref, own) is not None
+    )
+
+
+def sendable(
+    config: Config, refs: Iterable[str], sent: Iterable[str] = (), own: Snippets = NONE
+) -> list[str]:
     """The refs that still name something to send and were not sent before, each once."""
     done = set(sent)
     kept: list[str] = []
     for ref in refs:
-        if ref not in done and ref not in kept and exists(config, ref):
+        if ref not in done and ref not in kept and exists(config, ref, own):
             kept.append(ref)
     return kept
 
 
-def expand(config: Config, text: str, language: str, values: Mapping[str, object]) -> Expanded:
-    """Fill the `!keys` of an agent's message in the customer's language. A line made only of
-    keys becomes their replies, a paragraph each; a key among other words is replaced where it
-    stands. Keys are matched without regard to case."""
+def expand(
+    config: Config,
+    text: str,
+    language: str,
+    values: Mapping[str, object],
+    own: Snippets = NONE,
+) -> Expanded:
+    """Fill the `!keys` of an agent's message in the customer's language (their own snippets as
+    written). A line made only of keys becomes their replies, a paragraph each; a key among
+    other words is replaced where it stands. Keys are matched without regard to case."""
     keys = [key.lower() for key in MARKER.findall(text)]
-    unknown = tuple(dict.fromkeys(key for key in keys if key not in config.replies))
+    refs_of = {key: ref_of_key(config, key, own) for key in keys}
+    unknown = tuple(key for key, ref in refs_of.items() if ref is None)
     if not keys or unknown:
         return Expanded(text, unknown=unknown)
 
     def reply(key: str) -> str:
-        filled = text_of(config, reply_ref(key.lower()), language, values)
+        filled = text_of(config, refs_of[key.lower()] or "", language, values, own)
         assert filled is not None
         return filled
 
@@ -127,28 +187,38 @@ def expand(config: Config, text: str, language: str, values: Mapping[str, object
             lines.append("\n\n".join(reply(key) for key in MARKER.findall(line)))
         else:
             lines.append(MARKER.sub(lambda match: reply(match.group(1)), line))
-    refs = tuple(dict.fromkeys(reply_ref(key) for key in keys))
+    refs = tuple(dict.fromkeys(refs_of[key] or "" for key in keys))
     return Expanded("\n".join(lines).strip(), refs)
 
 
-def nearest_keys(config: Config, key: str) -> list[str]:
-    """The replies' keys most like a mistyped `key`, closest first."""
+def nearest_keys(config: Config, key: str, own: Snippets = NONE) -> list[str]:
+    """The keys (the team's replies and the agent's snippets) most like a mistyped `key`,
+    closest first."""
     found = process.extract(
-        key.lower(), list(config.replies), scorer=fuzz.ratio, limit=NEAREST, score_cutoff=NEAREST_AT
+        key.lower(),
+        list(dict.fromkeys([*config.replies, *own])),
+        scorer=fuzz.ratio,
+        limit=NEAREST,
+        score_cutoff=NEAREST_AT,
     )
     return [name for name, _, _ in found]
 
 
-def search(config: Config, words: str) -> list[str]:
-    """The keys of the replies that match `words` (key, titles, keywords or text, either
-    language, typos forgiven), best first; every key when `words` is empty."""
-    query = utils.default_process(words)
-    if not query:
-        return list(config.replies)
-    scored = []
+def search(config: Config, words: str, own: Snippets = NONE) -> list[str]:
+    """The refs of the agent's snippets and the team's replies that match `words` (key, titles,
+    keywords or text, either language, typos forgiven), best first, the agent's own first among
+    equals; every one when `words` is empty."""
+    library = [(snippet_ref(key), [key, text]) for key, text in own.items()]
+    library = [(ref, fields) for ref, fields in library if exists(config, ref, own)]
     for key, reply in config.replies.items():
         fields = [key, *reply.title.values(), *reply.text.values()]
         fields += [keyword for keywords in reply.keywords.values() for keyword in keywords]
+        library.append((reply_ref(key), fields))
+    query = utils.default_process(words)
+    if not query:
+        return [ref for ref, _ in library]
+    scored = []
+    for order, (ref, fields) in enumerate(library):
         score = max(
             fuzz.partial_ratio(query, field, processor=utils.default_process)
             if len(field) > len(query)
@@ -156,5 +226,10 @@ def search(config: Config, words: str) -> list[str]:
             for field in fields
         )
         if score >= FOUND_AT:
-            scored.append((-score, key))
-    return [key for _, key in sorted(scored)]
+            scored.append((-score, order, ref))
+    return [ref for _, _, ref in sorted(scored)]
+
+
+def key_of(ref: str) -> str:
+    """What an agent types after `!` for a reply or snippet ref."""
+    return ref.partition(":")[2]

@@ -47,6 +47,7 @@ from handoff.tables import (
     IntentLabel,
     Message,
     Offer,
+    Snippet,
     TrailEvent,
     UtcDateTime,
 )
@@ -64,6 +65,7 @@ trail = TrailEvent.__table__
 messages = Message.__table__
 customers = Customer.__table__
 intent_labels = IntentLabel.__table__
+snippets = Snippet.__table__
 
 BEFORE_HANDOFF = timedelta(hours=24)  # how far back a first chat's transcript reaches
 REFUSED_OFFERS = (OfferState.TIMED_OUT, OfferState.DECLINED)
@@ -924,3 +926,31 @@ def corrected_examples(conn: Connection, limit: int) -> list[tuple[str, str]]:
         .limit(limit)
     )
     return [(row.text, row.intent) for row in reversed(rows.all())]
+
+
+# ---- agents' own snippets ----------------------------------------------------------------------
+
+
+def snippets_of(conn: Connection, agent_id: int) -> dict[str, str]:
+    """An agent's snippets, key → text, by key."""
+    rows = conn.execute(
+        select(snippets.c.key, snippets.c.text)
+        .where(snippets.c.agent_id == agent_id)
+        .order_by(snippets.c.key)
+    )
+    return {row.key: row.text for row in rows}
+
+
+def save_snippet(conn: Connection, now: datetime, agent_id: int, key: str, text: str) -> bool:
+    """Keep `text` as the agent's snippet `key`; True when it replaced one of that key."""
+    mine = and_(snippets.c.agent_id == agent_id, snippets.c.key == key)
+    replaced = conn.execute(update(snippets).where(mine).values(text=text, saved_at=now)).rowcount
+    if not replaced:
+        conn.execute(insert(snippets).values(agent_id=agent_id, key=key, text=text, saved_at=now))
+    return bool(replaced)
+
+
+def forget_snippet(conn: Connection, agent_id: int, key: str) -> bool:
+    """Remove the agent's snippet `key`; False when they had none of that key."""
+    mine = and_(snippets.c.agent_id == agent_id, snippets.c.key == key)
+    return bool(conn.execute(snippets.delete().where(mine)).rowcount)

@@ -203,6 +203,17 @@ class IntentLabel(SQLModel, table=True):
     created_at: datetime = _at(nullable=False)
 
 
+class Snippet(SQLModel, table=True):
+    """An agent's own canned reply (`/save key`): sent with `!key` by that agent only, as written."""
+
+    __table_args__ = (UniqueConstraint("agent_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = _telegram_id()
+    key: str = Field(max_length=32)
+    text: str
+    saved_at: datetime = _at(nullable=False)
+
+
 class Csat(SQLModel, table=True):
     conversation_id: int = Field(primary_key=True, foreign_key="conversation.id")
     score: int = Field(ge=1, le=5)

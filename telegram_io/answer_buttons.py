@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handoff.canned import title_of
+from handoff.canned import NONE, Snippets, title_of
 from handoff.config import Config
 from telegram_io.calls import Buttons
 
 SUGGESTED, CANNED = "sg", "cr"  # a suggestion's button; a reply chosen from /replies
 HOW = {SUGGESTED: "suggested", CANNED: "canned"}  # what the transcript says
-DATA = re.compile(r"^(sg|cr):(\d{1,18}):([fr]:[\w-]{1,64})$")
+DATA = re.compile(r"^(sg|cr):(\d{1,18}):([fpr]:[\w-]{1,64})$")
 DATA_LIMIT = 64  # bytes of callback_data Telegram takes
 LABEL_LIMIT = 40  # characters of a title on a button
 
@@ -26,13 +26,18 @@ class Pressed:
 
 
 def answer_buttons(
-    config: Config, conversation_id: int, refs: list[str], language: str, kind: str = SUGGESTED
+    config: Config,
+    conversation_id: int,
+    refs: list[str],
+    language: str,
+    kind: str = SUGGESTED,
+    own: Snippets = NONE,
 ) -> Buttons:
-    """One row per answer, titled in the agent's `language`; an answer whose data would not fit
-    Telegram's 64 bytes (a very long intent name) is left out."""
+    """One row per answer (`own`: the agent's snippets), titled in the agent's `language`; an
+    answer whose data would not fit Telegram's 64 bytes (a very long intent name) is left out."""
     rows: Buttons = []
     for ref in refs:
-        title = title_of(config, ref, language)
+        title = title_of(config, ref, language, own)
         data = f"{kind}:{conversation_id}:{ref}"
         if title is None or len(data.encode()) > DATA_LIMIT or DATA.match(data) is None:
             continue

@@ -408,7 +408,7 @@ async def test_command_menus_are_set_for_customers_the_group_and_each_agent(
         (c.name, say(english, "en", f"command_{c.name}")) for c in COMMANDS if not c.managers_only
     ]
     manager_menu = [(c.name, say(english, "en", f"command_{c.name}")) for c in COMMANDS]
-    assert {"agents", "stats", "assign", "reload"} == {n for n, _ in manager_menu} - {
+    assert {"agents", "stats", "assign", "reload", "promote"} == {n for n, _ in manager_menu} - {
         n for n, _ in agent_menu
     }
     customers_en = [

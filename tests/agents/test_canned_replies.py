@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from agents_app import answers
-from handoff import store
+from handoff import snippets, store
 from handoff.config import Config
 from tests.agents.test_hot_reload import save
 from tests.sandbox_support import SandboxClient
@@ -358,3 +358,171 @@ async def test_a_chat_handed_off_after_an_faq_answer_comes_with_the_replies_its_
         offered = [data for _, data in buttons(context)]
         assert f"sg:{conversation_id}:r:restart_modem" in offered
         assert not any(data.startswith(f"sg:{conversation_id}:f:") for data in offered)
+
+
+# ---- agents' own snippets (/save, /forget, /promote) --------------------------------------------
+
+
+async def test_an_agent_saves_a_message_of_their_own_and_sends_it_with_its_key(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs, modem merah")
+        mine = await agent.says("Teknisi kami datang besok jam 9 ya {customer}, mohon ditunggu.")
+        await budi.sees("Teknisi kami datang besok jam 9 ya {customer}")  # relayed as written
+
+        await agent.says("/save jadwal_teknisi", reply_to_message_id=mine["message_id"])
+        await agent.sees("Saved as !jadwal_teknisi: only you can send it.")
+        await agent.says("!jadwal_teknisi\nSampai besok!")
+        shown = await budi.sees("Teknisi kami datang besok jam 9 ya Budi, mohon ditunggu.")
+        assert text_of(shown).endswith("\nSampai besok!")
+        line = (await transcript_rows(desk, conversation_id))[-1]
+        assert (line.reply_refs, line.reply_how) == ("p:jadwal_teknisi", "canned")
+
+        # /replies shows the agent's own first, with a button; a press sends it (once)
+        await agent.says("/replies teknisi besok")
+        listed = await agent.sees(f"Canned replies for #{conversation_id} · Budi")
+        assert "!jadwal_teknisi · Teknisi kami datang besok jam 9 ya {cus… (yours)" in (
+            text_of(listed)
+        )
+        # already sent in this chat: no button for it
+        assert f"cr:{conversation_id}:p:jadwal_teknisi" not in [d for _, d in buttons(listed)]
+
+        # replaced by a newer message of the same key; removed with /forget
+        newer = await agent.says("Besok teknisi datang jam 10.")
+        await agent.says("/save !Jadwal_Teknisi", reply_to_message_id=newer["message_id"])
+        await agent.sees("Replaced your !jadwal_teknisi with this message.")
+        await agent.says("/forget jadwal_teknisi")
+        await agent.sees("Removed your !jadwal_teknisi.")
+        await agent.says("/forget jadwal_teknisi")
+        await agent.sees("You have no snippet !jadwal_teknisi.")
+        before = len(await budi.bot_texts())
+        await agent.says("!jadwal_teknisi")
+        await agent.sees("Not sent: there is no canned reply !jadwal_teknisi.")
+        await nothing_new(budi, before)
+
+
+def someone_else(desk: Desk, agent: Chat, *, manager: bool) -> Chat:
+    """Another agent of the config than `agent`, a manager or not."""
+    spec = next(a for a in desk.config.agents if a.id != agent.id and a.manager == manager)
+    return desk.agent(spec.id)
+
+
+async def test_a_snippet_is_its_agents_alone(sandbox: SandboxClient, tmp_path: Path) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        _, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs")
+        mine = await agent.says("Saya cek dulu ya.")
+        await agent.says("/save cekdulu", reply_to_message_id=mine["message_id"])
+        await agent.sees("Saved as !cekdulu")
+        other = someone_else(desk, agent, manager=False)
+        await other.says("/replies cek dulu")
+        listed = await other.sees("Canned replies")
+        assert "!cekdulu" not in text_of(listed)
+        assert await snippets.of_agent(desk.bot.engine, other.id) == {}
+        # a button's data naming a snippet is read as the presser's own snippet of that key
+        on_button = answers.on_answer_button
+        forged = f"cr:{conversation_id}:p:cekdulu"
+        assert (await on_button(desk.bot.agent_desk, other.id, forged)).endswith(
+            f"#{conversation_id} is no longer yours: not sent."
+        )
+        theirs = await other.says("Punya saya.")
+        await other.says("/save punyaku", reply_to_message_id=theirs["message_id"])
+        await other.sees("Saved as !punyaku")
+        pressed = f"cr:{conversation_id}:p:punyaku"
+        assert await on_button(desk.bot.agent_desk, agent.id, pressed) == (
+            "That answer is no longer in the config."
+        )
+        assert await on_button(desk.bot.agent_desk, agent.id, forged) == (
+            f"Sent to #{conversation_id} · Budi."
+        )
+
+
+async def test_save_refuses_what_it_cannot_keep_and_keeps_nothing(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        _, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs")
+        relayed = await agent.sees(f"#{conversation_id} · Budi")  # the bot's, not the agent's
+        mine = await agent.says("Sebentar ya Kak.")
+        with_keys = await agent.says("!halo")
+        photo = await agent.sends(photo=b"\x89PNG fake", filename="modem.png")
+
+        refusals = [
+            ("/save", {}, "Write it as: reply to one of your own messages with /save key"),
+            ("/save sebentar", {}, "Write it as: reply to one of your own messages"),
+            ("/save a b", {"reply_to_message_id": mine["message_id"]}, "Write it as:"),
+            (
+                "/save budi",
+                {"reply_to_message_id": relayed["message_id"]},
+                "Not saved: that message is not yours.",
+            ),
+            (
+                "/save Tunggu!",
+                {"reply_to_message_id": mine["message_id"]},
+                "Not saved: “tunggu!” cannot be a key",
+            ),
+            (
+                "/save ÄÖ",
+                {"reply_to_message_id": mine["message_id"]},
+                "Not saved: “äö” cannot be a key",
+            ),
+            (
+                "/save halo",
+                {"reply_to_message_id": mine["message_id"]},
+                "Not saved: !halo is the team's canned reply already.",
+            ),
+            (
+                "/save salam",
+                {"reply_to_message_id": with_keys["message_id"]},
+                "Not saved: that message has !keys",
+            ),
+            (
+                "/save foto",
+                {"reply_to_message_id": photo["message_id"]},
+                "Not saved: only a text message can be kept as a snippet.",
+            ),
+            ("/forget", {}, "Write it as /forget key."),
+        ]
+        for command, fields, answer in refusals:
+            await agent.says(command, **fields)
+            await agent.sees(answer)
+        async with desk.bot.engine.connect() as conn:
+            assert (await conn.execute(select(store.snippets))).all() == []
+
+
+async def test_a_manager_promotes_a_snippet_to_the_config_and_the_team_has_it_after_reload(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    path = tmp_path / "frontdoor.yaml"
+    config = desk_config(bot={"config_check_every": 0.05})
+    data = config.model_dump(mode="json")
+    save(path, data)
+    async with agents_desk(sandbox, tmp_path, config=config, config_path=path) as desk:
+        budi, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs")
+        mine = await agent.says("Mohon maaf {customer}, ada gangguan di area Anda.\nKode: {A7}")
+        await agent.says("/save area", reply_to_message_id=mine["message_id"])
+        await agent.sees("Saved as !area")
+        boss = someone_else(desk, agent, manager=True)
+        await boss.says(f"/promote area {desk.username(agent.id)}")
+        printed = text_of(await boss.sees("as a team reply: paste this under `replies:`"))
+        entry = printed.split("\n\n", 1)[1]
+
+        # the YAML pasted under replies: is a valid reply; after the reload the team has it
+        text = path.read_text()
+        path.write_text(text.replace("replies:\n", f"replies:\n{entry}\n", 1))
+        await desk.agent(1001).sees("Config reloaded")
+        assert desk.config.replies["area"].text["en"] == (
+            "Mohon maaf {customer}, ada gangguan di area Anda.\nKode: {{A7}}"
+        )
+        await agent.says("!area")
+        await budi.sees("Mohon maaf Budi, ada gangguan di area Anda.\nKode: {A7}")
+        line = (await transcript_rows(desk, conversation_id))[-1]
+        assert line.reply_refs == "r:area"  # the team's now
+
+        await boss.says("/promote nothing")
+        await boss.sees("has no snippet !nothing.")
+        await boss.says("/promote area @nobody")
+        await boss.sees("Not an agent of the config: @nobody.")
+        other = someone_else(desk, agent, manager=False)
+        await other.says("/promote area")
+        await other.sees("Only managers can use /promote.")

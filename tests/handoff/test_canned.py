@@ -200,8 +200,50 @@ def test_refs_name_replies_and_faq_answers_that_exist() -> None:
 
 def test_search_finds_by_key_title_keyword_or_text_with_typos() -> None:
     config = config_with()
-    assert canned.search(config, "")[:3] == ["halo", "nomor", "restart_modem"]
-    assert canned.search(config, "modem")[0] == "restart_modem"
-    assert canned.search(config, "nomer pelangan")[0] == "nomor"
-    assert canned.search(config, "customer number")[0] == "nomor"
+    assert canned.search(config, "")[:3] == ["r:halo", "r:nomor", "r:restart_modem"]
+    assert canned.search(config, "modem")[0] == "r:restart_modem"
+    assert canned.search(config, "nomer pelangan")[0] == "r:nomor"
+    assert canned.search(config, "customer number")[0] == "r:nomor"
     assert canned.search(config, "qwertyuiop") == []
+
+
+# ---- an agent's own snippets -------------------------------------------------------------------
+
+OWN = {"jadwal": "Teknisi datang besok jam 9, {customer}.", "kode": "Kode: {x} {y}"}
+
+
+def test_an_agents_snippet_is_sent_as_written_with_the_variables_a_reply_may_use() -> None:
+    config = config_with()
+    expanded = canned.expand(config, "!jadwal\nMaaf ya", "en", VALUES, OWN)
+    assert expanded.text == "Teknisi datang besok jam 9, Budi.\nMaaf ya"
+    assert expanded.refs == ("p:jadwal",)
+    # braces that are not a reply's variables are the agent's own words, left alone
+    assert canned.expand(config, "!kode", "id", VALUES, OWN).text == "Kode: {x} {y}"
+    assert canned.as_template("{customer}: {x} {{id}} }{") == "{customer}: {{x}} {{{id}}} }}{{"
+
+
+def test_a_teams_reply_comes_before_a_snippet_of_the_same_key() -> None:
+    config = config_with()
+    own = {"halo": "my own hello"}
+    expanded = canned.expand(config, "!halo", "en", VALUES, own)
+    assert expanded.refs == ("r:halo",)
+    assert canned.text_of(config, "p:halo", "en", VALUES, own) is None
+    assert canned.search(config, "", own)[:2] == ["r:halo", "r:nomor"]
+
+
+def test_another_agents_snippet_is_unknown_and_the_nearest_keys_include_ones_own() -> None:
+    config = config_with()
+    assert canned.expand(config, "!jadwal", "id", VALUES).unknown == ("jadwal",)
+    assert canned.nearest_keys(config, "jadwl", OWN) == ["jadwal"]
+
+
+def test_search_lists_ones_snippets_first_then_the_teams() -> None:
+    config = config_with()
+    assert canned.search(config, "", OWN)[:3] == ["p:jadwal", "p:kode", "r:halo"]
+    assert canned.search(config, "teknisi besok", OWN)[0] == "p:jadwal"
+    assert (
+        canned.title_of(config, "p:jadwal", "en", OWN) == "Teknisi datang besok jam 9, {customer}."
+    )
+    assert canned.sendable(config, ["p:jadwal", "p:gone", "r:halo"], ["r:halo"], OWN) == [
+        "p:jadwal"
+    ]
