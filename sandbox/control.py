@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox import inline
 from sandbox.core import SANDBOX_KEY, Fault, Sandbox
 from sandbox.errors import ApiError
 from sandbox.events import stream_events
@@ -282,8 +283,6 @@ async def user_send(request: web.Request) -> web.Response:
     chat = chat or world.private_chat(user)
     if media is not None:
         content = {**media.store(world), **content}
-    if not chat.is_group and user.blocked:
-        world.set_blocked(user, False)  # writing to a blocked bot restarts it, as in Telegram
     message, update_id = world.user_message(user, chat, content)
     return _ok({"message": message, "update_id": update_id})
 
@@ -314,6 +313,64 @@ async def callback_answer(request: web.Request) -> web.Response:
     if record is None:
         raise ControlError(404, f"callback query {request.match_info['query_id']} not found")
     return _ok({"answered": record["answered"], "answer": record.get("answer")})
+
+
+async def user_inline(request: web.Request) -> web.Response:
+    """POST /sandbox/users/{uid}/inline {query, chat_id?, offset?} → {"inline_query_id",
+    "inline_query", "update_id"}: the user types `@bot <query>` in a chat (their chat with the bot
+    when chat_id is absent; another user's id: their chat with that user; or a group of theirs)."""
+    world = _sandbox(request).world
+    user = _user(world, int_path(request, "uid"))
+    body = await json_body(request)
+    text = field(body, "query", str, required=True)
+    offset = field(body, "offset", str) or ""
+    chat_id = field(body, "chat_id", int)
+    if len(text) > inline.QUERY_LIMIT:
+        raise ControlError(400, f"query is longer than {inline.QUERY_LIMIT} characters")
+    if len(offset.encode()) > inline.OFFSET_LIMIT:
+        raise ControlError(400, f"offset is longer than {inline.OFFSET_LIMIT} bytes")
+    if chat_id is None:
+        chat_id = user.id
+    elif chat_id not in world.users:
+        _chat_of(world, user, chat_id)  # a group the user is in, or 404 / 403
+    record, update_id = inline.ask(world, user, chat_id, text, offset)
+    return _ok({"inline_query_id": record.id, "inline_query": record.query, "update_id": update_id})
+
+
+def _inline_query(world: World, query_id: str) -> inline.InlineQuery:
+    record = world.inline_queries.get(query_id)
+    if record is None:
+        raise ControlError(404, f"inline query {query_id} not found")
+    return record
+
+
+async def inline_answer(request: web.Request) -> web.Response:
+    """GET /sandbox/inline/{query_id} → {"answered": bool, "answer": {results, cache_time,
+    is_personal, next_offset, button?}}: what the user's app lists under the input field."""
+    record = _inline_query(_sandbox(request).world, request.match_info["query_id"])
+    answer = record.answer.as_dict() if record.answer else None
+    return _ok({"answered": answer is not None, "answer": answer})
+
+
+async def user_choose(request: web.Request) -> web.Response:
+    """POST /sandbox/users/{uid}/choose {inline_query_id, result_id} → {"message", "update_id",
+    "chosen_inline_result", "chosen_update_id"}: the user picks a result of their query; it is
+    posted from them `via_bot` (message: null in a chat with another user, which the sandbox
+    does not keep)."""
+    world = _sandbox(request).world
+    user = _user(world, int_path(request, "uid"))
+    body = await json_body(request)
+    record = _inline_query(world, field(body, "inline_query_id", str, required=True))
+    result_id = field(body, "result_id", str, required=True)
+    message, update_id, chosen, chosen_update_id = inline.choose(world, user, record, result_id)
+    return _ok(
+        {
+            "message": message,
+            "update_id": update_id,
+            "chosen_inline_result": chosen,
+            "chosen_update_id": chosen_update_id,
+        }
+    )
 
 
 async def user_block(request: web.Request) -> web.Response:
@@ -429,6 +486,9 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/users/{uid}/send", user_send)
     r.add_post("/users/{uid}/press", user_press)
     r.add_get("/callbacks/{query_id}", callback_answer)
+    r.add_post("/users/{uid}/inline", user_inline)
+    r.add_get("/inline/{query_id}", inline_answer)
+    r.add_post("/users/{uid}/choose", user_choose)
     r.add_post("/users/{uid}/{action:block|unblock}", user_block)
     r.add_get("/chats/{chat_id}/messages", chat_messages)
     r.add_get("/events", stream_events)

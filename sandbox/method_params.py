@@ -22,6 +22,8 @@ SUGGESTED_POST = ("SuggestedPostParameters",)
 REPLY_PARAMETERS = ("ReplyParameters",)
 RICH_MESSAGE = ("InputRichMessage",)
 INLINE_MARKUP = ("InlineKeyboardMarkup",)
+INLINE_RESULTS = ("Array of InlineQueryResult",)
+RESULTS_BUTTON = ("InlineQueryResultsButton",)
 ANY_MARKUP = ("InlineKeyboardMarkup", "ReplyKeyboardMarkup", "ReplyKeyboardRemove", "ForceReply")
 
 METHOD_PARAMS: dict[str, dict[str, Param]] = {
@@ -91,6 +93,14 @@ METHOD_PARAMS: dict[str, dict[str, Param]] = {
         "show_alert": (BOOL, False),
         "url": (STR, False),
         "cache_time": (INT, False),
+    },
+    "answerInlineQuery": {
+        "inline_query_id": (STR, True),
+        "results": (INLINE_RESULTS, True),
+        "cache_time": (INT, False),
+        "is_personal": (BOOL, False),
+        "next_offset": (STR, False),
+        "button": (RESULTS_BUTTON, False),
     },
     "copyMessage": {
         "chat_id": (CHAT_ID, True),

@@ -33,6 +33,7 @@ MISSING_WORDING = {
     "message_id": "message identifier is not specified",
     "from_chat_id": "from_chat_id is empty",
     "callback_query_id": "query is too old and response timeout expired or query ID is invalid",
+    "inline_query_id": "query is too old and response timeout expired or query ID is invalid",
     "photo": "there is no photo in the request",
     "document": "there is no document in the request",
     "voice": "there is no voice in the request",
@@ -50,6 +51,8 @@ UNPARSABLE_WORDING = {
     "caption_entities": "can't parse entities JSON object",
     "allowed_updates": "can't parse allowed updates JSON array",
     "commands": "can't parse commands JSON object",
+    "results": "can't parse JSON encoded inline query results",
+    "button": "can't parse inline query results button JSON object",
 }
 _INTEGER = re.compile(r"-?\d+")
 _TRUE = frozenset({"true", "1", "True"})

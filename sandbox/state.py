@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox.errors import CHAT_NOT_FOUND, ApiError, bad_request, forbidden
 from sandbox.files import FileStore
+from sandbox.inline import InlineQuery
 from sandbox.updates import UpdateQueue
 
 DEFAULT_BOT_ID = 1000000001
@@ -98,6 +99,10 @@ class World:
         self.updates = UpdateQueue()
         self.first_message_id = 1  # of every new chat (see `continue_numbering`)
         self.callbacks: dict[str, dict[str, Any]] = {}
+        self.inline_queries: dict[str, InlineQuery] = {}  # see sandbox/inline.py
+        # inline_message_id → (chat id, message id) of a chosen result with a keyboard; None when
+        # it went to a chat between two users, which the sandbox does not keep
+        self.inline_messages: dict[str, tuple[int, int] | None] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.listeners: list[Listener] = [] if listeners is None else listeners
         self.webhook = WebhookConfig()
@@ -244,10 +249,14 @@ class World:
     def user_message(
         self, user: UserRecord, chat: ChatRecord, content: dict[str, Any]
     ) -> tuple[dict[str, Any], int | None]:
-        """A user posts; the bot gets it as a `message` update."""
+        """A user posts; the bot gets it as a `message` update, unless it has left the group."""
         if not chat.is_group:
+            if user.blocked:  # writing to a blocked bot restarts it, as in Telegram
+                self.set_blocked(user, False)
             user.started = True
         message = self.post(chat, user.as_user(), content)
+        if chat.is_group and not chat.bot_member:
+            return message, None
         return message, self.updates.put("message", message)
 
     def press(
@@ -259,13 +268,15 @@ class World:
             raise ApiError(404, f"message {message_id} not found in chat {chat.id}")
         if not _has_button(message, data):
             raise ApiError(404, f"message {message_id} has no button with callback_data {data!r}")
-        query = {
-            "id": str(next(self._callback_ids)),
-            "from": user.as_user(),
-            "message": dict(message),
-            "chat_instance": str(abs(chat.id)),
-            "data": data,
-        }
+        query: dict[str, Any] = {"id": str(next(self._callback_ids)), "from": user.as_user()}
+        # A message sent in inline mode comes back by its inline_message_id, not as a Message.
+        spot = (chat.id, message_id)
+        inline_id = next((key for key, at in self.inline_messages.items() if at == spot), None)
+        if inline_id is None:
+            query["message"] = dict(message)
+        else:
+            query["inline_message_id"] = inline_id
+        query.update({"chat_instance": str(abs(chat.id)), "data": data})
         self.callbacks[query["id"]] = {"query": query, "answered": False}
         self.emit("callback_pressed", callback_query=query)
         return query, self.updates.put("callback_query", query)

@@ -179,6 +179,36 @@ class SandboxClient:
                 raise AssertionError(f"callback query {query_id} was not answered")
             await asyncio.sleep(0.02)
 
+    async def inline_query(
+        self, user_id: int, query: str, chat_id: int | None = None, offset: str = ""
+    ) -> str:
+        """The user types `@bot <query>` in a chat (their chat with the bot unless chat_id: a
+        group, or another user's id for their chat with that user) → the inline_query_id."""
+        body: dict[str, Any] = {"query": query, "offset": offset}
+        if chat_id is not None:
+            body["chat_id"] = chat_id
+        answer = await self._call("POST", f"/sandbox/users/{user_id}/inline", body)
+        return answer["inline_query_id"]
+
+    async def inline_answer(self, query_id: str, timeout: float = 3.0) -> dict[str, Any]:
+        """What the bot answered to an inline query (waits for the answer): {results,
+        cache_time, is_personal, next_offset, button?}."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = await self._call("GET", f"/sandbox/inline/{query_id}")
+            if found["answered"]:
+                return found["answer"]
+            if loop.time() > deadline:
+                raise AssertionError(f"inline query {query_id} was not answered")
+            await asyncio.sleep(0.02)
+
+    async def choose_inline(self, user_id: int, query_id: str, result_id: str) -> dict[str, Any]:
+        """The user picks a result of their answered inline query → {message (None in a chat
+        with another user), update_id, chosen_inline_result, chosen_update_id}."""
+        body = {"inline_query_id": query_id, "result_id": result_id}
+        return await self._call("POST", f"/sandbox/users/{user_id}/choose", body)
+
     async def block(self, user_id: int) -> dict[str, Any]:
         """The user blocks the bot."""
         return await self._call("POST", f"/sandbox/users/{user_id}/block")

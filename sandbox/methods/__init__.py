@@ -1,5 +1,11 @@
 """Bot API method handlers, one module per concern, gathered into one table."""
 
-from sandbox.methods import chats, media, messages, updates
+from sandbox.methods import chats, inline, media, messages, updates
 
-HANDLERS = {**updates.HANDLERS, **messages.HANDLERS, **media.HANDLERS, **chats.HANDLERS}
+HANDLERS = {
+    **updates.HANDLERS,
+    **messages.HANDLERS,
+    **media.HANDLERS,
+    **chats.HANDLERS,
+    **inline.HANDLERS,
+}

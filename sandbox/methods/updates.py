@@ -18,7 +18,7 @@ def get_me(call: Call, p: dict[str, Any]) -> dict[str, Any]:
         **call.world.bot_user(),
         "can_join_groups": True,
         "can_read_all_group_messages": True,
-        "supports_inline_queries": False,
+        "supports_inline_queries": True,  # inline mode: sandbox/inline.py
         "can_connect_to_business": False,
         "has_main_web_app": False,
     }

@@ -3,6 +3,7 @@
 "use strict";
 
 const DEBOUNCE_MS = 50;
+const INLINE_DEBOUNCE_MS = 300;
 const TOAST_MS = 4000;
 const ANSWER_POLL_MS = 100;
 const ANSWER_WAIT_MS = 5000;
@@ -24,7 +25,7 @@ const MEDIA_LABELS = {
 };
 const PLAIN_FIELDS = new Set([
   "message_id", "from", "chat", "date", "edit_date", "text", "entities", "caption",
-  "caption_entities", "reply_markup", "reply_to_message", "message_thread_id",
+  "caption_entities", "reply_markup", "reply_to_message", "message_thread_id", "via_bot",
 ]);
 // MessageEntity type → [tag, class]; text_link and url become links, other types stay plain.
 const ENTITY_ELEMENTS = {
@@ -184,6 +185,7 @@ function messageElement(pane, message, me) {
 function metaLine(pane, message) {
   const meta = element("div", "meta");
   meta.append(element("span", "sender", fullName(message.from)));
+  if (message.via_bot) meta.append(element("span", "via", `via @${message.via_bot.username}`));
   meta.append(element("span", "time", clockTime(message.date)));
   if (message.edit_date) meta.append(element("span", "edited", "edited"));
   const reply = element("button", "reply", "↩");
@@ -254,6 +256,7 @@ function send(pane) {
   const actor = pane.actor();
   pane.compose.value = "";
   autosize(pane.compose);
+  showInline(pane, null, []);
   setReply(pane, null);
   pane.outbox = pane.outbox.then(async () => {
     try {
@@ -265,6 +268,54 @@ function send(pane) {
       toast(pane, error.message, "error");
     }
   });
+}
+
+// Inline mode: "@<bot> words" in the message box asks the bot and lists its results above it.
+function inlineWords(pane) {
+  const match = pane.compose.value.match(/^@(\w+)\s([^]*)$/);
+  return match?.[1] === state.setup.bot.username ? match[2] : null;
+}
+
+function scheduleInline(pane) {
+  clearTimeout(pane.inlineTimer);
+  const words = inlineWords(pane);
+  if (words === null) return showInline(pane, null, []);
+  const ask = () => askInline(pane, words).catch((error) => toast(pane, error.message, "error"));
+  pane.inlineTimer = setTimeout(ask, INLINE_DEBOUNCE_MS);
+}
+
+async function askInline(pane, words) {
+  const body = pane.isGroup ? { query: words, chat_id: pane.chatId } : { query: words };
+  const asked = await api("POST", `/sandbox/users/${pane.actor()}/inline`, body);
+  const deadline = Date.now() + ANSWER_WAIT_MS;
+  while (inlineWords(pane) === words && Date.now() < deadline) {
+    const found = await api("GET", `/sandbox/inline/${asked.inline_query_id}`);
+    if (found.answered) return showInline(pane, asked.inline_query_id, found.answer.results);
+    await sleep(ANSWER_POLL_MS);
+  }
+}
+
+function showInline(pane, queryId, results) {
+  const list = pane.el.querySelector(".inline-results");
+  list.replaceChildren(...results.map((result) => {
+    const item = element("button", "inline-result", result.title || result.id);
+    item.type = "button";
+    item.addEventListener("click", () => chooseInline(pane, queryId, result.id));
+    return item;
+  }));
+  list.hidden = !results.length;
+}
+
+async function chooseInline(pane, queryId, resultId) {
+  const body = { inline_query_id: queryId, result_id: String(resultId) };
+  try {
+    await api("POST", `/sandbox/users/${pane.actor()}/choose`, body);
+    pane.compose.value = "";
+    autosize(pane.compose);
+    showInline(pane, null, []);
+  } catch (error) {
+    toast(pane, error.message, "error");
+  }
 }
 
 function setReply(pane, message) {
@@ -324,7 +375,10 @@ function wireComposer(pane) {
       form.requestSubmit();
     }
   });
-  pane.compose.addEventListener("input", () => autosize(pane.compose));
+  pane.compose.addEventListener("input", () => {
+    autosize(pane.compose);
+    scheduleInline(pane);
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     send(pane);
