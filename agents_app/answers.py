@@ -11,7 +11,7 @@ from handoff.config import Agent
 from handoff.focus import Route, choose_target
 from handoff.store import SentMessage
 from telegram_io.answer_buttons import CANNED, answer_buttons, pressed
-from telegram_io.calls import send_text
+from telegram_io.calls import send_text, send_with_files
 from telegram_io.messages import TEXT_LIMIT, telegram_length
 
 LISTED = 20  # replies a /replies answer names
@@ -39,12 +39,14 @@ async def send_answer(
     refs: tuple[str, ...],
     how: str,
     message_id: int | None = None,
+    files: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """Keep the answer for the transcript (with the refs it sent, and how), then send it to the
-    chat's customer as one message."""
+    chat's customer as one message (with its replies' files: the text as a single file's
+    caption when it fits, else after them)."""
     entry = SentMessage(
         "agent",
-        "text",
+        files[0][0] if len(files) == 1 else "text",
         text,
         agent_id=agent_id,
         telegram_message_id=message_id,
@@ -52,7 +54,14 @@ async def send_answer(
         reply_how=how,
     )
     await desk.router.record_messages(chat.customer_id, chat.conversation_id, [entry])
-    await desk.outbox.put(send_text(chat.customer_id, text, conversation_id=chat.conversation_id))
+    if not files:
+        call = send_text(chat.customer_id, text, conversation_id=chat.conversation_id)
+        await desk.outbox.put(call)
+        return
+    sources = [(kind, desk.outbox.file_source(path)) for kind, path in files]
+    await desk.outbox.put(
+        *send_with_files(chat.customer_id, text, sources, conversation_id=chat.conversation_id)
+    )
 
 
 async def send_canned(
@@ -73,7 +82,9 @@ async def send_canned(
     if (refusal := too_long(desk, agent_id, expanded.text)) is not None:
         await desk.say(agent_id, refusal)
         return True
-    await send_answer(desk, agent_id, chat, expanded.text, expanded.refs, "canned", message_id)
+    await send_answer(
+        desk, agent_id, chat, expanded.text, expanded.refs, "canned", message_id, expanded.files
+    )
     return True
 
 
@@ -130,7 +141,9 @@ async def on_answer_button(desk: AgentDesk, agent_id: int, data: str) -> str:
         return desk.text(agent_id, "answer_sent_before", id=chat.conversation_id)
     if (refusal := too_long(desk, agent_id, text)) is not None:
         return refusal
-    await send_answer(desk, agent_id, chat, text, (asked.ref,), asked.how)
+    file = canned.file_of(desk.config, asked.ref)
+    files = (file,) if file is not None else ()
+    await send_answer(desk, agent_id, chat, text, (asked.ref,), asked.how, files=files)
     return desk.text(agent_id, "answer_sent", id=chat.conversation_id, customer=chat.customer_name)
 
 

@@ -57,6 +57,7 @@ class Expanded:
     text: str
     refs: tuple[str, ...] = ()  # what it sends, in order, each once
     unknown: tuple[str, ...] = ()  # keys no reply has: then nothing is to be sent
+    files: tuple[tuple[str, str], ...] = ()  # (photo|document, path) its replies send along
 
     @property
     def canned(self) -> bool:
@@ -134,6 +135,12 @@ def title_of(config: Config, ref: str, language: str, own: Snippets = NONE) -> s
     return None
 
 
+def file_of(config: Config, ref: str) -> tuple[str, str] | None:
+    """(photo|document, path) of the file a reply sends along, if any."""
+    reply = _reply(config, ref)
+    return reply.attachment if reply is not None else None
+
+
 def snippet_title(text: str) -> str:
     words = " ".join(text.split())
     return words if len(words) <= SNIPPET_TITLE else words[: SNIPPET_TITLE - 1] + "…"
@@ -188,7 +195,8 @@ def expand(
         else:
             lines.append(MARKER.sub(lambda match: reply(match.group(1)), line))
     refs = tuple(dict.fromkeys(refs_of[key] or "" for key in keys))
-    return Expanded("\n".join(lines).strip(), refs)
+    files = tuple(file for ref in refs if (file := file_of(config, ref)) is not None)
+    return Expanded("\n".join(lines).strip(), refs, files=files)
 
 
 def nearest_keys(config: Config, key: str, own: Snippets = NONE) -> list[str]:

@@ -269,6 +269,25 @@ class CannedReply(Strict):
     title: Localized  # what agents see in lists and on buttons
     text: Localized
     keywords: LocalizedList = Field(default_factory=dict)  # customers' words it fits: suggested
+    # A file sent with it, its text the caption: a path in the config's folder (the loader checks
+    # it and makes it absolute); uploaded once, then sent again by Telegram's file_id.
+    photo: str | None = Field(default=None, min_length=1, max_length=512)
+    document: str | None = Field(default=None, min_length=1, max_length=512)
+
+    @model_validator(mode="after")
+    def _one_file(self) -> CannedReply:
+        if self.photo is not None and self.document is not None:
+            raise ValueError("a reply sends one file: a photo or a document, not both")
+        return self
+
+    @property
+    def attachment(self) -> tuple[str, str] | None:
+        """(photo|document, path) of the file it sends, if any."""
+        if self.photo is not None:
+            return "photo", self.photo
+        if self.document is not None:
+            return "document", self.document
+        return None
 
     @field_validator("title", "text")
     @classmethod
@@ -293,6 +312,10 @@ class CannedReply(Strict):
                     f"{language}: unknown variable {{{unknown[0]}}}; a reply may use {allowed}"
                 )
         return value
+
+
+# Telegram's limits on a file a bot uploads: photos 10 MB, other files 50 MB.
+UPLOAD_LIMITS = {"photo": 10 * 1024 * 1024, "document": 50 * 1024 * 1024}
 
 
 class Sticky(Strict):

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from handoff.config import Config, ReferenceErrors
+from handoff.config import UPLOAD_LIMITS, Config, ReferenceErrors
 
 MAX_BYTES = 1_000_000  # a real config is a few tens of kB; anything bigger is a wrong file
 # Values the file stands for once every alias (`*name`) is written out: the example has ~3,500.
@@ -66,11 +66,12 @@ def load_config(path: str | Path) -> Config:
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise _error(name, line, "not a UTF-8 text file (is it binary?)") from None
-    return parse_config(text, name)
+    return parse_config(text, name, path.resolve().parent)
 
 
-def parse_config(text: str, filename: str) -> Config:
-    """Parse and validate config text; `filename` is only used in messages."""
+def parse_config(text: str, filename: str, folder: Path | None = None) -> Config:
+    """Parse and validate config text; `filename` is only used in messages. With the `folder` it
+    was read from, the files it names are checked and their paths made absolute."""
     name = Path(filename).name
     if len(text) > MAX_BYTES:
         raise _error(name, None, f"file is too large ({len(text)} characters; limit {MAX_BYTES})")
@@ -87,13 +88,54 @@ def parse_config(text: str, filename: str) -> Config:
         kind = {str: "plain text", list: "list"}.get(type(data), type(data).__name__)
         raise _error(name, _line(root), f"expected a mapping of sections at the top, got a {kind}")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as error:
         problems = [
             Problem(name, _locate(root, path, key_line), _dotted(path), message)
             for path, message, key_line in _explain(error)
         ]
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
+    if folder is None:
+        return config
+    files, missing = _files(config, folder)
+    if missing:
+        problems = [Problem(name, _locate(root, p, False), _dotted(p), m) for p, m in missing]
+        raise ConfigError(problems)
+    replies = {
+        key: reply.model_copy(update=files[key]) if key in files else reply
+        for key, reply in config.replies.items()
+    }
+    return config.model_copy(update={"replies": replies})
+
+
+def _files(
+    config: Config, folder: Path
+) -> tuple[dict[str, dict[str, str]], list[tuple[Path_, str]]]:
+    """The replies' files as absolute paths (key → {photo|document: path}), and the problems of
+    those that cannot be sent: missing, outside the config's folder, too large for Telegram."""
+    found: dict[str, dict[str, str]] = {}
+    problems: list[tuple[Path_, str]] = []
+    for key, reply in config.replies.items():
+        if reply.attachment is None:
+            continue
+        kind, given = reply.attachment
+        path = (folder / given).resolve()
+        where: Path_ = ("replies", key, kind)
+        if not path.is_relative_to(folder):
+            problems.append((where, f"{given!r} is outside the config's folder {folder}"))
+        elif not path.is_file():
+            problems.append((where, f"no such file: {given!r} (looked in {folder})"))
+        elif (size := path.stat().st_size) > UPLOAD_LIMITS[kind]:
+            limit = UPLOAD_LIMITS[kind] // (1024 * 1024)
+            problems.append(
+                (
+                    where,
+                    f"{given!r} has {size:,} bytes; Telegram takes a {kind} of at most {limit} MB",
+                )
+            )
+        else:
+            found[key] = {kind: str(path)}
+    return found, problems
 
 
 def _error(name: str, line: int | None, message: str) -> ConfigError:

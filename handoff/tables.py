@@ -214,6 +214,16 @@ class Snippet(SQLModel, table=True):
     saved_at: datetime = _at(nullable=False)
 
 
+class UploadedFile(SQLModel, table=True):
+    """A file the bot uploaded to Telegram (a canned reply's photo or document), so it is sent
+    again by its file_id: `key` names the file as it was (path, size, modification time)."""
+
+    __tablename__ = "uploaded_file"
+    key: str = Field(primary_key=True, max_length=1024)
+    file_id: str = Field(max_length=256)
+    uploaded_at: datetime = _at(nullable=False)
+
+
 class Csat(SQLModel, table=True):
     conversation_id: int = Field(primary_key=True, foreign_key="conversation.id")
     score: int = Field(ge=1, le=5)

@@ -41,6 +41,8 @@ class Call:
 
 
 Buttons = list[list[tuple[str, str]]]  # rows of (label, callback_data)
+# A file parameter the outbox uploads: {UPLOAD: path} (its file_id once Telegram has it).
+UPLOAD = "frontdoor_upload"
 
 
 def send_text(
@@ -148,6 +150,29 @@ def _passing_on(
     if rest:
         calls += send_long_text(chat_id, "\n".join(rest), **marked)
     return calls
+
+
+def send_with_files(
+    chat_id: int,
+    text: str,
+    files: list[tuple[str, str | dict[str, str]]],
+    *,
+    priority: Priority = Priority.CUSTOMER,
+    conversation_id: int | None = None,
+) -> list[Call]:
+    """A text with files (photo|document, file_id or `{UPLOAD: path}`): a single file carries
+    the text as its caption when it fits (1024); else the files go first, then the text."""
+    captioned = len(files) == 1 and telegram_length(text) <= CAPTION_LIMIT
+    calls = []
+    for kind, source in files:
+        params: dict[str, Any] = {"chat_id": chat_id, kind: source}
+        if captioned:
+            params["caption"] = text
+        method = "sendPhoto" if kind == "photo" else "sendDocument"
+        calls.append(Call(chat_id, method, params, priority, conversation_id=conversation_id))
+    if captioned or not text:
+        return calls
+    return calls + send_long_text(chat_id, text, priority=priority, conversation_id=conversation_id)
 
 
 def replace_keyboard(chat_id: int, message_id: int, buttons: Buttons) -> Call:

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import mimetypes
+import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,14 +43,15 @@ from handoff.config import Pacing
 from handoff.db import insert_ignoring_duplicates, write_transaction
 from handoff.group_commit import GroupCommit
 from handoff.replay import write_key
-from handoff.tables import OutboxMessage
-from telegram_io.calls import Call
+from handoff.tables import OutboxMessage, UploadedFile
+from telegram_io.calls import UPLOAD, Call
 from telegram_io.pacing import Pacer
 from telegram_io.retry import backoff, retry_after_seconds, until_database_answers
 
 log = logging.getLogger(__name__)
 
 outbox = OutboxMessage.__table__
+uploaded_files = UploadedFile.__table__
 # What the in-memory index keeps of a stored call, in `_Pending`'s field order.
 _INDEXED = (
     outbox.c.id,
@@ -114,6 +117,43 @@ class _StoredCall(RequestData):
 
 
 @dataclass
+class _StoredUpload(RequestData):
+    """A stored call with a file to upload (`{UPLOAD: path}` in its parameters), sent as a
+    multipart form: the file as a part, the other parameters as fields."""
+
+    def __init__(self, params: dict[str, Any], name: str, path: str, content: bytes) -> None:
+        super().__init__()
+        self.contains_files = True
+        self._fields = {n: v for n, v in params.items() if n != name and v is not None}
+        mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        self._file = {name: (os.path.basename(path), content, mime)}
+
+    @property
+    def json_parameters(self) -> dict[str, str]:
+        return {n: v if isinstance(v, str) else json.dumps(v) for n, v in self._fields.items()}
+
+    @property
+    def multipart_data(self) -> dict[str, Any]:  # type: ignore[override]
+        return self._file
+
+
+def upload_key(path: str) -> str:
+    """A file as it is now (a changed file is uploaded again): path, size, modification time."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return path
+    return f"{path}|{found.st_size}|{found.st_mtime_ns}"
+
+
+def uploaded_file_id(answer: object, name: str) -> str | None:
+    """The file_id Telegram gave the file a sendPhoto/sendDocument uploaded (its largest size)."""
+    sent = answer.get(name) if isinstance(answer, dict) else None
+    if isinstance(sent, list) and sent:
+        sent = sent[-1]
+    return sent.get("file_id") if isinstance(sent, dict) else None
+
+
 class OutboxStats:
     sent: int = 0
     retried: int = 0
@@ -173,6 +213,13 @@ class Outbox:
         self._coalesced: dict[str, _Pending] = {}
         self._waiters: dict[int, asyncio.Future[tuple[str, int | None]]] = {}
         self._loaded = False
+        self._file_ids: dict[str, str] = {}  # upload_key → file_id, read once (`load`)
+        self._new_file_ids: dict[str, str] = {}  # uploaded since the last flush
+
+    def file_source(self, path: str) -> str | dict[str, str]:
+        """What a call's photo or document parameter holds for this file: its file_id once
+        Telegram has it, else the file to upload."""
+        return self._file_ids.get(upload_key(path)) or {UPLOAD: path}
 
     async def put(
         self, *calls: Call, along: Callable[[Connection], object] | None = None
@@ -280,6 +327,8 @@ class Outbox:
             )
             for row in rows:
                 self._index(_Pending(*row))
+            files = await conn.execute(select(uploaded_files.c.key, uploaded_files.c.file_id))
+            self._file_ids.update({row.key: row.file_id for row in files})
         self._loaded = True
 
     def ready_in(self, chat_id: int) -> float:
@@ -355,10 +404,21 @@ class Outbox:
 
     async def _send(self, row: _Pending) -> None:
         values: dict[str, Any]
+        upload = None
         try:
+            if UPLOAD in row.payload and (upload := await self._upload(row)) is not None:
+                request_data: RequestData = upload[2]
+            else:
+                request_data = _StoredCall(row.payload)
             answer = await self.bot.request.post(
-                f"{self.bot.base_url}/{row.method}", request_data=_StoredCall(row.payload)
+                f"{self.bot.base_url}/{row.method}", request_data=request_data
             )
+        except OSError as error:  # the file to upload is gone or unreadable
+            log.warning(
+                "outbox: %s to chat %s: cannot read the file: %s", row.method, row.chat_id, error
+            )
+            self.stats.failed += 1
+            values = {"state": "failed", "error": f"cannot read the file: {error}"[:500]}
         except RetryAfter as error:
             seconds = retry_after_seconds(error)
             self.stats.too_many_requests += 1
@@ -399,8 +459,26 @@ class Outbox:
             self.stats.sent += 1
             message_id = answer.get("message_id") if isinstance(answer, dict) else None
             values = {"state": "sent", "sent_at": datetime.now(UTC), "message_id": message_id}
+            if upload is not None and (file_id := uploaded_file_id(answer, upload[0])):
+                self._file_ids[upload[1]] = self._new_file_ids[upload[1]] = file_id
         self._results.append(_Result(row, values))
         self._wake.set()
+
+    async def _upload(self, row: _Pending) -> tuple[str, str, RequestData] | None:
+        """(parameter, upload_key, request) of a call with a file to upload; None when it has
+        none after all. A file Telegram has by now (uploaded by an earlier call) goes by its
+        file_id. OSError when the file cannot be read."""
+        params = json.loads(row.payload)
+        for name, value in params.items():
+            if isinstance(value, dict) and UPLOAD in value:
+                path = str(value[UPLOAD])
+                key = upload_key(path)
+                if (known := self._file_ids.get(key)) is not None:
+                    payload = json.dumps({**params, name: known}, ensure_ascii=False)
+                    return name, key, _StoredCall(payload)
+                content = await asyncio.to_thread(_read, path)
+                return name, key, _StoredUpload(params, name, path, content)
+        return None
 
     async def _forbidden(self, chat_id: int) -> None:
         assert self.on_forbidden is not None
@@ -419,8 +497,15 @@ class Outbox:
             shapes.setdefault(tuple(sorted(result.values)), []).append(
                 {"row_id": result.call.id, **result.values}
             )
+        files, self._new_file_ids = self._new_file_ids, {}
         try:
             async with write_transaction(self.engine) as conn:
+                if files:
+                    now = datetime.now(UTC)
+                    await conn.execute(
+                        insert_ignoring_duplicates(self.engine.dialect.name, uploaded_files),
+                        [{"key": k, "file_id": f, "uploaded_at": now} for k, f in files.items()],
+                    )
                 for columns, params in shapes.items():
                     await conn.execute(
                         update(outbox)
@@ -432,6 +517,7 @@ class Outbox:
             # Not recorded (shutdown cancels `run` mid-write, or the database failed): keep them for
             # the next flush, `stop()`'s included, or a restart sends those calls again.
             self._results[:0] = results
+            self._new_file_ids = files | self._new_file_ids
             raise
         for result in results:
             call = result.call
@@ -449,3 +535,8 @@ class Outbox:
                 call.attempts = result.values.get("attempts", call.attempts)
                 call.not_before = result.values.get("not_before", call.not_before)
             self._in_flight.discard(call.chat_id)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from agents_app import answers
 from handoff import snippets, store
 from handoff.config import Config
+from telegram_io import outbox
 from tests.agents.test_hot_reload import save
 from tests.sandbox_support import SandboxClient
 from tests.support.desk import Chat, Desk, agents_desk, buttons, desk_config, text_of
@@ -526,3 +527,106 @@ async def test_a_manager_promotes_a_snippet_to_the_config_and_the_team_has_it_af
         other = someone_else(desk, agent, manager=False)
         await other.says("/promote area")
         await other.sees("Only managers can use /promote.")
+
+
+# ---- a reply's photo or document ---------------------------------------------------------------
+
+
+MODEM_LIGHTS = Path(__file__).parent / "files" / "lampu-modem.png"
+
+
+def with_files(tmp_path: Path) -> Config:
+    """The example's replies, and two with a file: `!lampu_modem` a photo, `!panduan` a PDF."""
+    guide = tmp_path / "panduan.pdf"
+    guide.write_bytes(b"%PDF-1.4\n% panduan pembayaran\n")
+    data = desk_config().model_dump()
+    data["replies"]["lampu_modem"] = {
+        "title": {"id": "Lampu modem normal (foto)", "en": "Normal modem lights (photo)"},
+        "text": {
+            "id": "Ini lampu modem yang normal ya Kak {customer}: POWER, PON, INTERNET dan LAN "
+            "hijau, LOS mati. Boleh kirim foto lampu modem Anda?",
+            "en": "These are a modem's normal lights, {customer}: POWER, PON, INTERNET and LAN "
+            "green, LOS off. Could you send a photo of your modem's lights?",
+        },
+        "keywords": {"id": ["lampu modem", "los merah"], "en": ["modem lights", "red los"]},
+        "photo": str(MODEM_LIGHTS),
+    }
+    data["replies"]["panduan"] = {
+        "title": {"id": "Panduan bayar (PDF)", "en": "Payment guide (PDF)"},
+        "text": {"id": "Panduan pembayaran terlampir.", "en": "The payment guide is attached."},
+        "document": str(guide),
+    }
+    return Config.model_validate(data)
+
+
+def file_of(message: dict[str, Any]) -> tuple[str, str] | None:
+    """(photo|document, file_id) of a message's file."""
+    if message.get("photo"):
+        return "photo", message["photo"][-1]["file_id"]
+    if message.get("document"):
+        return "document", message["document"]["file_id"]
+    return None
+
+
+async def test_a_replys_photo_goes_with_its_text_as_caption_uploaded_once(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path, config=with_files(tmp_path)) as desk:
+        budi, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs")
+        await budi.says("lampu LOS merah berkedip")
+        relayed = await agent.sees(f"#{conversation_id} · Budi\nlampu LOS merah")
+        suggested = f"sg:{conversation_id}:r:lampu_modem"
+        assert ("💬 Normal modem lights (photo)", suggested) in buttons(relayed)
+        before = len(await budi.bot_texts())
+
+        assert await agent.press(relayed, suggested) == f"Sent to #{conversation_id} · Budi."
+        first = await budi.sees("Ini lampu modem yang normal ya Kak Budi: POWER, PON")
+        uploaded = file_of(first)
+        assert uploaded is not None and uploaded[0] == "photo"
+        await nothing_new(budi, before + 1)  # one message: the photo with its caption
+        line = (await transcript_rows(desk, conversation_id))[-1]
+        assert (line.kind, line.reply_refs, line.reply_how) == (
+            "photo",
+            "r:lampu_modem",
+            "suggested",
+        )
+
+        # sent again by the file_id Telegram gave it: no second upload
+        await agent.says("Sekali lagi ya: !lampu_modem")
+        again = await budi.sees("Sekali lagi ya: Ini lampu modem")
+        assert file_of(again) == uploaded
+        async with desk.bot.engine.connect() as conn:
+            rows = (await conn.execute(select(outbox.uploaded_files))).all()
+        assert [row.file_id for row in rows] == [uploaded[1]]
+
+        # a restarted outbox knows it from the database
+        photo = desk.config.replies["lampu_modem"].photo
+        assert photo is not None
+        fresh = outbox.Outbox(desk.bot.engine, desk.bot.outbox.bot)
+        assert fresh.file_source(photo) == {outbox.UPLOAD: photo}
+        await fresh.load()
+        assert fresh.file_source(photo) == uploaded[1]
+
+
+async def test_several_files_go_first_then_the_text_and_a_long_text_goes_after_its_file(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path, config=with_files(tmp_path)) as desk:
+        budi, _, agent, _ = await claimed(desk, "Budi", "minta cs, modem merah")
+        before = len(await budi.shown())
+
+        await agent.says("!lampu_modem\n!panduan")
+        text = await budi.sees("Panduan pembayaran terlampir.")
+        shown = (await budi.shown())[before:]
+        assert [file_of(m) and file_of(m)[0] for m in shown] == ["photo", "document", None]  # type: ignore[index]
+        assert text_of(shown[0]) == text_of(shown[1]) == ""
+        assert text_of(text).startswith("Ini lampu modem yang normal ya Kak Budi")
+
+        long_words = "Mohon dibaca: " + "lampu modem " * 120  # over a caption's 1024
+        await agent.says(f"{long_words}\n!lampu_modem")
+        after = await budi.sees("Mohon dibaca: lampu modem")
+        photo = (await budi.shown())[-2]
+        assert file_of(photo) is not None and text_of(photo) == ""
+        assert file_of(after) is None and text_of(after).endswith(
+            "Boleh kirim foto lampu modem Anda?"
+        )

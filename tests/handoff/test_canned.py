@@ -104,10 +104,72 @@ def test_a_key_agents_could_not_type_is_reported(key: str) -> None:
 def test_an_unknown_field_of_a_reply_is_reported() -> None:
     found = problems(
         "replies:\n  halo:\n    title: {id: Salam, en: Hi}\n    text: {id: Halo, en: Hello}\n"
-        "    photo: halo.jpg\n"
+        "    video: halo.mp4\n"
     )
     assert found == [
-        "frontdoor.yaml:39 replies.halo.photo: unknown key (allowed: title, text, keywords)"
+        "frontdoor.yaml:39 replies.halo.video: unknown key "
+        "(allowed: title, text, keywords, photo, document)"
+    ]
+
+
+# ---- a reply's file ----------------------------------------------------------------------------
+
+WITH_FILE = "replies:\n  foto:\n    title: {id: Foto, en: Photo}\n    text: {id: Ini, en: This}\n"
+
+
+def file_problems(tmp_path: Path, lines: str) -> list[str]:
+    path = tmp_path / "frontdoor.yaml"
+    path.write_text(MINIMAL + WITH_FILE + lines)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return str(caught.value).splitlines()
+
+
+def test_a_replys_file_is_found_in_the_configs_folder_and_made_absolute(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "modem.png").write_bytes(b"\x89PNG")
+    path = tmp_path / "frontdoor.yaml"
+    path.write_text(MINIMAL + WITH_FILE + "    photo: media/modem.png\n")
+    config = load_config(path)
+    assert config.replies["foto"].attachment == ("photo", str(tmp_path / "media" / "modem.png"))
+    expanded = canned.expand(config, "!foto", "en", VALUES)
+    assert (expanded.text, expanded.files) == ("This", (config.replies["foto"].attachment,))
+
+
+def test_a_missing_file_is_reported_at_its_line(tmp_path: Path) -> None:
+    assert file_problems(tmp_path, "    document: panduan.pdf\n") == [
+        f"frontdoor.yaml:39 replies.foto.document: no such file: 'panduan.pdf' (looked in {tmp_path})"
+    ]
+
+
+def test_a_file_outside_the_configs_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("x")
+    inner = tmp_path / "config"
+    inner.mkdir()
+    path = inner / "frontdoor.yaml"
+    path.write_text(MINIMAL + WITH_FILE + "    document: ../secret.txt\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"frontdoor.yaml:39 replies.foto.document: '../secret.txt' is outside the config's "
+        f"folder {inner}"
+    )
+
+
+def test_a_file_too_large_for_telegram_is_refused(tmp_path: Path) -> None:
+    with (tmp_path / "big.jpg").open("wb") as big:
+        big.truncate(10 * 1024 * 1024 + 1)  # sparse: no 10 MB written
+    assert file_problems(tmp_path, "    photo: big.jpg\n") == [
+        "frontdoor.yaml:39 replies.foto.photo: 'big.jpg' has 10,485,761 bytes; Telegram takes "
+        "a photo of at most 10 MB"
+    ]
+
+
+def test_a_reply_sends_one_file_at_most(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(b"x")
+    found = file_problems(tmp_path, "    photo: a.png\n    document: a.png\n")
+    assert found == [
+        "frontdoor.yaml:36 replies.foto: a reply sends one file: a photo or a document, not both"
     ]
 
 

@@ -1,4 +1,4 @@
-"""agents' own canned replies (snippets), saved with /save
+"""agents' own canned replies (snippets), saved with /save; files the bot uploaded once
 
 Revision ID: 0009
 Revises: 0008
@@ -27,7 +27,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("agent_id", "key"),
     )
+    op.create_table(
+        "uploaded_file",
+        sa.Column("key", sa.String(length=1024), nullable=False),
+        sa.Column("file_id", sa.String(length=256), nullable=False),
+        sa.Column("uploaded_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("uploaded_file")
     op.drop_table("snippet")
