@@ -24,11 +24,12 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from agents_app import answers, claims, relay
+from agents_app import answers, claims, inline, relay
 from agents_app.commands import COMMANDS, described, help_text, on_start, run_command
 from agents_app.desk import AgentDesk, Quoted
 from telegram_io.messages import message_kind
@@ -124,8 +125,23 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
             answer = await relay.on_target_button(desk, query.from_user.id, data)
         await query.answer(answer[:200])
 
+    async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.inline_query
+        assert query is not None
+        found = await inline.answer_inline(
+            desk, query.from_user.id, query.query, query.chat_type, query.offset
+        )
+        await query.answer(
+            found.results,
+            cache_time=0,  # the replies change with a reload, the snippets with /save
+            is_personal=True,
+            next_offset=found.next_offset,
+            button=found.button,
+        )
+
     application.add_handlers(
         [
+            InlineQueryHandler(_final(inline_query)),
             CommandHandler("start", _final(start), agent_private),
             CommandHandler(commands, _final(command), agent_private | in_group),
             MessageHandler(agent_private & filters.COMMAND, _final(unknown_command)),

@@ -26,7 +26,7 @@ warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWa
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "inline_query"]
 RETRY_SECONDS = (0.2, 1, 2, 5)
 
 
