@@ -11,7 +11,7 @@ from handoff.config import Agent
 from handoff.focus import Route, choose_target
 from handoff.store import SentMessage
 from telegram_io.answer_buttons import CANNED, answer_buttons, pressed
-from telegram_io.calls import send_text, send_with_files
+from telegram_io.calls import pass_on, send_text, send_with_files
 from telegram_io.messages import TEXT_LIMIT, telegram_length
 
 LISTED = 20  # replies a /replies answer names
@@ -65,11 +65,17 @@ async def send_answer(
 
 
 async def send_canned(
-    desk: AgentDesk, agent_id: int, message_id: int, chat: views.CardView, text: str
+    desk: AgentDesk,
+    agent_id: int,
+    message_id: int,
+    chat: views.CardView,
+    text: str,
+    kind: str = "text",
 ) -> bool:
-    """An agent's message with `!keys`, filled in the customer's language (their own snippets as
-    written) and sent as one message; False when it has no key (a plain message). An unknown
-    key, or a result too long for one message, is answered to the agent and nothing is sent."""
+    """An agent's message with `!keys` (in a text, or a photo's or document's caption), filled in
+    the customer's language (their own snippets as written) and sent as one message; False when
+    it has no key (a plain message). An unknown key, or a result too long for one message, is
+    answered to the agent and nothing is sent."""
     keys = {key.lower() for key in canned.MARKER.findall(text)}
     own = await own_snippets(desk, agent_id) if keys - desk.config.replies.keys() else canned.NONE
     values = values_for(desk, agent_id, chat)
@@ -81,6 +87,28 @@ async def send_canned(
         return False
     if (refusal := too_long(desk, agent_id, expanded.text)) is not None:
         await desk.say(agent_id, refusal)
+        return True
+    if kind != "text":  # the agent's media, its caption filled (what exceeds 1024 follows)
+        entry = SentMessage(
+            "agent",
+            kind,
+            expanded.text,
+            agent_id=agent_id,
+            telegram_message_id=message_id,
+            reply_refs=expanded.refs,
+            reply_how="canned",
+        )
+        await desk.router.record_messages(chat.customer_id, chat.conversation_id, [entry])
+        calls = pass_on(
+            chat.customer_id,
+            agent_id,
+            message_id,
+            kind,
+            expanded.text,
+            conversation_id=chat.conversation_id,
+            recaptioned=True,
+        )
+        await desk.outbox.put(*calls)
         return True
     await send_answer(
         desk, agent_id, chat, expanded.text, expanded.refs, "canned", message_id, expanded.files

@@ -11,7 +11,7 @@ from agents_app import answers, views
 from agents_app.desk import AgentDesk
 from handoff.focus import Route, choose_target
 from telegram_io.calls import pass_on
-from telegram_io.messages import RELAYED_KINDS, message_kind
+from telegram_io.messages import CAPTIONED, RELAYED_KINDS, message_kind
 
 TARGET = re.compile(r"^to:(\d{1,18}):(\d{1,18})$")
 MARK = re.compile(r"^#(\d{1,18}) · ")  # how the bot marks what it passes on from a customer
@@ -50,12 +50,12 @@ async def on_agent_message(desk: AgentDesk, agent_id: int, message: Message) -> 
         ),
     )
     text = message.text or message.caption or ""
-    canned = kind == "text" and answers.has_keys(text)
+    canned = kind in ("text", *CAPTIONED) and answers.has_keys(text)
     if target.route is Route.SEND:
         assert target.conversation_id is not None
         chat = by_id[target.conversation_id]
         if canned:
-            await answers.send_canned(desk, agent_id, message.message_id, chat, text)
+            await answers.send_canned(desk, agent_id, message.message_id, chat, text, kind)
         else:
             await copy_to_customer(desk, agent_id, message.message_id, chat, kind, text)
     elif target.route is Route.NOT_YOURS:

@@ -95,9 +95,11 @@ def pass_on(
     priority: Priority = Priority.CUSTOMER,
     conversation_id: int | None = None,
     buttons: Buttons | None = None,
+    recaptioned: bool = False,
 ) -> list[Call]:
     """The calls that pass a message (its `kind`, its text or caption `text`) from one person to
-    another through the bot, within the limits Telegram sets bots, with `header` above it.
+    another through the bot, within the limits Telegram sets bots, with `header` above it
+    (`recaptioned`: `text` is not the media's own caption, so it is set anew).
 
     A text goes as one message with the header when both fit, else the header and then the text
     in parts. Media are copied; a caption longer than a bot may send (a Telegram Premium user's
@@ -105,7 +107,15 @@ def pass_on(
     nothing is cut off or refused. `buttons` go under the last message.
     """
     calls = _passing_on(
-        chat_id, from_chat_id, message_id, kind, text, header, priority, conversation_id
+        chat_id,
+        from_chat_id,
+        message_id,
+        kind,
+        text,
+        header,
+        priority,
+        conversation_id,
+        recaptioned,
     )
     if buttons:
         last = calls[-1]
@@ -122,6 +132,7 @@ def _passing_on(
     header: str | None,
     priority: Priority,
     conversation_id: int | None,
+    recaptioned: bool = False,
 ) -> list[Call]:
     marked = {"priority": priority, "conversation_id": conversation_id}
     calls: list[Call] = []
@@ -140,7 +151,7 @@ def _passing_on(
         return [*calls, copy_message(chat_id, from_chat_id, message_id, **marked)]
     whole = f"{header}\n{text}" if header and text else (header or text)
     if telegram_length(whole) <= CAPTION_LIMIT:
-        if header is None:
+        if header is None and not recaptioned:
             return [copy_message(chat_id, from_chat_id, message_id, **marked)]
         return [copy_message(chat_id, from_chat_id, message_id, whole, **marked)]
     if header is not None:

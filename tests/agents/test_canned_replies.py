@@ -630,3 +630,22 @@ async def test_several_files_go_first_then_the_text_and_a_long_text_goes_after_i
         assert file_of(after) is None and text_of(after).endswith(
             "Boleh kirim foto lampu modem Anda?"
         )
+
+
+async def test_keys_in_a_photos_caption_are_filled_and_an_unknown_one_sends_nothing(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    async with agents_desk(sandbox, tmp_path) as desk:
+        budi, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs, modem merah")
+        before = len(await budi.shown())
+        await agent.sends(photo=MODEM_LIGHTS.read_bytes(), filename="lampu.png", caption="!halo")
+        shown = await budi.sees("Halo Kak Budi")
+        assert file_of(shown) is not None and shown["photo"]
+        assert len(await budi.shown()) == before + 1
+        line = (await transcript_rows(desk, conversation_id))[-1]
+        assert (line.kind, line.reply_refs, line.reply_how) == ("photo", "r:halo", "canned")
+
+        await agent.sends(photo=MODEM_LIGHTS.read_bytes(), filename="x.png", caption="!hallo")
+        await agent.sees("Not sent: there is no canned reply !hallo. Did you mean !halo?")
+        await nothing_new(budi, len(await budi.bot_texts()))
+        assert len(await budi.shown()) == before + 1
