@@ -24,10 +24,12 @@ class CrmRecord:
 
 
 class CrmClient:
-    """GET `lookup_url?telegram_id=N` → `{"vip": bool, "account_owner_id": int | null}`."""
+    """GET `lookup_url?telegram_id=N` → `{"vip": bool, "account_owner_id": int | null}`, with
+    `Authorization: Bearer <secret>` when the CRM's secret is set (`crm.secret_env`)."""
 
-    def __init__(self, crm: Crm) -> None:
+    def __init__(self, crm: Crm, secret: str | None = None) -> None:
         self.crm = crm
+        self._headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         self._session: aiohttp.ClientSession | None = None
 
     async def lookup(self, customer_id: int) -> CrmRecord | None:
@@ -39,7 +41,9 @@ class CrmClient:
         try:
             async with asyncio.timeout(self.crm.timeout):
                 async with self._session.get(
-                    self.crm.lookup_url, params={"telegram_id": str(customer_id)}
+                    self.crm.lookup_url,
+                    params={"telegram_id": str(customer_id)},
+                    headers=self._headers,
                 ) as response:
                     if response.status == 404:
                         return None

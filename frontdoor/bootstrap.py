@@ -35,6 +35,7 @@ from bot.customer import CustomerDesk, add_handlers, trained_reader
 from bot.customer import register_commands as register_customer_commands
 from bot.notices import CustomerNotices
 from frontdoor.config_watch import ConfigWatcher
+from frontdoor.settings import secret
 from frontdoor.web import dashboard, health
 from frontdoor.web.server import RouteAdder, WebServer
 from handoff import unit_of_work
@@ -128,7 +129,9 @@ class Frontdoor:
             on_forbidden=self._unreachable,
             limits=self.config.bot.pacing,
         )
-        self.crm = CrmClient(self.config.crm)
+        self.crm = CrmClient(
+            self.config.crm, secret("CRM secret", self.config.crm.secret_env).value
+        )
         self.desk = CustomerDesk(
             self.router, self.outbox, self.crm, await trained_reader(self.router)
         )

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdoor import __version__
+from frontdoor.settings import DATABASE_URL_ENV, database_url, redacted, secret, secrets
 from handoff import unit_of_work
 from handoff.clock import Clock, SystemClock, TickingClock
 from handoff.config import Config
@@ -66,7 +66,24 @@ def check_config(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_USAGE
     print(summarize(config, now=datetime.now(UTC)))
+    print("\nSettings (a flag, else the environment, else the config file):")
+    for setting in [database_url(config), *secrets(config)]:
+        print(f"  {setting.described()}")
     return EXIT_OK
+
+
+def config_schema(args: argparse.Namespace) -> int:
+    """Print the config's JSON Schema, from its models: editors validate and complete with it."""
+    print(json.dumps(schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of a config file (what YAML editors check while typing)."""
+    found = Config.model_json_schema()
+    found["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    found["title"] = "Frontdoor config"
+    return found
 
 
 def intents_test(args: argparse.Namespace) -> int:
@@ -93,14 +110,12 @@ def db_upgrade(args: argparse.Namespace) -> int:
     """Bring the database schema to the newest migration (Alembic)."""
     from handoff.migrations import upgrade
 
-    url = args.database_url
-    if url is None:
-        config = _config_or_complaint(args.config)
-        if config is None:
-            return EXIT_USAGE
-        url = config.database.url
+    config = _config_or_complaint(args.config)
+    if config is None:
+        return EXIT_USAGE
+    url = _database(args, config)
     asyncio.run(upgrade(url))
-    print(f"database at {_redact(url)} is up to date")
+    print(f"database at {redacted(url)} is up to date")
     return EXIT_OK
 
 
@@ -118,7 +133,7 @@ def report(args: argparse.Namespace) -> int:
         start, end = report_period(args.start, args.end, report_zone(config), now)
     except PeriodError as error:
         return _refuse(str(error), "report")
-    url = args.database_url or config.database.url
+    url = _database(args, config)
     try:
         found = asyncio.run(_read_report(url, config, start, end, now))
     except NoDatabase as error:
@@ -146,21 +161,24 @@ async def _read_report(
         if is_sqlite(url):
             path = make_url(url).database or ""
             if not (path and Path(path).is_file() and Path(path).stat().st_size):  # :memory: too
-                raise NoDatabase(f"no database at {path or url}")
+                raise NoDatabase(
+                    f"no database at {path or url} (name one with --db FILE or --database-url; "
+                    "frontdoor sandbox keeps its own only with --db FILE)"
+                )
         # A plain engine: handoff.db's switches SQLite to WAL on connect, a write.
         engine = create_async_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as error:  # not a URL, no driver, no port
-        raise NoDatabase(f"cannot use the database URL {_redact(url)}: {error}") from error
+        raise NoDatabase(f"cannot use the database URL {redacted(url)}: {error}") from error
     try:
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda sync: inspect(sync).has_table("conversation"))
         if not tables:
             raise NoDatabase(
-                f"the database at {_redact(url)} has no Frontdoor tables (frontdoor db upgrade)"
+                f"the database at {redacted(url)} has no Frontdoor tables (frontdoor db upgrade)"
             )
         return await load_report(engine, config, start, end, now)
     except (SQLAlchemyError, OSError) as error:
-        raise NoDatabase(f"cannot read the database at {_redact(url)}: {error}") from error
+        raise NoDatabase(f"cannot read the database at {redacted(url)}: {error}") from error
     finally:
         await unit_of_work.dispose(engine)
 
@@ -172,17 +190,17 @@ def run(args: argparse.Namespace) -> int:
     config = _config_or_complaint(args.config)
     if config is None:
         return EXIT_USAGE
-    token = os.environ.get(config.bot.token_env, "")
+    token = secret("bot token", config.bot.token_env).value or ""
     if not BOT_TOKEN.match(token):
         return _refuse(f"set {config.bot.token_env} to the bot's token (<digits>:<secret>, "
                        "from @BotFather)")  # fmt: skip
-    secret = None
+    webhook_secret = None
     if config.bot.mode == "webhook":
-        secret = os.environ.get(config.bot.webhook_secret_env, "")
-        if not WEBHOOK_SECRET.match(secret):
+        webhook_secret = secret("webhook secret", config.bot.webhook_secret_env).value or ""
+        if not WEBHOOK_SECRET.match(webhook_secret):
             return _refuse(f"webhook mode needs {config.bot.webhook_secret_env} "
                            "(1-256 characters A-Z a-z 0-9 _ -)")  # fmt: skip
-    dashboard_token = os.environ.get(config.web.dashboard_token_env, "")
+    dashboard_token = secret("dashboard token", config.web.dashboard_token_env).value or ""
     if dashboard_token and len(dashboard_token) < MIN_DASHBOARD_TOKEN:
         return _refuse(f"{config.web.dashboard_token_env} must be at least "
                        f"{MIN_DASHBOARD_TOKEN} characters (or unset: no dashboard)")  # fmt: skip
@@ -194,9 +212,9 @@ def run(args: argparse.Namespace) -> int:
         config,
         token,
         api_url=args.api_url,
-        database_url=args.database_url,
+        database_url=_database(args, config),
         clock=clock,
-        webhook_secret=secret,
+        webhook_secret=webhook_secret,
         config_path=args.config,
         dashboard_token=dashboard_token or None,
     )
@@ -285,6 +303,26 @@ def play_moment(config: Config, now: datetime) -> datetime:
     return datetime.combine(today, time(10), zone)
 
 
+def _database(args: argparse.Namespace, config: Config) -> str:
+    """The database URL: `--db FILE` or `--database-url`, else $DATABASE_URL, else the config."""
+    if args.db:
+        return (
+            database_url(config, f"sqlite+aiosqlite:///{Path(args.db).resolve()}", "--db").value
+            or ""
+        )
+    return database_url(config, args.database_url).value or ""
+
+
+def _add_database_flags(parser: argparse.ArgumentParser) -> None:
+    """The database flags `run`, `report` and `db upgrade` share."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--database-url",
+        help=f"the database (default: ${DATABASE_URL_ENV}, else the config's database.url)",
+    )
+    which.add_argument("--db", help="a SQLite file, as `frontdoor sandbox --db` keeps")
+
+
 def _clock(moment: str | None) -> Clock | None:
     """The system clock, or one ticking on from `moment`; None unless `moment` is an ISO time
     with its offset."""
@@ -352,16 +390,6 @@ def not_yet(name: str) -> Callable[[argparse.Namespace], int]:
     return command
 
 
-def _redact(url: str) -> str:
-    """A database URL with any password hidden, safe to print."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -371,11 +399,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help=CONFIG_HELP)
     check.set_defaults(handler=check_config)
 
+    schema_command = commands.add_parser(
+        "config-schema", help="print the config's JSON Schema (for editors)"
+    )
+    schema_command.set_defaults(handler=config_schema)
+
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_commands.add_parser("upgrade", help="apply schema migrations")
     upgrade.add_argument("--config", help=CONFIG_HELP)
-    upgrade.add_argument("--database-url", help="overrides the config's database.url")
+    _add_database_flags(upgrade)
     upgrade.set_defaults(handler=db_upgrade)
 
     intents = commands.add_parser("intents", help="the bot's understanding of customers")
@@ -398,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="https://api.telegram.org",
         help="the Bot API server's root (a sandbox, a self-hosted server)",
     )
-    runner.add_argument("--database-url", help="overrides the config's database.url")
+    _add_database_flags(runner)
     runner.add_argument("--clock", help="start the bot's clock at this ISO moment (demos)")
     runner.set_defaults(handler=run)
 
@@ -421,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kpis.add_argument("--format", choices=("table", "csv", "json"), default="table")
     kpis.add_argument("--config", help=CONFIG_HELP)
-    kpis.add_argument("--database-url", help="overrides the config's database.url")
+    _add_database_flags(kpis)
     kpis.set_defaults(handler=report)
 
     for name, help_text in (

@@ -46,7 +46,7 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=float | str)]
 
 
 class Strict(BaseModel):
@@ -95,7 +95,9 @@ def _parse_spans(value: object) -> list[Span]:
     return ordered
 
 
-Spans = Annotated[list[Span], BeforeValidator(_parse_spans)]
+Spans = Annotated[
+    list[Span], BeforeValidator(_parse_spans, json_schema_input_type=str | list[str] | None)
+]
 
 
 class Override(Strict):

@@ -8,7 +8,7 @@ import io
 from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
-from handoff.kpis.report import COLUMNS, Report
+from handoff.kpis.report import COLUMNS, Report, Row
 
 
 def duration(seconds: object) -> str:
@@ -46,28 +46,48 @@ HEADINGS = {  # column → (heading, how a table shows it); the rest show as the
 }
 
 
+WIDTH = 100  # columns a table fits in (the CSV and JSON have every column, and the ids)
+NAME_WIDTH = 26  # characters of a team's or agent's name before it is cut
+SECTIONS = (  # a table per concern, each under WIDTH, the name repeated on the left
+    ("Volume and speed", ("created", "closed", "transfers", "wait_p50_s", "wait_p90_s",
+                          "first_response_p50_s", "first_response_p90_s")),
+    ("Handling and quality", ("aht_s", "handle_p50_s", "fcr_pct", "csat_mean", "csat_good_pct",
+                              "csat_count")),
+    ("Offers and load", ("offers", "accepts", "timeouts", "handled", "utilization_pct",
+                         "fairness_gini")),
+    ("Canned replies and suggestions", ("assisted_pct", "aht_assisted_s", "aht_unassisted_s")),
+)  # fmt: skip
+
+
+def who(row: Row) -> str:
+    """A row's name as the table shows it: "All", "Billing", "· Sari W." (an agent, marked)."""
+    label = f"· {row.name}" if row.scope == "agent" else row.name
+    return label if len(label) <= NAME_WIDTH else label[: NAME_WIDTH - 1] + "…"
+
+
 def as_table(report: Report) -> str:
-    """Aligned plain text: the period, then a line per row; durations as m:ss, "-" for none."""
-    heads = [HEADINGS.get(c, (c, _number))[0] for c in COLUMNS]
-    lines = [
-        [HEADINGS.get(c, (c, _number))[1](value) for c, value in asdict(row).items()]
-        for row in report.rows
-    ]
-    widths = [max(len(cell) for cell in column) for column in zip(heads, *lines, strict=True)]
-    text_columns = {COLUMNS.index(c) for c in ("scope", "key", "name")}
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            cell.ljust(width) if i in text_columns else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
+    """Aligned plain text within 100 columns: the period, then a table per concern with a line
+    per row (agents marked with ·); durations as m:ss, "-" for none."""
     zone = ZoneInfo(report.timezone)
-    title = (
+    lines = [
         f"KPIs from {report.start.astimezone(zone):%Y-%m-%d %H:%M} "
         f"to {report.end.astimezone(zone):%Y-%m-%d %H:%M} ({report.timezone})"
-    )
-    return "\n".join([title, "", line(heads), *(line(cells) for cells in lines)]) + "\n"
+    ]
+    for title, columns in SECTIONS:
+        heads = ["", *(HEADINGS.get(c, (c, _number))[0] for c in columns)]
+        rows = [
+            [who(row), *(HEADINGS.get(c, (c, _number))[1](getattr(row, c)) for c in columns)]
+            for row in report.rows
+        ]
+        widths = [max(len(cell) for cell in column) for column in zip(heads, *rows, strict=True)]
+
+        def line(cells: list[str], widths: list[int] = widths) -> str:
+            name, *values = cells
+            right = (cell.rjust(width) for cell, width in zip(values, widths[1:], strict=True))
+            return "  ".join([name.ljust(widths[0]), *right]).rstrip()
+
+        lines += ["", title, line(heads), *(line(cells) for cells in rows)]
+    return "\n".join(lines) + "\n"
 
 
 def as_csv(report: Report) -> str:

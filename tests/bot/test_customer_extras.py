@@ -102,9 +102,11 @@ class FakeCrm:
         self.answer: Any = {}
         self.delay = 0.0
         self.asked: list[str] = []
+        self.authorization: list[str | None] = []
 
     async def lookup(self, request: web.Request) -> web.Response:
         self.asked.append(request.query.get("telegram_id", ""))
+        self.authorization.append(request.headers.get("Authorization"))
         await asyncio.sleep(self.delay)
         if isinstance(self.answer, int):
             return web.Response(status=self.answer)
@@ -148,6 +150,22 @@ async def test_the_crm_marks_a_vip_and_names_the_account_owner_as_sticky_agent(
     assert fake.asked == [str(ani)]
     assert customer.is_vip and row.priority >= 5
     assert row.sticky_agent_id == 1002
+    assert fake.authorization == [None]  # no secret set: no header
+
+
+async def test_the_crm_secret_goes_as_a_bearer_token(
+    quiet_sandbox: SandboxClient,
+    tmp_path: Path,
+    crm: tuple[FakeCrm, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake, url = crm
+    fake.answer = {"vip": True}
+    monkeypatch.setenv("FRONTDOOR_CRM_SECRET", "crm-s3cret")
+
+    (_, customer), _ = await hand_off_with_crm(quiet_sandbox, tmp_path, url)
+
+    assert fake.authorization == ["Bearer crm-s3cret"] and customer.is_vip
 
 
 @pytest.mark.parametrize(

@@ -37,3 +37,28 @@ def test_check_config_reports_a_missing_file(
 ) -> None:
     assert main(["check-config", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml: cannot read the file" in capsys.readouterr().err
+
+
+def test_check_config_says_where_each_setting_comes_from_and_shows_no_secret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "123456:very-secret-token"
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgres://frontdoor:hunter2@db.internal:5432/frontdoor")
+    assert main(["check-config", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    settings = out.split("Settings (a flag, else the environment, else the config file):\n")[1]
+    assert settings.splitlines()[:3] == [
+        "  database: postgresql+asyncpg://frontdoor:***@db.internal:5432/frontdoor "
+        "(environment DATABASE_URL)",
+        "  bot token: set (environment TELEGRAM_BOT_TOKEN)",
+        "  webhook secret: not set (environment TELEGRAM_WEBHOOK_SECRET)",
+    ]
+    assert token not in out and "hunter2" not in out
+
+    monkeypatch.delenv("DATABASE_URL")
+    assert main(["check-config", str(EXAMPLE)]) == 0
+    assert "  database: sqlite+aiosqlite:///frontdoor.db (config database.url)" in (
+        capsys.readouterr().out
+    )

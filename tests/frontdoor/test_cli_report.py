@@ -75,10 +75,13 @@ async def test_csv_is_a_header_and_a_line_per_scope(database, capsys):
 async def test_a_table_is_the_default(database, capsys):
     assert await report(database) == EXIT_OK
 
-    title, _, header, overall, *_ = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().out
+    title, _, section, header, overall, *_ = out.splitlines()
     assert title == "KPIs from 2026-11-23 00:00 to 2026-11-24 00:00 (Asia/Jakarta)"
-    assert header.split()[:5] == ["scope", "key", "name", "created", "closed"]
-    assert overall.split()[:7] == ["overall", "all", "All", "1", "1", "0:30", "0:30"]
+    assert section == "Volume and speed"
+    assert header.split()[:3] == ["created", "closed", "transfers"]
+    assert overall.split()[:6] == ["All", "1", "1", "0", "0:30", "0:30"]
+    assert max(len(line) for line in out.splitlines()) <= 100
 
 
 async def test_a_period_outside_the_data_reports_nothing_happened(database, capsys):
@@ -113,7 +116,10 @@ def test_a_missing_database_is_refused_and_not_created(tmp_path, capsys):
 
     assert main(["report", "--config", str(EXAMPLE), "--database-url", _url(missing)]) == EXIT_USAGE
 
-    assert capsys.readouterr().err == f"frontdoor report: no database at {missing}\n"
+    assert capsys.readouterr().err == (
+        f"frontdoor report: no database at {missing} (name one with --db FILE or "
+        "--database-url; frontdoor sandbox keeps its own only with --db FILE)\n"
+    )
     assert not missing.exists()
 
 
@@ -163,3 +169,30 @@ def test_an_unknown_format_is_a_usage_error(capsys):
 
 def _url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
+
+
+async def test_db_names_a_sqlite_file_as_the_sandbox_keeps_it(database, capsys):
+    path = database.removeprefix("sqlite+aiosqlite:///")
+    arguments = ["report", "--from", DAY, "--to", DAY, "--config", str(EXAMPLE), "--db", path]
+    assert await asyncio.to_thread(main, [*arguments, "--format", "json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["rows"][0]["closed"] == 1
+
+
+async def test_database_url_comes_from_the_environment_unless_a_flag_names_one(
+    database, capsys, monkeypatch, tmp_path
+):
+    arguments = ["report", "--from", DAY, "--to", DAY, "--config", str(EXAMPLE), "--format", "csv"]
+    # as hosting platforms write it: the driver is added
+    monkeypatch.setenv("DATABASE_URL", database.replace("sqlite+aiosqlite://", "sqlite://"))
+    assert await asyncio.to_thread(main, arguments) == EXIT_OK
+    assert capsys.readouterr().out.startswith("scope,key,name")
+
+    missing = tmp_path / "other.db"
+    assert await asyncio.to_thread(main, [*arguments, "--db", str(missing)]) == EXIT_USAGE
+    assert f"no database at {missing}" in capsys.readouterr().err
+
+
+def test_db_and_database_url_are_one_or_the_other(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--db", "a.db", "--database-url", "sqlite+aiosqlite:///b.db"])
+    assert "not allowed with argument" in capsys.readouterr().err

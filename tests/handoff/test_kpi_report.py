@@ -297,16 +297,37 @@ def test_csv_has_the_column_names_then_a_line_per_row_with_empty_for_none():
     assert (billing["created"], billing["wait_p50_s"], billing["fcr_pct"]) == ("1", "", "")
 
 
-def test_the_table_is_aligned_text_with_durations_and_percentages():
+def test_the_table_is_aligned_text_within_100_columns_with_durations_and_percentages():
     report = build_report(morning_records(), MIDNIGHT, DAY_END, WIB, TEAMS)
 
-    title, blank, header, *lines = as_table(report).splitlines()
-    assert title == "KPIs from 2026-11-24 00:00 to 2026-11-25 00:00 (Asia/Jakarta)"
-    assert blank == ""
-    assert len(lines) == len(report.rows)
-    overall = lines[0].split()
-    assert overall[:5] == ["overall", "all", "All", "3", "2"]
-    assert "1:00" in overall and "3:00" in overall and "50%" in overall
+    text = as_table(report)
+    lines = text.splitlines()
+    assert lines[0] == "KPIs from 2026-11-24 00:00 to 2026-11-25 00:00 (Asia/Jakarta)"
+    assert max(len(line) for line in lines) <= 100
+    sections = text.split("\n\n")[1:]
+    assert [s.splitlines()[0] for s in sections] == [
+        "Volume and speed",
+        "Handling and quality",
+        "Offers and load",
+        "Canned replies and suggestions",
+    ]
+    _, header, *rows = sections[0].splitlines()
+    assert len(rows) == len(report.rows)
+    overall = rows[0].split()
+    assert overall[:3] == ["All", "3", "2"]
+    assert "1:00" in overall and "3:00" in overall
+    assert "50%" in sections[1].splitlines()[2]
     wait_column = header.index("wait p50") + len("wait p50")  # right-aligned under its heading
-    assert all(line[wait_column - 1] != " " for line in lines)
-    assert lines[2].split()[5] == "-"  # billing: nobody claimed, no wait to show
+    assert all(row[wait_column - 1] != " " for row in rows)
+    billing = rows[2]
+    assert billing.split()[0] == "Billing" and billing.split()[4] == "-"  # nobody claimed
+
+
+def test_a_long_name_is_cut_to_keep_the_table_narrow():
+    report = build_report(morning_records(), MIDNIGHT, DAY_END, WIB, TEAMS)
+    long = [
+        replace(row, name="Customer Success and Retention Team, Jakarta") for row in report.rows
+    ]
+    text = as_table(replace(report, rows=long))
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "Customer Success and Rete…" in text
