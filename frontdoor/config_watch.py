@@ -1,7 +1,11 @@
 """Reload the config when its file changes (SPEC §6): a manager saves, the next decision uses it.
 
-The file is read every few seconds and acted on once its content is new and has stayed the same
-for two reads in a row, so an editor's half-written save is not mistaken for a broken config.
+The platform's file events (`watchfiles`: inotify on Linux, FSEvents, ReadDirectoryChangesW) say
+when the file's folder changed; the file is then read until its content, new, stays the same for
+two reads `settle` seconds apart, so an editor's half-written save is not mistaken for a broken
+config. The folder is watched, not the file: editors that save by writing a new file and renaming
+it replace the file watched. Where events do not arrive (some network or container mounts),
+`WATCHFILES_FORCE_POLLING=1` makes watchfiles poll.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from watchfiles import Change, awatch
+
 log = logging.getLogger(__name__)
+SETTLE_READS = 5  # reads after an event before waiting for the next one (a save that stalls)
 
 
 def _digest(path: Path) -> bytes | None:
@@ -25,24 +32,35 @@ def _digest(path: Path) -> bytes | None:
 
 class ConfigWatcher:
     def __init__(
-        self, path: Path, on_change: Callable[[], Awaitable[object]], every: float
+        self, path: Path, on_change: Callable[[], Awaitable[object]], settle: float
     ) -> None:
-        self.path = path
+        self.path = path.resolve()
         self.on_change = on_change
-        self.every = every
+        self.settle = settle
         self._acted_on = self._seen = _digest(path)  # the running config came from this
 
     def mark_current(self) -> None:
         """The file as it is now has been acted on (a `/reload` read it)."""
         self._acted_on = self._seen = _digest(self.path)
 
+    def _is_the_file(self, change: Change, path: str) -> bool:
+        return Path(path) == self.path
+
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every)
+        """Wait for the file's events; after each, read it until it settles (and reload)."""
+        async for _ in awatch(self.path.parent, watch_filter=self._is_the_file, recursive=False):
+            await self.settled()
+
+    async def settled(self) -> None:
+        """Read the file every `settle` seconds until its new content was acted on, or stayed
+        what was acted on, or `SETTLE_READS` went by (the next event starts again)."""
+        for _ in range(SETTLE_READS):
             try:
-                await self.check()
-            except Exception:  # the database was down, say: the next look tries again
+                if await self.check() or self._seen == self._acted_on:
+                    return
+            except Exception:  # the database was down, say: the next read tries again
                 log.exception("reloading %s failed; trying again", self.path)
+            await asyncio.sleep(self.settle)
 
     async def check(self) -> bool:
         """Call `on_change` if the file settled on a content not acted on yet; True if so.

@@ -409,7 +409,8 @@ class BotSection(Strict):
     understanding: Understanding = Field(default_factory=Understanding)
     spam: Spam = Field(default_factory=Spam)
     pacing: Pacing = Field(default_factory=Pacing)
-    # how often to look for a new file; 0: never
+    # after the config file's folder changes, how long a save takes to settle (reads this far
+    # apart must agree before a reload); 0: never reload on save
     config_check_every: Duration = Field(default=2.0, ge=0)
 
 
