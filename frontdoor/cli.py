@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from frontdoor import __version__
-from frontdoor.settings import DATABASE_URL_ENV, database_url, redacted, secret, secrets
+from frontdoor.settings import (
+    DATABASE_URL_ENV,
+    SettingError,
+    database_url,
+    deployment,
+    redacted,
+    secret,
+    secrets,
+    with_environment,
+)
 from handoff import unit_of_work
 from handoff.clock import Clock, SystemClock, TickingClock
 from handoff.config import Config
@@ -67,8 +76,13 @@ def check_config(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(summarize(config, now=datetime.now(UTC)))
     print("\nSettings (a flag, else the environment, else the config file):")
-    for setting in [database_url(config), *secrets(config)]:
+    for setting in [database_url(config), *deployment(config), *secrets(config)]:
         print(f"  {setting.described()}")
+    try:
+        with_environment(config)
+    except SettingError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -190,6 +204,10 @@ def run(args: argparse.Namespace) -> int:
     config = _config_or_complaint(args.config)
     if config is None:
         return EXIT_USAGE
+    try:
+        config = with_environment(config)
+    except SettingError as error:
+        return _refuse(str(error))
     token = secret("bot token", config.bot.token_env).value or ""
     if not BOT_TOKEN.match(token):
         return _refuse(f"set {config.bot.token_env} to the bot's token (<digits>:<secret>, "
@@ -217,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
         webhook_secret=webhook_secret,
         config_path=args.config,
         dashboard_token=dashboard_token or None,
+        adapt_config=with_environment,  # a reloaded file keeps the environment's settings
     )
     try:
         asyncio.run(_serve(bot, lambda: "frontdoor is running; Ctrl-C stops it"))

@@ -13,6 +13,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from handoff.config import Config
 
 DATABASE_URL_ENV = "DATABASE_URL"
@@ -22,6 +24,20 @@ DRIVERS = {
     "postgresql://": "postgresql+asyncpg://",
     "sqlite://": "sqlite+aiosqlite://",
 }
+
+
+# Settings of where and how the bot runs (not of the business): a container sets them in its
+# environment and keeps the config file as the managers wrote it. (variable, config section, key)
+DEPLOYMENT = (
+    ("FRONTDOOR_WEB_HOST", "web", "host"),
+    ("FRONTDOOR_WEB_PORT", "web", "port"),
+    ("FRONTDOOR_BOT_MODE", "bot", "mode"),
+    ("FRONTDOOR_WEBHOOK_URL", "bot", "webhook_url"),
+)
+
+
+class SettingError(ValueError):
+    """An environment variable that does not hold a value its setting takes."""
 
 
 @dataclass(frozen=True)
@@ -89,3 +105,41 @@ def secrets(config: Config, environ: Mapping[str, str] = os.environ) -> list[Set
         secret("dashboard token", config.web.dashboard_token_env, environ),
         secret("CRM secret", config.crm.secret_env, environ),
     ]
+
+
+def with_environment(config: Config, environ: Mapping[str, str] = os.environ) -> Config:
+    """The config with the deployment settings the environment sets (`DEPLOYMENT`) in place of
+    the file's; SettingError names a variable whose value the setting does not take."""
+    given = [
+        (variable, section, key) for variable, section, key in DEPLOYMENT if variable in environ
+    ]
+    if not given:
+        return config
+    data = config.model_dump()
+    for variable, section, key in given:
+        data[section][key] = environ[variable]
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        wrong = {
+            variable
+            for problem in error.errors()
+            for variable, section, key in given
+            if tuple(problem["loc"][:2]) == (section, key)
+        }
+        named = ", ".join(f"{v}={environ[v]!r}" for v in sorted(wrong)) or "the environment"
+        reason = error.errors()[0]["msg"]
+        raise SettingError(f"{named}: {reason}") from None
+
+
+def deployment(config: Config, environ: Mapping[str, str] = os.environ) -> list[Setting]:
+    """Where each deployment setting comes from (`config` as the file gave it)."""
+    found = []
+    for variable, section, key in DEPLOYMENT:
+        name = f"{section}.{key}"
+        if variable in environ:
+            found.append(Setting(name, environ[variable], f"environment {variable}"))
+        else:
+            value = getattr(getattr(config, section), key)
+            found.append(Setting(name, None if value is None else str(value), f"config {name}"))
+    return found

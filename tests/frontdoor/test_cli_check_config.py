@@ -46,12 +46,17 @@ def test_check_config_says_where_each_setting_comes_from_and_shows_no_secret(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
     monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
     monkeypatch.setenv("DATABASE_URL", "postgres://frontdoor:hunter2@db.internal:5432/frontdoor")
+    monkeypatch.setenv("FRONTDOOR_WEB_HOST", "0.0.0.0")
     assert main(["check-config", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     settings = out.split("Settings (a flag, else the environment, else the config file):\n")[1]
-    assert settings.splitlines()[:3] == [
+    assert settings.splitlines()[:7] == [
         "  database: postgresql+asyncpg://frontdoor:***@db.internal:5432/frontdoor "
         "(environment DATABASE_URL)",
+        "  web.host: 0.0.0.0 (environment FRONTDOOR_WEB_HOST)",
+        "  web.port: 8088 (config web.port)",
+        "  bot.mode: polling (config bot.mode)",
+        "  bot.webhook_url: not set (config bot.webhook_url)",
         "  bot token: set (environment TELEGRAM_BOT_TOKEN)",
         "  webhook secret: not set (environment TELEGRAM_WEBHOOK_SECRET)",
     ]
@@ -62,3 +67,11 @@ def test_check_config_says_where_each_setting_comes_from_and_shows_no_secret(
     assert "  database: sqlite+aiosqlite:///frontdoor.db (config database.url)" in (
         capsys.readouterr().out
     )
+
+
+def test_check_config_refuses_a_deployment_variable_its_setting_does_not_take(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTDOOR_WEB_PORT", "99999")
+    assert main(["check-config", str(EXAMPLE)]) == 2
+    assert capsys.readouterr().err.startswith("FRONTDOOR_WEB_PORT='99999': ")
