@@ -36,7 +36,8 @@ from bot.customer import register_commands as register_customer_commands
 from bot.notices import CustomerNotices
 from frontdoor.config_watch import ConfigWatcher
 from frontdoor.settings import secret
-from frontdoor.web import dashboard, health
+from frontdoor.web import dashboard, health, metrics
+from frontdoor.web.prometheus import Metrics
 from frontdoor.web.server import RouteAdder, WebServer
 from handoff import unit_of_work
 from handoff.clock import Clock, SystemClock
@@ -86,6 +87,7 @@ class Frontdoor:
     application: Application = field(init=False)
     outbox: Outbox = field(init=False)
     processor: inbox.Processor = field(init=False)
+    metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
         self._tasks: list[asyncio.Task[Any]] = []
@@ -104,6 +106,8 @@ class Frontdoor:
             raise StartupError(f"the database cannot be used ({cause})") from None
         self.engine = create_engine(url)
         self.router = Router(self.engine, self.config, self.clock)
+        self.metrics = Metrics()  # the bot's own registry: several bots may share a process
+        self.router.listeners.append(self.metrics.observe)
         root = self.api_url.rstrip("/")
         transport = self.config.bot.transport
         requests = make_request(transport), make_request(transport)
@@ -167,7 +171,7 @@ class Frontdoor:
         resumed = await self.processor.resume()
         if resumed:
             log.info("resuming %s updates stored before a restart", resumed)
-        adders = [health.add_routes, dashboard.add_routes, *self.web_routes]
+        adders = [health.add_routes, metrics.add_routes, dashboard.add_routes, *self.web_routes]
         if self.webhook_secret is not None:
             intake = WebhookIntake(self.engine, self.webhook_secret, self.processor.submit)
             adders.append(intake.add_routes)

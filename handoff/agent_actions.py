@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -20,6 +21,7 @@ from handoff.events import (
     AgentStatusChanged,
     Assigned,
 )
+from handoff.kpis.measures import seconds_waited
 from handoff.policies import (
     queue_key,
 )
@@ -96,7 +98,11 @@ class AgentActions(Dispatcher):
             row,
             C.ASSIGNED,
             notes=[("assign", f"{verb} by {agent.name}{note}")],
-            events=[Assigned(row.id, row.customer_id, agent_id, how, over)],
+            events=[
+                Assigned(
+                    row.id, row.customer_id, agent_id, row.team, how, over, _first_wait(row, u.now)
+                )
+            ],
             agent_id=agent_id,
             assigned_at=row.assigned_at or u.now,
             last_activity_at=u.now,
@@ -297,7 +303,16 @@ class AgentActions(Dispatcher):
             row,
             C.ASSIGNED,
             notes=[("transfer", f"transferred to {target.name} by {by.name}")],
-            events=[Assigned(row.id, row.customer_id, to_agent_id, "transfer")],
+            events=[
+                Assigned(
+                    row.id,
+                    row.customer_id,
+                    to_agent_id,
+                    row.team,
+                    "transfer",
+                    waited=_first_wait(row, u.now),
+                )
+            ],
             agent_id=to_agent_id,
             transfers=row.transfers + 1,
             assigned_at=row.assigned_at or u.now,
@@ -383,3 +398,11 @@ class AgentActions(Dispatcher):
 
         result, events = await self._run(work)
         return Outcome(result, tuple(events), conversation_id=conversation_id)
+
+
+def _first_wait(row: Any, now: datetime) -> float | None:
+    """Seconds the conversation waited for its first claim, made now; None when an agent held it
+    before (its first wait ended then)."""
+    if row.assigned_at is not None or row.queued_at is None:
+        return None
+    return seconds_waited(row.queued_at, row.not_before, now)

@@ -74,8 +74,20 @@ class OpenedToAnyone(Event):
 class Assigned(Event):
     customer_id: int
     agent_id: int
+    team: str
     how: str  # claim | take | force | transfer
     over_capacity: bool = False
+    # Seconds from the start of its wait (`wait_start`) to this, its first claim; None when an
+    # agent held it before (a transfer, a claim after a release), as SPEC §4.4's wait counts.
+    waited: float | None = None
+
+
+@dataclass(frozen=True)
+class FirstResponse(Event):
+    """An agent's first message in the conversation (SPEC §4.4's first response)."""
+
+    team: str
+    waited: float  # seconds from the start of its wait (`wait_start`)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,11 @@ from handoff.dispatch import (
     Unit,
 )
 from handoff.events import (
+    FirstResponse,
     HeldAfterHours,
     RoutedAfterHours,
 )
+from handoff.kpis.measures import seconds_waited
 from handoff.policies import (
     TeamHours,
     classify,
@@ -308,7 +310,12 @@ class Intake(Dispatcher):
         keys = store.transcript_keys(customer_id, entries)
 
         def work(u: Unit) -> None:
-            store.insert_messages(u.conn, u.now, customer_id, conversation_id, entries, keys)
+            answered = store.insert_messages(
+                u.conn, u.now, customer_id, conversation_id, entries, keys
+            )
+            if answered is not None and answered.queued_at is not None:
+                waited = seconds_waited(answered.queued_at, answered.not_before, u.now)
+                u.events.append(FirstResponse(conversation_id, answered.team, waited))
 
         if entries:
             await self._run(work)

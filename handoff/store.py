@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Connection,
     and_,
     bindparam,
@@ -146,23 +145,22 @@ _INSERT_CONVERSATION = insert(conversations)
 _INSERT_OFFER = insert(offers)
 _INSERT_TRAIL = insert(trail)
 # A message in a conversation: its last activity, and an agent's first one its first response.
+# RETURNING names the one writer that set the first response, even when two agents' messages
+# race (PostgreSQL checks the WHERE again on the row the other one updated).
 _NOW = bindparam("now", type_=UtcDateTime())
 _ACTIVITY = (
     update(conversations)
     .where(conversations.c.id == bindparam("conversation"))
-    .values(
-        last_activity_at=_NOW,
-        first_response_at=case(
-            (
-                and_(
-                    bindparam("answered", type_=Boolean),
-                    conversations.c.first_response_at.is_(None),
-                ),
-                _NOW,
-            ),
-            else_=conversations.c.first_response_at,
-        ),
+    .values(last_activity_at=_NOW)
+)
+_FIRST_RESPONSE = (
+    update(conversations)
+    .where(
+        conversations.c.id == bindparam("conversation"),
+        conversations.c.first_response_at.is_(None),
     )
+    .values(first_response_at=_NOW)
+    .returning(conversations.c.team, conversations.c.queued_at, conversations.c.not_before)
 )
 # Stands for "after every conversation" where a query needs an id and the conversation has none
 # yet (the largest INTEGER, so PostgreSQL's int4 takes it).
@@ -794,9 +792,10 @@ def insert_messages(
     conversation_id: int | None,
     entries: Sequence[SentMessage],
     keys: Sequence[str | None] | None = None,
-) -> None:
+) -> Row[Any] | None:
     """Store messages of a customer's chat; an agent's first one is the first response. `keys`
-    (see `transcript_keys`) make the lines of a replayed update go in once."""
+    (see `transcript_keys`) make the lines of a replayed update go in once. The conversation's
+    team, queued_at and not_before when these messages are its first response, else None."""
     keys = keys or [None] * len(entries)
     conn.execute(
         _insert_message(conn.dialect.name),
@@ -819,9 +818,12 @@ def insert_messages(
         ],
     )
     if conversation_id is None:
-        return
-    answered = any(entry.sender == "agent" for entry in entries)
-    conn.execute(_ACTIVITY, {"conversation": conversation_id, "now": now, "answered": answered})
+        return None
+    values = {"conversation": conversation_id, "now": now}
+    conn.execute(_ACTIVITY, values)
+    if not any(entry.sender == "agent" for entry in entries):
+        return None
+    return conn.execute(_FIRST_RESPONSE, values).first()
 
 
 def last_customer_text(

@@ -48,6 +48,12 @@ def wait_start(queued_at: datetime, not_before: datetime | None) -> datetime:
     return max(queued_at, not_before or queued_at)
 
 
+def seconds_waited(queued_at: datetime, not_before: datetime | None, until: datetime) -> float:
+    """Seconds from the start of a chat's wait (`wait_start`) to `until`; none for a chat an
+    agent took before the opening it was held for."""
+    return max(0.0, (until - wait_start(queued_at, not_before)).total_seconds())
+
+
 @dataclass(frozen=True)
 class ConversationRecord:
     id: int

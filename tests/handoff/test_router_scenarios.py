@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,10 @@ import pytest
 from handoff import store
 from handoff.events import (
     AgentStatusChanged,
+    Assigned,
     Closed,
+    Event,
+    FirstResponse,
     HeldAfterHours,
     OfferMade,
     OpenedToAnyone,
@@ -552,12 +556,42 @@ async def test_idle_chats_close_and_sla_breaches_alert_once(tmp_path, database):
 async def test_an_agent_reply_sets_the_first_response_time(tmp_path, database):
     config = make_config(agents=[{"id": 1}])
     async with running_router(tmp_path, config, database=database) as router:
+        heard: list[Event] = []
+
+        async def hear(events: Sequence[Event]) -> None:
+            heard.extend(events)
+
+        router.listeners.append(hear)
         chat = await new_chat(router, 100)
         await router.claim(chat, 1)
         router.clock.advance(30)
         await router.record_message(chat, sender="agent", customer_id=100, agent_id=1, text="Halo!")
+        router.clock.advance(30)
+        await router.record_message(chat, sender="agent", customer_id=100, agent_id=1, text="Ok")
         row = await conversation(router, chat)
         assert (row.first_response_at - row.queued_at).total_seconds() == 30
+        assert [e for e in heard if isinstance(e, FirstResponse)] == [
+            FirstResponse(chat, row.team, 30.0)
+        ]
+
+
+async def test_a_first_claim_tells_how_long_the_chat_waited_and_a_transfer_does_not(
+    tmp_path, database
+):
+    config = make_config(agents=[{"id": 1}, {"id": 2}])
+    async with running_router(tmp_path, config, database=database) as router:
+        chat = await new_chat(router, 100)
+        router.clock.advance(20)
+        claimed = (await router.claim(chat, 1)).events
+        router.clock.advance(20)
+        transferred = (await router.transfer(chat, 1, to_agent_id=2)).events
+        team = (await conversation(router, chat)).team
+        assert [e for e in claimed if isinstance(e, Assigned)] == [
+            Assigned(chat, 100, 1, team, "claim", waited=20.0)
+        ]
+        assert [e for e in transferred if isinstance(e, Assigned)] == [
+            Assigned(chat, 100, 2, team, "transfer")
+        ]
 
 
 async def test_bad_claims_are_refused_and_change_nothing(tmp_path, database):
