@@ -7,6 +7,7 @@ or a message claims. The actions live by concern: `claims`, `relay`, `status`, `
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agents_app import views
-from handoff import store
+from handoff import log_context, store
 from handoff.config import Agent, Config, HeldTakers
 from handoff.focus import Route, choose_target
 from handoff.reload import Reloaded
@@ -23,6 +24,7 @@ from telegram_io.calls import Buttons, Priority, send_long_text
 from telegram_io.outbox import Outbox
 from telegram_io.texts import say
 
+log = logging.getLogger(__name__)
 REF = re.compile(r"^#?(\d{1,18})$")
 
 Reloader = Callable[[], Awaitable[Reloaded]]
@@ -108,7 +110,9 @@ class AgentDesk:
         """Claim for this user; the short answer for them (the card changes by itself)."""
         if self.agent(user_id) is None:
             return self.text(user_id, f"claim_{ClaimResult.NOT_AN_AGENT}")
+        log_context.bind(conversation_id=conversation_id)
         outcome = await self.router.claim(conversation_id, user_id, how=how)
+        log.info("%s by agent %s: %s", how, user_id, ClaimResult(outcome.result))
         return self.claim_text(
             user_id, ClaimResult(outcome.result), conversation_id, outcome.holder_id
         )

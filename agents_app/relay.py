@@ -9,6 +9,7 @@ from telegram import Message
 
 from agents_app import answers, views
 from agents_app.desk import AgentDesk
+from handoff import log_context
 from handoff.focus import Route, choose_target
 from telegram_io.calls import pass_on
 from telegram_io.messages import CAPTIONED, RELAYED_KINDS, message_kind
@@ -53,6 +54,7 @@ async def on_agent_message(desk: AgentDesk, agent_id: int, message: Message) -> 
     canned = kind in ("text", *CAPTIONED) and answers.has_keys(text)
     if target.route is Route.SEND:
         assert target.conversation_id is not None
+        log_context.bind(conversation_id=target.conversation_id)
         chat = by_id[target.conversation_id]
         if canned:
             await answers.send_canned(desk, agent_id, message.message_id, chat, text, kind)

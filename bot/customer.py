@@ -40,7 +40,7 @@ from bot.small_talk import Kind, SmallTalk
 from bot.suggestions import Suggester
 from bot.throttle import Throttle
 from bot.understanding import Reader
-from handoff import store
+from handoff import log_context, store
 from handoff.canned import faq_ref
 from handoff.config import Config
 from handoff.events import OfferMade
@@ -99,6 +99,13 @@ class CustomerDesk:
         self.small_talk = SmallTalk(self.config.small_talk)
         self.throttle = Throttle(self.config.bot.spam)
 
+    async def status(self, customer_id: int) -> tuple[Any, Any]:
+        """The customer and their open conversation (`Router.customer_status`); what is logged
+        from here on names that conversation."""
+        customer, conversation = await self.router.customer_status(customer_id)
+        log_context.bind(conversation_id=conversation.id if conversation is not None else None)
+        return customer, conversation
+
     async def reload(self) -> None:
         """Rebuild what depends on the config (after a live reload)."""
         self.reader = await trained_reader(self.router)
@@ -154,7 +161,7 @@ class CustomerDesk:
 
     async def known_customer(self, user: User) -> Any:
         """The customer, remembered and greeted first if this is their first contact."""
-        customer, _ = await self.router.customer_status(user.id)
+        customer, _ = await self.status(user.id)
         if customer is None:
             customer = await self.remember(user, lead_source=None)
             await self.greet(user.id, customer.language, step_of(None, None))
@@ -174,7 +181,7 @@ class CustomerDesk:
     async def on_text_or_media(self, user: User, message: Message) -> None:
         """A customer's message: relay it, note it, or answer it, by where their chat stands."""
         await self.wait_for_turn(user.id, message.date.timestamp())
-        customer, conversation = await self.router.customer_status(user.id)
+        customer, conversation = await self.status(user.id)
         first = customer is None
         if customer is None:
             customer = await self.remember(user, lead_source=None)
@@ -339,11 +346,17 @@ class CustomerDesk:
             text=text,
             account_owner_id=record.account_owner_id if record is not None else None,
         )
+        log_context.bind(conversation_id=outcome.conversation_id)
+        log.info(
+            "handoff asked (intent %s): %s",
+            intent,
+            ", ".join(type(event).__name__ for event in outcome.events) or "no change",
+        )
         if any(
             isinstance(event, OfferMade) and event.conversation_id == outcome.conversation_id
             for event in outcome.events
         ):
-            _, conversation = await self.router.customer_status(user.id)
+            _, conversation = await self.status(user.id)
             team = self.config.teams.get(conversation.team) if conversation is not None else None
             name = team.name if team is not None else "CS"
             await self.outbox.put(
@@ -384,7 +397,7 @@ class CustomerDesk:
         over the rate, warn once; the message then waits its turn."""
         verdict = self.throttle.check(customer_id, sent_at)
         if verdict.warn:
-            customer, _ = await self.router.customer_status(customer_id)
+            customer, _ = await self.status(customer_id)
             language = (
                 customer.language if customer is not None else self.config.bot.default_language
             )
@@ -400,7 +413,7 @@ class CustomerDesk:
     async def on_start(self, user: User, args: list[str]) -> None:
         """`/start [source]`: greet (again) and show the menu; a deep link tags the lead source."""
         source = args[0] if args and DEEP_LINK.match(args[0]) else None
-        customer, conversation = await self.router.customer_status(user.id)
+        customer, conversation = await self.status(user.id)
         if customer is None:
             customer = await self.remember(user, lead_source=source)
         await self.greet(user.id, customer.language, step_of(customer, conversation))
@@ -408,7 +421,7 @@ class CustomerDesk:
     async def on_cancel(self, user: User) -> None:
         """`/cancel`: leave the queue, or end the chat with the agent."""
         customer = await self.known_customer(user)
-        _, conversation = await self.router.customer_status(user.id)
+        _, conversation = await self.status(user.id)
         with_agent = conversation is not None and conversation.state == C.ASSIGNED
         outcome = await self.router.cancel(user.id)
         key = "cancel_nothing"
@@ -435,7 +448,7 @@ class CustomerDesk:
 
     async def on_skip(self, user: User) -> None:
         """`/skip`: no comment after the rating."""
-        customer, _ = await self.router.customer_status(user.id)
+        customer, _ = await self.status(user.id)
         if customer is not None and customer.csat_comment_for is not None:
             await self.router.update_customer(user.id, csat_comment_for=None)
             await self.outbox.put(
@@ -443,7 +456,7 @@ class CustomerDesk:
             )
 
     async def on_unknown_command(self, user: User) -> None:
-        customer, conversation = await self.router.customer_status(user.id)
+        customer, conversation = await self.status(user.id)
         language = (
             customer.language
             if customer is not None
@@ -461,7 +474,7 @@ class CustomerDesk:
         if data == CHOSEN:
             return None
         match = CALLBACK.match(data)
-        customer, conversation = await self.router.customer_status(user.id)
+        customer, conversation = await self.status(user.id)
         if match is None or customer is None:
             return say(self.config, self.config.bot.default_language, "button_expired")
         step, sent_at = step_of(customer, conversation), match.group(3)

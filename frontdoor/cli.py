@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -17,8 +17,9 @@ from datetime import UTC, datetime, time, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from frontdoor import __version__
+from frontdoor import __version__, logs
 from frontdoor.settings import (
     DATABASE_URL_ENV,
     SettingError,
@@ -43,6 +44,7 @@ CONFIG_HELP = "the config file (default: config/frontdoor.yaml here, else the ex
 BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 MIN_DASHBOARD_TOKEN = 16  # guessing one at web speed would take longer than the bot lives
 NOT_A_MOMENT = "is not an ISO moment with its offset, such as 2026-11-28T22:00+07:00"
+LOG_LEVEL_ENV, LOG_FORMAT_ENV = "FRONTDOOR_LOG_LEVEL", "FRONTDOOR_LOG_FORMAT"
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
 
@@ -225,12 +227,16 @@ def run(args: argparse.Namespace) -> int:
     clock = _clock(args.clock)
     if clock is None:
         return _refuse(f"--clock: {args.clock!r} {NOT_A_MOMENT}")
-    _log_to_stderr()
+    url = _database(args, config)
+    password = urlsplit(url).password
+    held = [token, webhook_secret, dashboard_token, crm_secret(config), password]
+    if (problem := _start_logging(args, [s for s in held if s])) is not None:
+        return _refuse(problem)
     bot = Frontdoor(
         config,
         token,
         api_url=args.api_url,
-        database_url=_database(args, config),
+        database_url=url,
         clock=clock,
         webhook_secret=webhook_secret,
         config_path=args.config,
@@ -264,9 +270,10 @@ def sandbox(args: argparse.Namespace) -> int:
     for flag, port in (("--api-port", args.api_port), ("--web-port", args.web_port)):
         if not 0 <= port <= 65535:
             return _refuse(f"{flag}: {port} is not a port (0-65535)", "sandbox")
+    if (problem := _start_logging(args, [crm_secret(config) or ""])) is not None:
+        return _refuse(problem, "sandbox")
     with tempfile.TemporaryDirectory(prefix="frontdoor-sandbox-") as scratch:
         database = Path(args.db) if args.db else Path(scratch) / "frontdoor.db"
-        _log_to_stderr()
         playground = Playground(
             config,
             clock,
@@ -353,20 +360,31 @@ def _clock(moment: str | None) -> Clock | None:
         return None
 
 
-def _log_to_stderr() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+def crm_secret(config: Config) -> str | None:
+    return secret("CRM secret", config.crm.secret_env).value
+
+
+def _start_logging(args: argparse.Namespace, secrets: list[str]) -> str | None:
+    """Log as `--log-level`/`--log-format` say (else $FRONTDOOR_LOG_LEVEL/FORMAT, else INFO,
+    text), hiding `secrets`; what is wrong with a value, if anything."""
+    level = (args.log_level or os.environ.get(LOG_LEVEL_ENV) or "INFO").upper()
+    log_format = (args.log_format or os.environ.get(LOG_FORMAT_ENV) or "text").lower()
+    if level not in logs.LEVELS:
+        return f"log level {level!r}: one of {', '.join(logs.LEVELS)}"
+    if log_format not in logs.FORMATS:
+        return f"log format {log_format!r}: one of {', '.join(logs.FORMATS)}"
+    logs.configure(level, log_format, secrets)
+    return None
+
+
+def _add_log_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level", help=f"{'|'.join(logs.LEVELS)} (default: ${LOG_LEVEL_ENV}, else INFO)"
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
-    # A Bot API URL that answers with no JSON (a wrong --api-url) is said in one line, not a
-    # traceback of the JSON parser.
-    logging.getLogger("telegram.request.BaseRequest").addFilter(_without_traceback)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per timer run otherwise
-
-
-def _without_traceback(record: logging.LogRecord) -> bool:
-    record.exc_info, record.exc_text = None, None
-    return True
+    parser.add_argument(
+        "--log-format",
+        help=f"text|json: one JSON object a line (default: ${LOG_FORMAT_ENV}, else text)",
+    )
 
 
 def _refuse(why: str, command: str = "run") -> int:
@@ -452,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_database_flags(runner)
     runner.add_argument("--clock", help="start the bot's clock at this ISO moment (demos)")
+    _add_log_flags(runner)
     runner.set_defaults(handler=run)
 
     play = commands.add_parser(
@@ -462,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--web-port", type=int, default=8080, help="the page and the dashboard")
     play.add_argument("--clock", help="start the bot's clock at this ISO moment")
     play.add_argument("--db", help="SQLite file to keep (default: a new temporary one)")
+    _add_log_flags(play)
     play.set_defaults(handler=sandbox)
 
     kpis = commands.add_parser("report", help="KPIs for a period as a table, CSV or JSON")

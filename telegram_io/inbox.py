@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import NetworkError, TimedOut
 
+from handoff import log_context
 from handoff.db import insert_ignoring_duplicates, write_transaction
 from handoff.replay import writes_of_update
 from handoff.tables import InboxUpdate
@@ -101,6 +102,12 @@ async def unprocessed(engine: AsyncEngine) -> tuple[int, datetime | None]:
 
 def chat_of(update: RawUpdate) -> int:
     """The chat an update belongs to (its order matters within it); else an id of its own."""
+    found = chat_in(update)
+    return found if found is not None else -int(update["update_id"]) - 10**15  # no chat has it
+
+
+def chat_in(update: RawUpdate) -> int | None:
+    """The chat of a message or member update, the presser's chat for a button; else None."""
     for kind in ("message", "edited_message", "my_chat_member", "chat_member"):
         body = update.get(kind)
         chat = body.get("chat") if isinstance(body, dict) else None
@@ -110,7 +117,7 @@ def chat_of(update: RawUpdate) -> int:
     sender = query.get("from") if isinstance(query, dict) else None
     if isinstance(sender, dict) and _is_int(sender.get("id")):
         return int(sender["id"])
-    return -int(update["update_id"]) - 10**15  # an id no real chat has
+    return None
 
 
 def _transient(error: Exception) -> bool:
@@ -189,6 +196,7 @@ class Processor:
     async def _handle(self, raw: RawUpdate) -> None:
         """Act on one update. The database or the network failing is retried (the chat waits);
         any other error is logged and the update is done with: a bad one must not stop the rest."""
+        log_context.bind(update_id=raw["update_id"], chat_id=chat_in(raw), conversation_id=None)
         for attempt in itertools.count():
             try:
                 with writes_of_update(raw):

@@ -39,6 +39,7 @@ from telegram.error import (
 )
 from telegram.request import RequestData
 
+from handoff import log_context
 from handoff.config import Pacing
 from handoff.db import insert_ignoring_duplicates, write_transaction
 from handoff.group_commit import GroupCommit
@@ -403,6 +404,7 @@ class Outbox:
         return max(pause, 0.001)
 
     async def _send(self, row: _Pending) -> None:
+        log_context.bind(chat_id=row.chat_id)
         values: dict[str, Any]
         upload = None
         try:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from frontdoor.cli import EXIT_USAGE, build_parser, main
+from frontdoor.cli import EXIT_USAGE, LOG_FORMAT_ENV, LOG_LEVEL_ENV, build_parser, main
 from frontdoor.settings import DATABASE_URL_ENV, DEPLOYMENT, SettingError, with_environment
 from handoff.config_loader import load_config
 from telegram_io.webhook import WEBHOOK_PATH
@@ -91,6 +91,8 @@ def test_every_variable_compose_sets_is_one_the_bot_reads() -> None:
         config.web.dashboard_token_env,
         config.crm.secret_env,
         *(variable for variable, _, _ in DEPLOYMENT),
+        LOG_LEVEL_ENV,
+        LOG_FORMAT_ENV,
     }
     assert set(compose()["services"]["bot"]["environment"]) <= read
 
