@@ -43,7 +43,6 @@ from bot.understanding import Reader
 from handoff import log_context, store
 from handoff.canned import faq_ref
 from handoff.config import Config
-from handoff.events import OfferMade
 from handoff.router import ActionResult, Router
 from handoff.states import ConversationState
 from handoff.store import SentMessage
@@ -334,7 +333,8 @@ class CustomerDesk:
             await self.hand_off(user, language, reply.handoff_intent, text)
 
     async def hand_off(self, user: User, language: str, intent: str | None, text: str) -> None:
-        """Ask the routing core for a person; its events tell the customer where they stand."""
+        """Ask the routing core for a person; its events tell the customer where they stand (the
+        one who is being found for them, their place in line, the hours: `bot.notices`)."""
         record = await self.crm.lookup(user.id)
         if record is not None and record.vip:
             await self.router.ensure_customer(
@@ -352,16 +352,6 @@ class CustomerDesk:
             intent,
             ", ".join(type(event).__name__ for event in outcome.events) or "no change",
         )
-        if any(
-            isinstance(event, OfferMade) and event.conversation_id == outcome.conversation_id
-            for event in outcome.events
-        ):
-            _, conversation = await self.status(user.id)
-            team = self.config.teams.get(conversation.team) if conversation is not None else None
-            name = team.name if team is not None else "CS"
-            await self.outbox.put(
-                send_text(user.id, say(self.config, language, "human_request_ack", team=name))
-            )
 
     async def relay_to_agent(
         self, conversation: Any, customer: Any, message: Message, kind: str, text: str

@@ -15,6 +15,7 @@ from handoff.events import (
     Closed,
     Event,
     HeldAfterHours,
+    OfferMade,
     Queued,
     RoutedAfterHours,
 )
@@ -33,6 +34,12 @@ class CustomerNotices(EventNotices):
         match event:
             case Queued():
                 return self._place_in_line(conn, event)
+            case OfferMade(announced=True):  # offered at once: no place in line to tell
+                language = self._language(conn, event.customer_id)
+                text = say(
+                    self.config, language, "human_request_ack", team=self._team_name(event.team)
+                )
+                return [send_text(event.customer_id, text)]
             case HeldAfterHours():
                 language = self._language(conn, event.customer_id)
                 key = "after_hours_bot_only" if event.policy == "bot_only" else "after_hours_queue"

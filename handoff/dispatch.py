@@ -225,6 +225,7 @@ class Dispatcher:
                 decision.sticky,
                 decision.reason,
                 decision.open_to_anyone,
+                announce,
             )
         if decision.open_to_anyone:
             row = transitions.write(u, row, open_to_anyone=True)
@@ -248,6 +249,7 @@ class Dispatcher:
         sticky: bool,
         reason: str,
         opens: bool,
+        announce: bool = False,
     ) -> Any:
         if not store.reserve_slot(u.conn, agent_id, u.routed_at()):
             raise store.Conflict(f"agent {agent_id} filled up meanwhile")
@@ -264,7 +266,18 @@ class Dispatcher:
         )
         if opens:
             u.events.append(OpenedToAnyone(row.id, row.attempts))
-        u.events.append(OfferMade(row.id, offer_id, agent_id, deadline, sticky, row.open_to_anyone))
+        made = OfferMade(
+            row.id,
+            offer_id,
+            agent_id,
+            deadline,
+            sticky,
+            row.open_to_anyone,
+            row.customer_id,
+            row.team,
+            announce,
+        )
+        u.events.append(made)
         return row
 
     def _queue_stats(self, u: Unit, row: Any) -> store.QueueStats:

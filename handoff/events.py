@@ -47,11 +47,18 @@ class RoutedAfterHours(Event):
 
 @dataclass(frozen=True)
 class OfferMade(Event):
+    """An agent is offered the conversation until `deadline`. `announced`: it was offered as it
+    joined the queue (an arrival, a transfer, a release), so the customer is told who is being
+    found for them, as a `Queued(first=True)` tells them their place in line."""
+
     offer_id: int
     agent_id: int
     deadline: datetime
     sticky: bool
     open_to_anyone: bool
+    customer_id: int
+    team: str
+    announced: bool = False
 
 
 @dataclass(frozen=True)

@@ -403,6 +403,11 @@ async def test_a_chat_is_transferred_to_an_agent_then_to_a_team_and_the_customer
         assert "Billing" in section
         billing_agent = await offered_agent(desk, conversation_id)
         assert billing_agent in BILLING
+        # offered at once, as it joined Billing's queue: Ani is told who is being found for her,
+        # once, as she was told once at her handoff (by the routing core's event, both times)
+        await ani.sees("saya sambungkan ke tim Billing")
+        told = await ani.bot_texts()
+        assert sum("saya sambungkan ke tim" in text for text in told) == 2
         await ani.says("nomor pelanggan saya 8808123")
         await in_transcript(desk, conversation_id, "nomor pelanggan saya 8808123")
         await claimed_by(desk, billing_agent, conversation_id)
