@@ -7,8 +7,6 @@ import asyncio
 import io
 import json
 import logging
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from frontdoor import logs
 from frontdoor.cli import EXIT_USAGE, main
 from handoff import log_context
-from tests.frontdoor.test_nothing_lost import ROOT, fast_config, wait_until_answered
+from tests.frontdoor.test_nothing_lost import bot_process, wait_until_answered
 from tests.sandbox_support import BOT_TOKEN, SandboxClient
 
 SECRETS = {
@@ -91,41 +89,18 @@ def test_a_log_level_or_format_it_does_not_know_is_refused(
 async def test_a_full_run_at_debug_logs_json_with_ids_and_never_a_secret(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "frontdoor",
-        "run",
-        "--config",
-        str(fast_config(tmp_path)),
-        "--api-url",
-        sandbox.base_url,
-        "--db",
-        str(tmp_path / "frontdoor.db"),
-        "--log-level",
-        "DEBUG",
-        "--log-format",
-        "json",
-        cwd=ROOT,
-        env={**os.environ, "TELEGRAM_BOT_TOKEN": BOT_TOKEN, **SECRETS},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    errors = asyncio.create_task(process.stderr.read())
-    try:
-        async with asyncio.timeout(30):
-            while b"frontdoor is running" not in (line := await process.stdout.readline()):
-                assert line, "frontdoor run exited before it was running"
-        customers = [(await sandbox.add_user(f"C{i}"))["id"] for i in range(3)]
-        for customer in customers:
-            await sandbox.send(customer, "cara bayar tagihan")
-        await sandbox.send(customers[0], "minta cs")
-        assert all(n >= 1 for n in (await wait_until_answered(sandbox, customers, 1, 20)).values())
-    finally:
-        process.terminate()
-        await process.wait()
-    text = (await errors).decode()
+    options = ["--log-level", "DEBUG", "--log-format", "json"]
+    with (tmp_path / "frontdoor.log").open("wb") as log:
+        async with bot_process(
+            sandbox.base_url, tmp_path, options=options, environment=SECRETS, log=log
+        ):
+            customers = [(await sandbox.add_user(f"C{i}"))["id"] for i in range(3)]
+            for customer in customers:
+                await sandbox.send(customer, "cara bayar tagihan")
+            await sandbox.send(customers[0], "minta cs")
+            answered = await wait_until_answered(sandbox, customers, 1, 20)
+            assert all(n >= 1 for n in answered.values())
+    text = (tmp_path / "frontdoor.log").read_text()
     lines = [json.loads(line) for line in text.splitlines()]  # every line is one JSON object
     assert any(line["level"] == "DEBUG" for line in lines)
     assert any(line.get("update_id") and line.get("chat_id") in customers for line in lines)

@@ -10,9 +10,10 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import select
 
@@ -51,9 +52,15 @@ def fast_config(directory: Path, real: bool = False) -> Path:
 
 @asynccontextmanager
 async def bot_process(
-    sandbox_url: str, directory: Path, real: bool = False
+    sandbox_url: str,
+    directory: Path,
+    real: bool = False,
+    options: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
+    log: IO[bytes] | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`frontdoor run` in its own process, started and ready (`real`: see `fast_config`)."""
+    """`frontdoor run` in its own process, started and ready (`real`: see `fast_config`), with
+    more `options` and `environment` if given, its log written to `log`."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -65,10 +72,11 @@ async def bot_process(
         sandbox_url,
         "--database-url",
         f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}",
+        *options,
         cwd=ROOT,
-        env={**os.environ, "TELEGRAM_BOT_TOKEN": BOT_TOKEN},
+        env={**os.environ, "TELEGRAM_BOT_TOKEN": BOT_TOKEN, **(environment or {})},
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=log or asyncio.subprocess.DEVNULL,
     )
     assert process.stdout is not None
     async with asyncio.timeout(30):
