@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ from handoff.config_loader import ConfigError, load_config
 from handoff.kpis.formatting import as_csv, as_table
 from handoff.kpis.report import PeriodError, Report, report_dict, report_period, report_zone
 
+MAX_SIMULATED_DAYS = 31
+WARM_UP_SECONDS = 3600.0  # simulated before the first day and left out: queues start empty
 EXIT_OK = 0
 EXIT_USAGE = 2
 DEFAULT_CONFIG = "config/frontdoor.yaml"
@@ -100,6 +102,66 @@ def schema() -> dict[str, Any]:
     found["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     found["title"] = "Frontdoor config"
     return found
+
+
+def simulate(args: argparse.Namespace) -> int:
+    """What if: days of arrivals through the real router on a virtual clock, per team."""
+    from handoff.simulation.engine import Arrivals, Simulation
+    from handoff.simulation.profile import ProfileError, load_profile
+    from handoff.simulation.report import as_comparison, as_rows, as_table, team_figures
+
+    configs = {"config": _config_or_complaint(args.config)}
+    if args.compare:
+        configs["compare"] = _config_or_complaint(args.compare)
+    if any(config is None for config in configs.values()):
+        return EXIT_USAGE
+    first = configs["config"]
+    assert first is not None
+    if not 0 < args.days <= MAX_SIMULATED_DAYS:
+        return _refuse(f"--days: {args.days} is not 0 < days <= {MAX_SIMULATED_DAYS}", "simulate")
+    zone = report_zone(first)
+    try:
+        day = date.fromisoformat(args.start) if args.start else _next_monday(zone)
+    except ValueError:
+        return _refuse(f"--from: {args.start!r} is not an ISO date such as 2026-11-23", "simulate")
+    profile_path = Path(args.arrivals) if args.arrivals else example_profile()
+    results = {}
+    for name, config in configs.items():
+        assert config is not None
+        try:
+            profile = load_profile(profile_path, config)
+        except ProfileError as error:
+            return _refuse(str(error), "simulate")
+        simulation = Simulation(
+            config,
+            Arrivals(profile.arrivals),
+            profile.people_model(),
+            start=datetime.combine(day, time(0), zone),
+            days=args.days,
+            seed=args.seed,
+            warm_up=WARM_UP_SECONDS,
+        )
+        results[name] = team_figures(asyncio.run(simulation.run()), config)
+    if args.format == "json":
+        print(json.dumps({name: as_rows(rows) for name, rows in results.items()}, indent=2))
+        return EXIT_OK
+    span = f"{args.days:g} day{'s' if args.days != 1 else ''} from {day:%a %d %b %Y} ({zone})"
+    for name, rows in results.items():
+        path = args.config if name == "config" else args.compare
+        print(as_table(f"What if, {path}: {span}, seed {args.seed}", rows))
+    if args.compare:
+        print(as_comparison((Path(args.config).name, Path(args.compare).name), *results.values()))
+    return EXIT_OK
+
+
+def example_profile() -> Path:
+    """The example company's arrival profile, shipped beside its config."""
+    return Path(str(files("frontdoor") / "example_simulate.yaml"))
+
+
+def _next_monday(zone: Any) -> date:
+    today = datetime.now(zone).date()
+    return today + timedelta(days=(7 - today.weekday()) % 7 or 7)
 
 
 def intents_test(args: argparse.Namespace) -> int:
@@ -419,14 +481,6 @@ async def _serve(service: Any, banner: Callable[[], str]) -> None:
         await service.stop()
 
 
-def not_yet(name: str) -> Callable[[argparse.Namespace], int]:
-    def command(args: argparse.Namespace) -> int:
-        print(f"frontdoor {name}: not yet available in this version", file=sys.stderr)
-        return EXIT_USAGE
-
-    return command
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -496,12 +550,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_database_flags(kpis)
     kpis.set_defaults(handler=report)
 
-    for name, help_text in (
-        ("simulate", "replay traffic against a config and predict waits and load"),
-    ):
-        later = commands.add_parser(name, help=help_text)
-        later.add_argument("rest", nargs=argparse.REMAINDER)
-        later.set_defaults(handler=not_yet(name))
+    what_if = commands.add_parser(
+        "simulate", help="what if: days of chats through the real router on a virtual clock"
+    )
+    what_if.add_argument("--config", help=CONFIG_HELP)
+    what_if.add_argument("--compare", metavar="OTHER.yaml", help="a second config, side by side")
+    what_if.add_argument(
+        "--arrivals",
+        metavar="PROFILE.yaml",
+        help="who asks for a person when, and how people behave (default: the example's)",
+    )
+    what_if.add_argument("--days", type=float, default=1.0, help="how many days (default 1)")
+    what_if.add_argument("--from", dest="start", help="the first day, ISO (default: next Monday)")
+    what_if.add_argument("--seed", type=int, default=1, help="the same seed, the same days")
+    what_if.add_argument("--format", choices=("table", "json"), default="table")
+    what_if.set_defaults(handler=simulate)
     return parser
 
 

@@ -1,11 +1,13 @@
-"""Timers (SPEC §4.3): APScheduler carries out what the router's decisions say should happen later.
+"""Timers (SPEC §4.3): what the router's decisions say should happen later, carried out.
 
 Offer deadlines, SLA alerts, queues held for a team's opening, shift starts and ends, and a periodic
 sweep that catches anything a timer missed. The database stays the source of truth: `recover()`
 recomputes every timer from stored timestamps after a restart, and every timed action is idempotent.
 
-Deadlines are in the router's clock, which may run ahead of the wall clock (`frontdoor sandbox
---clock`); they are translated to wall-clock run times when scheduled.
+`RoutingScheduler` decides which timers to arm; a `Timers` backend runs them: APScheduler on the
+wall clock in the bot (deadlines are in the router's clock, which may run ahead of the wall clock
+with `frontdoor sandbox --clock`, so they are translated to wall-clock run times), or a virtual
+clock's next-event loop in `frontdoor simulate` (`handoff.simulation`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
@@ -30,18 +33,35 @@ SWEEP_JOB = "sweep"
 SHIFT_JOB = "shift-boundary"
 
 
-class RoutingScheduler:
-    def __init__(self, router: Router) -> None:
-        self.router = router
+Action = Callable[..., Awaitable[object]]
+
+
+class Timers(Protocol):
+    """Runs timed actions: once at a moment of the router's clock, or every so many seconds."""
+
+    def start(self) -> None: ...
+
+    def at(self, moment: datetime, job_id: str, action: Action, *args: object) -> None:
+        """Run `action` at `moment`; a job of the same id is replaced."""
+        ...
+
+    def every(self, seconds: float, action: Action, job_id: str) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+class WallClockTimers:
+    """APScheduler on the wall clock, each timed action tracked so `stop` can let it finish."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock  # the router's: deadlines are in it
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: set[asyncio.Task[object]] = set()
-        router.listeners.append(self.observe)
 
-    async def start(self) -> None:
-        """Start the timers and recompute them from the database (after a restart too)."""
+    def start(self) -> None:
         self.scheduler.start()
-        self.every(self.router.config.routing.sweep_every, self._sweep, SWEEP_JOB)
-        await self.recover()
 
     def shutdown(self) -> None:
         """Stop firing timers; a timed action already running is left to finish (`stop`)."""
@@ -57,7 +77,7 @@ class RoutingScheduler:
             await asyncio.gather(*self._running, return_exceptions=True)
         self.shutdown()
 
-    def every(self, seconds: float, action: Callable[[], Awaitable[object]], job_id: str) -> None:
+    def every(self, seconds: float, action: Action, job_id: str) -> None:
         """Run `action` every `seconds` (wall clock), never two at once."""
         self.scheduler.add_job(
             self._tracked,
@@ -79,6 +99,46 @@ class RoutingScheduler:
             await action(*args)
         finally:
             self._running.discard(task)
+
+    def at(self, moment: datetime, job_id: str, action: Action, *args: object) -> None:
+        delay = (moment - self.clock()).total_seconds()
+        run_at = datetime.now(UTC) + timedelta(seconds=max(delay, 0.0))
+        self.scheduler.add_job(
+            self._tracked,
+            "date",
+            run_date=run_at,
+            args=(action, *args),
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+
+class RoutingScheduler:
+    """Arms the timers the router's events and stored deadlines call for."""
+
+    def __init__(self, router: Router, timers: Timers | None = None) -> None:
+        self.router = router
+        self.timers = timers if timers is not None else WallClockTimers(router.clock.now)
+        router.listeners.append(self.observe)
+
+    async def start(self) -> None:
+        """Start the timers and recompute them from the database (after a restart too)."""
+        self.timers.start()
+        self.every(self.router.config.routing.sweep_every, self._sweep, SWEEP_JOB)
+        await self.recover()
+
+    def shutdown(self) -> None:
+        self.timers.shutdown()
+
+    async def stop(self) -> None:
+        await self.timers.stop()
+
+    def every(self, seconds: float, action: Action, job_id: str) -> None:
+        self.timers.every(seconds, action, job_id)
+
+    def _at(self, moment: datetime, job_id: str, action: Action, *args: object) -> None:
+        self.timers.at(moment, job_id, action, *args)
 
     async def recover(self) -> None:
         """Re-arm every deadline stored in the database, then sweep once."""
@@ -161,18 +221,3 @@ class RoutingScheduler:
             await self.router.sweep()
         except Exception:  # a failed sweep is retried by the next one
             log.exception("sweep failed")
-
-    def _at(
-        self, moment: datetime, job_id: str, action: Callable[..., Awaitable[object]], *args: object
-    ) -> None:
-        delay = (moment - self.router.clock.now()).total_seconds()
-        run_at = datetime.now(UTC) + timedelta(seconds=max(delay, 0.0))
-        self.scheduler.add_job(
-            self._tracked,
-            "date",
-            run_date=run_at,
-            args=(action, *args),
-            id=job_id,
-            replace_existing=True,
-            misfire_grace_time=None,
-        )

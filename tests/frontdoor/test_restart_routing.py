@@ -40,5 +40,5 @@ async def test_a_chat_held_for_an_opening_that_passed_while_the_bot_was_down_is_
         await sandbox.wait_for(  # the offer's private notice
             offer.agent_id, lambda m: (m.get("text") or "").startswith(f"🔔 #{held.id}"), timeout=5
         )
-        assert bot.scheduler.scheduler.get_job(f"offer-{offer.id}") is not None
+        assert bot.scheduler.timers.scheduler.get_job(f"offer-{offer.id}") is not None
         assert (await conversation(bot.router, held.id)).state == "offered"

@@ -99,8 +99,8 @@ async def test_the_next_shift_boundary_is_armed(tmp_path):
     timers = RoutingScheduler(router)
     try:
         timers.arm_shift_boundary()
-        timers.scheduler.start(paused=True)
-        job = timers.scheduler.get_job("shift-boundary")
+        timers.timers.scheduler.start(paused=True)
+        job = timers.timers.scheduler.get_job("shift-boundary")
         remaining = (job.trigger.run_date - datetime.now(UTC)).total_seconds()
         assert abs(remaining - 7 * 3600) < 5  # ends 17:00 WIB, seven hours later
     finally:
@@ -125,15 +125,15 @@ async def test_a_chat_joining_a_queue_with_backup_teams_arms_a_drain_when_it_may
     await router.set_agent_status(1, AgentStatus.AWAY)
     timers = RoutingScheduler(router)
     try:
-        timers.scheduler.start(paused=True)
+        timers.timers.scheduler.start(paused=True)
         billing = await router.request_handoff(7, intent="invoice", text="tagihan")
         support = await router.request_handoff(8, intent=None, text="halo")
 
-        job = timers.scheduler.get_job(f"overflow-{billing.conversation_id}")
+        job = timers.timers.scheduler.get_job(f"overflow-{billing.conversation_id}")
         remaining = (job.trigger.run_date - datetime.now(UTC)).total_seconds()
         assert abs(remaining - 300) < 5
         # Support backs nobody up through a secondary team: nothing to wait for.
-        assert timers.scheduler.get_job(f"overflow-{support.conversation_id}") is None
+        assert timers.timers.scheduler.get_job(f"overflow-{support.conversation_id}") is None
     finally:
         timers.shutdown()
         await unit_of_work.dispose(engine)

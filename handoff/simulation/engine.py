@@ -1,0 +1,288 @@
+"""The simulation itself (`frontdoor simulate`): the real router, its services, policies and
+timers, on a virtual clock that jumps from one event to the next, with people modelled around it.
+
+Customers arrive per intent as a Poisson process by hour of the day, ask for a person the way the
+bot asks the router, and leave after a sampled patience if nobody claimed them; agents claim an
+offer after a sampled delay (or miss it, and the router's own offer timeout requeues it), hold it
+for a sampled handle time and close it. Every routing decision is the router's: sticky agents,
+skills, priorities, round robin, offer timeouts, overflow, hours and after-hours policies.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from handoff import unit_of_work
+from handoff.clock import ManualClock
+from handoff.config import Config
+from handoff.db import create_engine, create_schema
+from handoff.events import Assigned, Closed, Event, HeldAfterHours, OfferMade
+from handoff.kpis.report import report_zone
+from handoff.router import ClaimResult, Router
+from handoff.states import AgentStatus
+from handoff.timers import Action, RoutingScheduler
+
+HOURS = 24
+# The router's periodic sweep catches timers a wall clock missed; on a virtual clock none is
+# missed, so it runs at most this often (its SLA alerts and idle closes still come).
+SWEEP_AT_LEAST = 300.0
+
+
+class Shape(StrEnum):
+    EXPONENTIAL = "exponential"
+    LOGNORMAL = "lognormal"
+    FIXED = "fixed"
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Seconds drawn at random: exponential or lognormal with this mean, or always the mean."""
+
+    mean: float
+    shape: Shape = Shape.EXPONENTIAL
+    sigma: float = 0.5  # lognormal: the spread of the underlying normal
+
+    def sample(self, rng: random.Random) -> float:
+        if self.mean <= 0 or self.shape is Shape.FIXED:
+            return max(self.mean, 0.0)
+        if self.shape is Shape.EXPONENTIAL:
+            return rng.expovariate(1 / self.mean)
+        mu = math.log(self.mean) - self.sigma**2 / 2  # so that the mean is `mean`
+        return rng.lognormvariate(mu, self.sigma)
+
+
+@dataclass(frozen=True)
+class People:
+    """How customers and agents behave around the router."""
+
+    handle: Distribution  # claim → close
+    claim_delay: Distribution = Distribution(0.0, Shape.FIXED)  # offer → claim
+    miss: float = 0.0  # the chance an agent lets an offer time out
+    patience: Distribution | None = None  # waiting → leaving; None: nobody leaves
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Chats per hour for each intent, by hour of the day (the company's time): one rate for
+    every hour, or 24."""
+
+    per_hour: Mapping[str, float | Sequence[float]]
+
+    def rate(self, intent: str, hour: int) -> float:
+        rates = self.per_hour[intent]
+        return float(rates) if isinstance(rates, int | float) else float(rates[hour % HOURS])
+
+    def peak(self, intent: str) -> float:
+        rates = self.per_hour[intent]
+        return float(rates) if isinstance(rates, int | float) else float(max(rates))
+
+
+@dataclass
+class Chat:
+    """One simulated conversation, as it went."""
+
+    customer_id: int
+    intent: str
+    arrived: datetime
+    team: str | None = None
+    conversation_id: int | None = None
+    waited: float | None = None  # seconds from the start of its wait to its first claim
+    answered_by: int | None = None
+    abandoned: bool = False
+    held: bool = False  # held for its team's opening (after hours)
+
+
+@dataclass
+class Outcome:
+    """What the simulated days came to: every chat, and the handle time each agent spent."""
+
+    start: datetime
+    end: datetime
+    chats: list[Chat] = field(default_factory=list)
+    busy: dict[int, float] = field(default_factory=dict)  # agent → seconds holding chats
+
+
+class VirtualTimers:
+    """The `Timers` of a simulation: a next-event loop on a manual clock. An action due at a
+    moment runs when the loop reaches it; a job of the same id replaces the earlier one."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self._heap: list[tuple[datetime, int, str, Action, tuple[object, ...]]] = []
+        self._latest: dict[str, int] = {}
+        self._order = itertools.count()
+
+    def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        self._heap.clear()
+
+    def shutdown(self) -> None:
+        self._heap.clear()
+
+    def at(self, moment: datetime, job_id: str, action: Action, *args: object) -> None:
+        order = next(self._order)
+        self._latest[job_id] = order
+        heapq.heappush(self._heap, (max(moment, self.clock.now()), order, job_id, action, args))
+
+    def every(self, seconds: float, action: Action, job_id: str) -> None:
+        async def again() -> None:
+            self.at(self.clock.now() + timedelta(seconds=seconds), job_id, again)
+            await action()
+
+        self.at(self.clock.now() + timedelta(seconds=seconds), job_id, again)
+
+    def soon(self, seconds: float, action: Callable[[], Awaitable[object]]) -> None:
+        """Run `action` `seconds` from now (a job of its own)."""
+        order = next(self._order)
+        job_id = f"people-{order}"
+        self.at(self.clock.now() + timedelta(seconds=seconds), job_id, action)
+
+    async def run_until(self, end: datetime) -> None:
+        """Run every action due up to `end`, in time order, moving the clock to each."""
+        while self._heap and self._heap[0][0] <= end:
+            moment, order, job_id, action, args = heapq.heappop(self._heap)
+            if self._latest.get(job_id) != order:
+                continue  # replaced since
+            del self._latest[job_id]
+            self.clock.set(moment)
+            await action(*args)
+        self.clock.set(end)
+
+
+class Simulation:
+    """Days of arrivals through the real router on a virtual clock, from `start`."""
+
+    def __init__(
+        self,
+        config: Config,
+        arrivals: Arrivals,
+        people: People,
+        *,
+        start: datetime,
+        days: float = 1.0,
+        seed: int = 1,
+        warm_up: float = 0.0,  # seconds of traffic run before `start` and left out of the counts
+    ) -> None:
+        unknown = sorted(set(arrivals.per_hour) - set(config.intents))
+        if unknown:
+            raise ValueError(f"arrivals name intents the config does not have: {unknown}")
+        routing = config.routing.model_copy(
+            update={"sweep_every": max(config.routing.sweep_every, SWEEP_AT_LEAST)}
+        )
+        self.config = config.model_copy(update={"routing": routing})
+        self.arrivals = arrivals
+        self.people = people
+        self.start = start - timedelta(seconds=warm_up)
+        self.counted_from = start
+        self.end = start + timedelta(days=days)
+        self.rng = random.Random(seed)
+        self.clock = ManualClock(self.start)
+        self.timers = VirtualTimers(self.clock)
+        self.by_customer: dict[int, Chat] = {}
+        self.busy: dict[int, float] = {}
+        self._customers = itertools.count(10**9)  # ids no configured agent has
+        self.zone = report_zone(config)
+
+    async def run(self) -> Outcome:
+        with tempfile.TemporaryDirectory(prefix="frontdoor-simulate-") as scratch:
+            engine = create_engine(f"sqlite+aiosqlite:///{Path(scratch) / 'simulate.db'}")
+            try:
+                await create_schema(engine)
+                self.router = Router(engine, self.config, self.clock)
+                self.router.listeners.append(self._observe)
+                scheduler = RoutingScheduler(self.router, self.timers)
+                await self.router.sync_agents()
+                for agent in self.config.agents:
+                    await self.router.set_agent_status(agent.id, AgentStatus.AVAILABLE)
+                await scheduler.start()
+                for intent in self.arrivals.per_hour:
+                    self._next_arrival(intent)
+                await self.timers.run_until(self.end)
+            finally:
+                await unit_of_work.dispose(engine)
+        counted = [c for c in self.by_customer.values() if c.arrived >= self.counted_from]
+        return Outcome(self.counted_from, self.end, counted, self.busy)
+
+    # ---- customers --------------------------------------------------------------------------
+
+    def _next_arrival(self, intent: str) -> None:
+        """The next arrival of `intent`: Poisson at the hour's rate (thinned from the peak)."""
+        peak = self.arrivals.peak(intent)
+        if peak <= 0:
+            return
+        moment = self.clock.now()
+        while True:
+            moment += timedelta(seconds=self.rng.expovariate(peak / 3600))
+            if moment > self.end:
+                return
+            hour = moment.astimezone(self.zone).hour
+            if self.rng.random() * peak <= self.arrivals.rate(intent, hour):
+                break
+        self.timers.at(moment, f"arrival-{intent}", self._arrive, intent)
+
+    async def _arrive(self, intent: str) -> None:
+        self._next_arrival(intent)
+        customer_id = next(self._customers)
+        chat = Chat(customer_id, intent, self.clock.now())
+        self.by_customer[customer_id] = chat
+        await self.router.ensure_customer(customer_id, name=f"Customer {customer_id}")
+        outcome = await self.router.request_handoff(customer_id, intent=intent)
+        chat.conversation_id = outcome.conversation_id
+        if self.people.patience is not None and chat.answered_by is None:
+            patience = self.people.patience.sample(self.rng)
+            self.timers.soon(patience, lambda: self._leave(chat))
+
+    async def _leave(self, chat: Chat) -> None:
+        if chat.answered_by is None and not chat.abandoned:
+            chat.abandoned = True
+            await self.router.cancel(chat.customer_id)
+
+    # ---- agents -----------------------------------------------------------------------------
+
+    async def _observe(self, events: Sequence[Event]) -> None:
+        for event in events:
+            # Events of an arrival come before `request_handoff` returns: found by customer.
+            chat = self.by_customer.get(getattr(event, "customer_id", -1))
+            if chat is None:
+                continue
+            if isinstance(event, HeldAfterHours):
+                chat.held, chat.team = True, event.team
+            elif isinstance(event, OfferMade):
+                chat.team = event.team
+                if self.rng.random() >= self.people.miss:
+                    delay = self.people.claim_delay.sample(self.rng)
+                    self.timers.soon(delay, self._claim_later(event))
+            elif isinstance(event, Assigned):
+                if chat.answered_by is None:
+                    chat.answered_by, chat.waited = event.agent_id, event.waited
+                chat.team = event.team
+                handle = self.people.handle.sample(self.rng)
+                self.busy[event.agent_id] = self.busy.get(event.agent_id, 0.0) + handle
+                self.timers.soon(handle, self._close_later(event))
+            elif isinstance(event, Closed) and event.agent_id is None:
+                chat.abandoned = chat.answered_by is None
+
+    def _claim_later(self, offer: OfferMade) -> Callable[[], Awaitable[object]]:
+        async def claim() -> None:
+            outcome = await self.router.claim(offer.conversation_id or 0, offer.agent_id)
+            if outcome.result is not ClaimResult.CLAIMED:
+                return  # timed out meanwhile, or the customer left
+
+        return claim
+
+    def _close_later(self, assigned: Assigned) -> Callable[[], Awaitable[object]]:
+        async def close() -> None:
+            await self.router.close(assigned.conversation_id or 0, by_agent_id=assigned.agent_id)
+
+        return close

@@ -1,0 +1,189 @@
+"""What a simulation came to, per team and overall: waits, abandonment, service level."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from handoff.config import Config
+from handoff.simulation.engine import Chat, Outcome
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The `share` (0–1) percentile, nearest rank; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+@dataclass(frozen=True)
+class TeamFigures:
+    team: str
+    arrivals: int
+    answered: int
+    abandoned: int
+    waited_share: float  # of the answered: the share that waited at all
+    wait_mean: float | None
+    wait_p50: float | None
+    wait_p90: float | None
+    wait_max: float | None
+    service_level: float | None  # of all arrivals: answered within `target` seconds
+    target: float
+    held: int
+
+
+def team_figures(
+    outcome: Outcome, config: Config, targets: Mapping[str, float] | None = None
+) -> list[TeamFigures]:
+    """Per team, then overall ("all"): waits, abandonment and the service level against each
+    team's `sla.first_response` (or `targets`)."""
+    by_team: dict[str, list[Chat]] = {}
+    for chat in outcome.chats:
+        by_team.setdefault(chat.team or config.intents[chat.intent].team, []).append(chat)
+    rows = []
+    for team, chats in [*sorted(by_team.items()), ("all", outcome.chats)]:
+        target = (targets or {}).get(team)
+        if target is None:
+            spec = config.teams.get(team)
+            target = (
+                spec.sla.first_response
+                if spec is not None
+                else min((t.sla.first_response for t in config.teams.values()), default=20.0)
+            )
+        rows.append(_figures(team, chats, target))
+    return rows
+
+
+def _figures(team: str, chats: Sequence[Chat], target: float) -> TeamFigures:
+    waits = [c.waited for c in chats if c.waited is not None]
+    within = sum(1 for w in waits if w <= target)
+    return TeamFigures(
+        team=team,
+        arrivals=len(chats),
+        answered=len(waits),
+        abandoned=sum(1 for c in chats if c.abandoned),
+        waited_share=(sum(1 for w in waits if w > 0) / len(waits)) if waits else 0.0,
+        wait_mean=sum(waits) / len(waits) if waits else None,
+        wait_p50=percentile(waits, 0.5),
+        wait_p90=percentile(waits, 0.9),
+        wait_max=max(waits) if waits else None,
+        service_level=within / len(chats) if chats else None,
+        target=target,
+        held=sum(1 for c in chats if c.held),
+    )
+
+
+def as_rows(figures: Sequence[TeamFigures]) -> list[dict[str, Any]]:
+    return [dict(f.__dict__) for f in figures]
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes}:{seconds:02}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+HEADINGS = (
+    "team",
+    "chats",
+    "answered",
+    "left",
+    "held",
+    "waited",
+    "mean",
+    "p50",
+    "p90",
+    "max",
+    "SL",
+)
+
+
+def _cells(f: TeamFigures) -> list[str]:
+    return [
+        f.team,
+        str(f.arrivals),
+        str(f.answered),
+        str(f.abandoned),
+        str(f.held),
+        _share(f.waited_share),
+        _seconds(f.wait_mean),
+        _seconds(f.wait_p50),
+        _seconds(f.wait_p90),
+        _seconds(f.wait_max),
+        f"{_share(f.service_level)} in {_seconds(f.target)}",
+    ]
+
+
+def as_table(title: str, figures: Sequence[TeamFigures]) -> str:
+    """Aligned text within 100 columns: a line per team, then all of them."""
+    rows = [list(HEADINGS), *(_cells(f) for f in figures)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADINGS))]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+    return "\n".join([title, *lines]) + "\n"
+
+
+def as_comparison(
+    names: tuple[str, str], first: Sequence[TeamFigures], second: Sequence[TeamFigures]
+) -> str:
+    """The two scenarios' service level and mean wait per team, side by side, with the change."""
+    theirs = {f.team: f for f in second}
+    first_name, second_name = names
+    rows = [
+        [
+            "team",
+            f"SL {first_name}",
+            f"SL {second_name}",
+            "change",
+            f"mean wait {first_name}",
+            f"mean wait {second_name}",
+            "change",
+        ]
+    ]
+    for mine in first:
+        other = theirs.get(mine.team)
+        if other is None:
+            continue
+        level = (
+            f"{100 * (other.service_level - mine.service_level):+.1f} pt"
+            if other.service_level is not None and mine.service_level is not None
+            else "-"
+        )
+        wait = (
+            f"{other.wait_mean - mine.wait_mean:+.0f} s"
+            if other.wait_mean is not None and mine.wait_mean is not None
+            else "-"
+        )
+        rows.append(
+            [
+                mine.team,
+                _share(mine.service_level),
+                _share(other.service_level),
+                level,
+                _seconds(mine.wait_mean),
+                _seconds(other.wait_mean),
+                wait,
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,87 @@
+"""`frontdoor simulate`: the example company's day on the real router, one config or two side by
+side; what it cannot use is refused with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from frontdoor.cli import EXIT_OK, EXIT_USAGE, main
+from tests.support.frontdoor import EXAMPLE
+
+MORNING = ["--from", "2026-11-23", "--days", "0.4"]  # Monday to 09:36: quick
+
+
+def test_the_example_day_is_reported_per_team(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--config", str(EXAMPLE), *MORNING]) == EXIT_OK
+    out = capsys.readouterr().out
+    title, header, *rows = out.strip().splitlines()
+    assert title.startswith(f"What if, {EXAMPLE}: 0.4 days from Mon 23 Nov 2026 (Asia/Jakarta)")
+    assert header.split()[:4] == ["team", "chats", "answered", "left"]
+    assert rows[-1].split()[0] == "all" and "support" in [r.split()[0] for r in rows]
+    assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_the_same_seed_gives_the_same_days(capsys: pytest.CaptureFixture[str]) -> None:
+    runs = []
+    for _ in range(2):
+        assert main(["simulate", "--config", str(EXAMPLE), *MORNING, "--format", "json"]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    assert runs[0] == runs[1]
+    support = next(r for r in runs[0]["config"] if r["team"] == "support")
+    assert support["arrivals"] > 0 and 0 <= support["service_level"] <= 1
+
+
+def test_two_configs_side_by_side_show_what_fewer_agents_cost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["agents"] = [a for a in data["agents"] if "support" not in a["teams"] or a["id"] == 1005]
+    fewer = tmp_path / "fewer.yaml"
+    fewer.write_text(yaml.safe_dump(data, allow_unicode=True))
+    arguments = ["simulate", "--config", str(EXAMPLE), "--compare", str(fewer), *MORNING]
+    assert main([*arguments, "--format", "json"]) == EXIT_OK
+    both = json.loads(capsys.readouterr().out)
+    mean = {name: next(r for r in rows if r["team"] == "support") for name, rows in both.items()}
+    assert (mean["compare"]["wait_mean"] or 0) > (mean["config"]["wait_mean"] or 0)
+
+    assert main(arguments) == EXIT_OK
+    table = capsys.readouterr().out
+    header = next(
+        line for line in table.splitlines() if line.startswith("team") and "change" in line
+    )
+    assert header.split() == [
+        *("team", "SL", "frontdoor.yaml", "SL", "fewer.yaml", "change"),
+        *("mean", "wait", "frontdoor.yaml", "mean", "wait", "fewer.yaml", "change"),
+    ]
+    support = next(line for line in table.splitlines()[::-1] if line.startswith("support"))
+    assert support.split()[3].startswith("-")  # fewer agents: a lower service level
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        (["--days", "0"], "--days: 0.0 is not 0 < days <= 31"),
+        (["--days", "90"], "--days: 90.0 is not 0 < days <= 31"),
+        (["--from", "monday"], "--from: 'monday' is not an ISO date such as 2026-11-23"),
+    ],
+)
+def test_what_it_cannot_simulate_is_refused(
+    options: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "--config", str(EXAMPLE), *options]) == EXIT_USAGE
+    assert capsys.readouterr().err == f"frontdoor simulate: {complaint}\n"
+
+
+def test_a_broken_profile_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "busy.yaml"
+    profile.write_text("people: {handle: {mean: 300}}\narrivals: {gangguan: -5}\n")
+    arguments = ["simulate", "--config", str(EXAMPLE), "--arrivals", str(profile)]
+    assert main(arguments) == EXIT_USAGE
+    assert (
+        "busy.yaml arrivals: Value error, gangguan: a rate of chats per hour cannot be negative"
+        in (capsys.readouterr().err)
+    )
