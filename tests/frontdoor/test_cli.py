@@ -14,12 +14,6 @@ from tests.sandbox_support import BOT_TOKEN
 from tests.support.frontdoor import EXAMPLE
 
 
-@pytest.mark.parametrize("command", ["simulate"])
-def test_a_command_not_built_yet_says_so_with_exit_code_2(command, capsys):
-    assert main([command]) == EXIT_USAGE
-    assert f"frontdoor {command}: not yet available" in capsys.readouterr().err
-
-
 def test_an_unknown_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["launch-rockets"])
