@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff.simulation.engine import Arrivals, Distribution, People, Shape, Simulation
+from handoff.simulation.engine import Arrivals, Chat, Distribution, People, Shape, Simulation
 from handoff.simulation.profile import ProfileError, load_profile
 from handoff.simulation.report import team_figures
 from tests.support.configs import make_config
@@ -23,6 +23,45 @@ def erlang_c(load: float, agents: int) -> float:
     """The chance an arrival waits in an M/M/N queue offered `load` Erlangs."""
     top = load**agents / math.factorial(agents) * agents / (agents - load)
     return top / (sum(load**k / math.factorial(k) for k in range(agents)) + top)
+
+
+def erlang_a(
+    arrivals: float, service: float, agents: int, patience: float, target: float
+) -> tuple[float, float, float]:
+    """M/M/N+M (Erlang A), rates per second: the chance an arrival waits, the chance it leaves,
+    and the chance it is answered within `target` seconds."""
+    weights = [1.0]  # the number in the system, a birth-death chain
+    for k in range(1, 400):
+        deaths = min(k, agents) * service + max(k - agents, 0) * patience
+        weights.append(weights[-1] * arrivals / deaths)
+    total = sum(weights)
+    state = [w / total for w in weights]
+    waits = sum(state[agents:])
+    leaves = sum(state[k] * (k - agents) * patience for k in range(agents + 1, 400)) / arrivals
+
+    def answered_within(ahead: int, limit: int = 80) -> float:
+        # The tagged customer's place: moves up as the one in front is answered or leaves, is
+        # answered from the front at rate N·service, leaves at `patience`. Uniformization.
+        rate = agents * service + (limit + 1) * patience
+        place, answered, within = [0.0] * (limit + 1), 0.0, 0.0
+        place[min(ahead, limit)] = 1.0
+        weight = math.exp(-rate * target)
+        for step in range(400):
+            within += weight * answered
+            moved = [0.0] * (limit + 1)
+            for m, p in enumerate(place):
+                forward = agents * service + m * patience if m else 0.0
+                served = agents * service if m == 0 else 0.0
+                if m:
+                    moved[m - 1] += p * forward / rate
+                answered += p * served / rate
+                moved[m] += p * (rate - forward - served - patience) / rate
+            place = moved
+            weight *= rate * target / (step + 1)
+        return within
+
+    level = sum(state[:agents]) + sum(state[agents + j] * answered_within(j) for j in range(60))
+    return waits, leaves, level
 
 
 def one_team(agents: int, **routing: object) -> object:
@@ -85,6 +124,51 @@ async def test_one_team_agrees_with_erlang_c_within_its_sampling_error() -> None
 
     figures = team_figures(outcome, config, {"support": 20, "all": 20})
     assert figures[-1].service_level == pytest.approx(whole["within 20 s"])
+
+
+def test_erlang_a_gives_the_issues_figures() -> None:
+    waits, leaves, level = erlang_a(200 / 3600, 1 / 180, 14, 1 / 300, 20)
+    assert (round(waits, 3), round(leaves, 3), round(level, 3)) == (0.145, 0.014, 0.917)
+
+
+async def test_customers_who_leave_agree_with_erlang_a_within_its_sampling_error() -> None:
+    # As above, and each customer waits at most an exponential patience of 5 minutes: P(wait)
+    # 14.5 %, P(leave) 1.4 %, 91.7 % answered within 20 s. The same batch-means tolerance.
+    hours = 10
+    outcome = await Simulation(
+        one_team(14, claim_timeout=3600),
+        Arrivals({"tanya": 200}),
+        People(Distribution(180), patience=Distribution(300)),
+        start=MONDAY_10_WIB,
+        days=hours / 24,
+        seed=11,
+        warm_up=1800,
+    ).run()
+    expected = dict(
+        zip(
+            ("waits", "leaves", "within 20 s"),
+            erlang_a(200 / 3600, 1 / 180, 14, 1 / 300, 20),
+            strict=True,
+        )
+    )
+
+    def measures(chats: list[Chat]) -> dict[str, float]:
+        return {
+            "waits": sum(c.abandoned or (c.waited or 0) > 0 for c in chats) / len(chats),
+            "leaves": sum(c.abandoned for c in chats) / len(chats),
+            "within 20 s": sum(c.waited is not None and c.waited <= 20 for c in chats) / len(chats),
+        }
+
+    batches: list[list[Chat]] = [[] for _ in range(hours)]
+    for chat in outcome.chats:
+        hour = int((chat.arrived - outcome.start).total_seconds() // 3600)
+        batches[min(hour, hours - 1)].append(chat)
+    whole = measures(outcome.chats)
+    for name, value in whole.items():
+        per_batch = [measures(batch)[name] for batch in batches]
+        error = statistics.stdev(per_batch) / math.sqrt(len(per_batch))
+        assert abs(value - expected[name]) <= 4 * error, (name, value, expected[name], error)
+        assert error < {"waits": 0.03, "leaves": 0.01, "within 20 s": 0.025}[name]
 
 
 async def test_agents_who_miss_offers_with_a_short_timeout_lengthen_the_waits() -> None:
