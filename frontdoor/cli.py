@@ -106,9 +106,10 @@ def schema() -> dict[str, Any]:
 
 def simulate(args: argparse.Namespace) -> int:
     """What if: days of arrivals through the real router on a virtual clock, per team."""
+    from frontdoor.simulate_page import page
     from handoff.simulation.engine import Arrivals, Simulation
     from handoff.simulation.profile import ProfileError, load_profile
-    from handoff.simulation.report import as_comparison, as_rows, as_table, team_figures
+    from handoff.simulation.report import as_comparison, as_rows, as_table, hourly, team_figures
 
     configs = {"config": _config_or_complaint(args.config)}
     if args.compare:
@@ -125,7 +126,7 @@ def simulate(args: argparse.Namespace) -> int:
     except ValueError:
         return _refuse(f"--from: {args.start!r} is not an ISO date such as 2026-11-23", "simulate")
     profile_path = Path(args.arrivals) if args.arrivals else example_profile()
-    results = {}
+    results, hours = {}, {}
     for name, config in configs.items():
         assert config is not None
         try:
@@ -141,16 +142,30 @@ def simulate(args: argparse.Namespace) -> int:
             seed=args.seed,
             warm_up=WARM_UP_SECONDS,
         )
-        results[name] = team_figures(asyncio.run(simulation.run()), config)
-    if args.format == "json":
-        print(json.dumps({name: as_rows(rows) for name, rows in results.items()}, indent=2))
-        return EXIT_OK
-    span = f"{args.days:g} day{'s' if args.days != 1 else ''} from {day:%a %d %b %Y} ({zone})"
-    for name, rows in results.items():
+        outcome = asyncio.run(simulation.run())
         path = args.config if name == "config" else args.compare
-        print(as_table(f"What if, {path}: {span}, seed {args.seed}", rows))
-    if args.compare:
-        print(as_comparison((Path(args.config).name, Path(args.compare).name), *results.values()))
+        results[path], hours[path] = team_figures(outcome, config), hourly(outcome, config, zone)
+    span = f"{args.days:g} day{'s' if args.days != 1 else ''} from {day:%a %d %b %Y} ({zone})"
+    if args.format == "json":
+        text = json.dumps({path: as_rows(rows) for path, rows in results.items()}, indent=2)
+    elif args.format == "html":
+        text = page(f"What if: {span}, seed {args.seed}", results, hours)
+    else:
+        tables = [
+            as_table(f"What if, {p}: {span}, seed {args.seed}", r) for p, r in results.items()
+        ]
+        if args.compare:
+            names = (Path(args.config).name, Path(args.compare).name)
+            tables.append(as_comparison(names, *results.values()))
+        text = "\n".join(tables)
+    if args.out is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+        return EXIT_OK
+    try:
+        Path(args.out).write_text(text, encoding="utf-8")
+    except OSError as error:
+        return _refuse(f"--out: cannot write {args.out}: {error.strerror or error}", "simulate")
+    print(f"written to {args.out}")
     return EXIT_OK
 
 
@@ -563,7 +578,8 @@ def build_parser() -> argparse.ArgumentParser:
     what_if.add_argument("--days", type=float, default=1.0, help="how many days (default 1)")
     what_if.add_argument("--from", dest="start", help="the first day, ISO (default: next Monday)")
     what_if.add_argument("--seed", type=int, default=1, help="the same seed, the same days")
-    what_if.add_argument("--format", choices=("table", "json"), default="table")
+    what_if.add_argument("--format", choices=("table", "json", "html"), default="table")
+    what_if.add_argument("--out", help="write to this file instead of printing (html: a page)")
     what_if.set_defaults(handler=simulate)
     return parser
 

@@ -35,6 +35,9 @@ HOURS = 24
 # The router's periodic sweep catches timers a wall clock missed; on a virtual clock none is
 # missed, so it runs at most this often (its SLA alerts and idle closes still come).
 SWEEP_AT_LEAST = 300.0
+# After the last day, no one new comes; the chats still waiting or open are followed this long
+# more, so the last hour's customers are answered (or leave) as the others were.
+COOL_DOWN = timedelta(hours=1)
 
 
 class Shape(StrEnum):
@@ -93,6 +96,7 @@ class Chat:
     customer_id: int
     intent: str
     arrived: datetime
+    handle: float  # seconds an agent will take with it, whoever it is
     team: str | None = None
     conversation_id: int | None = None
     waited: float | None = None  # seconds from the start of its wait to its first claim
@@ -186,7 +190,11 @@ class Simulation:
         self.start = start - timedelta(seconds=warm_up)
         self.counted_from = start
         self.end = start + timedelta(days=days)
-        self.rng = random.Random(seed)
+        # Customers (when they come, how long they would wait, how long their chat takes) and
+        # agents (how soon they claim, whether they miss) draw from streams of their own: two
+        # configs simulated with one seed meet the same customers, so their figures compare.
+        self.customers_rng = random.Random(f"{seed}:customers")
+        self.agents_rng = random.Random(f"{seed}:agents")
         self.clock = ManualClock(self.start)
         self.timers = VirtualTimers(self.clock)
         self.by_customer: dict[int, Chat] = {}
@@ -208,7 +216,7 @@ class Simulation:
                 await scheduler.start()
                 for intent in self.arrivals.per_hour:
                     self._next_arrival(intent)
-                await self.timers.run_until(self.end)
+                await self.timers.run_until(self.end + COOL_DOWN)
             finally:
                 await unit_of_work.dispose(engine)
         counted = [c for c in self.by_customer.values() if c.arrived >= self.counted_from]
@@ -223,24 +231,26 @@ class Simulation:
             return
         moment = self.clock.now()
         while True:
-            moment += timedelta(seconds=self.rng.expovariate(peak / 3600))
+            moment += timedelta(seconds=self.customers_rng.expovariate(peak / 3600))
             if moment > self.end:
                 return
             hour = moment.astimezone(self.zone).hour
-            if self.rng.random() * peak <= self.arrivals.rate(intent, hour):
+            if self.customers_rng.random() * peak <= self.arrivals.rate(intent, hour):
                 break
         self.timers.at(moment, f"arrival-{intent}", self._arrive, intent)
 
     async def _arrive(self, intent: str) -> None:
         self._next_arrival(intent)
         customer_id = next(self._customers)
-        chat = Chat(customer_id, intent, self.clock.now())
+        chat = Chat(
+            customer_id, intent, self.clock.now(), self.people.handle.sample(self.customers_rng)
+        )
         self.by_customer[customer_id] = chat
         await self.router.ensure_customer(customer_id, name=f"Customer {customer_id}")
         outcome = await self.router.request_handoff(customer_id, intent=intent)
         chat.conversation_id = outcome.conversation_id
         if self.people.patience is not None and chat.answered_by is None:
-            patience = self.people.patience.sample(self.rng)
+            patience = self.people.patience.sample(self.customers_rng)
             self.timers.soon(patience, lambda: self._leave(chat))
 
     async def _leave(self, chat: Chat) -> None:
@@ -260,14 +270,14 @@ class Simulation:
                 chat.held, chat.team = True, event.team
             elif isinstance(event, OfferMade):
                 chat.team = event.team
-                if self.rng.random() >= self.people.miss:
-                    delay = self.people.claim_delay.sample(self.rng)
+                if self.agents_rng.random() >= self.people.miss:
+                    delay = self.people.claim_delay.sample(self.agents_rng)
                     self.timers.soon(delay, self._claim_later(event))
             elif isinstance(event, Assigned):
                 if chat.answered_by is None:
                     chat.answered_by, chat.waited = event.agent_id, event.waited
                 chat.team = event.team
-                handle = self.people.handle.sample(self.rng)
+                handle = chat.handle
                 self.busy[event.agent_id] = self.busy.get(event.agent_id, 0.0) + handle
                 self.timers.soon(handle, self._close_later(event))
             elif isinstance(event, Closed) and event.agent_id is None:

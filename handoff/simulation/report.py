@@ -45,16 +45,19 @@ def team_figures(
         by_team.setdefault(chat.team or config.intents[chat.intent].team, []).append(chat)
     rows = []
     for team, chats in [*sorted(by_team.items()), ("all", outcome.chats)]:
-        target = (targets or {}).get(team)
-        if target is None:
-            spec = config.teams.get(team)
-            target = (
-                spec.sla.first_response
-                if spec is not None
-                else min((t.sla.first_response for t in config.teams.values()), default=20.0)
-            )
-        rows.append(_figures(team, chats, target))
+        rows.append(_figures(team, chats, _target(config, team, targets)))
     return rows
+
+
+def _target(config: Config, team: str, targets: Mapping[str, float] | None) -> float:
+    """The seconds a chat of `team` should be answered in: its `sla.first_response` (overall:
+    the strictest), unless `targets` says."""
+    if targets is not None and team in targets:
+        return targets[team]
+    spec = config.teams.get(team)
+    if spec is not None:
+        return spec.sla.first_response
+    return min((t.sla.first_response for t in config.teams.values()), default=20.0)
 
 
 def _figures(team: str, chats: Sequence[Chat], target: float) -> TeamFigures:
@@ -187,3 +190,46 @@ def as_comparison(
         for row in rows
     ]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class HourFigures:
+    """One team's chats that came in one hour of the day, over all the simulated days."""
+
+    team: str
+    hour: int  # 0-23, company time
+    arrivals: int
+    answered: int
+    abandoned: int
+    wait_mean: float | None
+    service_level: float | None
+
+
+def hourly(outcome: Outcome, config: Config, zone: Any) -> list[HourFigures]:
+    """Per team (then "all") and hour of the day: arrivals, answered, left, mean wait and the
+    service level against the team's `sla.first_response`."""
+    by_key: dict[tuple[str, int], list[Chat]] = {}
+    for chat in outcome.chats:
+        team = chat.team or config.intents[chat.intent].team
+        hour = chat.arrived.astimezone(zone).hour
+        by_key.setdefault((team, hour), []).append(chat)
+        by_key.setdefault(("all", hour), []).append(chat)
+    teams = [*sorted({team for team, _ in by_key if team != "all"}), "all"]
+    rows = []
+    for team in teams:
+        target = _target(config, team, None)
+        for hour in range(24):
+            chats = by_key.get((team, hour), [])
+            figures = _figures(team, chats, target)
+            rows.append(
+                HourFigures(
+                    team,
+                    hour,
+                    figures.arrivals,
+                    figures.answered,
+                    figures.abandoned,
+                    figures.wait_mean,
+                    figures.service_level,
+                )
+            )
+    return rows

@@ -31,7 +31,7 @@ def test_the_same_seed_gives_the_same_days(capsys: pytest.CaptureFixture[str]) -
         assert main(["simulate", "--config", str(EXAMPLE), *MORNING, "--format", "json"]) == 0
         runs.append(json.loads(capsys.readouterr().out))
     assert runs[0] == runs[1]
-    support = next(r for r in runs[0]["config"] if r["team"] == "support")
+    support = next(r for r in runs[0][str(EXAMPLE)] if r["team"] == "support")
     assert support["arrivals"] > 0 and 0 <= support["service_level"] <= 1
 
 
@@ -46,7 +46,7 @@ def test_two_configs_side_by_side_show_what_fewer_agents_cost(
     assert main([*arguments, "--format", "json"]) == EXIT_OK
     both = json.loads(capsys.readouterr().out)
     mean = {name: next(r for r in rows if r["team"] == "support") for name, rows in both.items()}
-    assert (mean["compare"]["wait_mean"] or 0) > (mean["config"]["wait_mean"] or 0)
+    assert (mean[str(fewer)]["wait_mean"] or 0) > (mean[str(EXAMPLE)]["wait_mean"] or 0)
 
     assert main(arguments) == EXIT_OK
     table = capsys.readouterr().out
@@ -85,3 +85,16 @@ def test_a_broken_profile_is_named(tmp_path: Path, capsys: pytest.CaptureFixture
         "busy.yaml arrivals: Value error, gangguan: a rate of chats per hour cannot be negative"
         in (capsys.readouterr().err)
     )
+
+
+def test_out_writes_the_report_to_a_file_and_a_folder_it_cannot_write_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "what-if.json"
+    arguments = ["simulate", "--config", str(EXAMPLE), *MORNING, "--format", "json"]
+    assert main([*arguments, "--out", str(out)]) == EXIT_OK
+    assert capsys.readouterr().out == f"written to {out}\n"
+    assert json.loads(out.read_text())[str(EXAMPLE)][-1]["team"] == "all"
+    nowhere = tmp_path / "missing" / "what-if.json"
+    assert main([*arguments, "--out", str(nowhere)]) == EXIT_USAGE
+    assert capsys.readouterr().err.startswith(f"frontdoor simulate: --out: cannot write {nowhere}")

@@ -120,7 +120,9 @@ async def test_one_team_agrees_with_erlang_c_within_its_sampling_error() -> None
         per_batch = [measures(batch)[name] for batch in batches]
         error = statistics.stdev(per_batch) / math.sqrt(len(per_batch))
         assert abs(value - expected[name]) <= 4 * error, (name, value, expected[name], error)
-        assert error < {"waits": 0.03, "mean wait": 2.5, "within 20 s": 0.025}[name]  # informative
+        # Informative: 12 hours make the tolerance about ±14 pt on P(wait), ±10 s on the mean
+        # wait; a day of simulation speed buys little more (24-hour runs agreed within ~2 pt).
+        assert error < {"waits": 0.04, "mean wait": 3.0, "within 20 s": 0.035}[name]
 
     figures = team_figures(outcome, config, {"support": 20, "all": 20})
     assert figures[-1].service_level == pytest.approx(whole["within 20 s"])
@@ -168,7 +170,7 @@ async def test_customers_who_leave_agree_with_erlang_a_within_its_sampling_error
         per_batch = [measures(batch)[name] for batch in batches]
         error = statistics.stdev(per_batch) / math.sqrt(len(per_batch))
         assert abs(value - expected[name]) <= 4 * error, (name, value, expected[name], error)
-        assert error < {"waits": 0.03, "leaves": 0.01, "within 20 s": 0.025}[name]
+        assert error < {"waits": 0.04, "leaves": 0.01, "within 20 s": 0.035}[name]
 
 
 async def test_agents_who_miss_offers_with_a_short_timeout_lengthen_the_waits() -> None:
@@ -232,3 +234,19 @@ def test_a_profile_names_what_is_wrong(tmp_path: Path) -> None:
     profile_path.write_text("people: {handle: {mean: 60, shape: fixed}}\narrivals: {tanya: 3}\n")
     people = load_profile(profile_path, config).people_model()
     assert people.handle == Distribution(60, Shape.FIXED)
+
+
+async def test_two_configs_with_one_seed_meet_the_same_customers() -> None:
+    def run(agents: int) -> Simulation:
+        return Simulation(
+            one_team(agents),
+            Arrivals({"tanya": 40}),
+            People(Distribution(300), claim_delay=Distribution(20), patience=Distribution(600)),
+            start=MONDAY_10_WIB,
+            days=2 / 24,
+            seed=5,
+        )
+
+    few, many = await run(2).run(), await run(8).run()
+    assert [(c.arrived, c.handle) for c in few.chats] == [(c.arrived, c.handle) for c in many.chats]
+    assert sum(c.abandoned for c in few.chats) > sum(c.abandoned for c in many.chats)
