@@ -144,18 +144,7 @@ def as_comparison(
 ) -> str:
     """The two scenarios' service level and mean wait per team, side by side, with the change."""
     theirs = {f.team: f for f in second}
-    first_name, second_name = names
-    rows = [
-        [
-            "team",
-            f"SL {first_name}",
-            f"SL {second_name}",
-            "change",
-            f"mean wait {first_name}",
-            f"mean wait {second_name}",
-            "change",
-        ]
-    ]
+    rows = [["team", "SL A", "SL B", "change", "mean wait A", "mean wait B", "change"]]
     for mine in first:
         other = theirs.get(mine.team)
         if other is None:
@@ -189,7 +178,8 @@ def as_comparison(
         ).rstrip()
         for row in rows
     ]
-    return "\n".join(lines) + "\n"
+    legend = f"A: {names[0]}   B: {names[1]}"
+    return "\n".join([legend, *lines]) + "\n"
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,9 @@ def test_two_configs_side_by_side_show_what_fewer_agents_cost(
     header = next(
         line for line in table.splitlines() if line.startswith("team") and "change" in line
     )
-    assert header.split() == [
-        *("team", "SL", "frontdoor.yaml", "SL", "fewer.yaml", "change"),
-        *("mean", "wait", "frontdoor.yaml", "mean", "wait", "fewer.yaml", "change"),
-    ]
+    words = "team SL A SL B change mean wait A mean wait B change"
+    assert header.split() == words.split()
+    assert "A: frontdoor.yaml   B: fewer.yaml" in table
     support = next(line for line in table.splitlines()[::-1] if line.startswith("support"))
     assert support.split()[3].startswith("-")  # fewer agents: a lower service level
 
