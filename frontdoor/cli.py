@@ -109,7 +109,14 @@ def simulate(args: argparse.Namespace) -> int:
     from frontdoor.simulate_page import page
     from handoff.simulation.engine import Arrivals, Simulation
     from handoff.simulation.profile import ProfileError, load_profile
-    from handoff.simulation.report import as_comparison, as_rows, as_table, hourly, team_figures
+    from handoff.simulation.report import (
+        agent_figures,
+        as_comparison,
+        as_rows,
+        as_table,
+        hourly,
+        team_figures,
+    )
 
     configs = {"config": _config_or_complaint(args.config)}
     if args.compare:
@@ -126,7 +133,7 @@ def simulate(args: argparse.Namespace) -> int:
     except ValueError:
         return _refuse(f"--from: {args.start!r} is not an ISO date such as 2026-11-23", "simulate")
     profile_path = Path(args.arrivals) if args.arrivals else example_profile()
-    results, hours = {}, {}
+    results, hours, agents = {}, {}, {}
     for name, config in configs.items():
         assert config is not None
         try:
@@ -145,14 +152,17 @@ def simulate(args: argparse.Namespace) -> int:
         outcome = asyncio.run(simulation.run())
         path = args.config if name == "config" else args.compare
         results[path], hours[path] = team_figures(outcome, config), hourly(outcome, config, zone)
+        agents[path] = agent_figures(outcome)
     span = f"{args.days:g} day{'s' if args.days != 1 else ''} from {day:%a %d %b %Y} ({zone})"
     if args.format == "json":
-        text = json.dumps({path: as_rows(rows) for path, rows in results.items()}, indent=2)
+        found = {p: {"teams": as_rows(r), "agents": as_rows(agents[p])} for p, r in results.items()}
+        text = json.dumps(found, indent=2)
     elif args.format == "html":
-        text = page(f"What if: {span}, seed {args.seed}", results, hours)
+        text = page(f"What if: {span}, seed {args.seed}", results, hours, agents)
     else:
         tables = [
-            as_table(f"What if, {p}: {span}, seed {args.seed}", r) for p, r in results.items()
+            as_table(f"What if, {p}: {span}, seed {args.seed}", r, agents[p])
+            for p, r in results.items()
         ]
         if args.compare:
             names = (Path(args.config).name, Path(args.compare).name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
-from handoff.simulation.report import HourFigures, TeamFigures
+from handoff.simulation.report import AgentFigures, HourFigures, TeamFigures
 
 WIDTH, HEIGHT, LEFT, BOTTOM = 640, 220, 48, 28
 COLOURS = ("#2563eb", "#dc2626")  # the first scenario, the second
@@ -30,6 +30,7 @@ def _share(value: float | None) -> str:
 
 def _table(figures: Sequence[TeamFigures]) -> str:
     heads = ("team", "chats", "answered", "left", "held", "wait mean", "p90", "max", "SL", "in")
+    heads += ("Gini",)
     rows = "".join(
         "<tr>"
         + "".join(
@@ -45,10 +46,33 @@ def _table(figures: Sequence[TeamFigures]) -> str:
                 _seconds(f.wait_max),
                 _share(f.service_level),
                 _seconds(f.target),
+                "-" if f.fairness is None else f"{f.fairness:.2f}",
             )
         )
         + "</tr>"
         for f in figures
+    )
+    head = "".join(f"<th>{h}</th>" for h in heads)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _agents(agents: Sequence[AgentFigures]) -> str:
+    heads = ("agent", "offers", "accepted", "timed out", "handled", "utilization")
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{escape(cell)}</td>"
+            for cell in (
+                a.name,
+                str(a.offers),
+                str(a.accepted),
+                str(a.timed_out),
+                str(a.handled),
+                _share(a.utilization),
+            )
+        )
+        + "</tr>"
+        for a in agents
     )
     head = "".join(f"<th>{h}</th>" for h in heads)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
@@ -105,6 +129,7 @@ def page(
     title: str,
     teams: Mapping[str, Sequence[TeamFigures]],
     hours: Mapping[str, Sequence[HourFigures]],
+    agents: Mapping[str, Sequence[AgentFigures]],
 ) -> str:
     """The whole page: per scenario its table, then per team the two charts, both scenarios on
     each."""

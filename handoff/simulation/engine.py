@@ -25,8 +25,16 @@ from handoff import unit_of_work
 from handoff.clock import ManualClock
 from handoff.config import Config
 from handoff.db import create_engine, create_schema
-from handoff.events import Assigned, Closed, Event, HeldAfterHours, OfferMade
-from handoff.kpis.report import report_zone
+from handoff.events import (
+    AgentStatusChanged,
+    Assigned,
+    Closed,
+    Event,
+    HeldAfterHours,
+    OfferMade,
+)
+from handoff.kpis.loading import load_report
+from handoff.kpis.report import Report, report_zone
 from handoff.router import ClaimResult, Router
 from handoff.states import AgentStatus
 from handoff.timers import Action, RoutingScheduler
@@ -71,6 +79,8 @@ class People:
     claim_delay: Distribution = Distribution(0.0, Shape.FIXED)  # offer → claim
     miss: float = 0.0  # the chance an agent lets an offer time out
     patience: Distribution | None = None  # waiting → leaving; None: nobody leaves
+    # An agent the router set away for missing offers notices and is back after this.
+    back: Distribution = Distribution(120.0, Shape.FIXED)
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,7 @@ class Chat:
     intent: str
     arrived: datetime
     handle: float  # seconds an agent will take with it, whoever it is
+    patience: float | None = None  # seconds the customer waits for an agent, at most
     team: str | None = None
     conversation_id: int | None = None
     waited: float | None = None  # seconds from the start of its wait to its first claim
@@ -113,6 +124,7 @@ class Outcome:
     end: datetime
     chats: list[Chat] = field(default_factory=list)
     busy: dict[int, float] = field(default_factory=dict)  # agent → seconds holding chats
+    kpis: Report | None = None  # `frontdoor report`'s figures of the simulated days
 
 
 class VirtualTimers:
@@ -217,10 +229,14 @@ class Simulation:
                 for intent in self.arrivals.per_hour:
                     self._next_arrival(intent)
                 await self.timers.run_until(self.end + COOL_DOWN)
+                # The bot's own KPIs of the counted days: utilization, fairness, offers per agent.
+                kpis = await load_report(
+                    engine, self.config, self.counted_from, self.end, self.clock.now()
+                )
             finally:
                 await unit_of_work.dispose(engine)
         counted = [c for c in self.by_customer.values() if c.arrived >= self.counted_from]
-        return Outcome(self.counted_from, self.end, counted, self.busy)
+        return Outcome(self.counted_from, self.end, counted, self.busy, kpis)
 
     # ---- customers --------------------------------------------------------------------------
 
@@ -249,9 +265,15 @@ class Simulation:
         await self.router.ensure_customer(customer_id, name=f"Customer {customer_id}")
         outcome = await self.router.request_handoff(customer_id, intent=intent)
         chat.conversation_id = outcome.conversation_id
-        if self.people.patience is not None and chat.answered_by is None:
-            patience = self.people.patience.sample(self.customers_rng)
-            self.timers.soon(patience, lambda: self._leave(chat))
+        if self.people.patience is not None:
+            chat.patience = self.people.patience.sample(self.customers_rng)
+            if not chat.held:  # a held chat's customer waits from the opening (`_observe`)
+                self._leave_at(chat, chat.arrived)
+
+    def _leave_at(self, chat: Chat, waiting_from: datetime) -> None:
+        assert chat.patience is not None
+        moment = waiting_from + timedelta(seconds=chat.patience)
+        self.timers.at(moment, f"leave-{chat.customer_id}", self._leave, chat)
 
     async def _leave(self, chat: Chat) -> None:
         if chat.answered_by is None and not chat.abandoned:
@@ -262,12 +284,18 @@ class Simulation:
 
     async def _observe(self, events: Sequence[Event]) -> None:
         for event in events:
+            if isinstance(event, AgentStatusChanged) and event.why == "missed_offers":
+                delay = self.people.back.sample(self.agents_rng)
+                self.timers.soon(delay, self._back_later(event.agent_id))
+                continue
             # Events of an arrival come before `request_handoff` returns: found by customer.
             chat = self.by_customer.get(getattr(event, "customer_id", -1))
             if chat is None:
                 continue
             if isinstance(event, HeldAfterHours):
                 chat.held, chat.team = True, event.team
+                if chat.patience is not None and event.opening is not None:
+                    self._leave_at(chat, event.opening)
             elif isinstance(event, OfferMade):
                 chat.team = event.team
                 if self.agents_rng.random() >= self.people.miss:
@@ -282,6 +310,12 @@ class Simulation:
                 self.timers.soon(handle, self._close_later(event))
             elif isinstance(event, Closed) and event.agent_id is None:
                 chat.abandoned = chat.answered_by is None
+
+    def _back_later(self, agent_id: int) -> Callable[[], Awaitable[object]]:
+        async def back() -> None:
+            await self.router.set_agent_status(agent_id, AgentStatus.AVAILABLE, "simulated")
+
+        return back
 
     def _claim_later(self, offer: OfferMade) -> Callable[[], Awaitable[object]]:
         async def claim() -> None:

@@ -30,6 +30,7 @@ class PeopleSpec(_Strict):
     claim_delay: DistributionSpec = DistributionSpec(mean=0, shape=Shape.FIXED)
     miss: float = Field(default=0.0, ge=0, le=1)
     patience: DistributionSpec | None = None
+    back: DistributionSpec = DistributionSpec(mean=120, shape=Shape.FIXED)
 
 
 class Profile(_Strict):
@@ -56,6 +57,7 @@ class Profile(_Strict):
             claim_delay=spec.claim_delay.build(),
             miss=spec.miss,
             patience=spec.patience.build() if spec.patience is not None else None,
+            back=spec.back.build(),
         )
 
 

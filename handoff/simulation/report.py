@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handoff.config import Config
@@ -33,6 +33,19 @@ class TeamFigures:
     service_level: float | None  # of all arrivals: answered within `target` seconds
     target: float
     held: int
+    fairness: float | None = None  # Gini of the chats its agents handled (0: evenly)
+
+
+@dataclass(frozen=True)
+class AgentFigures:
+    """One agent's simulated days, from the bot's own KPIs."""
+
+    name: str
+    offers: int
+    accepted: int
+    timed_out: int
+    handled: int
+    utilization: float | None  # share of their slots' time on shift spent holding chats
 
 
 def team_figures(
@@ -43,10 +56,31 @@ def team_figures(
     by_team: dict[str, list[Chat]] = {}
     for chat in outcome.chats:
         by_team.setdefault(chat.team or config.intents[chat.intent].team, []).append(chat)
+    gini = {}
+    for row in outcome.kpis.rows if outcome.kpis is not None else []:
+        if row.scope in ("team", "overall"):
+            gini["all" if row.scope == "overall" else row.key] = row.fairness_gini
     rows = []
     for team, chats in [*sorted(by_team.items()), ("all", outcome.chats)]:
-        rows.append(_figures(team, chats, _target(config, team, targets)))
+        figures = _figures(team, chats, _target(config, team, targets))
+        rows.append(replace(figures, fairness=gini.get(team)))
     return rows
+
+
+def agent_figures(outcome: Outcome) -> list[AgentFigures]:
+    """Per agent: offers, accepted, timed out, chats handled, utilization."""
+    return [
+        AgentFigures(
+            row.name,
+            row.offers,
+            row.accepts,
+            row.timeouts,
+            row.handled,
+            row.utilization_pct / 100 if row.utilization_pct is not None else None,
+        )
+        for row in (outcome.kpis.rows if outcome.kpis is not None else [])
+        if row.scope == "agent"
+    ]
 
 
 def _target(config: Config, team: str, targets: Mapping[str, float] | None) -> float:
@@ -94,19 +128,8 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-HEADINGS = (
-    "team",
-    "chats",
-    "answered",
-    "left",
-    "held",
-    "waited",
-    "mean",
-    "p50",
-    "p90",
-    "max",
-    "SL",
-)
+HEADINGS = ("team", "chats", "answered", "left", "held", "waited")
+HEADINGS += ("mean", "p50", "p90", "max", "SL", "Gini")
 
 
 def _cells(f: TeamFigures) -> list[str]:
@@ -122,21 +145,38 @@ def _cells(f: TeamFigures) -> list[str]:
         _seconds(f.wait_p90),
         _seconds(f.wait_max),
         f"{_share(f.service_level)} in {_seconds(f.target)}",
+        "-" if f.fairness is None else f"{f.fairness:.2f}",
     ]
 
 
-def as_table(title: str, figures: Sequence[TeamFigures]) -> str:
-    """Aligned text within 100 columns: a line per team, then all of them."""
-    rows = [list(HEADINGS), *(_cells(f) for f in figures)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADINGS))]
-    lines = [
+AGENT_HEADINGS = ("agent", "offers", "accepted", "timed out", "handled", "utilization")
+
+
+def _agent_cells(f: AgentFigures) -> list[str]:
+    name = f.name if len(f.name) <= 24 else f.name[:23] + "…"
+    counts = [str(n) for n in (f.offers, f.accepted, f.timed_out, f.handled)]
+    return [name, *counts, _share(f.utilization)]
+
+
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
         "  ".join(
             cell.ljust(width) if i == 0 else cell.rjust(width)
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
         for row in rows
     ]
-    return "\n".join([title, *lines]) + "\n"
+
+
+def as_table(
+    title: str, figures: Sequence[TeamFigures], agents: Sequence[AgentFigures] = ()
+) -> str:
+    """Aligned text within 100 columns: a line per team, then all of them; then the agents."""
+    lines = [title, *_aligned([list(HEADINGS), *(_cells(f) for f in figures)])]
+    if agents:
+        lines += ["", *_aligned([list(AGENT_HEADINGS), *(_agent_cells(a) for a in agents)])]
+    return "\n".join(lines) + "\n"
 
 
 def as_comparison(
@@ -170,14 +210,7 @@ def as_comparison(
                 wait,
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
+    lines = _aligned(rows)
     legend = f"A: {names[0]}   B: {names[1]}"
     return "\n".join([legend, *lines]) + "\n"
 

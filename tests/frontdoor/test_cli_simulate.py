@@ -18,10 +18,14 @@ MORNING = ["--from", "2026-11-23", "--days", "0.4"]  # Monday to 09:36: quick
 def test_the_example_day_is_reported_per_team(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--config", str(EXAMPLE), *MORNING]) == EXIT_OK
     out = capsys.readouterr().out
-    title, header, *rows = out.strip().splitlines()
+    teams, agents = out.strip().split("\n\n")
+    title, header, *rows = teams.splitlines()
     assert title.startswith(f"What if, {EXAMPLE}: 0.4 days from Mon 23 Nov 2026 (Asia/Jakarta)")
     assert header.split()[:4] == ["team", "chats", "answered", "left"]
     assert rows[-1].split()[0] == "all" and "support" in [r.split()[0] for r in rows]
+    agent_header, *agent_rows = agents.splitlines()
+    assert agent_header.split()[:3] == ["agent", "offers", "accepted"]
+    assert any(row.startswith("Agus Setiawan") for row in agent_rows)
     assert max(len(line) for line in out.splitlines()) <= 100
 
 
@@ -31,7 +35,11 @@ def test_the_same_seed_gives_the_same_days(capsys: pytest.CaptureFixture[str]) -
         assert main(["simulate", "--config", str(EXAMPLE), *MORNING, "--format", "json"]) == 0
         runs.append(json.loads(capsys.readouterr().out))
     assert runs[0] == runs[1]
-    support = next(r for r in runs[0][str(EXAMPLE)] if r["team"] == "support")
+    support = next(r for r in runs[0][str(EXAMPLE)]["teams"] if r["team"] == "support")
+    agents = runs[0][str(EXAMPLE)]["agents"]
+    assert {a["name"] for a in agents} >= {"Sari Wulandari", "Agus Setiawan"}
+    assert all(a["utilization"] is None or 0 <= a["utilization"] <= 1 for a in agents)
+    assert sum(a["handled"] for a in agents) > 0
     assert support["arrivals"] > 0 and 0 <= support["service_level"] <= 1
 
 
@@ -45,7 +53,10 @@ def test_two_configs_side_by_side_show_what_fewer_agents_cost(
     arguments = ["simulate", "--config", str(EXAMPLE), "--compare", str(fewer), *MORNING]
     assert main([*arguments, "--format", "json"]) == EXIT_OK
     both = json.loads(capsys.readouterr().out)
-    mean = {name: next(r for r in rows if r["team"] == "support") for name, rows in both.items()}
+    mean = {
+        name: next(r for r in found["teams"] if r["team"] == "support")
+        for name, found in both.items()
+    }
     assert (mean[str(fewer)]["wait_mean"] or 0) > (mean[str(EXAMPLE)]["wait_mean"] or 0)
 
     assert main(arguments) == EXIT_OK
@@ -93,7 +104,7 @@ def test_out_writes_the_report_to_a_file_and_a_folder_it_cannot_write_is_refused
     arguments = ["simulate", "--config", str(EXAMPLE), *MORNING, "--format", "json"]
     assert main([*arguments, "--out", str(out)]) == EXIT_OK
     assert capsys.readouterr().out == f"written to {out}\n"
-    assert json.loads(out.read_text())[str(EXAMPLE)][-1]["team"] == "all"
+    assert json.loads(out.read_text())[str(EXAMPLE)]["teams"][-1]["team"] == "all"
     nowhere = tmp_path / "missing" / "what-if.json"
     assert main([*arguments, "--out", str(nowhere)]) == EXIT_USAGE
     assert capsys.readouterr().err.startswith(f"frontdoor simulate: --out: cannot write {nowhere}")

@@ -188,6 +188,9 @@ async def test_agents_who_miss_offers_with_a_short_timeout_lengthen_the_waits() 
     missing = await run(0.4).run()
     mean = lambda outcome: statistics.fmean(c.waited for c in outcome.chats if c.waited is not None)  # noqa: E731
     assert mean(missing) > mean(reliable) + 10  # each miss costs the 30 s timeout, then a requeue
+    # Agents the router sets away for missing offers come back (`People.back`): all keep working.
+    handled = [row.handled for row in missing.kpis.rows if row.scope == "agent"]  # type: ignore[union-attr]
+    assert len(handled) == 6 and min(handled) > 0
 
 
 async def test_after_hours_a_queue_team_holds_chats_to_its_opening() -> None:
