@@ -112,6 +112,7 @@ def simulate(args: argparse.Namespace) -> int:
     from handoff.simulation.report import (
         agent_figures,
         as_comparison,
+        as_csv,
         as_rows,
         as_table,
         hourly,
@@ -157,6 +158,8 @@ def simulate(args: argparse.Namespace) -> int:
     if args.format == "json":
         found = {p: {"teams": as_rows(r), "agents": as_rows(agents[p])} for p, r in results.items()}
         text = json.dumps(found, indent=2)
+    elif args.format == "csv":
+        text = as_csv(results)
     elif args.format == "html":
         text = page(f"What if: {span}, seed {args.seed}", results, hours, agents)
     else:
@@ -588,7 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
     what_if.add_argument("--days", type=float, default=1.0, help="how many days (default 1)")
     what_if.add_argument("--from", dest="start", help="the first day, ISO (default: next Monday)")
     what_if.add_argument("--seed", type=int, default=1, help="the same seed, the same days")
-    what_if.add_argument("--format", choices=("table", "json", "html"), default="table")
+    what_if.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
     what_if.add_argument("--out", help="write to this file instead of printing (html: a page)")
     what_if.set_defaults(handler=simulate)
     return parser

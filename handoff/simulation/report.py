@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from handoff.config import Config
@@ -256,3 +258,16 @@ def hourly(outcome: Outcome, config: Config, zone: Any) -> list[HourFigures]:
                 )
             )
     return rows
+
+
+def as_csv(scenarios: Mapping[str, Sequence[TeamFigures]]) -> str:
+    """A line per scenario and team, every figure as a number (seconds, shares 0-1)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    names = [f.name for f in fields(TeamFigures)]
+    writer.writerow(["scenario", *names])
+    for scenario, figures in scenarios.items():
+        for row in figures:
+            values = (getattr(row, name) for name in names)
+            writer.writerow([scenario, *("" if v is None else v for v in values)])
+    return out.getvalue()

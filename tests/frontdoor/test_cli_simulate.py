@@ -3,6 +3,8 @@ side; what it cannot use is refused with exit code 2."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -108,3 +110,12 @@ def test_out_writes_the_report_to_a_file_and_a_folder_it_cannot_write_is_refused
     nowhere = tmp_path / "missing" / "what-if.json"
     assert main([*arguments, "--out", str(nowhere)]) == EXIT_USAGE
     assert capsys.readouterr().err.startswith(f"frontdoor simulate: --out: cannot write {nowhere}")
+
+
+def test_csv_is_a_line_per_scenario_and_team(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--config", str(EXAMPLE), *MORNING, "--format", "csv"]) == EXIT_OK
+    header, *lines = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert header[:4] == ["scenario", "team", "arrivals", "answered"]
+    assert {line[0] for line in lines} == {str(EXAMPLE)} and lines[-1][1] == "all"
+    row = dict(zip(header, lines[-1], strict=True))
+    assert 0 <= float(row["service_level"]) <= 1 and int(row["arrivals"]) > 0

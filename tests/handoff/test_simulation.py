@@ -253,3 +253,35 @@ async def test_two_configs_with_one_seed_meet_the_same_customers() -> None:
     few, many = await run(2).run(), await run(8).run()
     assert [(c.arrived, c.handle) for c in few.chats] == [(c.arrived, c.handle) for c in many.chats]
     assert sum(c.abandoned for c in few.chats) > sum(c.abandoned for c in many.chats)
+
+
+async def test_overflow_to_a_secondary_team_shortens_the_waits() -> None:
+    # Support (two agents) is offered ~3.3 Erlangs; Billing's three agents are idle. With Billing
+    # as Support's secondary team, a chat waiting over a minute may go to them.
+    def config(secondary: list[str]) -> object:
+        return make_config(
+            teams={"support": {"secondary": secondary}, "billing": {}},
+            agents=[
+                {"id": 1, "teams": ["support"], "capacity": 1},
+                {"id": 2, "teams": ["support"], "capacity": 1},
+                *({"id": i, "teams": ["billing"], "capacity": 1} for i in (3, 4, 5)),
+            ],
+            intents=TALK,
+            overflow_after=60,
+        )
+
+    def run(secondary: list[str]) -> Simulation:
+        return Simulation(
+            config(secondary),
+            Arrivals({"tanya": 40}),
+            People(Distribution(300)),
+            start=MONDAY_10_WIB,
+            days=2 / 24,
+            seed=4,
+        )
+
+    alone, helped = await run([]).run(), await run(["billing"]).run()
+    mean = lambda outcome: statistics.fmean(c.waited for c in outcome.chats if c.waited is not None)  # noqa: E731
+    assert mean(helped) < mean(alone) / 2
+    assert {c.answered_by for c in helped.chats} & {3, 4, 5}  # Billing took some
+    assert not {c.answered_by for c in alone.chats} & {3, 4, 5}
