@@ -12,11 +12,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from frontdoor import __version__, logs
@@ -37,6 +37,7 @@ from handoff.config_loader import ConfigError, load_config
 from handoff.kpis.formatting import as_csv, as_table
 from handoff.kpis.report import PeriodError, Report, report_dict, report_period, report_zone
 
+T = TypeVar("T")
 MAX_SIMULATED_DAYS = 31
 WARM_UP_SECONDS = 3600.0  # simulated before the first day and left out: queues start empty
 EXIT_OK = 0
@@ -132,13 +133,21 @@ def simulate(args: argparse.Namespace) -> int:
     try:
         day = date.fromisoformat(args.start) if args.start else _next_monday(zone)
     except ValueError:
-        return _refuse(f"--from: {args.start!r} is not an ISO date such as 2026-11-23", "simulate")
+        return _refuse(f"--start: {args.start!r} is not an ISO date such as 2026-11-23", "simulate")
+    fitted = None
+    if args.from_history:
+        try:
+            fitted = _history_profile(args, first, zone)
+        except ValueError as error:
+            return _refuse(str(error), "simulate")
+    elif args.history_from or args.history_to:
+        return _refuse("--from and --to name the history to fit: add --from-history", "simulate")
     profile_path = Path(args.arrivals) if args.arrivals else example_profile()
-    results, hours, agents = {}, {}, {}
+    results, hours, agents, profiles = {}, {}, {}, {}
     for name, config in configs.items():
         assert config is not None
         try:
-            profile = load_profile(profile_path, config)
+            profile = fitted or load_profile(profile_path, config)
         except ProfileError as error:
             return _refuse(str(error), "simulate")
         simulation = Simulation(
@@ -154,9 +163,13 @@ def simulate(args: argparse.Namespace) -> int:
         path = args.config if name == "config" else args.compare
         results[path], hours[path] = team_figures(outcome, config), hourly(outcome, config, zone)
         agents[path] = agent_figures(outcome)
+        profiles[path] = profile.model_dump(mode="json")
     span = f"{args.days:g} day{'s' if args.days != 1 else ''} from {day:%a %d %b %Y} ({zone})"
     if args.format == "json":
-        found = {p: {"teams": as_rows(r), "agents": as_rows(agents[p])} for p, r in results.items()}
+        found = {
+            p: {"teams": as_rows(r), "agents": as_rows(agents[p]), "profile": profiles[p]}
+            for p, r in results.items()
+        }
         text = json.dumps(found, indent=2)
     elif args.format == "csv":
         text = as_csv(results)
@@ -180,6 +193,30 @@ def simulate(args: argparse.Namespace) -> int:
         return _refuse(f"--out: cannot write {args.out}: {error.strerror or error}", "simulate")
     print(f"written to {args.out}")
     return EXIT_OK
+
+
+def _history_profile(args: argparse.Namespace, config: Config, zone: Any) -> Any:
+    """The profile fitted from the database's chats of `--from` to `--to` (whole days);
+    ValueError says what is wrong."""
+    from handoff.simulation.history import profile_from_history
+
+    if not (args.history_from and args.history_to):
+        raise ValueError("--from-history needs --from DATE and --to DATE (the days to fit)")
+    try:
+        first, last = date.fromisoformat(args.history_from), date.fromisoformat(args.history_to)
+    except ValueError:
+        raise ValueError("--from and --to: ISO dates such as 2026-11-23") from None
+    if last < first:
+        raise ValueError(f"--to {last} is before --from {first}")
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
+    url = _database(args, config)
+    try:
+        return asyncio.run(
+            _reading(url, lambda engine: profile_from_history(engine, start, end, zone))
+        )
+    except NoDatabase as error:
+        raise ValueError(str(error)) from None
 
 
 def example_profile() -> Path:
@@ -255,13 +292,20 @@ async def _read_report(
     url: str, config: Config, start: datetime, end: datetime, now: datetime
 ) -> Report:
     """The report, read from an existing database; a SQLite file that is not there is not made."""
+    from handoff.kpis.loading import load_report
+
+    return await _reading(url, lambda engine: load_report(engine, config, start, end, now))
+
+
+async def _reading(url: str, read: Callable[[Any], Awaitable[T]]) -> T:
+    """What `read` finds in the existing database at `url` (NoDatabase if there is none, or it
+    cannot be read); nothing is written, and a SQLite file that is not there is not made."""
     from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from handoff.db import is_sqlite
-    from handoff.kpis.loading import load_report
 
     try:
         if is_sqlite(url):
@@ -282,7 +326,7 @@ async def _read_report(
             raise NoDatabase(
                 f"the database at {redacted(url)} has no Frontdoor tables (frontdoor db upgrade)"
             )
-        return await load_report(engine, config, start, end, now)
+        return await read(engine)
     except (SQLAlchemyError, OSError) as error:
         raise NoDatabase(f"cannot read the database at {redacted(url)}: {error}") from error
     finally:
@@ -583,13 +627,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what_if.add_argument("--config", help=CONFIG_HELP)
     what_if.add_argument("--compare", metavar="OTHER.yaml", help="a second config, side by side")
-    what_if.add_argument(
+    source = what_if.add_mutually_exclusive_group()
+    source.add_argument(
         "--arrivals",
         metavar="PROFILE.yaml",
         help="who asks for a person when, and how people behave (default: the example's)",
     )
+    source.add_argument(
+        "--from-history",
+        action="store_true",
+        help="fit them from the database's chats of --from DATE to --to DATE",
+    )
+    what_if.add_argument("--from", dest="history_from", help="the history's first day, ISO")
+    what_if.add_argument("--to", dest="history_to", help="the history's last day, ISO (counted)")
+    _add_database_flags(what_if)
     what_if.add_argument("--days", type=float, default=1.0, help="how many days (default 1)")
-    what_if.add_argument("--from", dest="start", help="the first day, ISO (default: next Monday)")
+    what_if.add_argument("--start", help="the first simulated day, ISO (default: next Monday)")
     what_if.add_argument("--seed", type=int, default=1, help="the same seed, the same days")
     what_if.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
     what_if.add_argument("--out", help="write to this file instead of printing (html: a page)")

@@ -3,6 +3,7 @@ side; what it cannot use is refused with exit code 2."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -12,9 +13,13 @@ import pytest
 import yaml
 
 from frontdoor.cli import EXIT_OK, EXIT_USAGE, main
+from handoff import store
+from handoff.config_loader import load_config
+from handoff.states import AgentStatus
 from tests.support.frontdoor import EXAMPLE
+from tests.support.routing import running_router
 
-MORNING = ["--from", "2026-11-23", "--days", "0.4"]  # Monday to 09:36: quick
+MORNING = ["--start", "2026-11-23", "--days", "0.4"]  # Monday to 09:36: quick
 
 
 def test_the_example_day_is_reported_per_team(capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,7 +83,7 @@ def test_two_configs_side_by_side_show_what_fewer_agents_cost(
     [
         (["--days", "0"], "--days: 0.0 is not 0 < days <= 31"),
         (["--days", "90"], "--days: 90.0 is not 0 < days <= 31"),
-        (["--from", "monday"], "--from: 'monday' is not an ISO date such as 2026-11-23"),
+        (["--start", "monday"], "--start: 'monday' is not an ISO date such as 2026-11-23"),
     ],
 )
 def test_what_it_cannot_simulate_is_refused(
@@ -119,3 +124,71 @@ def test_csv_is_a_line_per_scenario_and_team(capsys: pytest.CaptureFixture[str])
     assert {line[0] for line in lines} == {str(EXAMPLE)} and lines[-1][1] == "all"
     row = dict(zip(header, lines[-1], strict=True))
     assert 0 <= float(row["service_level"]) <= 1 and int(row["arrivals"]) > 0
+
+
+async def history(directory: Path) -> str:
+    """A database where, on Monday 23 Nov, eight customers asked Support about an outage at
+    10:00-11:45: each waited 30 s, was claimed and closed after 5 minutes; one gave up after 2."""
+    config = load_config(EXAMPLE)
+    async with running_router(directory, config) as router:
+        for agent in (1001, 1002):
+            await router.set_agent_status(agent, AgentStatus.AVAILABLE)
+        for i in range(8):
+            await router.ensure_customer(500 + i)
+            busy = await router.request_handoff(500 + i, intent="gangguan")
+            router.clock.advance(30)
+            async with router.engine.connect() as conn:
+                offer = await conn.run_sync(store.pending_offer, busy.conversation_id)
+            agent = offer.agent_id
+            assert (await router.claim(busy.conversation_id, agent)).result == "claimed"
+            router.clock.advance(300)
+            await router.close(busy.conversation_id, by_agent_id=agent)
+            router.clock.advance(300)
+        for agent in (1001, 1002):
+            await router.set_agent_status(agent, AgentStatus.OFFLINE)
+        await router.ensure_customer(600)
+        left = await router.request_handoff(600, intent="gangguan")
+        router.clock.advance(120)
+        await router.cancel(600)
+        assert left.conversation_id
+    return str(directory / "frontdoor.db")
+
+
+async def test_from_history_fits_the_profile_of_the_days_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = await history(tmp_path)
+    arguments = ["simulate", "--config", str(EXAMPLE), "--from-history", "--db", database]
+    period = ["--from", "2026-11-23", "--to", "2026-11-23", "--start", "2026-11-30"]
+    options = ["--days", "0.25", "--format", "json"]
+    assert await asyncio.to_thread(main, [*arguments, *period, *options]) == EXIT_OK
+    profile = json.loads(capsys.readouterr().out)[str(EXAMPLE)]["profile"]
+    rates = profile["arrivals"]["gangguan"]
+    assert rates[10] + rates[11] == 9 and sum(rates) == 9  # the nine, at 10:00 and 11:00
+    assert profile["people"]["handle"]["mean"] == pytest.approx(300)
+    assert profile["people"]["claim_delay"]["mean"] >= 0
+    assert profile["people"]["patience"]["mean"] == pytest.approx((8 * 30 + 120) / 1)
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        (["--from-history"], "--from-history needs --from DATE and --to DATE"),
+        (["--from", "2026-11-23", "--to", "2026-11-23"], "add --from-history"),
+        (
+            ["--from-history", "--from", "2026-11-24", "--to", "2026-11-23"],
+            "--to 2026-11-23 is before --from 2026-11-24",
+        ),
+        (
+            ["--from-history", "--from", "2026-11-01", "--to", "2026-11-02"],
+            "no chat asked for a person in that period",
+        ),
+    ],
+)
+async def test_from_history_refuses_what_it_cannot_fit(
+    options: list[str], complaint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = await history(tmp_path)
+    arguments = ["simulate", "--config", str(EXAMPLE), "--db", database, *options]
+    assert await asyncio.to_thread(main, arguments) == EXIT_USAGE
+    assert complaint in capsys.readouterr().err

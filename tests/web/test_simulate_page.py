@@ -22,7 +22,7 @@ async def test_the_what_if_page_shows_both_scenarios_per_team(
     fewer.write_text(yaml.safe_dump(data, allow_unicode=True))
     out = tmp_path / "what-if.html"
     arguments = ["simulate", "--config", str(EXAMPLE), "--compare", str(fewer)]
-    options = ["--from", "2026-11-23", "--days", "0.5", "--format", "html", "--out", str(out)]
+    options = ["--start", "2026-11-23", "--days", "0.5", "--format", "html", "--out", str(out)]
     assert await asyncio.to_thread(main, [*arguments, *options]) == EXIT_OK
     html = out.read_text()
     assert "<script" not in html and "http" not in html.replace("http://www.w3.org", "")
