@@ -213,7 +213,12 @@ def _history_profile(args: argparse.Namespace, config: Config, zone: Any) -> Any
     url = _database(args, config)
     try:
         return asyncio.run(
-            _reading(url, lambda engine: profile_from_history(engine, start, end, zone))
+            _reading(
+                url,
+                lambda engine: profile_from_history(
+                    engine, start, end, zone, config.routing.sticky.window
+                ),
+            )
         )
     except NoDatabase as error:
         raise ValueError(str(error)) from None

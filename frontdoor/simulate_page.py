@@ -30,7 +30,7 @@ def _share(value: float | None) -> str:
 
 def _table(figures: Sequence[TeamFigures]) -> str:
     heads = ("team", "chats", "answered", "left", "held", "wait mean", "p90", "max", "SL", "in")
-    heads += ("Gini",)
+    heads += ("Gini", "sticky")
     rows = "".join(
         "<tr>"
         + "".join(
@@ -47,6 +47,7 @@ def _table(figures: Sequence[TeamFigures]) -> str:
                 _share(f.service_level),
                 _seconds(f.target),
                 "-" if f.fairness is None else f"{f.fairness:.2f}",
+                f"{f.sticky_hits}/{f.returning}" if f.returning else "-",
             )
         )
         + "</tr>"

@@ -15,6 +15,7 @@ import itertools
 import math
 import random
 import tempfile
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,6 +82,9 @@ class People:
     patience: Distribution | None = None  # waiting → leaving; None: nobody leaves
     # An agent the router set away for missing offers notices and is back after this.
     back: Distribution = Distribution(120.0, Shape.FIXED)
+    # The share of arrivals who come back with a new question after a chat with an agent (within
+    # the sticky window): the router routes them to that agent if it can.
+    returning: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ class Chat:
     answered_by: int | None = None
     abandoned: bool = False
     held: bool = False  # held for its team's opening (after hours)
+    returning_to: int | None = None  # the agent of the customer's previous chat, if they came back
+    closed: bool = False  # by its agent
 
 
 @dataclass
@@ -209,7 +215,11 @@ class Simulation:
         self.agents_rng = random.Random(f"{seed}:agents")
         self.clock = ManualClock(self.start)
         self.timers = VirtualTimers(self.clock)
-        self.by_customer: dict[int, Chat] = {}
+        self.by_customer: dict[int, Chat] = {}  # each customer's latest chat
+        self.all_chats: list[Chat] = []
+        # Chats closed by an agent within the sticky window, oldest first: when, customer, agent.
+        self.served: deque[tuple[datetime, int, int]] = deque()
+        self.returns_rng = random.Random(f"{seed}:returns")
         self.busy: dict[int, float] = {}
         self._customers = itertools.count(10**9)  # ids no configured agent has
         self.zone = report_zone(config)
@@ -235,7 +245,7 @@ class Simulation:
                 )
             finally:
                 await unit_of_work.dispose(engine)
-        counted = [c for c in self.by_customer.values() if c.arrived >= self.counted_from]
+        counted = [c for c in self.all_chats if c.arrived >= self.counted_from]
         return Outcome(self.counted_from, self.end, counted, self.busy, kpis)
 
     # ---- customers --------------------------------------------------------------------------
@@ -257,11 +267,11 @@ class Simulation:
 
     async def _arrive(self, intent: str) -> None:
         self._next_arrival(intent)
-        customer_id = next(self._customers)
-        chat = Chat(
-            customer_id, intent, self.clock.now(), self.people.handle.sample(self.customers_rng)
-        )
+        handle = self.people.handle.sample(self.customers_rng)
+        customer_id, returning_to = self._who_comes()
+        chat = Chat(customer_id, intent, self.clock.now(), handle, returning_to=returning_to)
         self.by_customer[customer_id] = chat
+        self.all_chats.append(chat)
         await self.router.ensure_customer(customer_id, name=f"Customer {customer_id}")
         outcome = await self.router.request_handoff(customer_id, intent=intent)
         chat.conversation_id = outcome.conversation_id
@@ -269,6 +279,22 @@ class Simulation:
             chat.patience = self.people.patience.sample(self.customers_rng)
             if not chat.held:  # a held chat's customer waits from the opening (`_observe`)
                 self._leave_at(chat, chat.arrived)
+
+    def _who_comes(self) -> tuple[int, int | None]:
+        """A new customer, or (`returning`) one an agent served within the sticky window, who
+        has no chat open: their id, and the agent who served them last."""
+        if self.people.returning and self.returns_rng.random() < self.people.returning:
+            since = self.clock.now() - timedelta(seconds=self.config.routing.sticky.window)
+            while self.served and self.served[0][0] < since:
+                self.served.popleft()
+            recent = [
+                (customer, agent)
+                for _, customer, agent in self.served
+                if self.by_customer[customer].closed  # not back already, with a chat open
+            ]
+            if recent:
+                return self.returns_rng.choice(recent)
+        return next(self._customers), None
 
     def _leave_at(self, chat: Chat, waiting_from: datetime) -> None:
         assert chat.patience is not None
@@ -328,5 +354,9 @@ class Simulation:
     def _close_later(self, assigned: Assigned) -> Callable[[], Awaitable[object]]:
         async def close() -> None:
             await self.router.close(assigned.conversation_id or 0, by_agent_id=assigned.agent_id)
+            chat = self.by_customer.get(assigned.customer_id)
+            if chat is not None and chat.conversation_id == assigned.conversation_id:
+                chat.closed = True
+                self.served.append((self.clock.now(), assigned.customer_id, assigned.agent_id))
 
         return close

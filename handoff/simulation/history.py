@@ -32,6 +32,7 @@ def _rows(conn: Connection, start: datetime, end: datetime) -> tuple[list[Any], 
     found = conn.execute(
         select(
             chats.c.id,
+            chats.c.customer_id,
             chats.c.intent,
             chats.c.queued_at,
             chats.c.assigned_at,
@@ -57,8 +58,27 @@ def _lognormal(samples: list[float]) -> DistributionSpec:
     )
 
 
+def _returning(chats: list[Any], window: float) -> float:
+    """The share of chats whose customer had a chat closed by an agent within `window` seconds
+    before (in the period: its first days count fewer than they had)."""
+    last: dict[int, datetime] = {}
+    back = 0
+    for chat in sorted(chats, key=lambda c: c.queued_at):
+        closed = last.get(chat.customer_id)
+        if closed is not None and (chat.queued_at - closed).total_seconds() <= window:
+            back += 1
+        if chat.closed_at is not None and chat.close_reason == "agent":
+            last[chat.customer_id] = chat.closed_at
+    return back / len(chats) if chats else 0.0
+
+
 def fit(
-    chats: list[Any], offers: list[Any], start: datetime, end: datetime, zone: ZoneInfo
+    chats: list[Any],
+    offers: list[Any],
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    sticky_window: float = 72 * 3600.0,
 ) -> Profile:
     """The profile of a period's chats and offers."""
     asked = [c for c in chats if c.intent]
@@ -104,13 +124,14 @@ def fit(
         else DistributionSpec(mean=0, shape=Shape.FIXED),
         miss=round(missed, 3),
         patience=DistributionSpec(mean=round(waited / gave_up, 1)) if gave_up else None,
+        returning=round(_returning(asked, sticky_window), 3),
     )
     return Profile(people=people, arrivals=arrivals)
 
 
 async def profile_from_history(
-    engine: AsyncEngine, start: datetime, end: datetime, zone: ZoneInfo
+    engine: AsyncEngine, start: datetime, end: datetime, zone: ZoneInfo, sticky_window: float
 ) -> Profile:
     """Fit a profile from the database's chats of `[start, end)` (NoHistory if too few)."""
     chats, offers = await unit_of_work.read(engine, lambda conn: _rows(conn, start, end))
-    return fit(chats, offers, start, end, zone)
+    return fit(chats, offers, start, end, zone, sticky_window)

@@ -31,6 +31,7 @@ class PeopleSpec(_Strict):
     miss: float = Field(default=0.0, ge=0, le=1)
     patience: DistributionSpec | None = None
     back: DistributionSpec = DistributionSpec(mean=120, shape=Shape.FIXED)
+    returning: float = Field(default=0.0, ge=0, le=1)
 
 
 class Profile(_Strict):
@@ -58,6 +59,7 @@ class Profile(_Strict):
             miss=spec.miss,
             patience=spec.patience.build() if spec.patience is not None else None,
             back=spec.back.build(),
+            returning=spec.returning,
         )
 
 

@@ -36,6 +36,8 @@ class TeamFigures:
     target: float
     held: int
     fairness: float | None = None  # Gini of the chats its agents handled (0: evenly)
+    returning: int = 0  # customers back after a chat with an agent (within the sticky window)
+    sticky_hits: int = 0  # of those, answered by the same agent again
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,10 @@ def _figures(team: str, chats: Sequence[Chat], target: float) -> TeamFigures:
         service_level=within / len(chats) if chats else None,
         target=target,
         held=sum(1 for c in chats if c.held),
+        returning=sum(1 for c in chats if c.returning_to is not None),
+        sticky_hits=sum(
+            1 for c in chats if c.returning_to is not None and c.answered_by == c.returning_to
+        ),
     )
 
 
@@ -130,7 +136,7 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-HEADINGS = ("team", "chats", "answered", "left", "held", "waited")
+HEADINGS = ("team", "chats", "answered", "left", "held", "sticky")
 HEADINGS += ("mean", "p50", "p90", "max", "SL", "Gini")
 
 
@@ -141,7 +147,7 @@ def _cells(f: TeamFigures) -> list[str]:
         str(f.answered),
         str(f.abandoned),
         str(f.held),
-        _share(f.waited_share),
+        f"{f.sticky_hits}/{f.returning}" if f.returning else "-",
         _seconds(f.wait_mean),
         _seconds(f.wait_p50),
         _seconds(f.wait_p90),

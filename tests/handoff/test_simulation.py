@@ -285,3 +285,22 @@ async def test_overflow_to_a_secondary_team_shortens_the_waits() -> None:
     assert mean(helped) < mean(alone) / 2
     assert {c.answered_by for c in helped.chats} & {3, 4, 5}  # Billing took some
     assert not {c.answered_by for c in alone.chats} & {3, 4, 5}
+
+
+async def test_customers_who_come_back_mostly_reach_their_agent_again() -> None:
+    # Half the arrivals are customers an agent served in the last 72 hours; with six agents,
+    # chance alone would give them their agent one time in six. (The router offers a returning
+    # customer to their agent when that agent has a free slot: a light load, 1 Erlang, keeps
+    # most of them free. Under load, the busiest agents' customers are the likeliest to return,
+    # and find them busy more often than an average agent.)
+    outcome = await Simulation(
+        one_team(6),
+        Arrivals({"tanya": 12}),
+        People(Distribution(300), returning=0.5),
+        start=MONDAY_10_WIB,
+        days=3 / 24,
+        seed=8,
+    ).run()
+    figures = team_figures(outcome, one_team(6))[-1]
+    assert figures.returning > 10
+    assert figures.sticky_hits / figures.returning > 0.6
