@@ -11,21 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
-from handoff.simulation.report import AgentFigures, HourFigures, TeamFigures
+from handoff.simulation.report import (
+    AgentFigures,
+    HourFigures,
+    TeamFigures,
+    as_minutes,
+    as_percent,
+)
 
 WIDTH, HEIGHT, LEFT, BOTTOM = 640, 220, 48, 28
 COLOURS = ("#2563eb", "#dc2626")  # the first scenario, the second
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    minutes, seconds = divmod(round(value), 60)
-    return f"{minutes}:{seconds:02}"
-
-
-def _share(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def _table(figures: Sequence[TeamFigures]) -> str:
@@ -41,11 +36,11 @@ def _table(figures: Sequence[TeamFigures]) -> str:
                 str(f.answered),
                 str(f.abandoned),
                 str(f.held),
-                _seconds(f.wait_mean),
-                _seconds(f.wait_p90),
-                _seconds(f.wait_max),
-                _share(f.service_level),
-                _seconds(f.target),
+                as_minutes(f.wait_mean),
+                as_minutes(f.wait_p90),
+                as_minutes(f.wait_max),
+                as_percent(f.service_level),
+                as_minutes(f.target),
                 "-" if f.fairness is None else f"{f.fairness:.2f}",
                 f"{f.sticky_hits}/{f.returning}" if f.returning else "-",
             )
@@ -69,7 +64,7 @@ def _agents(agents: Sequence[AgentFigures]) -> str:
                 str(a.accepted),
                 str(a.timed_out),
                 str(a.handled),
-                _share(a.utilization),
+                as_percent(a.utilization),
             )
         )
         + "</tr>"
@@ -151,8 +146,8 @@ def page(
         longest = max((w for values in waits.values() for w in values if w is not None), default=0)
         charts.append(
             f"<section><h3>{escape(team)}</h3><div class='charts'>"
-            + _chart("mean wait by hour of arrival", waits, longest * 1.1, _seconds)
-            + _chart("service level by hour of arrival", levels, 1.0, _share)
+            + _chart("mean wait by hour of arrival", waits, longest * 1.1, as_minutes)
+            + _chart("service level by hour of arrival", levels, 1.0, as_percent)
             + "</div></section>"
         )
     return f"""<!doctype html>

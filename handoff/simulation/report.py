@@ -125,14 +125,16 @@ def as_rows(figures: Sequence[TeamFigures]) -> list[dict[str, Any]]:
     return [dict(f.__dict__) for f in figures]
 
 
-def _seconds(value: float | None) -> str:
+def as_minutes(value: float | None) -> str:
+    """Seconds as m:ss; "-" for none."""
     if value is None:
         return "-"
     minutes, seconds = divmod(round(value), 60)
     return f"{minutes}:{seconds:02}"
 
 
-def _share(value: float | None) -> str:
+def as_percent(value: float | None) -> str:
+    """A share (0-1) as a percentage; "-" for none."""
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
@@ -148,11 +150,11 @@ def _cells(f: TeamFigures) -> list[str]:
         str(f.abandoned),
         str(f.held),
         f"{f.sticky_hits}/{f.returning}" if f.returning else "-",
-        _seconds(f.wait_mean),
-        _seconds(f.wait_p50),
-        _seconds(f.wait_p90),
-        _seconds(f.wait_max),
-        f"{_share(f.service_level)} in {_seconds(f.target)}",
+        as_minutes(f.wait_mean),
+        as_minutes(f.wait_p50),
+        as_minutes(f.wait_p90),
+        as_minutes(f.wait_max),
+        f"{as_percent(f.service_level)} in {as_minutes(f.target)}",
         "-" if f.fairness is None else f"{f.fairness:.2f}",
     ]
 
@@ -163,7 +165,7 @@ AGENT_HEADINGS = ("agent", "offers", "accepted", "timed out", "handled", "utiliz
 def _agent_cells(f: AgentFigures) -> list[str]:
     name = f.name if len(f.name) <= 24 else f.name[:23] + "…"
     counts = [str(n) for n in (f.offers, f.accepted, f.timed_out, f.handled)]
-    return [name, *counts, _share(f.utilization)]
+    return [name, *counts, as_percent(f.utilization)]
 
 
 def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
@@ -210,11 +212,11 @@ def as_comparison(
         rows.append(
             [
                 mine.team,
-                _share(mine.service_level),
-                _share(other.service_level),
+                as_percent(mine.service_level),
+                as_percent(other.service_level),
                 level,
-                _seconds(mine.wait_mean),
-                _seconds(other.wait_mean),
+                as_minutes(mine.wait_mean),
+                as_minutes(other.wait_mean),
                 wait,
             ]
         )
