@@ -155,8 +155,8 @@ async def on_answer_button(desk: AgentDesk, agent_id: int, data: str) -> str:
     asked = pressed(data)
     if asked is None:
         return desk.text(agent_id, "button_expired_agent")
-    async with desk.router.engine.connect() as conn:
-        chats = {v.conversation_id: v for v in await conn.run_sync(views.open_chats, agent_id)}
+    held = await desk.read(lambda conn: views.open_chats(conn, agent_id))
+    chats = {v.conversation_id: v for v in held}
     chat = chats.get(asked.conversation_id)
     if chat is None:
         return desk.text(agent_id, "relay_no_longer_yours", id=asked.conversation_id)
@@ -268,8 +268,7 @@ async def promote(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -
 async def target_chat(desk: AgentDesk, agent_id: int, named: int | None) -> views.CardView | None:
     """The chat a listed reply's button sends to: the one named if the agent holds it, else the
     one their messages go to now (focus, or their only chat); None when that is not certain."""
-    async with desk.router.engine.connect() as conn:
-        focus, mine = await desk.holdings(conn, agent_id)
+    focus, mine = await desk.read(lambda conn: views.holdings(conn, agent_id))
     by_id = {v.conversation_id: v for v in mine}
     if named is not None:
         return by_id.get(named)

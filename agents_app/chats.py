@@ -12,8 +12,7 @@ from handoff.router import ActionResult, ClaimResult
 
 
 async def mine(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
-    async with desk.router.engine.connect() as conn:
-        focus, held = await desk.holdings(conn, spec.id)
+    focus, held = await desk.read(lambda conn: views.holdings(conn, spec.id))
     if not held:
         await desk.tell(chat_id, "no_chat_held")
         return
@@ -80,8 +79,8 @@ async def note(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> N
     ref = await desk.chosen(spec, chat_id, [], "note")
     if ref is None:
         return
-    async with desk.router.engine.connect() as conn:
-        held = {v.conversation_id: v for v in await conn.run_sync(views.open_chats, spec.id)}
+    mine = await desk.read(lambda conn: views.open_chats(conn, spec.id))
+    held = {v.conversation_id: v for v in mine}
     await desk.router.record_message(
         ref, sender="note", customer_id=held[ref].customer_id, agent_id=spec.id, text=text
     )
@@ -92,9 +91,9 @@ async def history(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -
     ref = await desk.chosen(spec, chat_id, args, "history")
     if ref is None:
         return
-    async with desk.router.engine.connect() as conn:
-        shown = await conn.run_sync(views.card_views, [ref])
-        lines = await conn.run_sync(views.transcript, ref, limit=50)
+    shown, lines = await desk.read(
+        lambda conn: (views.card_views(conn, [ref]), views.transcript(conn, ref, limit=50))
+    )
     if not shown:
         await desk.tell(chat_id, f"claim_{ClaimResult.NOT_FOUND}", id=ref)
         return
@@ -108,9 +107,7 @@ async def history(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -
 
 async def queue(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
     now = desk.router.clock.now()
-    async with desk.router.engine.connect() as conn:
-        shown = await conn.run_sync(views.waiting)
-        total = await conn.run_sync(views.waiting_count)
+    shown, total = await desk.read(lambda conn: (views.waiting(conn), views.waiting_count(conn)))
     if not shown:
         await desk.tell(chat_id, "nobody_waiting")
         return
@@ -132,9 +129,9 @@ async def why(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> No
     if ref is None:
         await desk.tell(chat_id, "write_it_as", example="/why #12")
         return
-    async with desk.router.engine.connect() as conn:
-        shown = await conn.run_sync(views.card_views, [ref])
-        steps = await conn.run_sync(views.trail, ref)
+    shown, steps = await desk.read(
+        lambda conn: (views.card_views(conn, [ref]), views.trail(conn, ref))
+    )
     if not shown:
         await desk.tell(chat_id, f"claim_{ClaimResult.NOT_FOUND}", id=ref)
         return

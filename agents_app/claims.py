@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import Connection
+
 from agents_app import views
 from agents_app.desk import AgentDesk, parse_ref
 from handoff import store
@@ -20,22 +22,21 @@ async def on_claim_button(
     if match is None or chat_id is None or message_id is None:
         return desk.text(user_id, "button_expired_agent")
     conversation_id = int(match.group(1))
-    async with desk.router.engine.connect() as conn:
+
+    def pressed_on_its_own_message(conn: Connection) -> bool:
         if chat_id == user_id:  # the offer notice in the agent's private chat
-            notice = await conn.run_sync(views.conversation_of_message, user_id, message_id)
+            notice = views.conversation_of_message(conn, user_id, message_id)
             if notice is None:  # sent, but not yet recorded: the offer itself must be theirs
-                offer = await conn.run_sync(store.pending_offer, conversation_id)
+                offer = store.pending_offer(conn, conversation_id)
                 notice = conversation_id if offer and offer.agent_id == user_id else None
-            valid = notice == conversation_id
-        else:
-            card = await conn.run_sync(views.card_of, conversation_id)
-            # The card's message id is stored once its send is recorded; a press can come first.
-            valid = (
-                card is not None
-                and card.chat_id == chat_id
-                and card.message_id in (None, message_id)
-            )
-    if not valid:
+            return notice == conversation_id
+        card = views.card_of(conn, conversation_id)
+        # The card's message id is stored once its send is recorded; a press can come first.
+        return (
+            card is not None and card.chat_id == chat_id and card.message_id in (None, message_id)
+        )
+
+    if not await desk.read(pressed_on_its_own_message):
         return desk.text(user_id, "button_expired_agent")
     return await desk.claim_answer(user_id, conversation_id, "claim")
 

@@ -11,11 +11,12 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from agents_app import views
-from handoff import log_context, store
+from handoff import log_context, unit_of_work
 from handoff.config import Agent, Config, HeldTakers
 from handoff.focus import Route, choose_target
 from handoff.reload import Reloaded
@@ -25,6 +26,7 @@ from telegram_io.outbox import Outbox
 from telegram_io.texts import say
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 REF = re.compile(r"^#?(\d{1,18})$")
 
 Reloader = Callable[[], Awaitable[Reloaded]]
@@ -134,14 +136,10 @@ class AgentDesk:
         key = done if result is ActionResult.DONE else f"action_{result}"
         await self.tell(chat_id, key, **values)
 
-    @staticmethod
-    async def holdings(
-        conn: AsyncConnection, agent_id: int
-    ) -> tuple[int | None, list[views.CardView]]:
-        """The agent's focused conversation and the chats they hold, oldest first."""
-        agent_row = await conn.run_sync(store.get_agent, agent_id)
-        focus = agent_row.focus_conversation_id if agent_row is not None else None
-        return focus, await conn.run_sync(views.open_chats, agent_id)
+    async def read(self, query: Callable[[Connection], T]) -> T:
+        """What `query` reads (`views`, `store`), on a connection of its own: the agents' side
+        reads through here and never opens the engine itself."""
+        return await unit_of_work.read(self.router.engine, query)
 
     async def chosen(self, spec: Agent, chat_id: int, args: list[str], verb: str) -> int | None:
         """The chat a command names (`#id`), else the agent's current one; None after saying why."""
@@ -150,8 +148,7 @@ class AgentDesk:
             if ref is None:
                 await self.tell(chat_id, "write_it_as", example=f"/{verb} #12")
             return ref
-        async with self.router.engine.connect() as conn:
-            focus, mine = await self.holdings(conn, spec.id)
+        focus, mine = await self.read(lambda conn: views.holdings(conn, spec.id))
         target = choose_target(
             replied_to=None, focus=focus, open_chats=[v.conversation_id for v in mine]
         )

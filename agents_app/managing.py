@@ -14,8 +14,7 @@ from telegram_io.texts import say
 
 
 async def agents(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
-    async with desk.router.engine.connect() as conn:
-        rows = await conn.run_sync(views.agent_rows)
+    rows = await desk.read(views.agent_rows)
     lines = []
     for row in rows:
         flags = [
@@ -35,8 +34,7 @@ async def stats(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> 
     """Today's overall row of the dashboard's report (`handoff.kpis.report`), in words."""
     report, _ = await load_today(desk.router.engine, desk.config, desk.router.clock.now())
     day = report.rows[0]
-    async with desk.router.engine.connect() as conn:
-        waiting_now = await conn.run_sync(views.waiting_count)
+    waiting_now = await desk.read(views.waiting_count)
     text = desk.text
     since = f"{report.start:%H:%M %Z}"
     lines = [

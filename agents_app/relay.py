@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import Connection
 from telegram import Message
 
 from agents_app import answers, views
@@ -25,17 +26,19 @@ async def on_agent_message(desk: AgentDesk, agent_id: int, message: Message) -> 
         await desk.tell(agent_id, "relay_kind_not_passed")
         return
     reply = message.reply_to_message
-    async with desk.router.engine.connect() as conn:
+
+    def facts(conn: Connection) -> tuple[int | None, int | None, list[views.CardView], int | None]:
         replied = None
         if reply is not None:
-            replied = await conn.run_sync(views.conversation_of_message, agent_id, reply.message_id)
-            if replied is None:  # not recorded yet, maybe: the mark says which chat it is
-                mark = MARK.match(reply.text or reply.caption or "")
-                replied = int(mark.group(1)) if mark else None
-        focus, mine = await desk.holdings(conn, agent_id)
-        sent_before = await conn.run_sync(
-            views.conversation_of_message, agent_id, message.message_id
-        )
+            replied = views.conversation_of_message(conn, agent_id, reply.message_id)
+        focus, mine = views.holdings(conn, agent_id)
+        sent_before = views.conversation_of_message(conn, agent_id, message.message_id)
+        return replied, focus, mine, sent_before
+
+    replied, focus, mine, sent_before = await desk.read(facts)
+    if reply is not None and replied is None:  # not recorded yet, maybe: the mark says which
+        mark = MARK.match(reply.text or reply.caption or "")
+        replied = int(mark.group(1)) if mark else None
     if sent_before is not None:
         return  # relayed already: this update is being processed again
     by_id = {v.conversation_id: v for v in mine}
@@ -106,9 +109,13 @@ async def on_target_button(desk: AgentDesk, agent_id: int, data: str) -> str:
     if match is None:
         return desk.text(agent_id, "button_expired_agent")
     conversation_id, message_id = int(match.group(1)), int(match.group(2))
-    async with desk.router.engine.connect() as conn:
-        chats = {v.conversation_id: v for v in await conn.run_sync(views.open_chats, agent_id)}
-        sent_before = await conn.run_sync(views.conversation_of_message, agent_id, message_id)
+    held, sent_before = await desk.read(
+        lambda conn: (
+            views.open_chats(conn, agent_id),
+            views.conversation_of_message(conn, agent_id, message_id),
+        )
+    )
+    chats = {v.conversation_id: v for v in held}
     if sent_before is not None:
         return desk.text(agent_id, "relay_sent_before", id=sent_before)
     chat = chats.get(conversation_id)

@@ -10,8 +10,7 @@ from handoff.states import AgentStatus
 
 async def set_status(desk: AgentDesk, spec: Agent, chat_id: int, status: AgentStatus) -> None:
     await desk.router.set_agent_status(spec.id, status)
-    async with desk.router.engine.connect() as conn:
-        row = await conn.run_sync(store.get_agent, spec.id)
+    row = await desk.read(lambda conn: store.get_agent(conn, spec.id))
     off_shift = row is not None and not row.on_shift
     note = desk.text(chat_id, "status_off_shift_note") if off_shift else ""
     named = desk.text(chat_id, f"status_{status}")
@@ -31,8 +30,7 @@ async def offline(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -
 
 
 async def status(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
-    async with desk.router.engine.connect() as conn:
-        row = await conn.run_sync(store.get_agent, spec.id)
+    row = await desk.read(lambda conn: store.get_agent(conn, spec.id))
     assert row is not None
     shift = desk.text(chat_id, "on_shift" if row.on_shift else "off_shift")
     focus = desk.text(chat_id, "status_focus", id=row.focus_conversation_id) if row.load else ""

@@ -144,6 +144,13 @@ def agent_rows(conn: Connection) -> list[Any]:
     return list(rows)
 
 
+def holdings(conn: Connection, agent_id: int) -> tuple[int | None, list[CardView]]:
+    """The agent's focused conversation and the chats they hold, oldest first."""
+    agent_row = store.get_agent(conn, agent_id)
+    focus = agent_row.focus_conversation_id if agent_row is not None else None
+    return focus, open_chats(conn, agent_id)
+
+
 def open_chats(conn: Connection, agent_id: int) -> list[CardView]:
     """The conversations an agent holds now, oldest first."""
     conv = store.conversations
