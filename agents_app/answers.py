@@ -31,6 +31,29 @@ def values_for(desk: AgentDesk, agent_id: int, chat: views.CardView) -> dict[str
     }
 
 
+async def record_answer(
+    desk: AgentDesk,
+    agent_id: int,
+    chat: views.CardView,
+    kind: str,
+    text: str,
+    refs: tuple[str, ...],
+    how: str,
+    message_id: int | None = None,
+) -> None:
+    """Keep an agent's answer for the transcript, with the refs it sent and how."""
+    entry = SentMessage(
+        "agent",
+        kind,
+        text,
+        agent_id=agent_id,
+        telegram_message_id=message_id,
+        reply_refs=refs,
+        reply_how=how,
+    )
+    await desk.router.record_messages(chat.customer_id, chat.conversation_id, [entry])
+
+
 async def send_answer(
     desk: AgentDesk,
     agent_id: int,
@@ -41,24 +64,16 @@ async def send_answer(
     message_id: int | None = None,
     files: tuple[tuple[str, str], ...] = (),
 ) -> None:
-    """Keep the answer for the transcript (with the refs it sent, and how), then send it to the
-    chat's customer as one message (with its replies' files: the text as a single file's
-    caption when it fits, else after them)."""
-    entry = SentMessage(
-        "agent",
-        files[0][0] if len(files) == 1 else "text",
-        text,
-        agent_id=agent_id,
-        telegram_message_id=message_id,
-        reply_refs=refs,
-        reply_how=how,
-    )
-    await desk.router.record_messages(chat.customer_id, chat.conversation_id, [entry])
+    """Keep the answer for the transcript, then send it to the chat's customer as one message
+    (with its replies' files: the text as a single file's caption when it fits, else after
+    them)."""
+    kind = files[0][0] if len(files) == 1 else "text"
+    await record_answer(desk, agent_id, chat, kind, text, refs, how, message_id)
     if not files:
         call = send_text(chat.customer_id, text, conversation_id=chat.conversation_id)
         await desk.outbox.put(call)
         return
-    sources = [(kind, desk.outbox.file_source(path)) for kind, path in files]
+    sources = [(file_kind, desk.outbox.file_source(path)) for file_kind, path in files]
     await desk.outbox.put(
         *send_with_files(chat.customer_id, text, sources, conversation_id=chat.conversation_id)
     )
@@ -89,16 +104,8 @@ async def send_canned(
         await desk.say(agent_id, refusal)
         return True
     if kind != "text":  # the agent's media, its caption filled (what exceeds 1024 follows)
-        entry = SentMessage(
-            "agent",
-            kind,
-            expanded.text,
-            agent_id=agent_id,
-            telegram_message_id=message_id,
-            reply_refs=expanded.refs,
-            reply_how="canned",
-        )
-        await desk.router.record_messages(chat.customer_id, chat.conversation_id, [entry])
+        refs = expanded.refs
+        await record_answer(desk, agent_id, chat, kind, expanded.text, refs, "canned", message_id)
         calls = pass_on(
             chat.customer_id,
             agent_id,

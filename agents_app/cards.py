@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from agents_app.views import CardView
 from handoff.config import ClaimMode, Config
 from handoff.states import ConversationState
+from handoff.trimming import trimmed
 from telegram_io.calls import Buttons
 from telegram_io.messages import TEXT_LIMIT
 from telegram_io.texts import on_day, say
@@ -45,11 +46,6 @@ def team_zone(config: Config, team: str | None) -> str:
 def team_name(config: Config, team: str | None) -> str:
     spec = config.teams.get(team or "")
     return spec.name if spec is not None else (team or "?")
-
-
-def trimmed(text: str, limit: int = QUOTE_LIMIT) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def agents_text(config: Config, key: str, /, **values: object) -> str:
@@ -103,7 +99,7 @@ def render_card(view: CardView, config: Config, now: datetime) -> tuple[str, But
     vip = " ⭐ VIP" if view.is_vip else ""
     lines = [f"#{view.conversation_id} · {view.customer_name}{vip}", _tags(view, config)]
     if view.first_message:
-        lines.append(f"💬 “{trimmed(view.first_message)}”")
+        lines.append(f"💬 “{trimmed(view.first_message, QUOTE_LIMIT)}”")
     if view.queued_at is not None:
         since = clock(view.queued_at, team_zone(config, view.team))
         tries = (

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from agents_app import views
-from agents_app.cards import clock, team_name, team_zone, trimmed
+from agents_app.cards import clock, team_name, team_zone
 from handoff import canned, store
 from handoff.config import Config
+from handoff.trimming import trimmed
 from telegram_io.messages import TEXT_LIMIT
 from telegram_io.texts import say
 

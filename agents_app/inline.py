@@ -16,7 +16,7 @@ from telegram import (
 from agents_app.answers import own_snippets
 from agents_app.desk import AgentDesk
 from handoff import canned
-from handoff.canned import in_language
+from handoff.trimming import trimmed
 
 PAGE = 20  # results per answer (Telegram takes 50); scrolling asks for the next page
 DESCRIPTION = 120  # characters of a reply's text shown under its title
@@ -62,18 +62,12 @@ def result(
     language = desk.language(agent_id)
     key = canned.key_of(ref)
     title = canned.title_of(desk.config, ref, language, own) or key
-    reply = desk.config.replies.get(key) if ref.startswith("r:") else None
-    if reply is not None:
-        text = in_language(reply.text, language, desk.config.bot.agents_language)
-    else:
-        text = own.get(key, "")
+    text = canned.written(desk.config, ref, language, own, desk.config.bot.agents_language)
     if ref.startswith("p:"):
         title = f"{title} {desk.text(agent_id, 'replies_yours')}"
-    words = " ".join(text.split())
-    description = words if len(words) <= DESCRIPTION else words[: DESCRIPTION - 1] + "…"
     return InlineQueryResultArticle(
         id=ref,
         title=f"!{key} · {title}",
-        description=description,
+        description=trimmed(text or "", DESCRIPTION),
         input_message_content=InputTextMessageContent(f"!{key}"),
     )

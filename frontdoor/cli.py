@@ -367,9 +367,7 @@ def run(args: argparse.Namespace) -> int:
     if clock is None:
         return _refuse(f"--clock: {args.clock!r} {NOT_A_MOMENT}")
     url = _database(args, config)
-    password = urlsplit(url).password
-    held = [token, webhook_secret, dashboard_token, crm_secret(config), password]
-    if (problem := _start_logging(args, [s for s in held if s])) is not None:
+    if (problem := _start_logging(args, config, urlsplit(url).password)) is not None:
         return _refuse(problem)
     bot = Frontdoor(
         config,
@@ -409,7 +407,7 @@ def sandbox(args: argparse.Namespace) -> int:
     for flag, port in (("--api-port", args.api_port), ("--web-port", args.web_port)):
         if not 0 <= port <= 65535:
             return _refuse(f"{flag}: {port} is not a port (0-65535)", "sandbox")
-    if (problem := _start_logging(args, [crm_secret(config) or ""])) is not None:
+    if (problem := _start_logging(args, config)) is not None:
         return _refuse(problem, "sandbox")
     with tempfile.TemporaryDirectory(prefix="frontdoor-sandbox-") as scratch:
         database = Path(args.db) if args.db else Path(scratch) / "frontdoor.db"
@@ -499,20 +497,20 @@ def _clock(moment: str | None) -> Clock | None:
         return None
 
 
-def crm_secret(config: Config) -> str | None:
-    return secret("CRM secret", config.crm.secret_env).value
-
-
-def _start_logging(args: argparse.Namespace, secrets: list[str]) -> str | None:
+def _start_logging(
+    args: argparse.Namespace, config: Config, password: str | None = None
+) -> str | None:
     """Log as `--log-level`/`--log-format` say (else $FRONTDOOR_LOG_LEVEL/FORMAT, else INFO,
-    text), hiding `secrets`; what is wrong with a value, if anything."""
+    text), hiding every secret the config names and the database `password`; what is wrong
+    with a value, if anything."""
     level = (args.log_level or os.environ.get(LOG_LEVEL_ENV) or "INFO").upper()
     log_format = (args.log_format or os.environ.get(LOG_FORMAT_ENV) or "text").lower()
     if level not in logs.LEVELS:
         return f"log level {level!r}: one of {', '.join(logs.LEVELS)}"
     if log_format not in logs.FORMATS:
         return f"log format {log_format!r}: one of {', '.join(logs.FORMATS)}"
-    logs.configure(level, log_format, secrets)
+    hidden = [s.value for s in secrets(config) if s.value] + ([password] if password else [])
+    logs.configure(level, log_format, hidden)
     return None
 
 

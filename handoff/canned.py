@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 
 from handoff.config import REPLY_VARIABLES, CannedReply, Config, Intent
+from handoff.trimming import trimmed
 
 # `!key` at the start, after a space, a slash or an opening bracket or quote, up to what is not a
 # letter, digit, _ or -: "!bayar," and "(!halo)" too. Any such word is a key, so one the config
@@ -106,20 +107,36 @@ def _faq(config: Config, ref: str) -> tuple[str, Intent] | None:
     return name, intent
 
 
+def written(
+    config: Config, ref: str, language: str, own: Snippets = NONE, default: str | None = None
+) -> str | None:
+    """What `ref` holds as written (its variables not filled in), in `language`, else `default`
+    (the customers' default language), else any; None when there is no such answer."""
+    default = default or config.bot.default_language
+    if (snippet := _snippet(config, ref, own)) is not None:
+        return snippet
+    if (reply := _reply(config, ref)) is not None:
+        return in_language(reply.text, language, default)
+    if (faq := _faq(config, ref)) is not None:
+        return in_language(faq[1].answer or {}, language, default)
+    return None
+
+
 def text_of(
     config: Config, ref: str, language: str, values: Mapping[str, object], own: Snippets = NONE
 ) -> str | None:
     """What `ref` sends to a customer speaking `language`; None when the config has no such
     reply, the intent no FAQ answer (a reload may have taken it away), or the agent no such
     snippet."""
-    default = config.bot.default_language
-    if (snippet := _snippet(config, ref, own)) is not None:
-        return fill(as_template(snippet), values).strip() or None
-    if (reply := _reply(config, ref)) is not None:
-        return fill(in_language(reply.text, language, default), values).strip()
-    if (faq := _faq(config, ref)) is not None:
-        return in_language(faq[1].answer or {}, language, default).strip() or None
-    return None
+    found = written(config, ref, language, own)
+    if found is None:
+        return None
+    kind = ref.partition(":")[0]
+    if kind == "f":  # a FAQ answer is sent as written
+        return found.strip() or None
+    if kind == "r":
+        return fill(found, values).strip()
+    return fill(as_template(found), values).strip() or None
 
 
 def title_of(config: Config, ref: str, language: str, own: Snippets = NONE) -> str | None:
@@ -142,8 +159,8 @@ def file_of(config: Config, ref: str) -> tuple[str, str] | None:
 
 
 def snippet_title(text: str) -> str:
-    words = " ".join(text.split())
-    return words if len(words) <= SNIPPET_TITLE else words[: SNIPPET_TITLE - 1] + "…"
+    """What stands for a snippet's title: its first words."""
+    return trimmed(text, SNIPPET_TITLE)
 
 
 def exists(config: Config, ref: str, own: Snippets = NONE) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from handoff.canned import NONE, Snippets, title_of
 from handoff.config import Config
+from handoff.trimming import trimmed
 from telegram_io.calls import Buttons
 
 SUGGESTED, CANNED = "sg", "cr"  # a suggestion's button; a reply chosen from /replies
@@ -41,8 +42,7 @@ def answer_buttons(
         data = f"{kind}:{conversation_id}:{ref}"
         if title is None or len(data.encode()) > DATA_LIMIT or DATA.match(data) is None:
             continue
-        short = title if len(title) <= LABEL_LIMIT else title[: LABEL_LIMIT - 1] + "…"
-        rows.append([(f"💬 {short}", data)])
+        rows.append([(f"💬 {trimmed(title, LABEL_LIMIT)}", data)])
     return rows
 
 

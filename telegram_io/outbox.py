@@ -110,11 +110,16 @@ class _StoredCall(RequestData):
 
     @property
     def json_parameters(self) -> dict[str, str]:  # what PTB's httpx transport sends, as a form
-        return {
-            name: value if isinstance(value, str) else json.dumps(value)
-            for name, value in json.loads(self._payload).items()
-            if value is not None
-        }
+        return _form_fields(json.loads(self._payload))
+
+
+def _form_fields(params: dict[str, Any]) -> dict[str, str]:
+    """Parameters as form fields: strings as they are, anything else as JSON; None left out."""
+    return {
+        name: value if isinstance(value, str) else json.dumps(value)
+        for name, value in params.items()
+        if value is not None
+    }
 
 
 @dataclass
@@ -125,13 +130,13 @@ class _StoredUpload(RequestData):
     def __init__(self, params: dict[str, Any], name: str, path: str, content: bytes) -> None:
         super().__init__()
         self.contains_files = True
-        self._fields = {n: v for n, v in params.items() if n != name and v is not None}
+        self._fields = _form_fields({n: v for n, v in params.items() if n != name})
         mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
         self._file = {name: (os.path.basename(path), content, mime)}
 
     @property
     def json_parameters(self) -> dict[str, str]:
-        return {n: v if isinstance(v, str) else json.dumps(v) for n, v in self._fields.items()}
+        return self._fields
 
     @property
     def multipart_data(self) -> dict[str, Any]:  # type: ignore[override]

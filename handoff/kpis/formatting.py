@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
 from handoff.kpis.report import COLUMNS, Report, Row
+from handoff.trimming import trimmed
 
 
 def duration(seconds: object) -> str:
@@ -61,8 +63,21 @@ SECTIONS = (  # a table per concern, each under WIDTH, the name repeated on the 
 
 def who(row: Row) -> str:
     """A row's name as the table shows it: "All", "Billing", "· Sari W." (an agent, marked)."""
-    label = f"· {row.name}" if row.scope == "agent" else row.name
-    return label if len(label) <= NAME_WIDTH else label[: NAME_WIDTH - 1] + "…"
+    return trimmed(f"· {row.name}" if row.scope == "agent" else row.name, NAME_WIDTH)
+
+
+def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of cells as lines of a table: the first column to the left, the rest to the right."""
+    widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
+    return [
+        "  ".join(
+            [
+                row[0].ljust(widths[0]),
+                *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)),
+            ]
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def as_table(report: Report) -> str:
@@ -79,14 +94,7 @@ def as_table(report: Report) -> str:
             [who(row), *(HEADINGS.get(c, (c, _number))[1](getattr(row, c)) for c in columns)]
             for row in report.rows
         ]
-        widths = [max(len(cell) for cell in column) for column in zip(heads, *rows, strict=True)]
-
-        def line(cells: list[str], widths: list[int] = widths) -> str:
-            name, *values = cells
-            right = (cell.rjust(width) for cell, width in zip(values, widths[1:], strict=True))
-            return "  ".join([name.ljust(widths[0]), *right]).rstrip()
-
-        lines += ["", title, line(heads), *(line(cells) for cells in rows)]
+        lines += ["", title, *aligned([heads, *rows])]
     return "\n".join(lines) + "\n"
 
 

@@ -16,7 +16,7 @@ import math
 import random
 import tempfile
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -36,7 +36,7 @@ from handoff.events import (
 )
 from handoff.kpis.loading import load_report
 from handoff.kpis.report import Report, report_zone
-from handoff.router import ClaimResult, Router
+from handoff.router import Router
 from handoff.states import AgentStatus
 from handoff.timers import Action, RoutingScheduler
 
@@ -124,12 +124,11 @@ class Chat:
 
 @dataclass
 class Outcome:
-    """What the simulated days came to: every chat, and the handle time each agent spent."""
+    """What the simulated days came to: every chat, and the bot's KPIs of those days."""
 
     start: datetime
     end: datetime
     chats: list[Chat] = field(default_factory=list)
-    busy: dict[int, float] = field(default_factory=dict)  # agent → seconds holding chats
     kpis: Report | None = None  # `frontdoor report`'s figures of the simulated days
 
 
@@ -164,11 +163,10 @@ class VirtualTimers:
 
         self.at(self.clock.now() + timedelta(seconds=seconds), job_id, again)
 
-    def soon(self, seconds: float, action: Callable[[], Awaitable[object]]) -> None:
+    def soon(self, seconds: float, action: Action, *args: object) -> None:
         """Run `action` `seconds` from now (a job of its own)."""
-        order = next(self._order)
-        job_id = f"people-{order}"
-        self.at(self.clock.now() + timedelta(seconds=seconds), job_id, action)
+        job_id = f"people-{next(self._order)}"
+        self.at(self.clock.now() + timedelta(seconds=seconds), job_id, action, *args)
 
     async def run_until(self, end: datetime) -> None:
         """Run every action due up to `end`, in time order, moving the clock to each."""
@@ -220,7 +218,6 @@ class Simulation:
         # Chats closed by an agent within the sticky window, oldest first: when, customer, agent.
         self.served: deque[tuple[datetime, int, int]] = deque()
         self.returns_rng = random.Random(f"{seed}:returns")
-        self.busy: dict[int, float] = {}
         self._customers = itertools.count(10**9)  # ids no configured agent has
         self.zone = report_zone(config)
 
@@ -246,7 +243,7 @@ class Simulation:
             finally:
                 await unit_of_work.dispose(engine)
         counted = [c for c in self.all_chats if c.arrived >= self.counted_from]
-        return Outcome(self.counted_from, self.end, counted, self.busy, kpis)
+        return Outcome(self.counted_from, self.end, counted, kpis)
 
     # ---- customers --------------------------------------------------------------------------
 
@@ -312,7 +309,7 @@ class Simulation:
         for event in events:
             if isinstance(event, AgentStatusChanged) and event.why == "missed_offers":
                 delay = self.people.back.sample(self.agents_rng)
-                self.timers.soon(delay, self._back_later(event.agent_id))
+                self.timers.soon(delay, self._back, event.agent_id)
                 continue
             # Events of an arrival come before `request_handoff` returns: found by customer.
             chat = self.by_customer.get(getattr(event, "customer_id", -1))
@@ -326,37 +323,25 @@ class Simulation:
                 chat.team = event.team
                 if self.agents_rng.random() >= self.people.miss:
                     delay = self.people.claim_delay.sample(self.agents_rng)
-                    self.timers.soon(delay, self._claim_later(event))
+                    self.timers.soon(delay, self._claim, event)
             elif isinstance(event, Assigned):
                 if chat.answered_by is None:
                     chat.answered_by, chat.waited = event.agent_id, event.waited
                 chat.team = event.team
-                handle = chat.handle
-                self.busy[event.agent_id] = self.busy.get(event.agent_id, 0.0) + handle
-                self.timers.soon(handle, self._close_later(event))
+                self.timers.soon(chat.handle, self._close, event)
             elif isinstance(event, Closed) and event.agent_id is None:
                 chat.abandoned = chat.answered_by is None
 
-    def _back_later(self, agent_id: int) -> Callable[[], Awaitable[object]]:
-        async def back() -> None:
-            await self.router.set_agent_status(agent_id, AgentStatus.AVAILABLE, "simulated")
+    async def _back(self, agent_id: int) -> None:
+        await self.router.set_agent_status(agent_id, AgentStatus.AVAILABLE, "simulated")
 
-        return back
+    async def _claim(self, offer: OfferMade) -> None:
+        """The offered agent claims (refused if the offer timed out or the customer left)."""
+        await self.router.claim(offer.conversation_id or 0, offer.agent_id)
 
-    def _claim_later(self, offer: OfferMade) -> Callable[[], Awaitable[object]]:
-        async def claim() -> None:
-            outcome = await self.router.claim(offer.conversation_id or 0, offer.agent_id)
-            if outcome.result is not ClaimResult.CLAIMED:
-                return  # timed out meanwhile, or the customer left
-
-        return claim
-
-    def _close_later(self, assigned: Assigned) -> Callable[[], Awaitable[object]]:
-        async def close() -> None:
-            await self.router.close(assigned.conversation_id or 0, by_agent_id=assigned.agent_id)
-            chat = self.by_customer.get(assigned.customer_id)
-            if chat is not None and chat.conversation_id == assigned.conversation_id:
-                chat.closed = True
-                self.served.append((self.clock.now(), assigned.customer_id, assigned.agent_id))
-
-        return close
+    async def _close(self, assigned: Assigned) -> None:
+        await self.router.close(assigned.conversation_id or 0, by_agent_id=assigned.agent_id)
+        chat = self.by_customer.get(assigned.customer_id)
+        if chat is not None and chat.conversation_id == assigned.conversation_id:
+            chat.closed = True
+            self.served.append((self.clock.now(), assigned.customer_id, assigned.agent_id))

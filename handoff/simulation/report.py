@@ -10,7 +10,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from handoff.config import Config
+from handoff.kpis.formatting import aligned
 from handoff.simulation.engine import Chat, Outcome
+from handoff.trimming import trimmed
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
@@ -163,29 +165,17 @@ AGENT_HEADINGS = ("agent", "offers", "accepted", "timed out", "handled", "utiliz
 
 
 def _agent_cells(f: AgentFigures) -> list[str]:
-    name = f.name if len(f.name) <= 24 else f.name[:23] + "…"
     counts = [str(n) for n in (f.offers, f.accepted, f.timed_out, f.handled)]
-    return [name, *counts, as_percent(f.utilization)]
-
-
-def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
+    return [trimmed(f.name, 24), *counts, as_percent(f.utilization)]
 
 
 def as_table(
     title: str, figures: Sequence[TeamFigures], agents: Sequence[AgentFigures] = ()
 ) -> str:
     """Aligned text within 100 columns: a line per team, then all of them; then the agents."""
-    lines = [title, *_aligned([list(HEADINGS), *(_cells(f) for f in figures)])]
+    lines = [title, *aligned([list(HEADINGS), *(_cells(f) for f in figures)])]
     if agents:
-        lines += ["", *_aligned([list(AGENT_HEADINGS), *(_agent_cells(a) for a in agents)])]
+        lines += ["", *aligned([list(AGENT_HEADINGS), *(_agent_cells(a) for a in agents)])]
     return "\n".join(lines) + "\n"
 
 
@@ -220,7 +210,7 @@ def as_comparison(
                 wait,
             ]
         )
-    lines = _aligned(rows)
+    lines = aligned(rows)
     legend = f"A: {names[0]}   B: {names[1]}"
     return "\n".join([legend, *lines]) + "\n"
 

@@ -14,7 +14,7 @@ from agents_app import answers
 from handoff import snippets, store
 from handoff.config import Config
 from telegram_io import outbox
-from tests.agents.test_hot_reload import save
+from tests.agents.test_hot_reload import save, watched_config
 from tests.sandbox_support import SandboxClient
 from tests.support.desk import Chat, Desk, agents_desk, buttons, desk_config, text_of
 
@@ -295,10 +295,7 @@ async def test_keys_follow_the_focus_rules_of_any_agent_message(
 async def test_replies_saved_in_the_config_file_are_used_at_once_and_a_bad_one_is_refused(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
-    path = tmp_path / "frontdoor.yaml"
-    config = desk_config(bot={"config_check_every": 0.05})
-    data = config.model_dump(mode="json")
-    save(path, data)
+    path, config, data = watched_config(tmp_path)
     async with agents_desk(sandbox, tmp_path, config=config, config_path=path) as desk:
         budi, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs")
         data["replies"]["libur"] = {
@@ -494,10 +491,7 @@ async def test_save_refuses_what_it_cannot_keep_and_keeps_nothing(
 async def test_a_manager_promotes_a_snippet_to_the_config_and_the_team_has_it_after_reload(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
-    path = tmp_path / "frontdoor.yaml"
-    config = desk_config(bot={"config_check_every": 0.05})
-    data = config.model_dump(mode="json")
-    save(path, data)
+    path, config, _ = watched_config(tmp_path)
     async with agents_desk(sandbox, tmp_path, config=config, config_path=path) as desk:
         budi, conversation_id, agent, _ = await claimed(desk, "Budi", "minta cs")
         mine = await agent.says("Mohon maaf {customer}, ada gangguan di area Anda.\nKode: {A7}")

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from handoff import store
+from handoff.config import Config
 from tests.sandbox_support import SandboxClient
 from tests.support.desk import Desk, agents_desk, desk_config
 
@@ -38,6 +39,16 @@ async def offered_to(desk: Desk, conversation_id: int, timeout: float = 5.0) -> 
         await asyncio.sleep(0.02)
 
 
+def watched_config(directory: Path) -> tuple[Path, Config, dict[str, Any]]:
+    """The desk's config saved in `directory` as the file the bot watches (a save is acted on
+    0.05 s after it settles): its path, the config, and its data to edit and save again."""
+    path = directory / "frontdoor.yaml"
+    config = desk_config(bot={"config_check_every": 0.05})
+    data = config.model_dump(mode="json")
+    save(path, data)
+    return path, config, data
+
+
 async def told_twice(desk: Desk, agent_id: int, fragment: str) -> None:
     deadline = asyncio.get_running_loop().time() + 5
     while sum(fragment in text for text in await desk.agent(agent_id).bot_texts()) < 2:
@@ -48,10 +59,7 @@ async def told_twice(desk: Desk, agent_id: int, fragment: str) -> None:
 async def test_a_saved_schedule_is_used_by_the_next_handoff_and_a_broken_one_is_refused(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
-    path = tmp_path / "frontdoor.yaml"
-    config = desk_config(bot={"config_check_every": 0.05})
-    data = config.model_dump(mode="json")
-    save(path, data)
+    path, config, data = watched_config(tmp_path)
     async with agents_desk(
         sandbox, tmp_path, config=config, config_path=path, start=TUESDAY_1730_WIB
     ) as desk:
