@@ -1,7 +1,7 @@
 """The simulation itself (`frontdoor simulate`): the real router, its services, policies and
 timers, on a virtual clock that jumps from one event to the next, with people modelled around it.
 
-Customers arrive per intent as a Poisson process by hour of the day, ask for a person the way the
+Customers arrive per intent as a Poisson process by hour of the day or week, ask for a person the way the
 bot asks the router, and leave after a sampled patience if nobody claimed them; agents claim an
 offer after a sampled delay (or miss it, and the router's own offer timeout requeues it), hold it
 for a sampled handle time and close it. Every routing decision is the router's: sticky agents,
@@ -41,6 +41,7 @@ from handoff.states import AgentStatus
 from handoff.timers import Action, RoutingScheduler
 
 HOURS = 24
+HOURS_OF_WEEK = 7 * HOURS
 # The router's periodic sweep catches timers a wall clock missed; on a virtual clock none is
 # missed, so it runs at most this often (its SLA alerts and idle closes still come).
 SWEEP_AT_LEAST = 300.0
@@ -89,14 +90,19 @@ class People:
 
 @dataclass(frozen=True)
 class Arrivals:
-    """Chats per hour for each intent, by hour of the day (the company's time): one rate for
-    every hour, or 24."""
+    """Chats per hour for each intent in the company's time: one rate for every hour, 24 (one
+    per hour of the day) or 168 (one per hour of the week, Monday 00:00 first)."""
 
     per_hour: Mapping[str, float | Sequence[float]]
 
-    def rate(self, intent: str, hour: int) -> float:
+    def rate(self, intent: str, moment: datetime) -> float:
+        """`intent`'s rate in the hour of `moment` (a time in the company's zone)."""
         rates = self.per_hour[intent]
-        return float(rates) if isinstance(rates, int | float) else float(rates[hour % HOURS])
+        if isinstance(rates, int | float):
+            return float(rates)
+        if len(rates) == HOURS_OF_WEEK:
+            return float(rates[moment.weekday() * HOURS + moment.hour])
+        return float(rates[moment.hour])
 
     def peak(self, intent: str) -> float:
         rates = self.per_hour[intent]
@@ -257,8 +263,8 @@ class Simulation:
             moment += timedelta(seconds=self.customers_rng.expovariate(peak / 3600))
             if moment > self.end:
                 return
-            hour = moment.astimezone(self.zone).hour
-            if self.customers_rng.random() * peak <= self.arrivals.rate(intent, hour):
+            rate = self.arrivals.rate(intent, moment.astimezone(self.zone))
+            if self.customers_rng.random() * peak <= rate:
                 break
         self.timers.at(moment, f"arrival-{intent}", self._arrive, intent)
 

@@ -1,13 +1,14 @@
 """A profile fitted from the bot's own history (`frontdoor simulate --from-history`): how many chats
-per intent asked for a person in each hour of the day, how long agents held them, how soon they
-claimed and how often an offer timed out, and how long customers waited before they gave up."""
+per intent asked for a person in each hour of the day (or of the week, given a week or more), how
+long agents held them, how soon they claimed and how often an offer timed out, and how long
+customers waited before they gave up."""
 
 from __future__ import annotations
 
 import math
 import statistics
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,8 +16,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff import store, unit_of_work
-from handoff.simulation.engine import HOURS
-from handoff.simulation.profile import DistributionSpec, PeopleSpec, Profile, Shape
+from handoff.simulation.engine import HOURS, HOURS_OF_WEEK
+from handoff.simulation.profile import DAYS, DistributionSpec, PeopleSpec, Profile, Shape
 from handoff.states import OfferState
 
 MIN_HANDLED = 5  # chats an agent closed: fewer, and there is no handle time to fit
@@ -72,6 +73,30 @@ def _returning(chats: list[Any], window: float) -> float:
     return back / len(chats) if chats else 0.0
 
 
+def _arrivals(
+    asked: list[Any], start: datetime, end: datetime, zone: ZoneInfo
+) -> dict[str, float | list[float]]:
+    """Chats per hour by intent: per hour of the week when the period holds each day of the
+    week at least once, else per hour of the day."""
+    days = (end - start).total_seconds() / 86400
+    seen = Counter(
+        (start + timedelta(days=d)).astimezone(zone).weekday() for d in range(math.floor(days))
+    )
+    weekly = len(seen) == len(DAYS)
+    counts = Counter((c.intent, _hour(c.queued_at.astimezone(zone), weekly)) for c in asked)
+    hours = range(HOURS_OF_WEEK if weekly else HOURS)
+    return {
+        intent: [
+            round(counts[(intent, h)] / (seen[h // HOURS] if weekly else days), 3) for h in hours
+        ]
+        for intent in sorted({c.intent for c in asked})
+    }
+
+
+def _hour(moment: datetime, weekly: bool) -> int:
+    return moment.weekday() * HOURS + moment.hour if weekly else moment.hour
+
+
 def fit(
     chats: list[Any],
     offers: list[Any],
@@ -84,14 +109,7 @@ def fit(
     asked = [c for c in chats if c.intent]
     if not asked:
         raise NoHistory("no chat asked for a person in that period")
-    days = (end - start).total_seconds() / 86400
-    counts: Counter[tuple[str, int]] = Counter(
-        (c.intent, c.queued_at.astimezone(zone).hour) for c in asked
-    )
-    arrivals: dict[str, float | list[float]] = {
-        intent: [round(counts[(intent, hour)] / days, 3) for hour in range(HOURS)]
-        for intent in sorted({c.intent for c in asked})
-    }
+    arrivals = _arrivals(asked, start, end, zone)
     handled = [
         (c.closed_at - c.assigned_at).total_seconds()
         for c in asked

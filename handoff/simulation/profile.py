@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from handoff.config import Config
-from handoff.simulation.engine import HOURS, Distribution, People, Shape
+from handoff.simulation.engine import HOURS, HOURS_OF_WEEK, Distribution, People, Shape
 
 
 class _Strict(BaseModel):
@@ -34,22 +34,62 @@ class PeopleSpec(_Strict):
     returning: float = Field(default=0.0, ge=0, le=1)
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_GROUPS = {"weekdays": DAYS[:5], "weekend": DAYS[5:]}
+Rates = float | list[float]
+
+
+def _day_rates(intent: str, rates: Rates) -> list[float]:
+    """One day's 24 rates from one rate or 24."""
+    if not isinstance(rates, list):
+        return [rates] * HOURS
+    if len(rates) != HOURS:
+        raise ValueError(f"{intent}: a day has one rate, or 24 (one per hour), not {len(rates)}")
+    return rates
+
+
+def _week_rates(intent: str, days: dict[str, Rates]) -> list[float]:
+    """The 168 rates of a week written per day (`mon` … `sun`, `weekdays`, `weekend`): a day
+    named on its own wins over its group; every day must be given."""
+    unknown = sorted(set(days) - set(DAYS) - set(DAY_GROUPS))
+    if unknown:
+        known = ", ".join([*DAYS, *DAY_GROUPS])
+        raise ValueError(f"{intent}: unknown day {unknown[0]!r} (days are {known})")
+    week: dict[str, list[float]] = {}
+    for group, members in DAY_GROUPS.items():
+        if group in days:
+            week |= dict.fromkeys(members, _day_rates(f"{intent}.{group}", days[group]))
+    week |= {day: _day_rates(f"{intent}.{day}", days[day]) for day in DAYS if day in days}
+    missing = [day for day in DAYS if day not in week]
+    if missing:
+        raise ValueError(f"{intent}: no rates for {', '.join(missing)}")
+    return [rate for day in DAYS for rate in week[day]]
+
+
 class Profile(_Strict):
     """A what-if's people: how many ask for a person, when, and how everyone behaves."""
 
     people: PeopleSpec
-    arrivals: dict[str, float | list[float]] = Field(min_length=1)
+    # Chats per hour by intent: one rate, 24 (each day alike), 168 (Monday 00:00 first), or per
+    # day (`mon` … `sun`, `weekdays`, `weekend`: one rate or 24 each), kept as one rate or a list.
+    arrivals: dict[str, Rates | dict[str, Rates]] = Field(min_length=1)
 
     @field_validator("arrivals")
     @classmethod
-    def _rates(cls, value: dict[str, float | list[float]]) -> dict[str, float | list[float]]:
+    def _rates(cls, value: dict[str, Rates | dict[str, Rates]]) -> dict[str, Rates]:
+        found: dict[str, Rates] = {}
         for intent, rates in value.items():
-            listed = rates if isinstance(rates, list) else [rates]
-            if isinstance(rates, list) and len(rates) != HOURS:
-                raise ValueError(f"{intent}: one rate, or 24 (one per hour), not {len(rates)}")
-            if any(rate < 0 for rate in listed):
+            if isinstance(rates, dict):
+                rates = _week_rates(intent, rates)
+            elif isinstance(rates, list) and len(rates) not in (HOURS, HOURS_OF_WEEK):
+                raise ValueError(
+                    f"{intent}: one rate, 24 (one per hour of the day) or 168 (one per hour of"
+                    f" the week), not {len(rates)}"
+                )
+            if any(rate < 0 for rate in (rates if isinstance(rates, list) else [rates])):
                 raise ValueError(f"{intent}: a rate of chats per hour cannot be negative")
-        return value
+            found[intent] = rates
+        return found
 
     def people_model(self) -> People:
         spec = self.people

@@ -4,13 +4,17 @@ theory (Erlang C), and for the effects only Frontdoor's rules have (offer timeou
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from handoff.simulation.engine import Arrivals, Chat, Distribution, People, Shape, Simulation
+from handoff.simulation.history import fit
 from handoff.simulation.profile import ProfileError, load_profile
 from handoff.simulation.report import team_figures
 from tests.support.configs import make_config
@@ -228,7 +232,7 @@ def test_a_profile_names_what_is_wrong(tmp_path: Path) -> None:
     problems = str(refused.value).splitlines()
     assert "profile.yaml people.handle.mean: Input should be greater than or equal to 0" in problems
     assert "profile.yaml people.miss: Input should be less than or equal to 1" in problems
-    assert any("tanya: one rate, or 24 (one per hour), not 2" in p for p in problems)
+    assert any("tanya: one rate, 24 (one per hour of the day) or 168" in p for p in problems)
 
     path.write_text("people: {handle: {mean: 60, shape: lognormal}}\narrivals: {nope: 3}\n")
     with pytest.raises(ProfileError, match=r"intents the config does not have: \['nope'\]"):
@@ -304,3 +308,74 @@ async def test_customers_who_come_back_mostly_reach_their_agent_again() -> None:
     figures = team_figures(outcome, one_team(6))[-1]
     assert figures.returning > 10
     assert figures.sticky_hits / figures.returning > 0.6
+
+
+def test_a_week_is_written_per_day_or_as_168_hours(tmp_path: Path) -> None:
+    config = one_team(2)
+    path = tmp_path / "week.yaml"
+
+    def arrivals(rates: str) -> dict[str, object]:
+        path.write_text(f"people: {{handle: {{mean: 60}}}}\narrivals: {{tanya: {rates}}}\n")
+        return load_profile(path, config).arrivals
+
+    evening = [0] * 18 + [6] * 6
+    week = arrivals(f"{{weekdays: 10, sat: {evening}, sun: 0}}")["tanya"]
+    assert isinstance(week, list) and len(week) == 168
+    assert week[:24] == [10] * 24 and week[4 * 24 : 5 * 24] == [10] * 24  # Monday, Friday
+    assert week[5 * 24 : 6 * 24] == evening and week[6 * 24 :] == [0] * 24
+    assert arrivals(f"{{weekend: 2, sun: 1, weekdays: {evening}}}")["tanya"][-24:] == [1] * 24
+    assert len(arrivals(str(list(range(168))))["tanya"]) == 168
+    for rates, complaint in [
+        ("{weekdays: 10}", "tanya: no rates for sat, sun"),
+        ("{weekdays: 1, weekend: 1, holiday: 3}", "tanya: unknown day 'holiday'"),
+        ("{weekdays: [1, 2], weekend: 1}", "tanya.weekdays: a day has one rate, or 24"),
+        ("{weekdays: 1, weekend: -1}", "tanya: a rate of chats per hour cannot be negative"),
+        (str([1] * 167), "tanya: one rate, 24 (one per hour of the day) or 168"),
+    ]:
+        with pytest.raises(ProfileError, match=re.escape(complaint)):
+            arrivals(rates)
+
+
+async def test_arrivals_by_hour_of_the_week_follow_the_days() -> None:
+    # Busy on weekdays, quiet at the weekend: Friday 12:00 to Saturday 12:00 in Jakarta.
+    week = [12.0] * (5 * 24) + [1.0] * (2 * 24)
+    friday_noon = MONDAY_10_WIB + timedelta(days=4, hours=2)
+    outcome = await Simulation(
+        one_team(3),
+        Arrivals({"tanya": week}),
+        People(Distribution(60)),
+        start=friday_noon,
+        days=1,
+        seed=4,
+    ).run()
+    saturday = friday_noon + timedelta(hours=12)
+    friday_chats = sum(c.arrived < saturday for c in outcome.chats)
+    saturday_chats = len(outcome.chats) - friday_chats
+    # Poisson: 144 ± 12 and 12 ± 3.5 expected; within four standard deviations.
+    assert 96 <= friday_chats <= 192 and 0 < saturday_chats <= 26
+
+
+def test_a_profile_fitted_from_a_week_or_more_is_per_hour_of_the_week() -> None:
+    monday = datetime(2026, 11, 23, tzinfo=ZoneInfo("Asia/Jakarta"))
+
+    def chat(day: int, hour: int) -> SimpleNamespace:
+        queued = monday + timedelta(days=day, hours=hour)
+        closed = queued + timedelta(minutes=5)
+        return SimpleNamespace(
+            customer_id=day * 100 + hour,
+            intent="tanya",
+            queued_at=queued,
+            assigned_at=queued,
+            closed_at=closed,
+            close_reason="agent",
+        )
+
+    # Two weeks: ten chats each Monday at 09:00 and one each Saturday at 20:00.
+    chats = [chat(day, 9) for day in (0, 7) for _ in range(10)] + [chat(12, 20), chat(5, 20)]
+    two_weeks = fit(chats, [], monday, monday + timedelta(days=14), monday.tzinfo)
+    rates = two_weeks.arrivals["tanya"]
+    assert len(rates) == 168 and rates[9] == 10 and rates[5 * 24 + 20] == 1
+    assert sum(rates) == 11
+    # Three days hold no week: per hour of the day, over the three days.
+    three_days = fit(chats[:10], [], monday, monday + timedelta(days=3), monday.tzinfo)
+    assert three_days.arrivals["tanya"] == [0] * 9 + [round(10 / 3, 3)] + [0] * 14
