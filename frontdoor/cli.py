@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -143,6 +144,12 @@ def simulate(args: argparse.Namespace) -> int:
     elif args.history_from or args.history_to:
         return _refuse("--from and --to name the history to fit: add --from-history", "simulate")
     profile_path = Path(args.arrivals) if args.arrivals else example_profile()
+    start = datetime.combine(day, time(0), zone)
+    span = f"{args.days:g} day{'s' if args.days != 1 else ''} from {day:%a %d %b %Y} ({zone})"
+    if args.target is not None and not args.staffing:
+        return _refuse("--target is the staffing search's: add --staffing", "simulate")
+    if args.staffing:
+        return _staffing(args, first, fitted or profile_path, start, span)
     results, hours, agents, profiles = {}, {}, {}, {}
     for name, config in configs.items():
         assert config is not None
@@ -154,7 +161,7 @@ def simulate(args: argparse.Namespace) -> int:
             config,
             Arrivals(profile.arrivals),
             profile.people_model(),
-            start=datetime.combine(day, time(0), zone),
+            start=start,
             days=args.days,
             seed=args.seed,
             warm_up=WARM_UP_SECONDS,
@@ -164,7 +171,6 @@ def simulate(args: argparse.Namespace) -> int:
         results[path], hours[path] = team_figures(outcome, config), hourly(outcome, config, zone)
         agents[path] = agent_figures(outcome)
         profiles[path] = profile.model_dump(mode="json")
-    span = f"{args.days:g} day{'s' if args.days != 1 else ''} from {day:%a %d %b %Y} ({zone})"
     if args.format == "json":
         found = {
             p: {"teams": as_rows(r), "agents": as_rows(agents[p]), "profile": profiles[p]}
@@ -184,14 +190,61 @@ def simulate(args: argparse.Namespace) -> int:
             names = (Path(args.config).name, Path(args.compare).name)
             tables.append(as_comparison(names, *results.values()))
         text = "\n".join(tables)
-    if args.out is None:
+    return _written(text, args.out)
+
+
+def _staffing(
+    args: argparse.Namespace, config: Config, profile: Any, start: datetime, span: str
+) -> int:
+    """`simulate --staffing`: the fewest agents per team and hour that meet --target."""
+    from handoff.simulation.engine import Arrivals
+    from handoff.simulation.profile import ProfileError, load_profile
+    from handoff.simulation.report import as_csv
+    from handoff.simulation.staffing import DEFAULT_TARGET, HourNeed, as_table, search
+
+    if args.compare:
+        return _refuse("--staffing searches one config: leave out --compare", "simulate")
+    if args.format == "html":
+        return _refuse("--staffing writes a table, csv or json: not html", "simulate")
+    target = DEFAULT_TARGET if args.target is None else args.target
+    if not 0 < target <= 1:
+        return _refuse(f"--target: {target:g} is not a share 0 < target <= 1", "simulate")
+    try:
+        profile = load_profile(profile, config) if isinstance(profile, Path) else profile
+    except ProfileError as error:
+        return _refuse(str(error), "simulate")
+    found = asyncio.run(
+        search(
+            config,
+            Arrivals(profile.arrivals),
+            profile.people_model(),
+            start=start,
+            days=args.days,
+            seed=args.seed,
+            warm_up=WARM_UP_SECONDS,
+            target=target,
+        )
+    )
+    if args.format == "json":
+        text = json.dumps({args.config: dataclasses.asdict(found)}, indent=2)
+    elif args.format == "csv":
+        text = as_csv({args.config: found.hours}, HourNeed)
+    else:
+        text = f"What if, {args.config}: {span}, seed {args.seed}\n"
+        text += as_table(found, config)
+    return _written(text, args.out)
+
+
+def _written(text: str, out: str | None) -> int:
+    """`text` printed, or written to `out` (a folder it cannot write is refused)."""
+    if out is None:
         print(text, end="" if text.endswith("\n") else "\n")
         return EXIT_OK
     try:
-        Path(args.out).write_text(text, encoding="utf-8")
+        Path(out).write_text(text, encoding="utf-8")
     except OSError as error:
-        return _refuse(f"--out: cannot write {args.out}: {error.strerror or error}", "simulate")
-    print(f"written to {args.out}")
+        return _refuse(f"--out: cannot write {out}: {error.strerror or error}", "simulate")
+    print(f"written to {out}")
     return EXIT_OK
 
 
@@ -649,6 +702,16 @@ def build_parser() -> argparse.ArgumentParser:
     what_if.add_argument("--seed", type=int, default=1, help="the same seed, the same days")
     what_if.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
     what_if.add_argument("--out", help="write to this file instead of printing (html: a page)")
+    what_if.add_argument(
+        "--staffing",
+        action="store_true",
+        help="search the fewest agents per team and hour that meet --target",
+    )
+    what_if.add_argument(
+        "--target",
+        type=float,
+        help="with --staffing: the share to answer within each team's SLA (default 0.8)",
+    )
     what_if.set_defaults(handler=simulate)
     return parser
 

@@ -33,6 +33,7 @@ from handoff.events import (
     Event,
     HeldAfterHours,
     OfferMade,
+    Queued,
 )
 from handoff.kpis.loading import load_report
 from handoff.kpis.report import Report, report_zone
@@ -321,7 +322,9 @@ class Simulation:
             chat = self.by_customer.get(getattr(event, "customer_id", -1))
             if chat is None:
                 continue
-            if isinstance(event, HeldAfterHours):
+            if isinstance(event, Queued):  # so a customer who leaves unoffered has a team
+                chat.team = event.team
+            elif isinstance(event, HeldAfterHours):
                 chat.held, chat.team = True, event.team
                 if chat.patience is not None and event.opening is not None:
                     self._leave_at(chat, event.opening)

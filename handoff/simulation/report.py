@@ -258,11 +258,12 @@ def hourly(outcome: Outcome, config: Config, zone: Any) -> list[HourFigures]:
     return rows
 
 
-def as_csv(scenarios: Mapping[str, Sequence[TeamFigures]]) -> str:
-    """A line per scenario and team, every figure as a number (seconds, shares 0-1)."""
+def as_csv(scenarios: Mapping[str, Sequence[Any]], kind: type = TeamFigures) -> str:
+    """A line per scenario and row (a team's figures, or rows of another `kind` of dataclass),
+    every figure as a number (seconds, shares 0-1)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    names = [f.name for f in fields(TeamFigures)]
+    names = [f.name for f in fields(kind)]
     writer.writerow(["scenario", *names])
     for scenario, figures in scenarios.items():
         for row in figures:

@@ -193,3 +193,63 @@ async def test_from_history_refuses_what_it_cannot_fit(
     arguments = ["simulate", "--config", str(EXAMPLE), "--db", database, *options]
     assert await asyncio.to_thread(main, arguments) == EXIT_USAGE
     assert complaint in capsys.readouterr().err
+
+
+def test_staffing_gives_the_agents_needed_per_team_and_hour(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["simulate", "--config", str(EXAMPLE), *MORNING, "--staffing"]) == EXIT_OK
+    heading, *blocks = capsys.readouterr().out.split("\n\n")
+    title, summary = heading.splitlines()
+    assert title.startswith(f"What if, {EXAMPLE}: 0.4 days from Mon 23 Nov 2026")
+    assert summary.startswith("Staffing: agents on shift for 80% answered within each team's SLA")
+    by_team = {block.split(":")[0]: block.splitlines() for block in blocks}
+    assert {"night", "support", "billing"} <= set(by_team)
+    heading, hours, needed, on_shift = by_team["support"][:4]
+    assert heading == "support: SLA 5:00, 4 chats at once per agent"
+    assert hours.split()[1:] == [f"{hour:02}" for hour in range(24)]
+    assert needed.startswith("mon needed") and on_shift.startswith("mon on shift")
+    cells = needed.split()[2:]
+    assert cells[:7] == ["."] * 7  # support opens at 07:00 (the night team before)
+    assert all(cell.rstrip("!").isdigit() for cell in cells[7:10])
+    assert max(len(line) for block in blocks for line in block.splitlines()) <= 100
+
+
+def test_staffing_as_json_and_csv_is_a_row_per_team_and_hour(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    night = ["simulate", "--config", str(EXAMPLE), "--start", "2026-11-23", "--days", "0.2"]
+    assert main([*night, "--staffing", "--target", "0.9", "--format", "json"]) == EXIT_OK
+    found = json.loads(capsys.readouterr().out)[str(EXAMPLE)]
+    assert found["target"] == 0.9 and found["rounds"] >= 1 and found["capacity"]["night"] == 4
+    rows = found["hours"]
+    assert {(r["team"], r["day"]) for r in rows} == {("night", "mon")}
+    assert [r["hour"] for r in rows] == [0, 1, 2, 3, 4]
+    assert all(r["needed"] >= 0 and r["on_shift"] == 1 for r in rows)
+    assert all(r["service_level"] is None or r["met"] == (r["service_level"] >= 0.9) for r in rows)
+    assert main([*night, "--staffing", "--target", "0.9", "--format", "csv"]) == EXIT_OK
+    header, *lines = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert header == ["scenario", *rows[0]]
+    assert [line[1:5] for line in lines] == [
+        [r["team"], r["day"], str(r["hour"]), str(r["needed"])] for r in rows
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        (
+            ["--staffing", "--compare", str(EXAMPLE)],
+            "--staffing searches one config: leave out --compare",
+        ),
+        (["--staffing", "--format", "html"], "--staffing writes a table, csv or json: not html"),
+        (["--staffing", "--target", "80"], "--target: 80 is not a share 0 < target <= 1"),
+        (["--staffing", "--target", "0"], "--target: 0 is not a share 0 < target <= 1"),
+        (["--target", "0.9"], "--target is the staffing search's: add --staffing"),
+    ],
+)
+def test_what_the_staffing_search_cannot_use_is_refused(
+    options: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "--config", str(EXAMPLE), *options]) == EXIT_USAGE
+    assert capsys.readouterr().err == f"frontdoor simulate: {complaint}\n"

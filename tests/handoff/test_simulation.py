@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from handoff.hours import is_open
 from handoff.simulation.engine import Arrivals, Chat, Distribution, People, Shape, Simulation
 from handoff.simulation.history import fit
 from handoff.simulation.profile import ProfileError, load_profile
 from handoff.simulation.report import team_figures
+from handoff.simulation.staffing import erlang_c_agents, search, staffed
 from tests.support.configs import make_config
 
 MONDAY_10_WIB = datetime(2026, 11, 23, 3, tzinfo=UTC)
@@ -379,3 +381,79 @@ def test_a_profile_fitted_from_a_week_or_more_is_per_hour_of_the_week() -> None:
     # Three days hold no week: per hour of the day, over the three days.
     three_days = fit(chats[:10], [], monday, monday + timedelta(days=3), monday.tzinfo)
     assert three_days.arrivals["tanya"] == [0] * 9 + [round(10 / 3, 3)] + [0] * 14
+
+
+def test_erlang_c_gives_the_fewest_agents_that_meet_the_target() -> None:
+    # The case: 720 chats/h of 240 s (48 Erlangs); 80 % answered within 20 s.
+    def within_20_s(agents: int) -> float:
+        return 1 - erlang_c(48, agents) * math.exp(-(agents - 48) * 20 / 240)
+
+    needed = erlang_c_agents(720, 240, 20, 0.8, capacity=1)
+    assert within_20_s(needed) >= 0.8 > within_20_s(needed - 1)
+    assert needed == 54
+    assert erlang_c_agents(720, 240, 20, 0.8, capacity=4) == math.ceil(54 / 4)
+    assert erlang_c_agents(0, 240, 20, 0.8, capacity=1) == 0
+    assert erlang_c_agents(10, 240, 0, 0.8, capacity=1) >= 1  # within 0 s: nobody may wait
+
+
+def test_a_staffing_plan_puts_that_many_agents_on_shift_each_hour() -> None:
+    config = make_config(agents=[{"id": 1, "capacity": 3}], intents=TALK)
+    plan = {
+        ("support", 0, 9): 3,
+        ("support", 0, 10): 1,
+        ("support", 0, 12): 2,
+        ("support", 1, 23): 1,
+    }
+    staffed_config = staffed(config, plan)
+    zone = ZoneInfo("Asia/Jakarta")
+    monday = datetime(2026, 11, 23, tzinfo=zone)
+    for hour in range(48):
+        moment = monday + timedelta(hours=hour, minutes=30)
+        on_shift = [
+            a for a in staffed_config.agents if is_open(staffed_config.schedules[a.shift], moment)
+        ]
+        assert len(on_shift) == plan.get(("support", moment.weekday(), moment.hour), 0), moment
+    assert {a.capacity for a in staffed_config.agents} == {3}  # the team's usual capacity
+    assert {tuple(a.teams) for a in staffed_config.agents} == {("support",)}
+
+
+def one_team_by_day(miss: float = 0.0) -> tuple[object, Arrivals, People]:
+    config = make_config(
+        teams={"support": {"sla": {"first_response": 30}}},
+        agents=[{"id": 1, "capacity": 1}],
+        intents=TALK,
+        claim_timeout=3600 if miss == 0 else 10,
+    )
+    rates = [0.0] * 9 + [120.0, 40.0, 80.0] + [0.0] * 12  # 09:00 to 12:00 only
+    return config, Arrivals({"tanya": rates}), People(Distribution(120), miss=miss)
+
+
+async def test_the_staffing_search_meets_the_target_close_to_erlang_c_when_nothing_else_counts() -> (
+    None
+):
+    config, arrivals, people = one_team_by_day()
+    found = await search(
+        config, arrivals, people, start=MONDAY_10_WIB - timedelta(hours=1), days=3 / 24, seed=5
+    )
+    needs = {h.hour: h for h in found.hours}
+    assert sorted(needs) == [9, 10, 11]  # the hours open in the days simulated
+    for hour, per_hour in {9: 120, 10: 40, 11: 80}.items():
+        erlang = erlang_c_agents(per_hour, 120, 30, 0.8, capacity=1)
+        assert erlang <= needs[hour].needed <= erlang + 1, (hour, needs[hour], erlang)
+        assert needs[hour].met and needs[hour].service_level >= 0.8
+        assert needs[hour].chats > 0 and needs[hour].on_shift == 1
+    assert needs[9].needed > needs[11].needed > needs[10].needed
+
+
+async def test_agents_who_miss_offers_need_more_of_them_than_erlang_c_sees() -> None:
+    config, arrivals, people = one_team_by_day(miss=0.3)
+    found = await search(
+        config, arrivals, people, start=MONDAY_10_WIB - timedelta(hours=1), days=3 / 24, seed=5
+    )
+    erlang = {9: 120, 10: 40, 11: 80}
+    extra = [
+        h.needed - erlang_c_agents(erlang[h.hour], 120, 30, 0.8, capacity=1) for h in found.hours
+    ]
+    # A missed offer waits out its 10 s and goes to the next agent: more of them idle, sooner.
+    assert sum(extra) >= 2 and found.rounds > 1
+    assert all(need.met for need in found.hours)
