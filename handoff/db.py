@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +23,20 @@ WRITES = "frontdoor_writes"  # execution option: this connection's transaction w
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def is_memory(url: str) -> bool:
+    """A SQLite database in this process's memory, shared by its connections (`memory_url`)."""
+    return is_sqlite(url) and "mode=memory" in url
+
+
+def memory_url() -> str:
+    """A new SQLite database in memory, shared by this process's connections while one is open:
+    for one-process runs that keep nothing (the simulation, fast tests). The unit of work runs
+    its steps on it inline, on the event loop's thread (`handoff.unit_of_work`)."""
+    return (
+        f"sqlite+aiosqlite:///file:frontdoor-{uuid.uuid4().hex}?mode=memory&cache=shared&uri=true"
+    )
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

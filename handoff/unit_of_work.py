@@ -8,6 +8,9 @@ The routing core is synchronous SQLAlchemy Core over a `Connection`; this module
   process still take turns on `handoff.db.writer_lock`, shared with the async writers.
 - PostgreSQL: the step runs in one asyncpg transaction through `run_sync` (each statement is a
   round trip to the server anyway).
+- SQLite in memory (`handoff.db.memory_url`: the simulation, fast tests): the step runs inline on
+  the caller's thread, on one connection kept for the database's life; no hop, no file, no log.
+  Only for one process that keeps nothing: a step blocks the event loop while it runs.
 
 Context variables (the update being handled, see `telegram_io.outbox`) travel with the step;
 `current_task` tells the step's code which task it runs for.
@@ -29,8 +32,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import StaticPool
 
-from handoff.db import WRITES, configure_sqlite, is_sqlite, writer_lock
+from handoff.db import WRITES, configure_sqlite, is_memory, is_sqlite, writer_lock
 from handoff.events import Event
 
 log = logging.getLogger(__name__)
@@ -85,7 +89,13 @@ class _SqliteThreads:
 
     def __init__(self, engine: AsyncEngine) -> None:
         url = engine.url.set(drivername="sqlite")
-        self.engine: Engine = create_sync_engine(url)
+        self.inline = is_memory(str(engine.url))
+        if self.inline:
+            self.engine: Engine = create_sync_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        else:
+            self.engine = create_sync_engine(url)
         configure_sqlite(self.engine)
         event.listen(self.engine, "connect", _no_automatic_checkpoint)
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="frontdoor-write")
@@ -94,7 +104,8 @@ class _SqliteThreads:
         self._checkpointer = threading.Thread(
             target=self._checkpoint, name="frontdoor-checkpoint", daemon=True
         )
-        self._checkpointer.start()
+        if not self.inline:  # a database in memory has no log to checkpoint
+            self._checkpointer.start()
 
     def _checkpoint(self) -> None:
         while not self._stop.wait(CHECKPOINT_EVERY):
@@ -109,7 +120,8 @@ class _SqliteThreads:
 
     def close(self) -> None:
         self._stop.set()
-        self._checkpointer.join()
+        if self._checkpointer.is_alive():
+            self._checkpointer.join()
         self.writer.shutdown(wait=True)
         self.readers.shutdown(wait=True)
         self.engine.dispose()
@@ -157,6 +169,8 @@ async def write(engine: AsyncEngine, step: Step[T]) -> T:
                 return step(conn)
 
     async with writer_lock(engine):
+        if threads.inline:
+            return in_transaction()
         return await _on_thread(threads.writer, in_transaction)
 
 
@@ -171,6 +185,8 @@ async def read(engine: AsyncEngine, query: Step[T]) -> T:
         with threads.engine.connect() as conn:
             return query(conn)
 
+    if threads.inline:
+        return in_snapshot()
     return await _on_thread(threads.readers, in_snapshot)
 
 

@@ -14,18 +14,16 @@ import heapq
 import itertools
 import math
 import random
-import tempfile
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 
 from handoff import unit_of_work
 from handoff.clock import ManualClock
 from handoff.config import Config
-from handoff.db import create_engine, create_schema
+from handoff.db import create_engine, create_schema, memory_url
 from handoff.events import (
     AgentStatusChanged,
     Assigned,
@@ -229,26 +227,25 @@ class Simulation:
         self.zone = report_zone(config)
 
     async def run(self) -> Outcome:
-        with tempfile.TemporaryDirectory(prefix="frontdoor-simulate-") as scratch:
-            engine = create_engine(f"sqlite+aiosqlite:///{Path(scratch) / 'simulate.db'}")
-            try:
-                await create_schema(engine)
-                self.router = Router(engine, self.config, self.clock)
-                self.router.listeners.append(self._observe)
-                scheduler = RoutingScheduler(self.router, self.timers)
-                await self.router.sync_agents()
-                for agent in self.config.agents:
-                    await self.router.set_agent_status(agent.id, AgentStatus.AVAILABLE)
-                await scheduler.start()
-                for intent in self.arrivals.per_hour:
-                    self._next_arrival(intent)
-                await self.timers.run_until(self.end + COOL_DOWN)
-                # The bot's own KPIs of the counted days: utilization, fairness, offers per agent.
-                kpis = await load_report(
-                    engine, self.config, self.counted_from, self.end, self.clock.now()
-                )
-            finally:
-                await unit_of_work.dispose(engine)
+        engine = create_engine(memory_url())  # steps run inline: no thread, no file
+        try:
+            await create_schema(engine)
+            self.router = Router(engine, self.config, self.clock)
+            self.router.listeners.append(self._observe)
+            scheduler = RoutingScheduler(self.router, self.timers)
+            await self.router.sync_agents()
+            for agent in self.config.agents:
+                await self.router.set_agent_status(agent.id, AgentStatus.AVAILABLE)
+            await scheduler.start()
+            for intent in self.arrivals.per_hour:
+                self._next_arrival(intent)
+            await self.timers.run_until(self.end + COOL_DOWN)
+            # The bot's own KPIs of the counted days: utilization, fairness, offers per agent.
+            kpis = await load_report(
+                engine, self.config, self.counted_from, self.end, self.clock.now()
+            )
+        finally:
+            await unit_of_work.dispose(engine)
         counted = [c for c in self.all_chats if c.arrived >= self.counted_from]
         return Outcome(self.counted_from, self.end, counted, kpis)
 

@@ -4,11 +4,8 @@ routing service on a real SQLite file, checking SPEC §4's promises after every 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +14,7 @@ from sqlalchemy import select
 
 from handoff import store, unit_of_work
 from handoff.clock import ManualClock
-from handoff.db import create_engine, create_schema
+from handoff.db import create_engine, create_schema, memory_url
 from handoff.events import OfferMade
 from handoff.router import Router
 from handoff.states import AgentStatus, ConversationState, OfferState
@@ -50,8 +47,7 @@ class RoutingMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.directory = Path(tempfile.mkdtemp(prefix="frontdoor-prop-"))
-        self.engine = create_engine(f"sqlite+aiosqlite:///{self.directory / 'p.db'}")
+        self.engine = create_engine(memory_url())  # the same SQL, steps inline: many examples
         self.clock = ManualClock(MONDAY_10_WIB)
         self.router = Router(self.engine, CONFIG, self.clock)
         self.offers_this_step: list[OfferMade] = []
@@ -71,7 +67,6 @@ class RoutingMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.run(unit_of_work.dispose(self.engine))
         self.loop.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
 
     def step(self, coroutine) -> None:
         self.offers_this_step = []
@@ -304,8 +299,7 @@ def test_round_robin_gives_equally_available_agents_the_same_count_within_one(ag
     config = make_config(agents=[{"id": i, "capacity": 1} for i in range(1, agent_count + 1)])
 
     async def scenario() -> Counter[int]:
-        directory = Path(tempfile.mkdtemp(prefix="frontdoor-rr-"))
-        engine = create_engine(f"sqlite+aiosqlite:///{directory / 'rr.db'}")
+        engine = create_engine(memory_url())
         try:
             await create_schema(engine)
             clock = ManualClock(MONDAY_10_WIB)
@@ -331,7 +325,6 @@ def test_round_robin_gives_equally_available_agents_the_same_count_within_one(ag
             return assigned
         finally:
             await unit_of_work.dispose(engine)
-            shutil.rmtree(directory, ignore_errors=True)
 
     counts = asyncio.run(scenario())
     totals = [counts[i] for i in range(1, agent_count + 1)]

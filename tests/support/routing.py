@@ -14,7 +14,7 @@ from sqlalchemy import select
 from handoff import store, unit_of_work
 from handoff.clock import ManualClock
 from handoff.config import Config
-from handoff.db import create_engine, create_schema
+from handoff.db import create_engine, create_schema, memory_url
 from handoff.router import Router
 from tests.support.postgres import empty_postgres, needs_postgres
 
@@ -22,16 +22,21 @@ from tests.support.postgres import empty_postgres, needs_postgres
 MONDAY_10_WIB = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
-DATABASES = ["sqlite", pytest.param("postgresql", marks=needs_postgres)]
+# The routing tests run on each: a SQLite file, PostgreSQL, and the fast double (SQLite in memory,
+# steps inline), so the double is held to what the real ones do.
+DATABASES = ["sqlite", pytest.param("postgresql", marks=needs_postgres), "memory"]
 
 
 @asynccontextmanager
 async def running_router(
     directory: Path, config: Config, start: datetime = MONDAY_10_WIB, database: str = "sqlite"
 ) -> AsyncIterator[Router]:
-    """A synced router over a fresh SQLite file (or an emptied PostgreSQL database)."""
+    """A synced router over a fresh SQLite file (or an emptied PostgreSQL database, or SQLite in
+    memory with its steps inline: the fast double of the unit of work)."""
     if database == "postgresql":
         engine = create_engine(await empty_postgres())
+    elif database == "memory":
+        engine = create_engine(memory_url())
     else:
         engine = create_engine(f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}")
     await create_schema(engine)
