@@ -132,7 +132,7 @@ def too_long(desk: AgentDesk, agent_id: int, text: str) -> str | None:
 
 
 async def own_snippets(desk: AgentDesk, agent_id: int) -> canned.Snippets:
-    return await snippets.of_agent(desk.router.engine, agent_id)
+    return await snippets.of_agent(desk.router.database, agent_id)
 
 
 async def tell_unknown(
@@ -234,7 +234,7 @@ async def save(
         await desk.tell(chat_id, "save_text_only")
         return
     saved = await snippets.save(
-        desk.router.engine, desk.config, desk.router.clock.now(), spec.id, key, quoted.text
+        desk.router.database, desk.config, desk.router.clock.now(), spec.id, key, quoted.text
     )
     limit = snippets.MAX_PER_AGENT if saved is snippets.Saved.TOO_MANY else snippets.MAX_LENGTH
     await desk.tell(chat_id, f"save_{saved}", key=key, limit=limit)
@@ -246,7 +246,7 @@ async def forget(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) ->
         await desk.tell(chat_id, "write_it_as", example="/forget key")
         return
     key = args[0].removeprefix("!").lower()
-    forgotten = await snippets.forget(desk.router.engine, spec.id, key)
+    forgotten = await snippets.forget(desk.router.database, spec.id, key)
     await desk.tell(chat_id, "forget_done" if forgotten else "forget_none", key=key)
 
 

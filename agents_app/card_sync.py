@@ -14,8 +14,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from agents_app import views
 from agents_app.cards import (
@@ -29,7 +30,6 @@ from agents_app.cards import (
     render,
 )
 from handoff import store
-from handoff.db import write_transaction
 from handoff.events import (
     Assigned,
     Closed,
@@ -42,13 +42,11 @@ from handoff.events import (
     Requeued,
 )
 from handoff.router import Router
-from handoff.states import ConversationState
 from telegram_io.calls import Call, Priority, inline_keyboard, send_text
 from telegram_io.outbox import Outbox
 from telegram_io.retry import until_database_answers
 
 log = logging.getLogger(__name__)
-cards = views.cards
 IDLE_SECONDS = 1.0
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30)
 DIRTY_BATCH = 200
@@ -62,6 +60,7 @@ class CardSync:
 
     def __init__(self, router: Router, outbox: Outbox) -> None:
         self.router = router
+        self.database = router.database
         self.outbox = outbox
         self._wake = asyncio.Event()
         self.sent = 0  # messages and edits sent to the group (for tests and benchmarks)
@@ -86,23 +85,7 @@ class CardSync:
             changed[event.conversation_id] = changed.get(event.conversation_id, False) or creates
         if not changed:
             return _nothing
-        now = self.router.clock.now()
-        for conversation_id, creates in changed.items():
-            marked = conn.execute(
-                update(cards)
-                .where(cards.c.conversation_id == conversation_id)
-                .values(dirty=True, version=cards.c.version + 1)
-            )
-            if marked.rowcount == 0 and creates:
-                conn.execute(
-                    insert(cards).values(
-                        conversation_id=conversation_id,
-                        chat_id=self.group_id,
-                        dirty=True,
-                        version=0,
-                        created_at=now,
-                    )
-                )
+        store.mark_cards(conn, changed, self.group_id, self.router.clock.now())
         return self._wake.set
 
     # ---- the loop ---------------------------------------------------------------------------
@@ -140,16 +123,12 @@ class CardSync:
         if pause > 0:
             await asyncio.sleep(pause)
         await self._mark_opened()
-        async with self.router.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(cards.c.conversation_id, cards.c.message_id, cards.c.version)
-                    .where(cards.c.dirty.is_(True))
-                    .order_by(cards.c.conversation_id)
-                    .limit(DIRTY_BATCH)
-                )
-            ).all()
-            shown = await conn.run_sync(views.card_views, [r.conversation_id for r in rows])
+
+        def dirty(conn: Connection) -> tuple[list[Any], list[views.CardView]]:
+            rows = views.dirty_cards(conn, DIRTY_BATCH)
+            return rows, views.card_views(conn, [r.conversation_id for r in rows])
+
+        rows, shown = await self.database.read(dirty)
         if not rows:
             return False
         waiting = {v.conversation_id for v in shown if is_waiting(v)}
@@ -182,16 +161,13 @@ class CardSync:
 
     async def _edit(self, message_id: int, versions: dict[int, int]) -> None:
         assert self.group_id is not None
-        async with self.router.engine.connect() as conn:
-            ids = [
-                r.conversation_id
-                for r in await conn.execute(
-                    select(cards.c.conversation_id)
-                    .where(cards.c.chat_id == self.group_id, cards.c.message_id == message_id)
-                    .order_by(cards.c.conversation_id)
-                )
-            ]
-            shown = await conn.run_sync(views.card_views, ids)
+        group_id = self.group_id
+
+        def shown_in(conn: Connection) -> tuple[list[int], list[views.CardView]]:
+            ids = views.conversations_of_card(conn, group_id, message_id)
+            return ids, views.card_views(conn, ids)
+
+        ids, shown = await self.database.read(shown_in)
         now = self.router.clock.now()
         text, buttons = render(shown, self.router.config, now)
         params = {
@@ -222,87 +198,35 @@ class CardSync:
         rendered_at: datetime | None = None,
     ) -> None:
         """Sent (or nothing to send): clean, unless the conversation changed again meanwhile."""
-        async with write_transaction(self.router.engine) as conn:
-            for conversation_id in ids:
-                values: dict[str, object] = {"outbox_id": None}
-                if rendered_at is not None:
-                    values["shown_at"] = rendered_at
-                if message_id is not None:
-                    values["message_id"] = message_id
-                await conn.execute(
-                    update(cards).where(cards.c.conversation_id == conversation_id).values(values)
-                )
-                if conversation_id in versions:
-                    await conn.execute(
-                        update(cards)
-                        .where(
-                            cards.c.conversation_id == conversation_id,
-                            cards.c.version == versions[conversation_id],
-                        )
-                        .values(dirty=False)
-                    )
+        await self.database.write(
+            lambda conn: store.cards_shown(conn, versions, ids, message_id, rendered_at)
+        )
 
     async def _mark_opened(self) -> None:
         """Cards shown while their chat was held for the team's opening say so; once the team
         has opened they are out of date, though the chat itself has not changed."""
         now = self.router.clock.now()
-        conv = store.conversations
-        opened = (
-            select(cards.c.conversation_id)
-            .join(conv, conv.c.id == cards.c.conversation_id)
-            .where(
-                cards.c.dirty.is_(False),
-                conv.c.state == ConversationState.QUEUED,
-                conv.c.not_before <= now,
-                cards.c.shown_at < conv.c.not_before,
-            )
-        )
-        async with self.router.engine.connect() as conn:
-            ids = [r.conversation_id for r in await conn.execute(opened)]
+        ids = await self.database.read(lambda conn: views.cards_opened_since_shown(conn, now))
         if ids:
-            async with write_transaction(self.router.engine) as conn:
-                await conn.execute(
-                    update(cards)
-                    .where(cards.c.conversation_id.in_(ids))
-                    .values(dirty=True, version=cards.c.version + 1)
-                )
+            await self.database.write(lambda conn: store.mark_cards_opened(conn, ids))
 
     async def _set(self, ids: Sequence[int], **values: object) -> None:
-        async with write_transaction(self.router.engine) as conn:
-            await conn.execute(
-                update(cards).where(cards.c.conversation_id.in_(list(ids))).values(**values)
-            )
+        await self.database.write(lambda conn: store.set_cards(conn, ids, **values))
 
     async def _recover(self) -> None:
         """A send in flight when the process stopped: wait for it, and keep its message id."""
-        async with self.router.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(cards.c.conversation_id, cards.c.outbox_id).where(
-                        cards.c.outbox_id.is_not(None)
-                    )
-                )
-            ).all()
-        by_call: dict[int, list[int]] = {}
-        for row in rows:
-            by_call.setdefault(row.outbox_id, []).append(row.conversation_id)
-        for row_id, ids in by_call.items():
+        in_flight = await self.database.read(views.cards_in_flight)
+        for row_id, ids in in_flight.items():
             _, message_id = await self.outbox.outcome(row_id)
-            async with write_transaction(self.router.engine) as conn:
-                await conn.execute(
-                    update(cards)
-                    .where(cards.c.conversation_id.in_(ids), cards.c.message_id.is_(None))
-                    .values(message_id=message_id)
+            await self.database.write(
+                lambda conn, ids=ids, message_id=message_id: store.card_message_recovered(
+                    conn, ids, message_id
                 )
-            await self._set(ids, outbox_id=None)
+            )
 
     async def settled(self) -> bool:
         """Every card shows its conversation as it is now (tests, the dashboard)."""
-        async with self.router.engine.connect() as conn:
-            dirty = await conn.scalar(
-                select(cards.c.conversation_id).where(cards.c.dirty.is_(True))
-            )
-        return dirty is None
+        return not await self.database.read(views.any_dirty_card)
 
 
 def _nothing() -> None:

@@ -16,7 +16,7 @@ from typing import TypeVar
 from sqlalchemy import Connection
 
 from agents_app import views
-from handoff import log_context, unit_of_work
+from handoff import log_context
 from handoff.config import Agent, Config, HeldTakers
 from handoff.focus import Route, choose_target
 from handoff.reload import Reloaded
@@ -139,7 +139,7 @@ class AgentDesk:
     async def read(self, query: Callable[[Connection], T]) -> T:
         """What `query` reads (`views`, `store`), on a connection of its own: the agents' side
         reads through here and never opens the engine itself."""
-        return await unit_of_work.read(self.router.engine, query)
+        return await self.router.database.read(query)
 
     async def chosen(self, spec: Agent, chat_id: int, args: list[str], verb: str) -> int | None:
         """The chat a command names (`#id`), else the agent's current one; None after saying why."""

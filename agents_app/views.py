@@ -137,6 +137,59 @@ def card_of(conn: Connection, conversation_id: int) -> Any:
     return (conn.execute(select(cards).where(cards.c.conversation_id == conversation_id))).first()
 
 
+def dirty_cards(conn: Connection, limit: int) -> list[Any]:
+    """Cards to bring up to date, first conversations first: id, message, version."""
+    return conn.execute(
+        select(cards.c.conversation_id, cards.c.message_id, cards.c.version)
+        .where(cards.c.dirty.is_(True))
+        .order_by(cards.c.conversation_id)
+        .limit(limit)
+    ).all()
+
+
+def any_dirty_card(conn: Connection) -> bool:
+    return conn.scalar(select(cards.c.conversation_id).where(cards.c.dirty.is_(True))) is not None
+
+
+def conversations_of_card(conn: Connection, chat_id: int, message_id: int) -> list[int]:
+    """The conversations one card message in the group shows."""
+    return list(
+        conn.scalars(
+            select(cards.c.conversation_id)
+            .where(cards.c.chat_id == chat_id, cards.c.message_id == message_id)
+            .order_by(cards.c.conversation_id)
+        )
+    )
+
+
+def cards_opened_since_shown(conn: Connection, now: datetime) -> list[int]:
+    """Clean cards shown while their chat was held for the team's opening, now passed."""
+    conv = store.conversations
+    return list(
+        conn.scalars(
+            select(cards.c.conversation_id)
+            .join(conv, conv.c.id == cards.c.conversation_id)
+            .where(
+                cards.c.dirty.is_(False),
+                conv.c.state == C.QUEUED,
+                conv.c.not_before <= now,
+                cards.c.shown_at < conv.c.not_before,
+            )
+        )
+    )
+
+
+def cards_in_flight(conn: Connection) -> dict[int, list[int]]:
+    """Cards whose send was under way: outbox row → its conversations."""
+    found: dict[int, list[int]] = {}
+    rows = conn.execute(
+        select(cards.c.conversation_id, cards.c.outbox_id).where(cards.c.outbox_id.is_not(None))
+    )
+    for row in rows:
+        found.setdefault(row.outbox_id, []).append(row.conversation_id)
+    return found
+
+
 def agent_rows(conn: Connection) -> list[Any]:
     """Every agent still in the config, by name."""
     agents = store.agents

@@ -106,6 +106,7 @@ class Frontdoor:
             raise StartupError(f"the database cannot be used ({cause})") from None
         self.engine = create_engine(url)
         self.router = Router(self.engine, self.config, self.clock)
+        self.database = self.router.database  # what the web pages read through
         self.metrics = Metrics()  # the bot's own registry: several bots may share a process
         self.router.listeners.append(self.metrics.observe)
         root = self.api_url.rstrip("/")

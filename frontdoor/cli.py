@@ -268,8 +268,8 @@ def _history_profile(args: argparse.Namespace, config: Config, zone: Any) -> Any
         return asyncio.run(
             _reading(
                 url,
-                lambda engine: profile_from_history(
-                    engine, start, end, zone, config.routing.sticky.window
+                lambda database: profile_from_history(
+                    database, start, end, zone, config.routing.sticky.window
                 ),
             )
         )
@@ -352,10 +352,10 @@ async def _read_report(
     """The report, read from an existing database; a SQLite file that is not there is not made."""
     from handoff.kpis.loading import load_report
 
-    return await _reading(url, lambda engine: load_report(engine, config, start, end, now))
+    return await _reading(url, lambda database: load_report(database, config, start, end, now))
 
 
-async def _reading(url: str, read: Callable[[Any], Awaitable[T]]) -> T:
+async def _reading(url: str, read: Callable[[unit_of_work.Reader], Awaitable[T]]) -> T:
     """What `read` finds in the existing database at `url` (NoDatabase if there is none, or it
     cannot be read); nothing is written, and a SQLite file that is not there is not made."""
     from sqlalchemy import inspect
@@ -384,11 +384,11 @@ async def _reading(url: str, read: Callable[[Any], Awaitable[T]]) -> T:
             raise NoDatabase(
                 f"the database at {redacted(url)} has no Frontdoor tables (frontdoor db upgrade)"
             )
-        return await read(engine)
+        return await read(unit_of_work.Snapshot(engine))
     except (SQLAlchemyError, OSError) as error:
         raise NoDatabase(f"cannot read the database at {redacted(url)}: {error}") from error
     finally:
-        await unit_of_work.dispose(engine)
+        await engine.dispose()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Engine, Table, event, insert
+from sqlalchemy import Connection, Engine, Table, event, insert, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
@@ -99,6 +99,11 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
         await connection.execution_options(**{WRITES: True})
         async with lock, connection.begin():
             yield connection
+
+
+def ping(conn: Connection) -> None:
+    """A query that only asks the database to answer (readiness checks)."""
+    conn.execute(select(literal(1)))
 
 
 async def create_schema(engine: AsyncEngine) -> None:

@@ -94,6 +94,7 @@ class Dispatcher:
 
     def __init__(self, engine: AsyncEngine, config: Config, clock: Clock) -> None:
         self.engine = engine
+        self.database = unit_of_work.Database(engine)  # what the adapters read and write through
         self.config = config
         self.clock = clock
         self.listeners: list[Listener] = []
@@ -129,7 +130,7 @@ class Dispatcher:
 
     async def _read(self, query: Callable[[Connection], T]) -> T:
         """Run a query of the routing state on a connection of its own."""
-        return await unit_of_work.read(self.engine, query)
+        return await self.database.read(query)
 
     async def publish(self, events: Sequence[Event]) -> None:
         if not events:

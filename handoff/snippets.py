@@ -8,10 +8,10 @@ from enum import StrEnum
 
 import yaml
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff import canned, store, unit_of_work
+from handoff import canned, store
 from handoff.config import REPLY_KEY, Config
+from handoff.unit_of_work import Database
 
 MAX_PER_AGENT = 100  # snippets an agent may keep: beyond, /replies would bury the team's
 MAX_LENGTH = 4096  # characters: one Telegram message
@@ -46,7 +46,7 @@ def refusal(config: Config, key: str, text: str) -> Saved | None:
 
 
 async def save(
-    engine: AsyncEngine, config: Config, now: datetime, agent_id: int, key: str, text: str
+    database: Database, config: Config, now: datetime, agent_id: int, key: str, text: str
 ) -> Saved:
     """Keep `text` as the agent's snippet `key` (replacing theirs of that key), if it may be."""
     key = key.removeprefix("!").lower()
@@ -60,18 +60,18 @@ async def save(
         replaced = store.save_snippet(conn, now, agent_id, key, text.strip())
         return Saved.REPLACED if replaced else Saved.SAVED
 
-    return await unit_of_work.write(engine, step)
+    return await database.write(step)
 
 
-async def forget(engine: AsyncEngine, agent_id: int, key: str) -> bool:
+async def forget(database: Database, agent_id: int, key: str) -> bool:
     """Remove the agent's snippet `key`; False when they had none."""
     key = key.removeprefix("!").lower()
-    return await unit_of_work.write(engine, lambda conn: store.forget_snippet(conn, agent_id, key))
+    return await database.write(lambda conn: store.forget_snippet(conn, agent_id, key))
 
 
-async def of_agent(engine: AsyncEngine, agent_id: int) -> canned.Snippets:
+async def of_agent(database: Database, agent_id: int) -> canned.Snippets:
     """The agent's snippets, key → text."""
-    return await unit_of_work.read(engine, lambda conn: store.snippets_of(conn, agent_id))
+    return await database.read(lambda conn: store.snippets_of(conn, agent_id))
 
 
 class _Dumper(yaml.SafeDumper):

@@ -41,6 +41,7 @@ from handoff.states import OPEN_STATES, AgentStatus, ConversationState, OfferSta
 from handoff.tables import (
     Agent,
     AgentTeam,
+    Card,
     Conversation,
     Customer,
     IntentLabel,
@@ -65,6 +66,7 @@ messages = Message.__table__
 customers = Customer.__table__
 intent_labels = IntentLabel.__table__
 snippets = Snippet.__table__
+cards = Card.__table__
 
 BEFORE_HANDOFF = timedelta(hours=24)  # how far back a first chat's transcript reaches
 REFUSED_OFFERS = (OfferState.TIMED_OUT, OfferState.DECLINED)
@@ -956,3 +958,84 @@ def forget_snippet(conn: Connection, agent_id: int, key: str) -> bool:
     """Remove the agent's snippet `key`; False when they had none of that key."""
     mine = and_(snippets.c.agent_id == agent_id, snippets.c.key == key)
     return bool(conn.execute(snippets.delete().where(mine)).rowcount)
+
+
+# ---- the agents' group cards (agents_app.card_sync) ---------------------------------------------
+
+
+def mark_cards(conn: Connection, changed: dict[int, bool], chat_id: int, now: datetime) -> None:
+    """Mark the cards of these conversations changed; a conversation marked True (it is to be
+    shown) gets a card in `chat_id` if it has none yet."""
+    for conversation_id, creates in changed.items():
+        marked = conn.execute(
+            update(cards)
+            .where(cards.c.conversation_id == conversation_id)
+            .values(dirty=True, version=cards.c.version + 1)
+        )
+        if marked.rowcount == 0 and creates:
+            conn.execute(
+                insert(cards).values(
+                    conversation_id=conversation_id,
+                    chat_id=chat_id,
+                    dirty=True,
+                    version=0,
+                    created_at=now,
+                )
+            )
+
+
+def mark_cards_opened(conn: Connection, conversation_ids: Sequence[int]) -> None:
+    """These cards showed a chat held for its team's opening, and the team has opened."""
+    if conversation_ids:
+        conn.execute(
+            update(cards)
+            .where(cards.c.conversation_id.in_(list(conversation_ids)))
+            .values(dirty=True, version=cards.c.version + 1)
+        )
+
+
+def set_cards(conn: Connection, conversation_ids: Sequence[int], **values: Any) -> None:
+    conn.execute(
+        update(cards).where(cards.c.conversation_id.in_(list(conversation_ids))).values(**values)
+    )
+
+
+def cards_shown(
+    conn: Connection,
+    versions: dict[int, int],
+    conversation_ids: Sequence[int],
+    message_id: int | None,
+    rendered_at: datetime | None,
+) -> None:
+    """Sent (or nothing to send): the cards are clean, unless their conversation changed again
+    since `versions` were read; the message that shows them, and when it was rendered, kept."""
+    for conversation_id in conversation_ids:
+        values: dict[str, object] = {"outbox_id": None}
+        if rendered_at is not None:
+            values["shown_at"] = rendered_at
+        if message_id is not None:
+            values["message_id"] = message_id
+        conn.execute(update(cards).where(cards.c.conversation_id == conversation_id).values(values))
+        if conversation_id in versions:
+            conn.execute(
+                update(cards)
+                .where(
+                    cards.c.conversation_id == conversation_id,
+                    cards.c.version == versions[conversation_id],
+                )
+                .values(dirty=False)
+            )
+
+
+def card_message_recovered(
+    conn: Connection, conversation_ids: Sequence[int], message_id: int | None
+) -> None:
+    """A send in flight when the process stopped has come to `message_id` (kept by the cards
+    that had none)."""
+    ids = list(conversation_ids)
+    conn.execute(
+        update(cards)
+        .where(cards.c.conversation_id.in_(ids), cards.c.message_id.is_(None))
+        .values(message_id=message_id)
+    )
+    set_cards(conn, ids, outbox_id=None)

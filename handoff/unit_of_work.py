@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
@@ -201,3 +201,45 @@ async def _on_thread(executor: ThreadPoolExecutor, call: Callable[[], T]) -> T:
     except asyncio.CancelledError:
         await asyncio.wait([future])
         raise
+
+
+class Reader(Protocol):
+    """Anything that runs a query of the database on a snapshot (`Database`, or a read-only one)."""
+
+    async def read(self, query: Step[T]) -> T: ...
+
+
+class Snapshot:
+    """Reads a database as it is, through the engine's own connections: nothing is switched on
+    connect, so `frontdoor report` and `simulate --from-history` write nothing to the file."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def read(self, query: Step[T]) -> T:
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(query)
+
+
+class Database:
+    """The handle the adapters get on the database: `write` runs a step in one transaction,
+    `read` a query on a snapshot of its own. The engine stays inside (issue 13: SQL lives in the
+    store and the read models, and what runs it is the unit of work)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    @property
+    def password(self) -> str | None:
+        """The database URL's password (to keep it out of what the bot says)."""
+        return self._engine.url.password
+
+    async def write(self, step: Step[T]) -> T:
+        return await write(self._engine, step)
+
+    async def read(self, query: Step[T]) -> T:
+        return await read(self._engine, query)

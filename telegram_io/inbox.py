@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -87,16 +87,11 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
     return [u for u in updates if u["update_id"] in new]
 
 
-async def unprocessed(engine: AsyncEngine) -> tuple[int, datetime | None]:
+def unprocessed(conn: Connection) -> tuple[int, datetime | None]:
     """How many stored updates wait to be processed, and when the oldest arrived (/metrics)."""
-    async with engine.connect() as conn:
-        count, oldest = (
-            await conn.execute(
-                select(func.count(), func.min(inbox.c.received_at)).where(
-                    inbox.c.processed_at.is_(None)
-                )
-            )
-        ).one()
+    count, oldest = conn.execute(
+        select(func.count(), func.min(inbox.c.received_at)).where(inbox.c.processed_at.is_(None))
+    ).one()
     return int(count), oldest
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy import Connection
 
 from agents_app import views
 from agents_app.cards import status_line, team_name
@@ -202,11 +203,14 @@ async def overview(request: web.Request, frontdoor: Frontdoor) -> web.Response:
     """Now: the queue, the agents, and today's report with its hours."""
     config, now = frontdoor.config, frontdoor.clock.now()
     zone = report_zone(config)
-    async with frontdoor.engine.connect() as conn:
-        waiting = await conn.run_sync(views.waiting, limit=QUEUE_SHOWN, by_team=False)
-        waiting_total = await conn.run_sync(views.waiting_count)
-        agents = await conn.run_sync(views.agent_rows)
-    today, hours = await load_today(frontdoor.engine, config, now)
+    waiting, waiting_total, agents = await frontdoor.database.read(
+        lambda conn: (
+            views.waiting(conn, QUEUE_SHOWN, by_team=False),
+            views.waiting_count(conn),
+            views.agent_rows(conn),
+        )
+    )
+    today, hours = await load_today(frontdoor.database, config, now)
     return _data(
         {
             "now": now.astimezone(zone).isoformat(),
@@ -229,7 +233,7 @@ async def report(request: web.Request, frontdoor: Frontdoor) -> web.Response:
         )
     except PeriodError as error:
         return _error(400, str(error))
-    return _data(report_dict(await load_report(frontdoor.engine, config, start, end, now)))
+    return _data(report_dict(await load_report(frontdoor.database, config, start, end, now)))
 
 
 async def conversation(request: web.Request, frontdoor: Frontdoor) -> web.Response:
@@ -238,13 +242,18 @@ async def conversation(request: web.Request, frontdoor: Frontdoor) -> web.Respon
     if not CONVERSATION_ID.match(ref):
         return _error(400, f"a conversation id is a number, such as 12; got {ref!r}")
     conversation_id = int(ref)
-    async with frontdoor.engine.connect() as conn:
-        row = await conn.run_sync(store.get_conversation, conversation_id)
-        found = await conn.run_sync(views.card_views, [conversation_id])
-        if row is None or not found:
-            return _error(404, f"no conversation #{conversation_id}")
-        steps = await conn.run_sync(views.trail, conversation_id)
-        lines = await conn.run_sync(views.transcript, conversation_id, TRANSCRIPT_SHOWN)
+
+    def read(conn: Connection) -> tuple[Any, list[views.CardView], list[Any], list[views.Line]]:
+        return (
+            store.get_conversation(conn, conversation_id),
+            views.card_views(conn, [conversation_id]),
+            views.trail(conn, conversation_id),
+            views.transcript(conn, conversation_id, TRANSCRIPT_SHOWN),
+        )
+
+    row, found, steps, lines = await frontdoor.database.read(read)
+    if row is None or not found:
+        return _error(404, f"no conversation #{conversation_id}")
     view, config = found[0], frontdoor.config
     return _data(
         {

@@ -13,13 +13,13 @@ import asyncio
 import time
 
 from aiohttp import web
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 from telegram.error import NetworkError, TelegramError
 
 from frontdoor.web.server import FRONTDOOR
+from handoff.db import ping
+from handoff.unit_of_work import Reader
 
 OK = "ok"
 DATABASE_TIMEOUT = 2.0  # seconds
@@ -43,13 +43,13 @@ async def readyz(request: web.Request) -> web.Response:
     """Readiness: 200 when the database and Telegram both answer, else 503 naming each check."""
     frontdoor = request.app[FRONTDOOR]
     database, telegram = await asyncio.gather(
-        check_database(frontdoor.engine),
+        check_database(frontdoor.database),
         request.app[TELEGRAM_CHECK].run(frontdoor.application.bot),
     )
     secrets = (
         frontdoor.token,
         frontdoor.token.partition(":")[2],  # the token's secret half, should the rest be encoded
-        frontdoor.engine.url.password,
+        frontdoor.database.password,
         frontdoor.webhook_secret,
         frontdoor.dashboard_token,
     )
@@ -58,11 +58,11 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"ok": ready, "checks": checks}, status=200 if ready else 503)
 
 
-async def check_database(engine: AsyncEngine) -> str:
+async def check_database(database: Reader) -> str:
     """OK, or why the database did not answer `SELECT 1`."""
     try:
-        async with asyncio.timeout(DATABASE_TIMEOUT), engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with asyncio.timeout(DATABASE_TIMEOUT):
+            await database.read(ping)
     except TimeoutError:  # before OSError, its base class
         return f"unreachable: no answer within {DATABASE_TIMEOUT:g} s"
     except DBAPIError as error:

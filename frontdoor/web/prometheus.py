@@ -30,21 +30,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from handoff.events import Assigned, Event, FirstResponse
+from handoff.kpis.live import TeamQueue
 from handoff.states import AgentStatus, ConversationState, OfferState
 from telegram_io.outbox import OutboxStats
 
 # Seconds, as chat support measures them: seconds while the team keeps up, hours when it does not.
 WAIT_BUCKETS = (5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400)
-
-
-@dataclass(frozen=True)
-class TeamQueue:
-    """One team's line at the scrape. A chat held for the team's opening (after hours) is not
-    waiting yet: its wait starts at the opening, as its SLA clock does."""
-
-    waiting: int = 0  # queued or offered
-    oldest: float = 0.0  # seconds the longest-waiting of them has waited
-    held: int = 0  # queued for the opening, offered to nobody yet
 
 
 @dataclass(frozen=True)

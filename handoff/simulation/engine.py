@@ -242,7 +242,7 @@ class Simulation:
             await self.timers.run_until(self.end + COOL_DOWN)
             # The bot's own KPIs of the counted days: utilization, fairness, offers per agent.
             kpis = await load_report(
-                engine, self.config, self.counted_from, self.end, self.clock.now()
+                self.router.database, self.config, self.counted_from, self.end, self.clock.now()
             )
         finally:
             await unit_of_work.dispose(engine)

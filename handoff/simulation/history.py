@@ -13,12 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff import store, unit_of_work
+from handoff import store
 from handoff.simulation.engine import HOURS, HOURS_OF_WEEK
 from handoff.simulation.profile import DAYS, DistributionSpec, PeopleSpec, Profile, Shape
 from handoff.states import OfferState
+from handoff.unit_of_work import Reader
 
 MIN_HANDLED = 5  # chats an agent closed: fewer, and there is no handle time to fit
 
@@ -148,8 +148,8 @@ def fit(
 
 
 async def profile_from_history(
-    engine: AsyncEngine, start: datetime, end: datetime, zone: ZoneInfo, sticky_window: float
+    database: Reader, start: datetime, end: datetime, zone: ZoneInfo, sticky_window: float
 ) -> Profile:
     """Fit a profile from the database's chats of `[start, end)` (NoHistory if too few)."""
-    chats, offers = await unit_of_work.read(engine, lambda conn: _rows(conn, start, end))
+    chats, offers = await database.read(lambda conn: _rows(conn, start, end))
     return fit(chats, offers, start, end, zone, sticky_window)

@@ -416,7 +416,7 @@ async def test_a_snippet_is_its_agents_alone(sandbox: SandboxClient, tmp_path: P
         await other.says("/replies cek dulu")
         listed = await other.sees("Canned replies")
         assert "!cekdulu" not in text_of(listed)
-        assert await snippets.of_agent(desk.bot.engine, other.id) == {}
+        assert await snippets.of_agent(desk.bot.router.database, other.id) == {}
         # a button's data naming a snippet is read as the presser's own snippet of that key
         on_button = answers.on_answer_button
         forged = f"cr:{conversation_id}:p:cekdulu"

@@ -11,7 +11,9 @@ from typing import Any
 import aiohttp
 
 from frontdoor.bootstrap import Frontdoor
+from handoff import unit_of_work
 from handoff.db import create_engine
+from handoff.unit_of_work import Database
 from tests.sandbox_support import BOT_TOKEN, SandboxClient
 from tests.support.frontdoor import running_frontdoor
 
@@ -30,15 +32,16 @@ async def get(bot: Frontdoor, path: str) -> tuple[int, str, Any]:
 
 @contextlib.asynccontextmanager
 async def database_unreachable(bot: Frontdoor, directory: Path) -> AsyncIterator[None]:
-    """The web server's engine swapped for one whose file cannot be opened, then put back (the
-    rest of the bot keeps its own reference to the working engine)."""
-    working = bot.engine
-    bot.engine = create_engine(f"sqlite+aiosqlite:///{directory / 'no-such-dir' / 'x.db'}")
+    """The web server's database swapped for one whose file cannot be opened, then put back
+    (the rest of the bot keeps its own reference to the working one)."""
+    working = bot.database
+    broken = create_engine(f"sqlite+aiosqlite:///{directory / 'no-such-dir' / 'x.db'}")
+    bot.database = Database(broken)
     try:
         yield
     finally:
-        await bot.engine.dispose()
-        bot.engine = working
+        await unit_of_work.dispose(broken)
+        bot.database = working
 
 
 # ---- the running bot ------------------------------------------------------------------------

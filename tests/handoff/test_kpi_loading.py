@@ -21,7 +21,7 @@ async def test_a_served_and_rated_conversation_shows_in_the_kpis(tmp_path):
         assert await router.record_csat(chat, 100, 9) is ActionResult.NOT_ALLOWED
 
         end = MONDAY_10_WIB + timedelta(hours=1)
-        report = await load_report(router.engine, config, MONDAY_10_WIB, end, end)
+        report = await load_report(router.database, config, MONDAY_10_WIB, end, end)
         rows = {row.key: row for row in report.rows}
         team, agent = rows["support"], rows["1"]
         assert (team.wait_p50_s, team.first_response_p50_s, team.handle_p50_s) == (30, 60, 270)
@@ -48,7 +48,7 @@ async def test_a_chat_claimed_in_the_period_counts_though_it_began_before_and_en
 
         start = MONDAY_10_WIB + timedelta(minutes=30)
         report = await load_report(
-            router.engine, config, start, start + timedelta(hours=1), router.clock.now()
+            router.database, config, start, start + timedelta(hours=1), router.clock.now()
         )
 
     overall, support, agent = report.rows
@@ -67,7 +67,7 @@ async def test_a_shift_still_running_counts_up_to_now_not_to_the_end_of_the_peri
         router.clock.advance(1800)  # 11:00, the shift runs on
 
         report = await load_report(
-            router.engine, config, MONDAY_10_WIB, MONDAY_10_WIB + timedelta(hours=8),
+            router.database, config, MONDAY_10_WIB, MONDAY_10_WIB + timedelta(hours=8),
             router.clock.now(),
         )  # fmt: skip
 
@@ -100,7 +100,7 @@ async def test_canned_and_suggested_messages_are_counted_with_handle_times_with_
         await router.close(own, by_agent_id=1)
 
         end = MONDAY_10_WIB + timedelta(hours=1)
-        report = await load_report(router.engine, config, MONDAY_10_WIB, end, end)
+        report = await load_report(router.database, config, MONDAY_10_WIB, end, end)
 
     for row in report.rows:  # overall, the team, the agent: the same two chats
         assert row.assisted_pct == 50.0  # 2 of the 4 agent messages
@@ -124,7 +124,7 @@ async def test_a_transferred_chat_counts_only_its_holders_own_messages(tmp_path)
         await router.close(chat, by_agent_id=2)
 
         end = MONDAY_10_WIB + timedelta(hours=1)
-        report = await load_report(router.engine, config, MONDAY_10_WIB, end, end)
+        report = await load_report(router.database, config, MONDAY_10_WIB, end, end)
 
     rows = {row.key: row for row in report.rows}
     assert rows["2"].assisted_pct == 0.0  # agent 2 wrote one message, their own
