@@ -34,6 +34,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
 
+from handoff.config import Config
 from handoff.db import WRITES, configure_sqlite, is_memory, is_sqlite, writer_lock
 from handoff.events import Event
 
@@ -58,11 +59,12 @@ def current_task() -> asyncio.Task[object] | None:
 
 @dataclass
 class Unit:
-    """One routing step's working state: its connection, its moment, the events it produced
-    and the trail entries it noted (written together at its end)."""
+    """One routing step's working state: its connection, its moment, the config it follows, the
+    events it produced and the trail entries it noted (written together at its end)."""
 
     conn: Connection
     now: datetime
+    config: Config  # the live config as the step began
     events: list[Event] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     routed: int = 0

@@ -52,7 +52,7 @@ from sqlalchemy import Connection, event, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from handoff import store, unit_of_work
+from handoff import moves, store, unit_of_work
 from handoff.clock import ManualClock
 from handoff.config import Config
 from handoff.db import create_engine, create_schema, is_sqlite
@@ -331,7 +331,7 @@ class Decisions:
         await self.ready(agent_id)
         router = self.router
         elapsed, (_, events) = await self.watch.time(
-            router._run(lambda u: router._dispatch_agent(u, agent_id))
+            router.run(moves.dispatch_agent, agent_id)
         )
         offer = only_event(events, OfferMade)
         if offer.agent_id != agent_id:

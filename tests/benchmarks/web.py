@@ -73,11 +73,11 @@ from handoff import store  # noqa: E402
 from handoff.clock import ManualClock  # noqa: E402
 from handoff.config import Config  # noqa: E402
 from handoff.db import create_engine  # noqa: E402
-from handoff.dispatch import ActionResult, ClaimResult  # noqa: E402
 from handoff.events import Event, OfferMade  # noqa: E402
 from handoff.kpis.measures import percentiles  # noqa: E402
 from handoff.kpis.report import report_zone  # noqa: E402
 from handoff.migrations import upgrade  # noqa: E402
+from handoff.results import ActionResult, ClaimResult  # noqa: E402
 from handoff.router import Router  # noqa: E402
 from handoff.states import AgentStatus, ConversationState  # noqa: E402
 from handoff.store import SentMessage  # noqa: E402

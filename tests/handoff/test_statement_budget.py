@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from handoff import unit_of_work
+from handoff import moves, unit_of_work
 from handoff.events import OfferMade, Queued
 from handoff.router import Router
 from tests.support.configs import make_config
@@ -85,7 +85,7 @@ async def decisions(router: Router, counter: StatementCount) -> dict[str, list[s
         lambda conn: conn.execute(text("UPDATE agent SET load = 0 WHERE id = 1")),
     )
     with counter.watching(router) as seen:
-        _, events = await router._run(lambda u: router._dispatch_agent(u, 1))
+        _, events = await router.run(moves.dispatch_agent, 1)
     assert [e.agent_id for e in events if isinstance(e, OfferMade)] == [1]
     sent["agent frees a slot"] = list(seen)
     return sent
