@@ -258,9 +258,7 @@ class CustomerDesk:
 
     async def note(self, customer_id: int, conversation_id: int | None, entry: SentMessage) -> None:
         """Keep a message for the transcript, committed with the writes of other chats."""
-        await self.outbox.group.write(
-            lambda conn: conn.run_sync(self.noting(customer_id, conversation_id, [entry]))
-        )
+        await self.outbox.group.write(self.noting(customer_id, conversation_id, [entry]))
 
     def noting(
         self, customer_id: int, conversation_id: int | None, entries: list[SentMessage]

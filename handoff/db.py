@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 import weakref
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, event, insert, literal, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
 
@@ -75,30 +73,12 @@ _sqlite_writers: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.
 
 
 def writer_lock(engine: AsyncEngine) -> asyncio.Lock:
-    """The turn of this process's SQLite writers on `engine` (see `write_transaction`)."""
+    """The turn of this process's SQLite writers on `engine`. SQLite lets one writer in at a
+    time anyway, but a writer that finds the lock taken sleeps in SQLite's busy handler (in steps
+    up to 100 ms) instead of being woken when it is free: under load that cost seconds of latency
+    at low CPU. Other processes still meet the busy timeout; PostgreSQL writers run side by side,
+    guarded by row locks and compare-and-set."""
     return _sqlite_writers.setdefault(engine, asyncio.Lock())
-
-
-@contextlib.asynccontextmanager
-async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A transaction that writes; committed at the end, rolled back on an exception.
-
-    On SQLite, writers of one process take turns on an asyncio lock first. SQLite lets one
-    writer in at a time anyway, but a writer that finds the lock taken sleeps in SQLite's busy
-    handler (in steps up to 100 ms) instead of being woken when it is free: under load that cost
-    seconds of latency at low CPU. Other processes still meet the busy timeout. PostgreSQL writers
-    run side by side, guarded by row locks and compare-and-set.
-    """
-    if not is_sqlite(str(engine.url)):
-        async with engine.begin() as connection:
-            yield connection
-        return
-    lock = writer_lock(engine)
-    # The connection first: waiting for one from the pool must not hold the other writers up.
-    async with engine.connect() as connection:
-        await connection.execution_options(**{WRITES: True})
-        async with lock, connection.begin():
-            yield connection
 
 
 def ping(conn: Connection) -> None:

@@ -754,6 +754,25 @@ def overdue_offers(conn: Connection, now: datetime, limit: int = 500) -> list[Ro
     return list(rows)
 
 
+def offer_deadlines(conn: Connection) -> list[tuple[int, datetime]]:
+    """Each pending offer's id and deadline (the timers re-armed after a restart)."""
+    rows = conn.execute(
+        select(offers.c.id, offers.c.deadline).where(offers.c.state == OfferState.PENDING)
+    )
+    return [(row.id, row.deadline) for row in rows]
+
+
+def held_until(conn: Connection) -> list[datetime]:
+    """The moments chats held for their team's opening are held until, each once."""
+    c = conversations.c
+    rows = conn.execute(
+        select(c.not_before)
+        .where(c.state == ConversationState.QUEUED, c.not_before.is_not(None))
+        .distinct()
+    )
+    return [row.not_before for row in rows]
+
+
 def pending_offers_of(conn: Connection, agent_id: int) -> list[Row[Any]]:
     rows = conn.execute(
         select(offers).where(offers.c.agent_id == agent_id, offers.c.state == OfferState.PENDING)

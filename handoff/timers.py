@@ -19,13 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
 
 from handoff import store
 from handoff.events import Event, HeldAfterHours, OfferMade, Queued, Requeued
 from handoff.hours import next_closing, next_opening
 from handoff.router import Router
-from handoff.states import ConversationState, OfferState
 
 log = logging.getLogger(__name__)
 
@@ -142,31 +140,16 @@ class RoutingScheduler:
 
     async def recover(self) -> None:
         """Re-arm every deadline stored in the database, then sweep once."""
-        async with self.router.engine.connect() as conn:
-            offers = await conn.execute(
-                select(store.offers.c.id, store.offers.c.deadline).where(
-                    store.offers.c.state == OfferState.PENDING
-                )
-            )
-            for offer in offers:
-                self._at(offer.deadline, f"offer-{offer.id}", self.router.expire_overdue)
+        for offer_id, deadline in await self.router.database.read(store.offer_deadlines):
+            self._at(deadline, f"offer-{offer_id}", self.router.expire_overdue)
         await self.arm_openings()
         self.arm_shift_boundary()
         await self._sweep()
 
     async def arm_openings(self) -> None:
         """A drain at every moment a held chat's team opens, as stored in the database."""
-        async with self.router.engine.connect() as conn:
-            held = await conn.execute(
-                select(store.conversations.c.not_before)
-                .where(
-                    store.conversations.c.state == ConversationState.QUEUED,
-                    store.conversations.c.not_before.is_not(None),
-                )
-                .distinct()
-            )
-            for row in held:
-                self._at(row.not_before, f"opening-{row.not_before.isoformat()}", self._drain)
+        for opening in await self.router.database.read(store.held_until):
+            self._at(opening, f"opening-{opening.isoformat()}", self._drain)
 
     async def observe(self, events: Sequence[Event]) -> None:
         """Arm the timers the router's events call for."""

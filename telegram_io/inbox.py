@@ -21,8 +21,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import NetworkError, TimedOut
 
-from handoff import log_context
-from handoff.db import insert_ignoring_duplicates, write_transaction
+from handoff import log_context, unit_of_work
+from handoff.db import insert_ignoring_duplicates
 from handoff.replay import writes_of_update
 from handoff.tables import InboxUpdate
 from telegram_io.retry import backoff
@@ -52,10 +52,12 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
         return []
     ids = [u["update_id"] for u in updates]
     now = datetime.now(UTC)
-    async with write_transaction(engine) as conn:
+    dialect = engine.dialect.name
+
+    def write(conn: Connection) -> tuple[list[RawUpdate], list[RawUpdate]]:
         known = {
             row.update_id: row
-            for row in await conn.execute(
+            for row in conn.execute(
                 select(inbox.c.update_id, inbox.c.payload, inbox.c.processed_at).where(
                     inbox.c.update_id.in_(ids)
                 )
@@ -76,13 +78,16 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
             for u in fresh
         ]
         if rows:
-            await conn.execute(insert_ignoring_duplicates(engine.dialect.name, inbox), rows)
+            conn.execute(insert_ignoring_duplicates(dialect, inbox), rows)
         for u in reused:
-            await conn.execute(
+            conn.execute(
                 update(inbox)
                 .where(inbox.c.update_id == u["update_id"])
                 .values(payload=json.dumps(u), received_at=now, processed_at=None)
             )
+        return fresh, reused
+
+    fresh, reused = await unit_of_work.write(engine, write)
     new = {u["update_id"] for u in fresh + reused}
     return [u for u in updates if u["update_id"] in new]
 
@@ -156,14 +161,14 @@ class Processor:
 
     async def resume(self) -> int:
         """Act on updates stored but never marked processed (after a crash); how many."""
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(inbox.c.payload)
-                    .where(inbox.c.processed_at.is_(None))
-                    .order_by(inbox.c.update_id)
-                )
-            ).all()
+        rows = await unit_of_work.read(
+            self.engine,
+            lambda conn: conn.execute(
+                select(inbox.c.payload)
+                .where(inbox.c.processed_at.is_(None))
+                .order_by(inbox.c.update_id)
+            ).all(),
+        )
         self.submit([json.loads(row.payload) for row in rows])
         return len(rows)
 
@@ -217,9 +222,7 @@ class Processor:
         if not self._done:
             return
         done, self._done = self._done, []
-        async with write_transaction(self.engine) as conn:
-            await conn.execute(
-                update(inbox)
-                .where(inbox.c.update_id.in_(done))
-                .values(processed_at=datetime.now(UTC))
-            )
+        marked = (
+            update(inbox).where(inbox.c.update_id.in_(done)).values(processed_at=datetime.now(UTC))
+        )
+        await unit_of_work.write(self.engine, lambda conn: conn.execute(marked))

@@ -39,9 +39,9 @@ from telegram.error import (
 )
 from telegram.request import RequestData
 
-from handoff import log_context
+from handoff import log_context, unit_of_work
 from handoff.config import Pacing
-from handoff.db import insert_ignoring_duplicates, write_transaction
+from handoff.db import insert_ignoring_duplicates
 from handoff.group_commit import GroupCommit
 from handoff.replay import write_key
 from handoff.tables import OutboxMessage, UploadedFile
@@ -241,7 +241,7 @@ class Outbox:
                 along(conn)
             return self._store(conn, rows)
 
-        stored = await self.group.write(lambda conn: conn.run_sync(store))
+        stored = await self.group.write(store)
         self.staged(stored)
         return [found.id for found in stored]
 
@@ -250,12 +250,12 @@ class Outbox:
         if row_id in self._known:
             waiter = self._waiters.setdefault(row_id, asyncio.get_running_loop().create_future())
             return await asyncio.shield(waiter)
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(outbox.c.state, outbox.c.message_id).where(outbox.c.id == row_id)
-                )
-            ).first()
+        row = await unit_of_work.read(
+            self.engine,
+            lambda conn: conn.execute(
+                select(outbox.c.state, outbox.c.message_id).where(outbox.c.id == row_id)
+            ).first(),
+        )
         if row is None:
             return "missing", None
         if row.state == "pending":  # stored by another worker: look again shortly
@@ -325,16 +325,20 @@ class Outbox:
         """Index what the table holds as pending (after a restart: what is left to send).
 
         Called before anything else puts calls, so a chat's leftovers go before its new ones."""
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
+
+        def read(conn: Connection) -> tuple[list[Any], list[Any]]:
+            pending = conn.execute(
                 select(*_INDEXED, outbox.c.attempts, outbox.c.not_before)
                 .where(outbox.c.state == "pending")
                 .order_by(outbox.c.id)
-            )
-            for row in rows:
-                self._index(_Pending(*row))
-            files = await conn.execute(select(uploaded_files.c.key, uploaded_files.c.file_id))
-            self._file_ids.update({row.key: row.file_id for row in files})
+            ).all()
+            files = conn.execute(select(uploaded_files.c.key, uploaded_files.c.file_id)).all()
+            return pending, files
+
+        pending, files = await unit_of_work.read(self.engine, read)
+        for row in pending:
+            self._index(_Pending(*row))
+        self._file_ids.update({row.key: row.file_id for row in files})
         self._loaded = True
 
     def ready_in(self, chat_id: int) -> float:
@@ -348,10 +352,12 @@ class Outbox:
 
     async def pending(self) -> int:
         """How many calls wait to be sent (for /metrics and tests)."""
-        async with self.engine.connect() as conn:
-            count = await conn.scalar(
+        count = await unit_of_work.read(
+            self.engine,
+            lambda conn: conn.scalar(
                 select(func.count()).select_from(outbox).where(outbox.c.state == "pending")
-            )
+            ),
+        )
         return int(count or 0)
 
     async def run(self) -> None:
@@ -505,21 +511,25 @@ class Outbox:
                 {"row_id": result.call.id, **result.values}
             )
         files, self._new_file_ids = self._new_file_ids, {}
+        dialect = self.engine.dialect.name
+
+        def record(conn: Connection) -> None:
+            if files:
+                now = datetime.now(UTC)
+                conn.execute(
+                    insert_ignoring_duplicates(dialect, uploaded_files),
+                    [{"key": k, "file_id": f, "uploaded_at": now} for k, f in files.items()],
+                )
+            for columns, params in shapes.items():
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == bindparam("row_id"))
+                    .values({column: bindparam(column) for column in columns}),
+                    params,
+                )
+
         try:
-            async with write_transaction(self.engine) as conn:
-                if files:
-                    now = datetime.now(UTC)
-                    await conn.execute(
-                        insert_ignoring_duplicates(self.engine.dialect.name, uploaded_files),
-                        [{"key": k, "file_id": f, "uploaded_at": now} for k, f in files.items()],
-                    )
-                for columns, params in shapes.items():
-                    await conn.execute(
-                        update(outbox)
-                        .where(outbox.c.id == bindparam("row_id"))
-                        .values({column: bindparam(column) for column in columns}),
-                        params,
-                    )
+            await unit_of_work.write(self.engine, record)
         except BaseException:
             # Not recorded (shutdown cancels `run` mid-write, or the database failed): keep them for
             # the next flush, `stop()`'s included, or a restart sends those calls again.

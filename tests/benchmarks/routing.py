@@ -330,9 +330,7 @@ class Decisions:
         agent_id = self.agent_of(i, TEAMS)
         await self.ready(agent_id)
         router = self.router
-        elapsed, (_, events) = await self.watch.time(
-            router.run(moves.dispatch_agent, agent_id)
-        )
+        elapsed, (_, events) = await self.watch.time(router.run(moves.dispatch_agent, agent_id))
         offer = only_event(events, OfferMade)
         if offer.agent_id != agent_id:
             raise RuntimeError(f"offered to {offer.agent_id}, not to the freed agent {agent_id}")
