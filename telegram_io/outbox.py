@@ -392,6 +392,8 @@ class Outbox:
         await self._flush()
         wall = datetime.now(UTC)
         now = self.monotonic()
+        if (overall := self.pacer.overall_wait(now)) > 0:  # no chat may send yet: no need to look
+            return max(overall, 0.001)
         pause = POLL_SECONDS
         heads = sorted(
             (queue[0] for chat, queue in self._queues.items()
@@ -399,6 +401,8 @@ class Outbox:
             key=lambda call: (call.priority, call.id),
         )  # fmt: skip
         for call in heads:
+            if (overall := self.pacer.overall_wait(now)) > 0:  # the rest wait for the next turn
+                return max(min(pause, overall), 0.001)
             chat = call.chat_id
             if call.not_before is not None and call.not_before > wall:
                 pause = min(pause, (call.not_before - wall).total_seconds())

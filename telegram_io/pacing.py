@@ -68,6 +68,10 @@ class Pacer:
         paused = self._paused_until.get(chat_id, 0.0) - now
         return max(paused, self._lane(chat_id).wait(now), self._overall.wait(now))
 
+    def overall_wait(self, now: float) -> float:
+        """Seconds until any message may go, whatever its chat (0: now)."""
+        return self._overall.wait(now)
+
     def interval(self, chat_id: int) -> float:
         """Seconds between messages to this chat once its burst is spent."""
         return self._lane(chat_id).interval
