@@ -25,9 +25,9 @@ missed_offers = missed_offers WHERE id = ?` and COMMIT), interleaved sample by s
 operation, since machines here are shared and noisy. SQL counts the statements one decision sends
 (SQLAlchemy's `before_cursor_execute`), BEGIN and COMMIT not included.
 
-The pure decision times what `intake._enqueue` and `_route` decide without I/O: `classify` + `queue_key` +
-`decide_offer` over prepared snapshots, against an empty call of the same shape. It does not
-depend on N, so it is shown once. The garbage collector stays on; latencies are wall-clock.
+The pure decision times what `intake._enqueue` and `moves.route` decide without I/O: `classify` +
+`queue_key` + `decide_offer` over prepared snapshots, against an empty call of the same shape. It
+does not depend on N, so it is shown once. The garbage collector stays on; latencies are wall-clock.
 """
 
 from __future__ import annotations

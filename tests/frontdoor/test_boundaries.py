@@ -10,13 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ADAPTERS = ["bot", "agents_app", "frontdoor/web"]
 READ_MODELS = {"agents_app/views.py"}  # the agents' read model owns its queries
-ENGINE_NAMES = {
-    "engine",
-    "AsyncEngine",
-    "write_transaction",
-    "create_engine",
-    "create_async_engine",
-}
+ENGINE_NAMES = {"engine", "AsyncEngine", "create_engine", "create_async_engine"}
 ALLOWED_FROM_SQLALCHEMY = {"Connection"}  # a query's argument, as a type
 
 
