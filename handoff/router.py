@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection
@@ -22,6 +22,7 @@ from handoff import agent_actions, intake, staffing, store, unit_of_work
 from handoff.clock import Clock
 from handoff.config import Config
 from handoff.events import Event
+from handoff.moves import C
 from handoff.results import ActionResult, ClaimResult, Outcome
 from handoff.states import AgentStatus
 from handoff.store import SentMessage
@@ -322,7 +323,23 @@ class Router:
         return Outcome(ActionResult.DONE, tuple(events))
 
     async def sweep(self) -> list[Event]:
-        """The periodic catch-all (SPEC §4.3): overdue offers, shifts, queues, SLA, idle chats,
-        in one unit of work."""
-        _, events = await self.run(staffing.sweep)
+        """The periodic catch-all (SPEC §4.3): overdue offers, shifts, queues, SLA, idle chats."""
+        events = list((await self.expire_overdue()).events)
+        events += (await self.sync_shifts()).events
+        events += (await self.dispatch_free_agents()).events
+        events += (await self.run(staffing.check_sla))[1]
+        events += await self._close_idle()
+        return events
+
+    async def _close_idle(self) -> list[Event]:
+        table = store.conversations
+        cutoff = self.clock.now() - timedelta(seconds=self.config.routing.idle_close_after)
+        idle = await self.database.read(
+            lambda conn: store.conversation_ids(
+                conn, table.c.state.in_((C.BOT, C.ASSIGNED)), table.c.last_activity_at <= cutoff
+            )
+        )
+        events: list[Event] = []
+        for conversation_id in idle:
+            events += (await self.close(conversation_id, reason="idle")).events
         return events

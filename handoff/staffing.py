@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import delete, insert, or_, select, update
 
-from handoff import agent_actions, moves, store, transitions
+from handoff import moves, store, transitions
 from handoff.events import AgentReachability, AgentStatusChanged, SlaBreached
 from handoff.hours import is_open
 from handoff.kpis.measures import wait_start
@@ -177,25 +175,3 @@ def check_sla(u: Unit) -> None:
             u.conn.execute(update(table).where(table.c.id == row.id).values(sla_alerted=True))
             u.note(row.id, "sla", f"no first response after {waited:.0f} s")
             u.events.append(SlaBreached(row.id, row.team, waited))
-
-
-def close_idle(u: Unit) -> None:
-    """Close the chats nobody has written in for `routing.idle_close_after` (with the bot, or
-    with an agent)."""
-    table = store.conversations
-    cutoff = u.now - timedelta(seconds=u.config.routing.idle_close_after)
-    idle = store.conversation_ids(
-        u.conn, table.c.state.in_((C.BOT, C.ASSIGNED)), table.c.last_activity_at <= cutoff
-    )
-    for conversation_id in idle:
-        agent_actions.close(u, conversation_id, None, "idle")
-
-
-def sweep(u: Unit) -> None:
-    """The periodic catch-all (SPEC §4.3), one unit of work: overdue offers, shifts, queues,
-    SLA, idle chats."""
-    agent_actions.expire_overdue(u)
-    sync_shifts(u)
-    dispatch_free_agents(u)
-    check_sla(u)
-    close_idle(u)
