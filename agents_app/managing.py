@@ -32,7 +32,7 @@ async def agents(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) ->
 
 async def stats(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
     """Today's overall row of the dashboard's report (`handoff.kpis.report`), in words."""
-    report, _ = await load_today(desk.router.database, desk.config, desk.router.clock.now())
+    report, _ = await load_today(desk.router.database.reports, desk.config, desk.router.clock.now())
     day = report.rows[0]
     waiting_now = await desk.read(views.waiting_count)
     text = desk.text

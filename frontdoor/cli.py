@@ -384,7 +384,7 @@ async def _reading(url: str, read: Callable[[unit_of_work.Reader], Awaitable[T]]
             raise NoDatabase(
                 f"the database at {redacted(url)} has no Frontdoor tables (frontdoor db upgrade)"
             )
-        return await read(unit_of_work.Snapshot(engine))
+        return await read(unit_of_work.EngineReader(engine))
     except (SQLAlchemyError, OSError) as error:
         raise NoDatabase(f"cannot read the database at {redacted(url)}: {error}") from error
     finally:

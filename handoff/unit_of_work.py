@@ -4,8 +4,9 @@ The routing core is synchronous SQLAlchemy Core over a `Connection`; this module
 
 - SQLite: the whole step runs on a thread of its own with the standard `sqlite3` driver. aiosqlite
   hops to its thread and back for every statement (~0.2–0.5 ms each on a busy machine), which
-  made a decision of 15–30 statements cost 15–50 ms; here a step costs one hop. Writers of this
-  process still take turns on `handoff.db.writer_lock`, shared with the async writers.
+  made a decision of 15–30 statements cost 15–50 ms; here a step costs one hop. Every write of
+  the process (routing steps, the inbox, the outbox, group commits) is such a step, and they take
+  turns on `handoff.db.writer_lock`.
 - PostgreSQL: the step runs in one asyncpg transaction through `run_sync` (each statement is a
   round trip to the server anyway).
 - SQLite in memory (`handoff.db.memory_url`: the simulation, fast tests): the step runs inline on
@@ -85,8 +86,9 @@ class _SqliteThreads:
 
     A step's commit never checkpoints (SQLite's automatic checkpoint made every thousandth or so
     commit wait 10-20 ms to copy the log into the database): the checkpointer does it, beside
-    them, every `CHECKPOINT_EVERY` seconds. The aiosqlite engine's own commits still checkpoint
-    as SQLite does by default, so the log stays bounded whoever writes.
+    them, every `CHECKPOINT_EVERY` seconds (PASSIVE: it never waits for readers), which keeps
+    the log bounded; the few writes the aiosqlite engine still makes (migrations, schema) keep
+    SQLite's own automatic checkpoint.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -206,14 +208,17 @@ async def _on_thread(executor: ThreadPoolExecutor, call: Callable[[], T]) -> T:
 
 
 class Reader(Protocol):
-    """Anything that runs a query of the database on a snapshot (`Database`, or a read-only one)."""
+    """Anything that runs a query of the database on a connection of its own (`Database`,
+    `EngineReader`)."""
 
     async def read(self, query: Step[T]) -> T: ...
 
 
-class Snapshot:
-    """Reads a database as it is, through the engine's own connections: nothing is switched on
-    connect, so `frontdoor report` and `simulate --from-history` write nothing to the file."""
+class EngineReader:
+    """Reads through the engine's own connection pool, not the routing steps' two reader
+    threads: for long reads (the reports) that must not hold up a customer's message, and, over
+    a plain engine, for a database nothing may be switched on (`frontdoor report`, `simulate
+    --from-history` write nothing to the file)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -232,8 +237,9 @@ class Database:
         self._engine = engine
 
     @property
-    def dialect(self) -> str:
-        return self._engine.dialect.name
+    def reports(self) -> Reader:
+        """Where long reads go (the KPI reports), beside the routing steps' readers."""
+        return EngineReader(self._engine)
 
     @property
     def password(self) -> str | None:

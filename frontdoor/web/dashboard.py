@@ -210,7 +210,7 @@ async def overview(request: web.Request, frontdoor: Frontdoor) -> web.Response:
             views.agent_rows(conn),
         )
     )
-    today, hours = await load_today(frontdoor.database, config, now)
+    today, hours = await load_today(frontdoor.database.reports, config, now)
     return _data(
         {
             "now": now.astimezone(zone).isoformat(),
@@ -233,7 +233,9 @@ async def report(request: web.Request, frontdoor: Frontdoor) -> web.Response:
         )
     except PeriodError as error:
         return _error(400, str(error))
-    return _data(report_dict(await load_report(frontdoor.database, config, start, end, now)))
+    return _data(
+        report_dict(await load_report(frontdoor.database.reports, config, start, end, now))
+    )
 
 
 async def conversation(request: web.Request, frontdoor: Frontdoor) -> web.Response:

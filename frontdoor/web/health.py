@@ -59,17 +59,27 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def check_database(database: Reader) -> str:
-    """OK, or why the database did not answer `SELECT 1`."""
-    try:
-        async with asyncio.timeout(DATABASE_TIMEOUT):
-            await database.read(ping)
-    except TimeoutError:  # before OSError, its base class
+    """OK, or why the database did not answer `SELECT 1` within DATABASE_TIMEOUT. A ping that
+    has not answered by then is left to finish on its own: on SQLite it runs on a thread, which
+    nothing can interrupt, and the answer must not wait for it."""
+    pinged = asyncio.ensure_future(database.read(ping))
+    done, _ = await asyncio.wait({pinged}, timeout=DATABASE_TIMEOUT)
+    if not done:
+        pinged.add_done_callback(_forget)
         return f"unreachable: no answer within {DATABASE_TIMEOUT:g} s"
+    try:
+        pinged.result()
     except DBAPIError as error:
         return f"unreachable: {error.orig}"  # the driver's words, without SQLAlchemy's SQL
     except (SQLAlchemyError, OSError) as error:
         return f"unreachable: {str(error) or type(error).__name__}"
     return OK
+
+
+def _forget(task: asyncio.Future[None]) -> None:
+    """A late ping's outcome, taken so asyncio does not warn it was never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 class TelegramCheck:

@@ -3,7 +3,9 @@ tests/frontdoor/test_metrics.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from frontdoor.bootstrap import Frontdoor
+from frontdoor.web import health
 from handoff import unit_of_work
 from handoff.db import create_engine
 from handoff.unit_of_work import Database
@@ -88,3 +91,30 @@ async def test_readyz_and_metrics_name_the_database_while_it_cannot_be_opened(
 
         assert (await get(bot, "/readyz"))[0] == 200
         assert (await get(bot, "/metrics"))[0] == 200
+
+
+class StuckDatabase:
+    """A database whose read does not stop when cancelled, as a query on SQLite's thread."""
+
+    def __init__(self) -> None:
+        self.finished = asyncio.Event()
+
+    async def read(self, query: Any) -> Any:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)
+            raise
+        finally:
+            self.finished.set()
+
+
+async def test_readyz_says_the_database_is_unreachable_within_its_timeout_even_if_the_read_hangs(
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setattr(health, "DATABASE_TIMEOUT", 0.05)
+    stuck = StuckDatabase()
+    started = time.monotonic()
+    assert await health.check_database(stuck) == "unreachable: no answer within 0.05 s"
+    assert time.monotonic() - started < 0.25  # not held up by the read
+    assert not stuck.finished.is_set()  # left to finish on its own
