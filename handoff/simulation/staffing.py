@@ -16,7 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from handoff.config import Agent, Config, Schedule, Span
@@ -28,7 +28,9 @@ from handoff.simulation.report import as_minutes
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TARGET = 0.8
 MAX_ROUNDS = 8
-STAFF_IDS = 9 * 10**8  # the staffed agents' ids: above the config's, below simulated customers'
+# The staffed agents' ids: they replace all of the config's agents, and stay below the ids the
+# simulation gives its customers (10**9 and up).
+STAFF_IDS = 9 * 10**8
 Hour = tuple[str, int, int]  # a team's hour of the week: team, weekday (Monday 0), hour
 
 
@@ -81,21 +83,28 @@ def _team_capacity(config: Config, team: str) -> int:
     return found.most_common(1)[0][0] if found else Agent.model_fields["capacity"].default
 
 
-def _hours_of(start: datetime, end: datetime, zone: ZoneInfo) -> Iterable[datetime]:
-    """The middle of each hour (company time) from `start` to `end`."""
-    moment = start.astimezone(zone).replace(minute=30, second=0, microsecond=0)
+def hours_between(start: datetime, end: datetime, zone: ZoneInfo) -> Iterable[datetime]:
+    """The start of each hour (company time) from the one `start` falls in to `end`: counted in
+    UTC, so a clock change neither repeats nor invents an hour."""
+    moment = start.astimezone(zone).replace(minute=0, second=0, microsecond=0).astimezone(UTC)
     while moment < end:
-        yield moment
-        moment = (moment + timedelta(hours=1)).astimezone(zone)
+        yield moment.astimezone(zone)
+        moment += timedelta(hours=1)
+
+
+def _open_in(schedule: Schedule, hour: datetime) -> bool:
+    """Whether the schedule is open at any minute of the hour starting at `hour`."""
+    return any(is_open(schedule, hour + timedelta(minutes=m)) for m in range(60))
 
 
 def _open_hours(config: Config, start: datetime, end: datetime) -> dict[Hour, list[datetime]]:
-    """Each team's hours of the week it is open in the simulated days, with their moments."""
+    """Each team's hours of the week it is open (for a minute or more) from `start` to `end`,
+    with the moments those hours start."""
     zone = report_zone(config)
     found: dict[Hour, list[datetime]] = {}
-    for moment in _hours_of(start, end, zone):
+    for moment in hours_between(start, end, zone):
         for name, team in config.teams.items():
-            if is_open(config.schedules[team.schedule], moment):
+            if _open_in(config.schedules[team.schedule], moment):
                 found.setdefault((name, moment.weekday(), moment.hour), []).append(moment)
     return found
 
@@ -160,15 +169,16 @@ def staffed(config: Config, plan: Mapping[Hour, int]) -> Config:
     return config.model_copy(update={"agents": agents, "schedules": schedules})
 
 
-def _on_shift(config: Config, team: str, moments: list[datetime]) -> int:
-    """The config's agents of `team` on shift in that hour (the most of its days)."""
+def _on_shift(config: Config, team: str, hours: list[datetime]) -> int:
+    """The config's agents of `team` on shift in that hour, for a minute or more (the most of
+    its days)."""
     return max(
         sum(
             1
             for agent in config.agents
-            if team in agent.teams and is_open(config.schedules[agent.shift], moment)
+            if team in agent.teams and _open_in(config.schedules[agent.shift], hour)
         )
-        for moment in moments
+        for hour in hours
     )
 
 
@@ -202,13 +212,22 @@ async def search(
     the team's SLA, over the days from `start` (see the module's docstring)."""
     end = start + timedelta(days=days)
     hours = _open_hours(config, start, end)
-    plan = _first_guess(config, arrivals, people, hours, target)
+    # The warm-up before `start` is staffed too (by Erlang C), so the counted days do not begin
+    # with a queue left by nobody on shift; only the counted hours are searched and reported.
+    plan = _first_guess(
+        config,
+        arrivals,
+        people,
+        _open_hours(config, start - timedelta(seconds=warm_up), end),
+        target,
+    )
     measured: dict[tuple[Hour, int], tuple[int, float | None]] = {}  # (hour, agents) → result
     settled: set[Hour] = set()  # an agent more did not help
     raised: set[Hour] = set()
     rounds = 0
-    while rounds < MAX_ROUNDS:
-        rounds += 1
+
+    async def simulate() -> dict[Hour, int]:
+        """Run the days with the plan as it is; record each hour's result; the plan run."""
         simulation = Simulation(
             staffed(config, plan),
             arrivals,
@@ -219,8 +238,14 @@ async def search(
             warm_up=warm_up,
         )
         came, in_time = _levels((await simulation.run()).chats, config)
-        for key, agents in plan.items():
-            measured[(key, agents)] = (came[key], in_time[key] / came[key] if came[key] else None)
+        for key in hours:
+            share = in_time[key] / came[key] if came[key] else None
+            measured[(key, plan[key])] = (came[key], share)
+        return dict(plan)
+
+    while rounds < MAX_ROUNDS:
+        rounds += 1
+        simulated = await simulate()
         for key in raised:
             before = measured.get((key, plan[key] - 1), (0, None))[1]
             now = measured[(key, plan[key])][1]
@@ -229,8 +254,8 @@ async def search(
                 settled.add(key)
         raised = {
             key
-            for key, agents in plan.items()
-            if key not in settled and _short(measured[(key, agents)][1], target)
+            for key in hours
+            if key not in settled and _short(measured[(key, plan[key])][1], target)
         }
         if not raised:
             break
@@ -239,8 +264,11 @@ async def search(
     if raised:  # the rounds ran out: the last agents added were not simulated
         for key in raised:
             plan[key] -= 1
+    if plan != simulated:  # hours went back to fewer agents: measure the plan as it is now
+        rounds += 1
+        await simulate()
     rows = []
-    for key in sorted(plan, key=lambda k: (k[0], k[1], k[2])):
+    for key in sorted(hours):
         team, weekday, hour = key
         chats, level = measured[(key, plan[key])]
         rows.append(
@@ -264,8 +292,8 @@ def _short(level: float | None, target: float) -> bool:
 
 
 def as_table(staffing: Staffing, config: Config) -> str:
-    """Per team, a line per day of the agents needed by hour and one of those on shift now
-    (`.` closed; `!` the target not reached there)."""
+    """Per team, a line per day of the agents needed by hour, one of those on shift now (`.`
+    closed), and where the target was not reached, a line marking those hours `!`."""
     lines = [
         f"Staffing: agents on shift for {100 * staffing.target:.0f}% answered within each team's"
         f" SLA ({staffing.rounds} simulation{'s' if staffing.rounds != 1 else ''})"
@@ -277,31 +305,25 @@ def as_table(staffing: Staffing, config: Config) -> str:
         table = [["hour", *(f"{hour:02}" for hour in range(HOURS))]]
         for day in [d for d in DAYS if any(h.day == d for h in rows)]:
             of_day = {h.hour: h for h in rows if h.day == day}
-            table.append(
-                [
-                    f"{day} needed",
-                    *(
-                        "."
-                        if hour not in of_day
-                        else f"{of_day[hour].needed}{'' if of_day[hour].met else '!'}"
-                        for hour in range(HOURS)
-                    ),
-                ]
-            )
-            table.append(
-                [
-                    f"{day} on shift",
-                    *(
-                        str(of_day[hour].on_shift) if hour in of_day else "."
-                        for hour in range(HOURS)
-                    ),
-                ]
-            )
+            cells = {
+                "needed": lambda h: str(h.needed),
+                "on shift": lambda h: str(h.on_shift),
+                "short": lambda h: "" if h.met else "!",
+            }
+            for name, cell in cells.items():
+                if name == "short" and all(h.met for h in of_day.values()):
+                    continue
+                table.append(
+                    [
+                        f"{day} {name}",
+                        *(cell(of_day[hour]) if hour in of_day else "." for hour in range(HOURS)),
+                    ]
+                )
         label = max(len(row[0]) for row in table)
         width = max(len(cell) for row in table for cell in row[1:])
         # One space between the hours (the KPI tables' two would not fit 24 in 100 columns).
         lines += [
-            " ".join([row[0].ljust(label), *(cell.rjust(width) for cell in row[1:])])
+            " ".join([row[0].ljust(label), *(cell.rjust(width) for cell in row[1:])]).rstrip()
             for row in table
         ]
     if any(not h.met for h in staffing.hours):

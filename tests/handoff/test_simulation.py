@@ -18,7 +18,7 @@ from handoff.simulation.engine import Arrivals, Chat, Distribution, People, Shap
 from handoff.simulation.history import fit
 from handoff.simulation.profile import ProfileError, load_profile
 from handoff.simulation.report import team_figures
-from handoff.simulation.staffing import erlang_c_agents, search, staffed
+from handoff.simulation.staffing import erlang_c_agents, hours_between, search, staffed
 from tests.support.configs import make_config
 
 MONDAY_10_WIB = datetime(2026, 11, 23, 3, tzinfo=UTC)
@@ -457,3 +457,33 @@ async def test_agents_who_miss_offers_need_more_of_them_than_erlang_c_sees() -> 
     # A missed offer waits out its 10 s and goes to the next agent: more of them idle, sooner.
     assert sum(extra) >= 2 and found.rounds > 1
     assert all(need.met for need in found.hours)
+
+
+async def test_hours_a_team_opens_in_part_are_staffed_and_a_clock_change_makes_no_hour_twice() -> (
+    None
+):
+    config = make_config(
+        teams={"support": {"schedule": "short", "sla": {"first_response": 60}}},
+        schedules={"short": {"timezone": "Asia/Jakarta", "hours": {"mon": ["09:45-11:15"]}}},
+        agents=[{"id": 1, "capacity": 2, "shift": "short"}],
+        intents=TALK,
+    )
+    found = await search(
+        config,
+        Arrivals({"tanya": 40}),
+        People(Distribution(120)),
+        start=MONDAY_10_WIB - timedelta(hours=1),
+        days=3 / 24,
+        seed=2,
+        warm_up=1800,
+    )
+    # Open from 09:45 and to 11:15: each of the three hours has someone on shift then.
+    assert [(h.hour, h.needed >= 1, h.on_shift) for h in found.hours] == [
+        (9, True, 1),
+        (10, True, 1),
+        (11, True, 1),
+    ]
+    berlin = ZoneInfo("Europe/Berlin")  # clocks go forward at 02:00 on 29 March 2026
+    day = datetime(2026, 3, 29, tzinfo=berlin)
+    hours = [h.hour for h in hours_between(day, datetime(2026, 3, 30, tzinfo=berlin), berlin)]
+    assert hours == [0, 1, *range(3, 24)]
