@@ -1,7 +1,7 @@
 """Benchmark: how long from a customer's handoff request to the offered agent's private notice,
 and to their card appearing in the agents group.
 
-Run as `python tests/benchmarks/cards.py [--handoffs 200] [--rate 2] [--speed 1]`.
+Run as `python tests/benchmarks/cards.py [--handoffs 200] [--rate 2] [--speed 1] [--capacity N]`.
 
 One process: a sandbox Bot API server with Telegram's flood limits (1 message/s per chat with a
 small burst, 20 a minute per group, 30/s overall; `--speed N` runs them N times faster), and
@@ -17,6 +17,11 @@ at p99 ≤ 200 ms at 2 handoffs/s, while the group's cards stay paced under 20 m
 Baseline, measured in the same run: the time from the same request to the customer's own first
 answer from the bot (the greeting), which goes through the same inbox, routing and outbox but on
 the customer's chat, not the group's. The table gives both and their ratio.
+
+The agents close a chat only once its card has shown, and cards go at 20 a minute: with the
+example's capacities the later handoffs wait for a free slot, and "offered agent told" includes
+that wait. "of which offer made → told" is from the router's `OfferMade` to the notice (what the
+bot itself takes); `--capacity N` gives every agent N slots, so nobody waits for one.
 """
 
 from __future__ import annotations
@@ -35,10 +40,11 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from handoff.events import OfferMade  # noqa: E402
 from handoff.kpis.measures import percentiles  # noqa: E402
 from sandbox.core import SANDBOX_KEY  # noqa: E402
 from tests.sandbox_support import SandboxClient, running_sandbox  # noqa: E402
-from tests.support.desk import GROUP_ID, desk_config  # noqa: E402
+from tests.support.desk import GROUP_ID, desk_config, example_agents  # noqa: E402
 from tests.support.frontdoor import running_frontdoor  # noqa: E402
 
 SECTION = re.compile(r"^#(\d+) · (Cust\d+)", re.MULTILINE)
@@ -47,8 +53,14 @@ AIM_NOTICE_P99_S = 0.2
 AIM_GROUP_PER_MINUTE = 20
 
 
-async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
+async def measure(
+    handoffs: int, rate: float, speed: float, capacity: int | None = None
+) -> dict[str, Any]:
+    agents = None
+    if capacity is not None:
+        agents = example_agents({a["id"]: capacity for a in example_agents({})})
     config = desk_config(
+        agents=agents,
         bot={
             "pacing": {
                 "per_chat_per_s": 1.0 * speed,
@@ -56,12 +68,14 @@ async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
                 "per_group_per_min": 20.0 * speed,
                 "global_per_s": 30.0 * speed,
             }
-        }
+        },
     )
     asked: dict[str, float] = {}
     answered: dict[int, float] = {}
     carded: dict[str, float] = {}
     noticed: dict[str, float] = {}
+    offered_at: dict[int, float] = {}  # conversation → when it was first offered (the event)
+    told_at: dict[int, float] = {}  # conversation → when its first notice reached an agent
     # Conversations offered: served (closed) once their card has shown, freeing the agent's slot.
     offered: list[tuple[int, str]] = []
     group_times: list[float] = []
@@ -84,6 +98,7 @@ async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
             found = NOTICE.match(message.get("text") or "")
             if found:
                 noticed.setdefault(found.group(2), event["time"])
+                told_at.setdefault(int(found.group(1)), event["time"])
                 offered.append((int(found.group(1)), found.group(2)))
         elif chat in names and event["type"] == "message":
             answered.setdefault(chat, event["time"])
@@ -101,6 +116,13 @@ async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
                 global_per_s=30.0 * speed,
             )
             async with running_frontdoor(url, Path(scratch), config=config) as bot:
+
+                async def on_events(events: Any) -> None:
+                    for event in events:
+                        if isinstance(event, OfferMade):
+                            offered_at.setdefault(event.conversation_id, time.time())
+
+                bot.router.listeners.append(on_events)
                 agents = [a.id for a in bot.config.agents]
                 for spec in bot.config.agents:
                     await sandbox.add_user(spec.name.split()[0], id=spec.id, username=spec.username)
@@ -137,6 +159,7 @@ async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
                 group_sends = bot.cards.sent
     card = percentiles(carded[n] - asked[n] for n in asked if n in carded)
     notice = percentiles(noticed[n] - asked[n] for n in asked if n in noticed)
+    offer_to_notice = percentiles(told_at[c] - offered_at[c] for c in told_at if c in offered_at)
     busiest = max(
         (sum(1 for t in group_times if start <= t < start + 60) for start in group_times), default=0
     )
@@ -146,6 +169,7 @@ async def measure(handoffs: int, rate: float, speed: float) -> dict[str, Any]:
     return {
         "card": card,
         "notice": notice,
+        "offer_to_notice": offer_to_notice,
         "busiest_minute": busiest,
         "reply": reply,
         "missing": handoffs - len(carded),
@@ -172,8 +196,14 @@ def main() -> None:
     parser.add_argument("--handoffs", type=int, default=200)
     parser.add_argument("--rate", type=float, default=2.0, help="handoffs per second; 0: at once")
     parser.add_argument("--speed", type=float, default=1.0, help="Telegram's limits × this")
+    parser.add_argument(
+        "--capacity",
+        type=int,
+        help="chats at once for every agent (default: the example's; a chat is closed only once "
+        "its card has shown, so with the example's the later handoffs wait for a free slot)",
+    )
     args = parser.parse_args()
-    result = asyncio.run(measure(args.handoffs, args.rate, args.speed))
+    result = asyncio.run(measure(args.handoffs, args.rate, args.speed, args.capacity))
     card, reply = result["card"], result["reply"]
     print(
         f"{args.handoffs} handoffs at {args.rate:g}/s, Telegram's limits × {args.speed:g}: "
@@ -184,6 +214,8 @@ def main() -> None:
     print(f"{'customer greeted (baseline)':32} {reply.p50:8.3f} {reply.p99:8.3f} {reply.count:5d}")
     notice = result["notice"]
     print(f"{'offered agent told':32} {notice.p50:8.3f} {notice.p99:8.3f} {notice.count:5d}")
+    told = result["offer_to_notice"]
+    print(f"{'  of which offer made → told':32} {told.p50:8.3f} {told.p99:8.3f} {told.count:5d}")
     print(f"{'card in the agents group':32} {card.p50:8.3f} {card.p99:8.3f} {card.count:5d}")
     print(
         f"{'ratio notice / baseline':32} {notice.p50 / reply.p50:8.1f} {notice.p99 / reply.p99:8.1f}"
