@@ -24,12 +24,12 @@ async def on_claim_button(
     conversation_id = int(match.group(1))
 
     def pressed_on_its_own_message(conn: Connection) -> bool:
-        if chat_id == user_id:  # the offer notice in the agent's private chat
-            notice = views.conversation_of_message(conn, user_id, message_id)
-            if notice is None:  # sent, but not yet recorded: the offer itself must be theirs
+        if chat_id == user_id:  # an offers notice in the agent's private chat
+            carried = views.buttons_of_message(conn, user_id, message_id)
+            if carried is None:  # sent, but not yet recorded: the offer itself must be theirs
                 offer = store.pending_offer(conn, conversation_id)
-                notice = conversation_id if offer and offer.agent_id == user_id else None
-            return notice == conversation_id
+                return bool(offer and offer.agent_id == user_id)
+            return data in carried  # a notice lists several offers, a Claim button each
         card = views.card_of(conn, conversation_id)
         # The card's message id is stored once its send is recorded; a press can come first.
         return (

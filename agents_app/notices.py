@@ -4,6 +4,9 @@ or that break the SLA, and agents the bot cannot message."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from sqlalchemy import Connection
 
 from agents_app import views
@@ -28,6 +31,7 @@ from telegram_io.outbox import Outbox
 from telegram_io.texts import say
 
 STATUS_NOTICES = ("missed_offers", "shift_start", "shift_end")  # texts `notice_<why>`
+MAX_OFFERS_SHOWN = 10  # pending offers one notice lists (an agent's capacity is rarely more)
 
 
 class AgentNotices(EventNotices):
@@ -54,25 +58,7 @@ class AgentNotices(EventNotices):
             case OfferMade(conversation_id=int(conversation_id), agent_id=agent_id):
                 # Telegram notifies nobody of an edit, so the card's @mention after a requeue
                 # would go unseen: the offered agent hears of it here, and may claim here too.
-                (view,) = views.card_views(conn, [conversation_id])
-                until = clock(event.deadline, team_zone(self.config, view.team), seconds=True)
-                vip = " ⭐ VIP" if view.is_vip else ""
-                text = (
-                    f"🔔 #{conversation_id} · {view.customer_name}{vip} · "
-                    f"{team_name(self.config, view.team)} · {view.intent or '-'} · "
-                    f"P{view.priority}\n" + self.text(agent_id, "offer_notice", until=until)
-                )
-                label = self.text(agent_id, "claim_button", id=conversation_id)
-                claim = [[(label, claim_data(conversation_id))]]
-                return [
-                    send_text(
-                        agent_id,
-                        text,
-                        claim,
-                        priority=Priority.AGENT,
-                        conversation_id=conversation_id,
-                    )
-                ]
+                return [self._offers_notice(conn, agent_id, conversation_id, event.deadline)]
             case Assigned(conversation_id=int(conversation_id), agent_id=agent_id):
                 language = self.language(agent_id)
                 text = context_message(conn, self.config, conversation_id, language)
@@ -104,6 +90,33 @@ class AgentNotices(EventNotices):
             case AgentReachability(agent_id=agent_id, reachable=reachable):
                 return self._to_group(self._reachability(agent_id, reachable))
         return []
+
+    def _offers_notice(
+        self, conn: Connection, agent_id: int, newest: int, deadline: datetime
+    ) -> Call:
+        """What is offered to the agent now, a Claim button each, newest last. One message per
+        agent at a time: a notice not sent yet is replaced by the next (`coalesce_key`), so an
+        agent offered chats faster than Telegram lets their chat take messages (about one a
+        second) hears of them all in the next message instead of falling behind."""
+        shown = dict(views.offers_to(conn, agent_id, MAX_OFFERS_SHOWN))
+        shown.pop(newest, None)
+        shown[newest] = deadline  # last
+        blocks, claims = [], []
+        for view in views.card_views(conn, list(shown)):
+            conversation_id = view.conversation_id
+            vip = " ⭐ VIP" if view.is_vip else ""
+            until = clock(shown[conversation_id], team_zone(self.config, view.team), seconds=True)
+            blocks.append(
+                f"🔔 #{conversation_id} · {view.customer_name}{vip} · "
+                f"{team_name(self.config, view.team)} · {view.intent or '-'} · "
+                f"P{view.priority}\n" + self.text(agent_id, "offer_notice", until=until)
+            )
+            label = self.text(agent_id, "claim_button", id=conversation_id)
+            claims.append([(label, claim_data(conversation_id))])
+        call = send_text(
+            agent_id, "\n\n".join(blocks), claims, priority=Priority.AGENT, conversation_id=newest
+        )
+        return replace(call, coalesce_key=f"offers:{agent_id}")
 
     def _reachability(self, agent_id: int, reachable: bool) -> str:
         spec = self.config.agent(agent_id)

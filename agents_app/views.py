@@ -3,6 +3,7 @@ a conversation's context and trail. Read-only; every change goes through the rou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,6 +138,19 @@ def card_of(conn: Connection, conversation_id: int) -> Any:
     return (conn.execute(select(cards).where(cards.c.conversation_id == conversation_id))).first()
 
 
+def offers_to(conn: Connection, agent_id: int, limit: int) -> list[tuple[int, datetime]]:
+    """The agent's newest `limit` pending offers, oldest of them first: conversation and
+    deadline (older ones were in notices before)."""
+    offers = store.offers
+    rows = conn.execute(
+        select(offers.c.conversation_id, offers.c.deadline)
+        .where(offers.c.agent_id == agent_id, offers.c.state == OfferState.PENDING)
+        .order_by(offers.c.id.desc())
+        .limit(limit)
+    )
+    return [(row.conversation_id, row.deadline) for row in reversed(rows.all())]
+
+
 def dirty_cards(conn: Connection, limit: int) -> list[Any]:
     """Cards to bring up to date, first conversations first: id, message, version."""
     return conn.execute(
@@ -234,6 +248,20 @@ def waiting_count(conn: Connection) -> int:
     return int(
         conn.scalar(select(func.count()).select_from(conv).where(conv.c.state.in_(WAITING))) or 0
     )
+
+
+def buttons_of_message(conn: Connection, chat_id: int, message_id: int) -> set[str] | None:
+    """The callback data of the buttons the bot sent on a message of this chat; None when no
+    recorded send is that message (yet)."""
+    payload = conn.scalar(
+        select(outbox.c.payload).where(
+            outbox.c.chat_id == chat_id, outbox.c.message_id == message_id
+        )
+    )
+    if payload is None:
+        return None
+    rows = json.loads(payload).get("reply_markup", {}).get("inline_keyboard", [])
+    return {button.get("callback_data", "") for row in rows for button in row}
 
 
 def conversation_of_message(conn: Connection, chat_id: int, message_id: int) -> int | None:

@@ -29,6 +29,9 @@ class EventNotices:
         calls: list[Call] = []
         for event in events:
             calls += self.calls_for(conn, event)
+        # Of calls that replace one another (one coalesce key), the step's last says it all.
+        last = {call.coalesce_key: call for call in calls if call.coalesce_key is not None}
+        calls = [c for c in calls if c.coalesce_key is None or last[c.coalesce_key] is c]
         stored = self.outbox.stage(conn, calls)
         return lambda: self.outbox.staged(stored)
 

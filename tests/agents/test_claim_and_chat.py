@@ -6,9 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.sandbox_support import SandboxClient
-from tests.support.desk import agents_desk, card_section, text_of
+from tests.support.desk import (
+    actions,
+    agents_desk,
+    card_section,
+    desk_config,
+    example_agents,
+    from_bot,
+    text_of,
+)
 
 SARI, AGUS = 1001, 1002  # support, morning shift; Sari is a manager
+NAMES = ("Ani", "Budi", "Citra")
 
 
 async def test_a_handoff_gets_a_card_the_offered_agent_claims_and_the_two_talk(
@@ -139,3 +148,31 @@ async def test_a_new_customer_asking_about_their_bill_is_not_tagged_a_lead(
         card = text_of(await desk.card(conversation_id, "offered to @"))
         assert "lead" not in card.split("\n", 3)[1]
         assert not (await desk.stored(conversation_id)).is_lead
+
+
+async def test_offers_faster_than_an_agents_chat_takes_messages_come_together(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    # Sari alone in Support, her chat paced at one message every 2 s: three chats offered to her
+    # within that time reach her in fewer messages than offers, the last listing all three.
+    agents = [
+        {**a, "capacity": 5}
+        for a in example_agents({})
+        if "support" not in a["teams"] or a["id"] == SARI
+    ]
+    pacing = {"per_chat_per_s": 0.5, "per_chat_burst": 1, "per_group_per_min": 6000}
+    config = desk_config(agents=agents, bot={"pacing": {**pacing, "global_per_s": 1000}})
+    async with agents_desk(sandbox, tmp_path, config=config) as desk:
+        chats = [(await desk.handed_off(name, "internet saya mati, minta cs"))[1] for name in NAMES]
+        together = await desk.agent(SARI).sees(f"🔔 #{chats[2]} · Citra", timeout=10)
+        shown = text_of(together)
+        assert all(f"🔔 #{chat} · {name}" in shown for chat, name in zip(chats, NAMES, strict=True))
+        assert [data for _, data in actions(together)] == [f"claim:{chat}" for chat in chats]
+        notices = [
+            m for m in await desk.agent(SARI).shown() if from_bot(m) and text_of(m).startswith("🔔")
+        ]
+        assert len(notices) < len(chats) and notices[-1]["message_id"] == together["message_id"]
+        claim = f"claim:{chats[1]}"
+        assert await desk.agent(SARI).press(together, claim) == (
+            f"#{chats[1]} is yours: I sent its context to our private chat."
+        )

@@ -48,7 +48,7 @@ from tests.support.desk import GROUP_ID, desk_config, example_agents  # noqa: E4
 from tests.support.frontdoor import running_frontdoor  # noqa: E402
 
 SECTION = re.compile(r"^#(\d+) · (Cust\d+)", re.MULTILINE)
-NOTICE = re.compile(r"^🔔 #(\d+) · (Cust\d+)")
+NOTICE = re.compile(r"^🔔 #(\d+) · (Cust\d+)", re.MULTILINE)  # a notice lists several offers
 AIM_NOTICE_P99_S = 0.2
 AIM_GROUP_PER_MINUTE = 20
 
@@ -95,11 +95,11 @@ async def measure(
             for _, name in SECTION.findall(message.get("text") or ""):
                 carded.setdefault(name, event["time"])
         elif chat in agent_ids and event["type"] == "message":
-            found = NOTICE.match(message.get("text") or "")
-            if found:
-                noticed.setdefault(found.group(2), event["time"])
-                told_at.setdefault(int(found.group(1)), event["time"])
-                offered.append((int(found.group(1)), found.group(2)))
+            for number, name in NOTICE.findall(message.get("text") or ""):
+                if name not in noticed:
+                    noticed[name] = event["time"]
+                    told_at[int(number)] = event["time"]
+                    offered.append((int(number), name))
         elif chat in names and event["type"] == "message":
             answered.setdefault(chat, event["time"])
 
