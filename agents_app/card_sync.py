@@ -42,6 +42,7 @@ from handoff.events import (
     Requeued,
 )
 from handoff.router import Router
+from handoff.workers import wake_leader
 from telegram_io.calls import Call, Priority, inline_keyboard, send_text
 from telegram_io.outbox import Outbox
 from telegram_io.retry import until_database_answers
@@ -86,7 +87,12 @@ class CardSync:
         if not changed:
             return _nothing
         store.mark_cards(conn, changed, self.group_id, self.router.clock.now())
+        wake_leader(conn)  # the leader keeps the cards, perhaps in another worker
         return self._wake.set
+
+    def nudge(self) -> None:
+        """Another worker changed cards: look now."""
+        self._wake.set()
 
     # ---- the loop ---------------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from handoff.migrations import upgrade
 from handoff.reload import Reloaded, needs_restart
 from handoff.router import Router
 from handoff.timers import RoutingScheduler
+from handoff.workers import Workers, workers_for
 from telegram_io import inbox, polling
 from telegram_io.aiohttp_request import make_request
 from telegram_io.outbox import Outbox
@@ -88,6 +89,7 @@ class Frontdoor:
     outbox: Outbox = field(init=False)
     processor: inbox.Processor = field(init=False)
     metrics: Metrics = field(init=False)
+    workers: Workers = field(init=False)
 
     def __post_init__(self) -> None:
         self._tasks: list[asyncio.Task[Any]] = []
@@ -105,6 +107,7 @@ class Frontdoor:
             cause = str(getattr(error, "orig", None) or error).splitlines()[0]
             raise StartupError(f"the database cannot be used ({cause})") from None
         self.engine = create_engine(url)
+        self.workers = workers_for(url)  # SQLite: this process alone; PostgreSQL: perhaps more
         self.router = Router(self.engine, self.config, self.clock)
         self.database = self.router.database  # what the web pages read through
         self.metrics = Metrics()  # the bot's own registry: several bots may share a process
@@ -133,6 +136,7 @@ class Frontdoor:
             self.application.bot,
             on_forbidden=self._unreachable,
             limits=self.config.bot.pacing,
+            shared=self.workers.shared,
         )
         self.crm = CrmClient(
             self.config.crm, secret("CRM secret", self.config.crm.secret_env).value
@@ -152,17 +156,16 @@ class Frontdoor:
             self.cards,
         ]
         self.scheduler = RoutingScheduler(self.router)
-        self.processor = inbox.Processor(self.engine, self._handle)
-        await self.outbox.load()  # leftovers of a previous run first, in their order
+        self.processor = inbox.Processor(self.engine, self._handle, self.workers)
+        if not self.workers.shared:  # (the leader, whichever it is, loads them when it leads)
+            await self.outbox.load()  # leftovers of a previous run first, in their order
         await self.application.start()
         self.agent_notices.bot_username = self.application.bot.username
         # Routing starts only now that every listener is attached: agents coming on shift may
         # take chats held while the bot was down, and those offers must be heard and timed.
         await self.router.sync_agents()
-        self._spawn(self.outbox.run(), "outbox")
-        self._spawn(self.cards.run(), "cards")
-        self._spawn(self._command_menus(), "commands")
-        self._spawn(self._probe_agents(), "probe")
+        self._spawn(self.workers.lead(self._lead, self._woken), "lead")
+        self._spawn(self.processor.run(), "left-behind")
         every = self.config.bot.config_check_every
         if self.config_path is not None and every > 0:
             self.watcher = ConfigWatcher(Path(self.config_path), self._file_changed, every)
@@ -186,6 +189,7 @@ class Frontdoor:
                         self.config.bot.webhook_url,
                         secret_token=self.webhook_secret,
                         allowed_updates=polling.ALLOWED_UPDATES,
+                        max_connections=self.config.bot.webhook_max_connections,
                     )
                 except BadRequest as error:
                     await self.stop()
@@ -221,7 +225,20 @@ class Frontdoor:
         await self.application.stop()
         await self.application.shutdown()
         await self.crm.close()
+        await self.workers.close()
         await unit_of_work.dispose(self.engine)
+
+    async def _lead(self) -> None:
+        """What only one worker does (all of it, for a single process): send to Telegram, keep
+        the group's cards, set the command menus and learn which agents the bot can reach."""
+        self._spawn(self._command_menus(), "commands")
+        self._spawn(self._probe_agents(), "probe")
+        await asyncio.gather(self.outbox.run(), self.cards.run())
+
+    def _woken(self) -> None:
+        """Another worker staged calls or changed cards (it NOTIFYs the leader)."""
+        self.outbox.nudge()
+        self.cards.nudge()
 
     async def _until_reachable(self, call: Callable[[], Awaitable[Any]]) -> None:
         """Telegram down at startup (5xx, timeouts, no route): keep trying. A refused token is
@@ -309,8 +326,9 @@ class Frontdoor:
         await self.scheduler.arm_openings()
         await self.desk.reload()
         self.scheduler.arm_shift_boundary()
-        self._spawn(self._command_menus(), "commands")
-        self._spawn(self._probe_agents(), "probe")
+        if self.workers.leading:
+            self._spawn(self._command_menus(), "commands")
+            self._spawn(self._probe_agents(), "probe")
         return Reloaded(
             True,
             teams=len(config.teams),
@@ -348,5 +366,6 @@ class Frontdoor:
                 log.info("reachability of agent %s unknown: %s", agent.id, error)
 
     async def _tell_queue_positions(self) -> None:
-        await self.router.refresh_queue_positions(POSITION_NOTICE_GAP)
+        if self.workers.leading:  # one worker tells them (several would tell them twice)
+            await self.router.refresh_queue_positions(POSITION_NOTICE_GAP)
         self.desk.throttle.forget_idle(time.time())

@@ -43,6 +43,7 @@ MAX_SIMULATED_DAYS = 31
 WARM_UP_SECONDS = 3600.0  # simulated before the first day and left out: queues start empty
 EXIT_OK = 0
 EXIT_USAGE = 2
+MAX_WORKERS = 64
 DEFAULT_CONFIG = "config/frontdoor.yaml"
 CONFIG_HELP = "the config file (default: config/frontdoor.yaml here, else the example config)"
 BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -422,6 +423,8 @@ def run(args: argparse.Namespace) -> int:
     url = _database(args, config)
     if (problem := _start_logging(args, config, urlsplit(url).password)) is not None:
         return _refuse(problem)
+    if args.workers != 1:
+        return _run_workers(args, config, url)
     bot = Frontdoor(
         config,
         token,
@@ -439,6 +442,45 @@ def run(args: argparse.Namespace) -> int:
         return _refuse(str(error))
     except OSError as error:  # the web server's port is taken
         return _refuse(f"{error} (web.host and web.port in the config)")
+    return EXIT_OK
+
+
+def _run_workers(args: argparse.Namespace, config: Config, url: str) -> int:
+    """`run --workers N`: N workers on one PostgreSQL (frontdoor/workers_command.py)."""
+    from frontdoor.workers_command import Workers, WorkerStartError
+    from handoff.db import is_sqlite
+
+    count = args.workers
+    if not 1 <= count <= MAX_WORKERS:
+        return _refuse(f"--workers: {count} is not from 1 to {MAX_WORKERS}")
+    if is_sqlite(url):
+        return _refuse(
+            f"--workers {count}: several workers need PostgreSQL (--database-url "
+            "postgresql://… or DATABASE_URL); SQLite serves one process"
+        )
+    if config.bot.mode != "webhook":
+        return _refuse(
+            f"--workers {count}: several workers need webhook mode (bot.mode: webhook or "
+            "FRONTDOOR_BOT_MODE=webhook): Telegram lets one process poll"
+        )
+    if config.web.port + count - 1 > 65535:
+        return _refuse(f"--workers {count}: ports from web.port {config.web.port} run out")
+    options = ["--api-url", args.api_url]
+    for flag, value in (
+        ("--config", args.config),
+        ("--clock", args.clock),
+        ("--log-level", args.log_level),
+        ("--log-format", args.log_format),
+    ):
+        if value:
+            options += [flag, value]
+    group = Workers(count, config.web.port, options, {DATABASE_URL_ENV: url})
+    ports = f"{config.web.port}-{config.web.port + count - 1}"
+    banner = f"frontdoor is running: {count} workers, ports {ports}; Ctrl-C stops them"
+    try:
+        asyncio.run(_serve(group, lambda: banner))
+    except WorkerStartError as error:
+        return _refuse(str(error))
     return EXIT_OK
 
 
@@ -652,6 +694,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_database_flags(runner)
     runner.add_argument("--clock", help="start the bot's clock at this ISO moment (demos)")
+    runner.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="start this many workers on one PostgreSQL, in webhook mode, worker i on "
+        "web.port + i, behind a load balancer (config/nginx.conf)",
+    )
     _add_log_flags(runner)
     runner.set_defaults(handler=run)
 

@@ -399,6 +399,9 @@ class BotSection(Strict):
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
     webhook_secret_env: str = "TELEGRAM_WEBHOOK_SECRET"
+    # deliveries Telegram makes at once (setWebhook's max_connections): with several workers,
+    # at least one per worker, or they take turns
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
     default_language: Literal["id", "en"] = "id"
     agents_language: Literal["id", "en"] = "en"  # the agents group's, and agents' without their own
     agents_group_id: int | None = None

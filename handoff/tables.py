@@ -246,9 +246,13 @@ class InboxUpdate(SQLModel, table=True):
     """A Telegram update as received, stored before anything acts on it (SPEC §8)."""
 
     __tablename__ = "inbox_update"
-    __table_args__ = (Index("ix_inbox_unprocessed", "processed_at", "update_id"),)
+    __table_args__ = (
+        Index("ix_inbox_unprocessed", "processed_at", "update_id"),
+        Index("ix_inbox_chat", "chat_id", "processed_at", "update_id"),
+    )
     update_id: int = _telegram_id(primary_key=True)
     payload: str  # the Update as Telegram sent it (JSON)
+    chat_id: int | None = _telegram_id(nullable=True)  # whose order it keeps (`inbox.chat_of`)
     received_at: datetime = _at(nullable=False)
     processed_at: datetime | None = _at()
 

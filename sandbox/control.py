@@ -419,8 +419,10 @@ async def put_limits(request: web.Request) -> web.Response:
 
 
 async def get_limits(request: web.Request) -> web.Response:
-    """GET /sandbox/limits → the current rates."""
-    return _ok(_sandbox(request).limiter.settings.as_dict())
+    """GET /sandbox/limits → the current rates, and `refused`: how many messages were answered
+    429 since the server started (a bot that keeps the limits has none)."""
+    limiter = _sandbox(request).limiter
+    return _ok({**limiter.settings.as_dict(), "refused": limiter.refused})
 
 
 async def add_fault(request: web.Request) -> web.Response:

@@ -56,6 +56,7 @@ class RateLimiter:
     ) -> None:
         self.clock = clock
         self.settings = settings or LimitSettings()
+        self.refused = 0  # messages answered 429 since the server started (limits broken)
         self._reset_buckets()
 
     def configure(self, settings: LimitSettings) -> None:
@@ -84,6 +85,7 @@ class RateLimiter:
             buckets.append(self._bucket(self._groups, chat_id, per_min, per_min / 60, now))
         wait = max(bucket.wait_for_token(now) for bucket in buckets)
         if wait > 0:
+            self.refused += 1
             return max(1, math.ceil(wait))
         for bucket in buckets:
             bucket.tokens -= 1

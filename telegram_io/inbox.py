@@ -3,6 +3,12 @@
 `store` keeps updates by their `update_id` (a redelivered one is ignored) and says which are new;
 `Processor` acts on them, one at a time per chat and chats side by side, and marks each done.
 After a crash, `resume` acts on whatever was stored but not marked.
+
+With several workers (`handoff.workers`, PostgreSQL) any of them may have stored a chat's
+updates: whoever holds the chat's turn handles all of the chat's stored updates, in `update_id`
+order, marking each done before the next; after letting go it looks again, so an update stored
+by a worker that found the turn taken is never left behind. `run` looks every few seconds for
+updates nobody is handling (their worker died).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -25,6 +31,7 @@ from handoff import log_context, unit_of_work
 from handoff.db import insert_ignoring_duplicates
 from handoff.replay import writes_of_update
 from handoff.tables import InboxUpdate
+from handoff.workers import SingleProcess, Workers
 from telegram_io.retry import backoff
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,9 @@ FLUSH_EVERY = 0.02  # seconds between writes that mark processed updates
 TRANSIENT_DATABASE = (OperationalError, InterfaceError, PoolTimeout, OSError)
 RETRIES = 8
 RETRY_SECONDS = (0.1, 0.5, 1, 2, 5, 10, 30)
+ORPHANS_EVERY = 2.0  # seconds between looks for updates no worker handles (several workers)
+ORPHAN_AFTER = timedelta(seconds=1)  # younger ones are in the hands of the worker that stored them
+BATCH = 20  # a chat's stored updates read at a time
 
 
 async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUpdate]:
@@ -74,7 +84,12 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
                 log.error("update id %s came again with other content while the first is "
                           "pending; the second is dropped", u["update_id"])  # fmt: skip
         rows = [
-            {"update_id": u["update_id"], "payload": json.dumps(u), "received_at": now}
+            {
+                "update_id": u["update_id"],
+                "payload": json.dumps(u),
+                "chat_id": chat_of(u),
+                "received_at": now,
+            }
             for u in fresh
         ]
         if rows:
@@ -83,7 +98,9 @@ async def store(engine: AsyncEngine, updates: Sequence[RawUpdate]) -> list[RawUp
             conn.execute(
                 update(inbox)
                 .where(inbox.c.update_id == u["update_id"])
-                .values(payload=json.dumps(u), received_at=now, processed_at=None)
+                .values(
+                    payload=json.dumps(u), chat_id=chat_of(u), received_at=now, processed_at=None
+                )
             )
         return fresh, reused
 
@@ -140,24 +157,47 @@ def is_update(payload: Any) -> bool:
     )
 
 
+def _left_behind(conn: Connection) -> Sequence[int | None]:
+    """Chats with updates stored a while ago and not yet done with."""
+    before = datetime.now(UTC) - ORPHAN_AFTER
+    return conn.scalars(
+        select(inbox.c.chat_id)
+        .where(inbox.c.processed_at.is_(None), inbox.c.received_at < before)
+        .distinct()
+    ).all()
+
+
 class Processor:
     """Runs `handler` on each stored update: in order within a chat, chats concurrently."""
 
-    def __init__(self, engine: AsyncEngine, handler: Handler) -> None:
+    def __init__(
+        self, engine: AsyncEngine, handler: Handler, workers: Workers | None = None
+    ) -> None:
         self.engine = engine
         self.handler = handler
+        self.workers = workers if workers is not None else SingleProcess()
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._queued: dict[int, int] = {}  # updates per chat submitted and not yet finished
         self._tasks: set[asyncio.Task[None]] = set()
         self._done: list[int] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._draining: set[int] = set()  # chats whose turn this worker holds or asks for
+        self._again: set[int] = set()  # chats that got updates while this worker drained them
+        self.handled = 0  # updates this process has handled (/metrics)
 
     def submit(self, updates: Sequence[RawUpdate]) -> None:
         """Start acting on stored updates (returns at once)."""
+        if self.workers.shared:
+            for chat in dict.fromkeys(chat_of(raw) for raw in updates):
+                self._start(self._drain(chat))
+            return
         for raw in updates:
-            task = asyncio.create_task(self._process(raw))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(self._process(raw))
+
+    def _start(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def resume(self) -> int:
         """Act on updates stored but never marked processed (after a crash); how many."""
@@ -171,6 +211,22 @@ class Processor:
         )
         self.submit([json.loads(row.payload) for row in rows])
         return len(rows)
+
+    async def run(self) -> None:
+        """With several workers: every few seconds, take up the chats whose stored updates
+        nobody handles (a worker died holding them, or stored them and died); until cancelled."""
+        if not self.workers.shared:
+            return
+        while True:
+            await asyncio.sleep(ORPHANS_EVERY)
+            try:
+                chats = await unit_of_work.read(self.engine, _left_behind)
+            except TRANSIENT_DATABASE as error:
+                log.warning("inbox: cannot look for updates left behind: %s", error)
+                continue
+            for chat in chats:
+                if chat is not None and chat not in self._draining:
+                    self._start(self._drain(chat))
 
     async def drain(self) -> None:
         """Wait until every submitted update is processed and marked."""
@@ -193,6 +249,52 @@ class Processor:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon())
 
+    async def _drain(self, chat: int) -> None:
+        """Several workers: handle the chat's stored updates if its turn is free; then look
+        again, for updates stored meanwhile by a worker that found the turn taken."""
+        if chat in self._draining:
+            self._again.add(chat)
+            return
+        self._draining.add(chat)
+        try:
+            while True:
+                self._again.discard(chat)
+                async with self.workers.turn(chat) as mine:
+                    if mine:
+                        await self._handle_stored(chat)
+                if not mine:  # its holder looks again after letting go, and finds them
+                    return
+                if chat not in self._again and not await self._waiting(chat, 1):
+                    return
+        except Exception:  # the database or the turn's connection: `run` takes the chat up later
+            log.exception("inbox: chat %s left for later", chat)
+        finally:
+            self._draining.discard(chat)
+            self._again.discard(chat)
+
+    async def _handle_stored(self, chat: int) -> None:
+        """Handle the chat's stored updates in order, each marked done before the next."""
+        while waiting := await self._waiting(chat, BATCH):
+            for update_id, payload in waiting:
+                await self._handle(json.loads(payload))
+                marked = (
+                    update(inbox)
+                    .where(inbox.c.update_id == update_id)
+                    .values(processed_at=datetime.now(UTC))
+                )
+                await unit_of_work.write(self.engine, lambda conn, m=marked: conn.execute(m))
+
+    async def _waiting(self, chat: int, limit: int) -> list[Any]:
+        return await unit_of_work.read(
+            self.engine,
+            lambda conn: conn.execute(
+                select(inbox.c.update_id, inbox.c.payload)
+                .where(inbox.c.chat_id == chat, inbox.c.processed_at.is_(None))
+                .order_by(inbox.c.update_id)
+                .limit(limit)
+            ).all(),
+        )
+
     async def _handle(self, raw: RawUpdate) -> None:
         """Act on one update. The database or the network failing is retried (the chat waits);
         any other error is logged and the update is done with: a bad one must not stop the rest."""
@@ -201,6 +303,7 @@ class Processor:
             try:
                 with writes_of_update(raw):
                     await self.handler(raw)
+                self.handled += 1
                 return
             except Exception as error:
                 if not _transient(error):

@@ -45,6 +45,7 @@ from handoff.db import insert_ignoring_duplicates
 from handoff.group_commit import GroupCommit
 from handoff.replay import write_key
 from handoff.tables import OutboxMessage, UploadedFile
+from handoff.workers import wake_leader
 from telegram_io.calls import UPLOAD, Call
 from telegram_io.pacing import Pacer
 from telegram_io.retry import backoff, retry_after_seconds, until_database_answers
@@ -200,6 +201,7 @@ class Outbox:
     monotonic: Callable[[], float] = time.monotonic
     stats: OutboxStats = field(default_factory=OutboxStats)
     group: GroupCommit | None = None  # shared with other writers of the process, or its own
+    shared: bool = False  # several workers stage calls; the leader alone sends (`run`)
 
     def __post_init__(self) -> None:
         if self.group is None:
@@ -221,6 +223,9 @@ class Outbox:
         self._loaded = False
         self._file_ids: dict[str, str] = {}  # upload_key → file_id, read once (`load`)
         self._new_file_ids: dict[str, str] = {}  # uploaded since the last flush
+        self.sending = False  # `run` is on: this worker sends (the only one, or the leader)
+        self._nudged = False
+        self._caught_up = 0.0  # monotonic time of the last look for calls other workers staged
 
     def file_source(self, path: str) -> str | dict[str, str]:
         """What a call's photo or document parameter holds for this file: its file_id once
@@ -286,6 +291,8 @@ class Outbox:
         return rows
 
     def _store(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
+        if self.shared and not self.sending:
+            wake_leader(conn)
         for row in rows:
             if row["coalesce_key"] is not None:
                 conn.execute(_SUPERSEDE, {"key": row["coalesce_key"]})
@@ -294,7 +301,9 @@ class Outbox:
         return sorted(stored.all(), key=lambda found: found.id)
 
     def staged(self, stored: Sequence[Any]) -> None:
-        """Calls of a committed `stage`: index them and wake the sender."""
+        """Calls of a committed `stage`: index them and wake the sender (when it is here)."""
+        if self.shared and not self.sending:  # the leader hears of them (`nudge`) or finds them
+            return
         for found in stored:
             self._index(_Pending(*found))
         if stored:
@@ -319,7 +328,41 @@ class Outbox:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(("superseded", None))
             self._coalesced[call.coalesce_key] = call
-        self._queues.setdefault(call.chat_id, deque()).append(call)
+        queue = self._queues.setdefault(call.chat_id, deque())
+        # Ids follow the order of the commits: a call another worker staged first, found after
+        # this worker's own, still goes first (unless the one before it is on its way already).
+        at = len(queue)
+        first = 1 if call.chat_id in self._in_flight else 0
+        while at > first and queue[at - 1].id > call.id:
+            at -= 1
+        queue.insert(at, call)
+
+    def nudge(self) -> None:
+        """Another worker staged calls: look for them now."""
+        self._nudged = True
+        self._wake.set()
+
+    async def _catch_up(self) -> None:
+        """Index the pending calls other workers staged (the leader, with several workers)."""
+        self._nudged = False
+        self._caught_up = self.monotonic()
+        ids = await unit_of_work.read(
+            self.engine,
+            lambda conn: conn.scalars(select(outbox.c.id).where(outbox.c.state == "pending")).all(),
+        )
+        new = [found for found in ids if found not in self._known]
+        if not new:
+            return
+        rows = await unit_of_work.read(
+            self.engine,
+            lambda conn: conn.execute(
+                select(*_INDEXED, outbox.c.attempts, outbox.c.not_before)
+                .where(outbox.c.id.in_(new), outbox.c.state == "pending")
+                .order_by(outbox.c.id)
+            ).all(),
+        )
+        for row in rows:
+            self._index(_Pending(*row))
 
     async def load(self) -> None:
         """Index what the table holds as pending (after a restart: what is left to send).
@@ -361,19 +404,39 @@ class Outbox:
         return int(count or 0)
 
     async def run(self) -> None:
-        """Send due calls until cancelled; a database that fails is retried, never fatal."""
+        """Send due calls until cancelled; a database that fails is retried, never fatal.
+
+        With several workers only the leader runs this; what the others stage it hears of
+        (`nudge`) or finds every `POLL_SECONDS`. Its index is rebuilt when it leads again."""
 
         async def attempt() -> float:
             self._wake.clear()
             if not self._loaded:
                 await self.load()
+            elif self.shared and (
+                self._nudged or self.monotonic() - self._caught_up >= POLL_SECONDS
+            ):
+                await self._catch_up()
             return await self._start_due_sends()
 
-        while True:
-            pause = await until_database_answers(
-                attempt, steps=BACKOFF_SECONDS, log=log, what="outbox", pause=self._idle
-            )
-            await self._idle(pause)
+        if self.shared:
+            self._forget()  # what another leader sent meanwhile is read afresh
+        self.sending = True
+        try:
+            while True:
+                pause = await until_database_answers(
+                    attempt, steps=BACKOFF_SECONDS, log=log, what="outbox", pause=self._idle
+                )
+                await self._idle(pause)
+        finally:
+            self.sending = False
+
+    def _forget(self) -> None:
+        """Drop the index (several workers: another one may lead and send next)."""
+        self._queues.clear()
+        self._known.clear()
+        self._coalesced.clear()
+        self._loaded = False
 
     async def _idle(self, seconds: float) -> None:
         """Wait `seconds`, or less if calls are staged or a send finishes."""
@@ -546,8 +609,12 @@ class Outbox:
                 waiter = self._waiters.pop(call.id, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result((result.values["state"], result.values.get("message_id")))
-                self._queues[call.chat_id].popleft()
-                if not self._queues[call.chat_id]:
+                queue = self._queues.get(call.chat_id)
+                if queue and queue[0] is call:
+                    queue.popleft()
+                elif queue and call in queue:  # indexed afresh meanwhile (`_forget`)
+                    queue.remove(call)
+                if queue is not None and not queue:
                     del self._queues[call.chat_id]
                 self._known.discard(call.id)
                 if call.coalesce_key is not None and self._coalesced.get(call.coalesce_key) is call:

@@ -56,4 +56,6 @@ async def read_snapshot(frontdoor: Frontdoor) -> Snapshot:
         outbox=frontdoor.outbox.stats,
         inbox_unprocessed=unprocessed,
         inbox_lag=lag,
+        updates_handled=frontdoor.processor.handled,
+        leading=frontdoor.workers.leading,
     )

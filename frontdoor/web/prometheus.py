@@ -50,6 +50,8 @@ class Snapshot:
     outbox: OutboxStats  # the outbox's counts since the process began
     inbox_unprocessed: int
     inbox_lag: float  # seconds the oldest unprocessed update has waited
+    updates_handled: int = 0  # by this process since it began
+    leading: bool = True  # this process sends to Telegram and keeps the cards (issue 18)
 
 
 class Metrics:
@@ -199,4 +201,14 @@ def _pipeline_families(snapshot: Snapshot) -> Iterator[Metric]:
         "frontdoor_inbox_lag_seconds",
         "Age of the oldest update stored and not yet processed (0 when none).",
         snapshot.inbox_lag,
+    )
+    yield CounterMetricFamily(
+        "frontdoor_updates_handled",
+        "Updates this process has handled (with several workers: its share).",
+        snapshot.updates_handled,
+    )
+    yield GaugeMetricFamily(
+        "frontdoor_leader",
+        "1 when this process leads: it sends to Telegram and keeps the cards (one worker does).",
+        int(snapshot.leading),
     )

@@ -19,8 +19,10 @@ from sqlmodel.sql.sqltypes import AutoString
 
 from handoff.db import configure_sqlite, create_engine, is_sqlite
 from handoff.tables import UtcDateTime
+from handoff.workers import LOCK_CLASS, MIGRATIONS_KEY
 
 config = context.config
+MIGRATING_LOCK = sqlalchemy.text("SELECT pg_advisory_xact_lock(:space, :key)")
 target_metadata = SQLModel.metadata
 
 
@@ -75,6 +77,9 @@ def do_run_migrations(connection: Connection) -> None:
     url = database_url()
     context.configure(connection=connection, **configure_options(url))
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Workers starting together migrate one at a time; the others then find it done.
+            connection.execute(MIGRATING_LOCK, {"space": LOCK_CLASS, "key": MIGRATIONS_KEY})
         context.run_migrations()
     if is_sqlite(url):
         check_foreign_keys(connection)

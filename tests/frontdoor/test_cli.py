@@ -69,6 +69,31 @@ def test_run_in_webhook_mode_needs_a_secret(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("mode", "arguments", "complaint"),
+    [
+        ("webhook", ["--workers", "3", "--db", "x.db"], "several workers need PostgreSQL"),
+        ("polling", ["--workers", "2", "--database-url", "postgresql://u:p@h/d"], "webhook mode"),
+        ("webhook", ["--workers", "0", "--database-url", "postgresql://u:p@h/d"], "from 1 to 64"),
+        ("webhook", ["--workers", "65", "--database-url", "postgresql://u:p@h/d"], "from 1 to 64"),
+    ],
+    ids=["sqlite", "polling", "none", "too-many"],
+)
+def test_run_refuses_several_workers_it_cannot_run(
+    mode, arguments, complaint, tmp_path, capsys, monkeypatch
+):
+    config = tmp_path / "workers.yaml"
+    config.write_text(EXAMPLE.read_text().replace("  mode: polling ", f"  mode: {mode} ", 1))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "a-secret")
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["run", "--config", str(config), *arguments]) == EXIT_USAGE
+
+    assert complaint in capsys.readouterr().err
+    assert not (tmp_path / "x.db").exists()  # nothing started
+
+
+@pytest.mark.parametrize(
     ("arguments", "complaint"),
     [
         (["--clock", "saturday night"], "--clock: 'saturday night' is not an ISO moment"),

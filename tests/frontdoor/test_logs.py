@@ -14,8 +14,8 @@ import pytest
 from frontdoor import logs
 from frontdoor.cli import EXIT_USAGE, main
 from handoff import log_context
-from tests.frontdoor.test_nothing_lost import bot_process, wait_until_answered
 from tests.sandbox_support import BOT_TOKEN, SandboxClient
+from tests.support.processes import bot_process, wait_until_answered
 
 SECRETS = {
     "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-4f1c9a",

@@ -1,0 +1,171 @@
+"""Several workers on one database (issue 18): each chat's updates are handled by one worker at a
+time, and one worker leads (it alone sends to Telegram and keeps the group's cards, so Telegram's
+limits hold for all of them together).
+
+On PostgreSQL both are advisory locks: a chat's turn is a lock on the chat's id held while its
+updates are handled, the lead a lock held on a connection of its own. A worker that dies drops
+its connection and with it its locks, so another takes over at once: nothing to expire or tune.
+Whoever stages work for the leader says so with NOTIFY (delivered when the transaction commits);
+the leader LISTENs on its lock's connection.
+
+On SQLite there is one process (`frontdoor run` refuses more): it leads from the start, and the
+inbox keeps each chat in turn with asyncio locks (`telegram_io.inbox`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+
+from handoff.db import is_sqlite
+
+log = logging.getLogger(__name__)
+
+WAKE_CHANNEL = "frontdoor_leader"
+LOCK_CLASS = 0x46440000  # "FD": the two-key lock space, apart from the chats' one-key locks
+LEADER_KEY = 1
+MIGRATIONS_KEY = 2
+CHAT_TURNS = 10  # connections a worker holds chats' turns on, so chats handled side by side
+HEARTBEAT_SECONDS = 2.0  # the leader checks its lock's connection this often
+RETRY_SECONDS = 1.0  # a worker that does not lead asks again this often
+_NOTIFY = text(f"SELECT pg_notify('{WAKE_CHANNEL}', '')")
+
+
+def wake_leader(conn: Connection) -> None:
+    """Within a transaction that staged work for the leader (calls to send, cards to show): tell
+    it when the transaction commits. Nothing to do on SQLite (one process)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_NOTIFY)
+
+
+class Workers(Protocol):
+    """What the workers of one bot share: `shared` is False for a single process."""
+
+    shared: bool
+
+    def turn(self, chat: int) -> contextlib.AbstractAsyncContextManager[bool]:
+        """Hold the chat's turn while inside, if no other worker holds it (True)."""
+        ...
+
+    async def lead(self, work: Callable[[], Awaitable[None]], woken: Callable[[], None]) -> None:
+        """Run `work` while this worker leads, `woken` on each NOTIFY; until cancelled."""
+        ...
+
+    @property
+    def leading(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class SingleProcess:
+    """SQLite: the one process leads; chats take turns in the inbox's own locks."""
+
+    shared = False
+    leading = True
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat: int) -> AsyncIterator[bool]:
+        yield True
+
+    async def lead(self, work: Callable[[], Awaitable[None]], woken: Callable[[], None]) -> None:
+        await work()
+
+    async def close(self) -> None:
+        pass
+
+
+class PostgresWorkers:
+    """PostgreSQL: turns and the lead as advisory locks, taken with asyncpg directly (a lock lives
+    on one connection for as long as it is held, which a pool of SQLAlchemy's does not keep)."""
+
+    shared = True
+
+    def __init__(self, url: str) -> None:
+        self.dsn = asyncpg_dsn(url)
+        self.leading = False
+        self._pool: Any = None
+
+    async def _turns(self) -> Any:
+        import asyncpg
+
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=0, max_size=CHAT_TURNS)
+        return self._pool
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat: int) -> AsyncIterator[bool]:
+        pool = await self._turns()
+        async with pool.acquire() as conn:
+            mine = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", chat))
+            try:
+                yield mine
+            finally:
+                if mine:
+                    try:
+                        await conn.fetchval("SELECT pg_advisory_unlock($1)", chat)
+                    except BaseException:
+                        conn.terminate()  # the lock goes with the connection
+                        raise
+
+    async def lead(self, work: Callable[[], Awaitable[None]], woken: Callable[[], None]) -> None:
+        import asyncpg
+
+        while True:
+            conn = None
+            try:
+                conn = await asyncpg.connect(self.dsn)
+                while not await conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1, $2)", LOCK_CLASS, LEADER_KEY
+                ):
+                    await asyncio.sleep(RETRY_SECONDS)
+                await conn.add_listener(WAKE_CHANNEL, lambda *_: woken())
+                log.info("this worker leads: it sends to Telegram and keeps the cards")
+                await self._while_held(conn, work)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("the lead's connection failed (%s); trying again", error)
+            except Exception:
+                log.exception("the leader's work failed; trying again")
+            finally:
+                if self.leading:
+                    log.warning("this worker no longer leads")
+                self.leading = False
+                if conn is not None:
+                    conn.terminate()
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def _while_held(self, conn: Any, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` until it ends or the lock's connection stops answering."""
+        self.leading = True
+        task = asyncio.create_task(work(), name="leader")
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
+                if done:
+                    task.result()  # what it raised goes to `lead`, which tries again
+                    log.error("the leader's work ended by itself; leading again")
+                    return
+                async with asyncio.timeout(HEARTBEAT_SECONDS):
+                    await conn.fetchval("SELECT 1")
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+def workers_for(url: str) -> Workers:
+    return SingleProcess() if is_sqlite(url) else PostgresWorkers(url)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as asyncpg takes it (`postgresql://…`)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -1,0 +1,254 @@
+"""Several workers on one PostgreSQL behind nginx (issue 18): three `frontdoor run` processes in
+webhook mode, Telegram's deliveries spread over them by nginx with the sample config of the repo,
+at Telegram's real limits. Every message is answered once, in order per chat, one winner per
+claim, no limit broken; a worker killed mid-burst (the leader, which sends) loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from frontdoor.sandbox_command import free_port
+from tests.sandbox_support import SandboxClient
+from tests.support.desk import GROUP_ID, from_bot, text_of
+from tests.support.frontdoor import example_config
+from tests.support.nginx import NGINX, nginx
+from tests.support.postgres import empty_postgres, needs_postgres
+from tests.support.processes import (
+    ROOT,
+    bot_process,
+    customers_write,
+    transcripts,
+    wait_until_answered,
+)
+
+pytestmark = [
+    needs_postgres,
+    pytest.mark.skipif(NGINX is None, reason="nginx is not installed (.ci/nginx.sh)"),
+]
+WORKERS = 3
+CUSTOMERS = 40
+ROUNDS = 4  # FAQ questions each (under the spam throttle's 8 in 10 s)
+SECRET = "workers-test-secret"
+AGENTS = {agent.id: agent.name.split()[0] for agent in example_config().agents}
+TUESDAY_10_WIB = "2026-11-24T10:00:00+07:00"  # the support team's morning shift is on
+
+
+@contextlib.asynccontextmanager
+async def workers(
+    sandbox: SandboxClient, directory: Path, database_url: str, count: int
+) -> AsyncIterator[list[tuple[asyncio.subprocess.Process, int]]]:
+    """`count` workers behind nginx, each its own `frontdoor run` with its own port: (process,
+    port) each, the first started first (it leads)."""
+    ports = [free_port("127.0.0.1") for _ in range(count)]
+    async with nginx(directory, ports) as entry, contextlib.AsyncExitStack() as stack:
+        environment = {
+            "FRONTDOOR_BOT_MODE": "webhook",
+            "FRONTDOOR_WEBHOOK_URL": f"http://127.0.0.1:{entry}/telegram/webhook",
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        }
+        started = []
+        for number, port in enumerate(ports):
+            home = directory / f"worker{number}"
+            home.mkdir()
+            config = group_config(home)
+            process = await stack.enter_async_context(
+                bot_process(
+                    sandbox.base_url,
+                    home,
+                    real=True,
+                    database_url=database_url,
+                    environment={**environment, "FRONTDOOR_WEB_PORT": str(port)},
+                    config=config,
+                    options=["--clock", TUESDAY_10_WIB],
+                )
+            )
+            started.append((process, port))
+        yield started
+
+
+def group_config(directory: Path) -> Path:
+    """The example config with the agents' group set."""
+    path = directory / "group.yaml"
+    text = (ROOT / "config" / "frontdoor.yaml").read_text()
+    path.write_text(text.replace("  agents_group_id: null", f"  agents_group_id: {GROUP_ID}", 1))
+    return path
+
+
+async def start_agents(sandbox: SandboxClient) -> None:
+    for agent_id, name in AGENTS.items():
+        await sandbox.add_user(name, id=agent_id)
+    await sandbox.add_group("Agents", list(AGENTS), id=GROUP_ID)
+    for agent_id in AGENTS:
+        await sandbox.send(agent_id, "/start")
+
+
+async def worker_metrics(port: int) -> dict[str, float]:
+    """A worker's /metrics: each sample's value by its name (samples without labels)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        body = await response.text()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
+async def leaders(ports: list[int]) -> list[int]:
+    """The ports of the workers that say they lead."""
+    return [port for port in ports if (await worker_metrics(port))["frontdoor_leader"] == 1]
+
+
+async def refused(sandbox: SandboxClient) -> int:
+    return (await sandbox.request("GET", "/sandbox/limits"))[1]["refused"]
+
+
+async def test_three_workers_behind_nginx_answer_every_message_once_in_order(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    url = await empty_postgres()
+    await start_agents(sandbox)
+    customers = [(await sandbox.add_user(f"C{i}"))["id"] for i in range(CUSTOMERS)]
+    await sandbox.set_limits(enabled=True)  # Telegram's: 1/s a chat, 20/min a group, 30/s overall
+    before = await refused(sandbox)
+    asked = [f"cara bayar tagihan ke-{i}" for i in range(ROUNDS)]
+
+    async with workers(sandbox, tmp_path, url, WORKERS) as started:
+        ports = [port for _, port in started]
+        await customers_write(sandbox, customers, range(ROUNDS))
+        counts = await wait_until_answered(sandbox, customers, ROUNDS, 60)
+        # nginx spread the deliveries over all three; one of them sent every answer.
+        handled = [
+            (await worker_metrics(port))["frontdoor_updates_handled_total"] for port in ports
+        ]
+        assert all(share > 0 for share in handled), handled
+        assert await leaders(ports) == ports[:1]
+        # Two customers ask for a person; their cards reach the group, one claim wins each.
+        wanting = customers[:2]
+        for customer in wanting:
+            await sandbox.send(customer, "minta cs")
+        cards = [await card_of(sandbox, customer) for customer in wanting]
+        for card in cards:
+            data = card_claim(card)
+            answers = await asyncio.gather(
+                *(sandbox.press(agent, GROUP_ID, card["message_id"], data) for agent in AGENTS)
+            )
+            assert len(answers) == len(AGENTS)
+        await asyncio.sleep(1)
+        winners = await claimed_by(sandbox, cards)
+
+    assert counts == dict.fromkeys(customers, ROUNDS), counts
+    for customer, lines in (await transcripts(url, customers)).items():
+        said = [text for sender, text in lines if sender == "customer"]
+        assert said[:ROUNDS] == asked, (customer, said)
+        assert sum(1 for sender, text in lines[: 2 * ROUNDS] if sender == "bot") == ROUNDS
+    assert all(len(found) == 1 for found in winners), winners
+    assert await refused(sandbox) == before
+
+
+async def card_of(sandbox: SandboxClient, customer: int) -> dict:
+    name = next(u["first_name"] for u in await sandbox.users() if u["id"] == customer)
+    return await sandbox.wait_for(
+        GROUP_ID, lambda m: from_bot(m) and f"· {name}" in text_of(m) and card_claim(m), 20
+    )
+
+
+def card_claim(message: dict) -> str:
+    markup = message.get("reply_markup") or {}
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if str(button.get("callback_data", "")).startswith("claim:"):
+                return button["callback_data"]
+    return ""
+
+
+async def claimed_by(sandbox: SandboxClient, cards: list[dict]) -> list[set[int]]:
+    """For each card's chat, the agents whose private chat got its context (the claim's win)."""
+    found: list[set[int]] = []
+    for card in cards:
+        number = card_claim(card).split(":")[1]
+        found.append(
+            {
+                agent
+                for agent in AGENTS
+                for m in await sandbox.messages(agent)
+                if from_bot(m) and f"#{number}" in text_of(m) and not text_of(m).startswith("🔔")
+            }
+        )
+    return found
+
+
+async def test_workers_started_together_carry_on_when_the_leader_is_killed_mid_burst(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    """`frontdoor run --workers 3`: the leader (it sends) killed mid-burst; the others carry on,
+    another leads, nothing is lost, and the killed worker is started again."""
+    url = await empty_postgres()
+    await start_agents(sandbox)
+    customers = [(await sandbox.add_user(f"K{i}"))["id"] for i in range(CUSTOMERS)]
+    await sandbox.set_limits(enabled=True)
+    before = await refused(sandbox)
+    asked = [f"cara bayar tagihan ke-{i}" for i in range(ROUNDS)]
+    said: list[str] = []
+    base = free_port("127.0.0.1")
+    ports = [base + number for number in range(WORKERS)]
+    environment = {
+        "FRONTDOOR_BOT_MODE": "webhook",
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "FRONTDOOR_WEB_PORT": str(base),
+    }
+
+    async with nginx(tmp_path, ports) as entry:
+        environment["FRONTDOOR_WEBHOOK_URL"] = f"http://127.0.0.1:{entry}/telegram/webhook"
+        async with bot_process(
+            sandbox.base_url,
+            tmp_path,
+            real=True,
+            database_url=url,
+            environment=environment,
+            config=group_config(tmp_path),
+            options=["--clock", TUESDAY_10_WIB, "--workers", str(WORKERS)],
+            said=said,
+        ):
+            pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", "".join(said))]
+            assert len(pids) == WORKERS, said
+            (leader,) = await leaders(ports)
+            await customers_write(sandbox, customers, range(2))
+            await asyncio.sleep(0.5)
+            os.kill(pids[ports.index(leader)], signal.SIGKILL)  # its sends in flight, chats in hand
+            await customers_write(sandbox, customers, range(2, ROUNDS))
+            counts = await wait_until_answered(sandbox, customers, ROUNDS, 60)
+            assert len(await leaders([p for p in ports if p != leader])) == 1  # another leads
+            restarted = await worker_metrics_when_up(leader)
+            assert restarted["frontdoor_leader"] == 0
+
+    assert min(counts.values()) >= ROUNDS, counts
+    duplicates = sum(counts.values()) - CUSTOMERS * ROUNDS
+    assert duplicates <= 10, f"{duplicates} duplicate answers"  # the sends in flight at the kill
+    for customer, lines in (await transcripts(url, customers)).items():
+        said_by = [text for sender, text in lines if sender == "customer"]
+        assert said_by == asked, (customer, said_by)
+    assert await refused(sandbox) == before
+
+
+async def worker_metrics_when_up(port: int, seconds: float = 30) -> dict[str, float]:
+    """A worker's /metrics once it answers (it is being started again)."""
+    async with asyncio.timeout(seconds):
+        while True:
+            with contextlib.suppress(aiohttp.ClientError):
+                return await worker_metrics(port)
+            await asyncio.sleep(0.2)
