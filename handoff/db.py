@@ -40,7 +40,11 @@ def memory_url() -> str:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; on SQLite with WAL, a busy timeout, and write transactions that lock up front."""
     if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+        # No pool_pre_ping: with asyncpg it costs BEGIN, a ping and ROLLBACK at every checkout
+        # (about 20 of the 48 statements an answer sent). A connection that went stale (the
+        # server restarted) fails once; SQLAlchemy then drops the pool's older connections, and
+        # the callers retry (inbox, outbox, cards, timers).
+        return create_async_engine(url, **kwargs)
     engine = create_async_engine(url, **kwargs)
     configure_sqlite(engine.sync_engine)
     return engine

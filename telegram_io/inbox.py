@@ -283,6 +283,8 @@ class Processor:
                     .values(processed_at=datetime.now(UTC))
                 )
                 await unit_of_work.write(self.engine, lambda conn, m=marked: conn.execute(m))
+            if len(waiting) < BATCH:  # all of them: `_drain` looks again after letting go
+                return
 
     async def _waiting(self, chat: int, limit: int) -> list[Any]:
         return await unit_of_work.read(

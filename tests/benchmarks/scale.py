@@ -29,8 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -50,6 +49,7 @@ from tests.benchmarks.pipeline import (  # noqa: E402
     unpaced_config,
 )
 from tests.support.nginx import nginx  # noqa: E402
+from tests.support.postgres import cluster, new_database  # noqa: E402
 
 SECRET = "scale-benchmark-secret"
 AIM_CPU_RATIO = 1.2  # 3 workers' CPU per answer ÷ one worker's, at most
@@ -57,53 +57,19 @@ AIM_THROUGHPUT_RATIO = 1.3  # 2 workers' answered/s ÷ one worker's, at least
 STARTUP_S = 90.0
 
 
-@contextlib.contextmanager
-def postgres(directory: Path) -> Iterator[str]:
-    """A throwaway PostgreSQL cluster with pg_stat_statements; its superuser DSN."""
-    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
-    if not binaries:
-        raise SystemExit("PostgreSQL's server binaries are missing (apt-get install postgresql)")
-    bin_dir = binaries[-1]
-    data = directory / "pg"
-    data.mkdir(mode=0o700)
-    as_root = os.geteuid() == 0
-    if as_root:
-        subprocess.run(["chown", "-R", "postgres", str(directory)], check=True)
-
-    def run(*command: str) -> None:
-        line = " ".join(command)
-        full = ["su", "postgres", "-s", "/bin/sh", "-c", line] if as_root else ["sh", "-c", line]
-        subprocess.run(full, check=True, stdout=subprocess.DEVNULL)
-
-    port = free_port("127.0.0.1")
-    run(f"{bin_dir}/initdb", "-D", str(data), "-U", "postgres", "-A", "trust")
-    options = (
-        f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c shared_preload_libraries=pg_stat_statements -c max_connections=200"
-    )
-    run(f"{bin_dir}/pg_ctl", "-D", str(data), "-o", f"'{options}'", "-l", f"{data}/log", "-w",
-        "start")  # fmt: skip
+async def top_statements(dsn: str, limit: int) -> list[tuple[float, str]]:
+    """The statements run most often in this database: (calls, query), most first."""
+    conn = await asyncpg.connect(dsn)
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        run(f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop")
-
-
-async def fresh_database(superuser: str) -> tuple[str, str]:
-    """A new database for the bot, pg_stat_statements in it; (bot's URL, superuser DSN to it)."""
-    name = f"frontdoor_{int(time.time() * 1000)}"
-    conn = await asyncpg.connect(superuser)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
+        rows = await conn.fetch(
+            "SELECT calls, query FROM pg_stat_statements WHERE dbid = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY calls DESC LIMIT $1",
+            limit,
+        )
     finally:
         await conn.close()
-    inside = superuser.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(inside)
-    try:
-        await conn.execute("CREATE EXTENSION pg_stat_statements")
-    finally:
-        await conn.close()
-    return inside.replace("postgresql://", "postgresql+asyncpg://", 1), inside
+    return [(float(row["calls"]), " ".join(row["query"].split())) for row in rows]
 
 
 async def database_counts(dsn: str) -> tuple[float, float]:
@@ -149,15 +115,16 @@ async def frontdoor_workers(
 
 
 def worker_pids(log: Path) -> list[int]:
+    """The workers `frontdoor run --workers N` started (it prints them; N = 1 starts none)."""
     return [int(pid) for pid in re.findall(r"\(pid (\d+)\)", log.read_text(errors="replace"))]
 
 
 async def measure(count: int, args: argparse.Namespace) -> dict[str, float]:
     """One row: `count` workers, the maximum throughput phase."""
-    with tempfile.TemporaryDirectory(prefix="scale-") as scratch, postgres(Path(scratch)) as su:
+    with tempfile.TemporaryDirectory(prefix="scale-") as scratch, cluster() as pg:
         workdir = Path(scratch) / "run"
         workdir.mkdir()
-        database_url, dsn = await fresh_database(su)
+        database_url, dsn = await new_database(pg.superuser)
         server, api_url = start_sandbox(limits=False)
         base = free_port("127.0.0.1")
         ports = [base + number for number in range(count)]
@@ -182,17 +149,22 @@ async def measure(count: int, args: argparse.Namespace) -> dict[str, float]:
                     except RuntimeError as error:
                         tail = " | ".join(log.read_text(errors="replace").splitlines()[-5:])
                         raise RuntimeError(f"{error}; its last output: {tail}") from None
-                    pids = worker_pids(log)
+                    pids = worker_pids(log) or [bot.pid]  # one worker: the process itself
                     cpu_before = sum(cpu_seconds(pid) for pid in pids)
                     statements_before, commits_before = await database_counts(dsn)
                     figures = await pipeline.max_throughput(faq_question, args.seconds)
                     await pipeline.quiet()
                     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
                     statements, commits = await database_counts(dsn)
+                    top = await top_statements(dsn, args.statements)
                 listener.cancel()
         finally:
             stop(server)
     answered = figures["sent"] - figures["lost"]
+    if top and answered:
+        print(f"  statements per answer, most frequent first ({count} worker(s), whole run):")
+        for calls, query in top:
+            print(f"  {calls / answered:6.2f}  {query[:110]}")
     per_answer = (lambda value: value / answered) if answered else (lambda value: float("nan"))
     return {
         **figures,
@@ -209,6 +181,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100, help="messages in flight")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=1, help="the median is reported")
+    parser.add_argument("--statements", type=int, default=0, metavar="N",
+                        help="print the N statements run most often, per answer")  # fmt: skip
     args = parser.parse_args()
     if 1 not in args.workers:
         args.workers.insert(0, 1)  # the baseline
@@ -244,7 +218,9 @@ def main() -> None:
     if 3 in rows:
         ratio = rows[3]["cpu_ms"] / base["cpu_ms"]
         verdict = "ok" if ratio <= AIM_CPU_RATIO else "MISSED"
-        print(f"aim CPU per answer, 3 workers ≤ {AIM_CPU_RATIO}× 1 worker ({ratio:.2f}×): {verdict}")
+        print(
+            f"aim CPU per answer, 3 workers ≤ {AIM_CPU_RATIO}× 1 worker ({ratio:.2f}×): {verdict}"
+        )
     if 2 in rows:
         ratio = rows[2]["answered_per_s"] / base["answered_per_s"]
         verdict = "ok" if ratio >= AIM_THROUGHPUT_RATIO else "MISSED"

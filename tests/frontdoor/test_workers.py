@@ -23,7 +23,13 @@ from tests.sandbox_support import SandboxClient
 from tests.support.desk import GROUP_ID, from_bot, text_of
 from tests.support.frontdoor import example_config
 from tests.support.nginx import NGINX, nginx
-from tests.support.postgres import empty_postgres, needs_postgres
+from tests.support.postgres import (
+    cluster,
+    empty_postgres,
+    needs_postgres,
+    new_database,
+    server_binaries,
+)
 from tests.support.processes import (
     ROOT,
     bot_process,
@@ -252,3 +258,34 @@ async def worker_metrics_when_up(port: int, seconds: float = 30) -> dict[str, fl
             with contextlib.suppress(aiohttp.ClientError):
                 return await worker_metrics(port)
             await asyncio.sleep(0.2)
+
+
+@pytest.mark.skipif(server_binaries() is None, reason="PostgreSQL's server binaries are missing")
+async def test_the_workers_recover_by_themselves_when_postgresql_restarts_mid_run(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    """PostgreSQL stopped at once (connections cut, as in a crash) and started again while two
+    workers answer: they recover without help, and every message is answered, in order."""
+    with cluster() as pg:
+        url, _ = await new_database(pg.superuser)
+        await start_agents(sandbox)
+        customers = [(await sandbox.add_user(f"R{i}"))["id"] for i in range(20)]
+        await sandbox.set_limits(enabled=True)
+        before = await refused(sandbox)
+        asked = [f"cara bayar tagihan ke-{i}" for i in range(ROUNDS)]
+        async with workers(sandbox, tmp_path, url, 2) as started:
+            await customers_write(sandbox, customers, range(2))
+            await asyncio.sleep(0.3)  # mid-answer
+            await asyncio.to_thread(pg.restart)
+            await customers_write(sandbox, customers, range(2, ROUNDS))
+            counts = await wait_until_answered(sandbox, customers, ROUNDS, 90)
+            assert all(process.returncode is None for process, _ in started)
+        kept = await transcripts(url, customers)
+
+    assert min(counts.values()) >= ROUNDS, counts
+    duplicates = sum(counts.values()) - len(customers) * ROUNDS
+    assert duplicates <= len(customers), f"{duplicates} duplicate answers"
+    for customer, lines in kept.items():
+        said = [text for sender, text in lines if sender == "customer"]
+        assert said == asked, (customer, said)
+    assert await refused(sandbox) == before
