@@ -109,11 +109,7 @@ class PostgresWorkers:
                 yield mine
             finally:
                 if mine:
-                    try:
-                        await conn.fetchval("SELECT pg_advisory_unlock($1)", chat)
-                    except BaseException:
-                        conn.terminate()  # the lock goes with the connection
-                        raise
+                    await _unlock(conn, chat)
 
     async def lead(self, work: Callable[[], Awaitable[None]], woken: Callable[[], None]) -> None:
         import asyncpg
@@ -162,6 +158,18 @@ class PostgresWorkers:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def _unlock(conn: Any, chat: int) -> None:
+    """Let go of a chat's turn; if the connection cannot say so (the server went away, or this
+    is cancelled), close it: the lock goes with it."""
+    try:
+        await conn.fetchval("SELECT pg_advisory_unlock($1)", chat)
+    except BaseException as error:
+        with contextlib.suppress(Exception):  # already closed, or handed back by asyncpg
+            conn.terminate()
+        if not isinstance(error, Exception):
+            raise
 
 
 async def _kept_as_is(conn: Any) -> None:

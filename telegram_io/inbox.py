@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import NetworkError, TimedOut
@@ -138,7 +138,11 @@ def chat_in(update: RawUpdate) -> int | None:
 
 
 def _transient(error: Exception) -> bool:
-    return isinstance(error, TRANSIENT_DATABASE) or type(error) in (NetworkError, TimedOut)
+    return (
+        isinstance(error, TRANSIENT_DATABASE)
+        or (isinstance(error, DBAPIError) and error.connection_invalidated)  # the server went
+        or type(error) in (NetworkError, TimedOut)
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -266,8 +270,11 @@ class Processor:
                     return
                 if chat not in self._again and not await self._waiting(chat, 1):
                     return
-        except Exception:  # the database or the turn's connection: `run` takes the chat up later
-            log.exception("inbox: chat %s left for later", chat)
+        except Exception as error:  # `run` takes the chat up again in a few seconds
+            if _transient(error):  # the database went away, or the turn's connection
+                log.warning("inbox: chat %s left for later: %s", chat, error)
+            else:
+                log.exception("inbox: chat %s left for later", chat)
         finally:
             self._draining.discard(chat)
             self._again.discard(chat)

@@ -421,6 +421,10 @@ class Outbox:
 
         if self.shared:
             self._forget()  # what another leader sent meanwhile is read afresh
+            # What the last leader sent in its final seconds is not known here: wait until
+            # Telegram's allowances (a chat's burst, the overall second) are whole again.
+            limits = self.limits
+            await asyncio.sleep(max(limits.per_chat_burst / limits.per_chat_per_s, 1.0))
         self.sending = True
         try:
             while True:

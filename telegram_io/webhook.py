@@ -52,8 +52,8 @@ class WebhookIntake:
             )
         try:
             fresh = await inbox.store(self.engine, [payload])
-        except SQLAlchemyError:
-            log.exception("webhook: could not store update %s", payload["update_id"])
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("webhook: could not store update %s: %s", payload["update_id"], error)
             # Not 2xx: Telegram delivers it again later (SPEC §8, a database that is down).
             return web.json_response({"ok": False, "description": "try again"}, status=503)
         self.submit(fresh)

@@ -77,6 +77,7 @@ async def workers(
                     environment={**environment, "FRONTDOOR_WEB_PORT": str(port)},
                     config=config,
                     options=["--clock", TUESDAY_10_WIB],
+                    log=stack.enter_context((home / "worker.log").open("wb")),
                 )
             )
             started.append((process, port))
