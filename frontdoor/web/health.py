@@ -1,7 +1,8 @@
 """Health on the bot's web server (SPEC §9): /healthz and /readyz.
 
 /healthz answers while the process serves (liveness, no I/O). /readyz asks the database for
-`SELECT 1` and Telegram for getMe, each within a short timeout; a successful getMe stands for a
+`SELECT 1` and Telegram for getMe, each within a short timeout, and says whether this worker leads
+(`handoff.workers`); a successful getMe stands for a
 few seconds, so a scraper polling /readyz cannot flood Telegram. Neither answer ever carries the
 bot token or a password, even when an error message quotes a URL. (/metrics is
 frontdoor/web/metrics.py.)
@@ -55,7 +56,10 @@ async def readyz(request: web.Request) -> web.Response:
     )
     checks = {"database": redact(database, secrets), "telegram": redact(telegram, secrets)}
     ready = database == OK and telegram == OK
-    return web.json_response({"ok": ready, "checks": checks}, status=200 if ready else 503)
+    # Whether this worker leads (sends, keeps the cards): one of several does; a worker that
+    # does not is as ready to take updates as the one that does.
+    answer = {"ok": ready, "leads": frontdoor.workers.leading, "checks": checks}
+    return web.json_response(answer, status=200 if ready else 503)
 
 
 async def check_database(database: Reader) -> str:

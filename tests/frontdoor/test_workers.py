@@ -17,8 +17,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from frontdoor.sandbox_command import free_port
+from handoff.db import create_engine
 from tests.sandbox_support import SandboxClient
 from tests.support.desk import GROUP_ID, from_bot, text_of
 from tests.support.frontdoor import example_config
@@ -52,7 +55,11 @@ TUESDAY_10_WIB = "2026-11-24T10:00:00+07:00"  # the support team's morning shift
 
 @contextlib.asynccontextmanager
 async def workers(
-    sandbox: SandboxClient, directory: Path, database_url: str, count: int
+    sandbox: SandboxClient,
+    directory: Path,
+    database_url: str,
+    count: int,
+    claim_timeout: str = "60s",
 ) -> AsyncIterator[list[tuple[asyncio.subprocess.Process, int]]]:
     """`count` workers behind nginx, each its own `frontdoor run` with its own port: (process,
     port) each, the first started first (it leads)."""
@@ -67,7 +74,7 @@ async def workers(
         for number, port in enumerate(ports):
             home = directory / f"worker{number}"
             home.mkdir()
-            config = group_config(home)
+            config = group_config(home, claim_timeout)
             process = await stack.enter_async_context(
                 bot_process(
                     sandbox.base_url,
@@ -84,11 +91,15 @@ async def workers(
         yield started
 
 
-def group_config(directory: Path) -> Path:
-    """The example config with the agents' group set."""
+def group_config(directory: Path, claim_timeout: str = "60s") -> Path:
+    """The example config with the agents' group set (and a claim timeout, a sweep a second)."""
     path = directory / "group.yaml"
     text = (ROOT / "config" / "frontdoor.yaml").read_text()
-    path.write_text(text.replace("  agents_group_id: null", f"  agents_group_id: {GROUP_ID}", 1))
+    text = text.replace("  agents_group_id: null", f"  agents_group_id: {GROUP_ID}", 1)
+    text = text.replace(
+        "  claim_timeout: 60s", f"  claim_timeout: {claim_timeout}\n  sweep_every: 1s", 1
+    )
+    path.write_text(text)
     return path
 
 
@@ -113,6 +124,15 @@ async def worker_metrics(port: int) -> dict[str, float]:
         for sample in family.samples
         if not sample.labels
     }
+
+
+async def ready(port: int) -> tuple[int, bool]:
+    """A worker's /readyz: its status, and whether it says it leads."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/readyz") as response,
+    ):
+        return response.status, (await response.json())["leads"]
 
 
 async def leaders(ports: list[int]) -> list[int]:
@@ -290,3 +310,61 @@ async def test_the_workers_recover_by_themselves_when_postgresql_restarts_mid_ru
         said = [text for sender, text in lines if sender == "customer"]
         assert said == asked, (customer, said)
     assert await refused(sandbox) == before
+
+
+async def test_offers_nobody_claims_time_out_once_though_the_worker_that_made_them_died(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    """Handoffs nobody claims, with a 2 s claim timeout: the worker that leads (and made some of
+    the offers, and armed their timers) is killed; the others' sweeps time the offers out, each
+    once (one trail entry per offer timed out), and the chats go on to the next agents until
+    the support team's agents, two offers missed each, are all set away."""
+    url = await empty_postgres()
+    await start_agents(sandbox)
+    customers = [(await sandbox.add_user(f"T{i}"))["id"] for i in range(8)]
+    await sandbox.set_limits(enabled=True)
+    before = await refused(sandbox)
+    engine = create_engine(url)
+    try:
+        async with workers(sandbox, tmp_path, url, WORKERS, claim_timeout="2s") as started:
+            await asyncio.gather(*(sandbox.send(customer, "minta cs") for customer in customers))
+            await until(engine, "SELECT count(*) FROM offer", len(customers))
+            first, _ = started[0]
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+            timed_out = "SELECT count(*) FROM offer WHERE state = 'timed_out'"
+            await until(engine, timed_out, len(customers), seconds=60)
+            # The next agents' offers time out too, until the support team is all away.
+            pending = "SELECT count(*) = 0 FROM offer WHERE state = 'pending'"
+            await until(engine, pending, 1, seconds=60)
+        async with engine.connect() as conn:
+            offers = (await conn.execute(text(timed_out))).scalar_one()
+            notes = (
+                await conn.execute(
+                    text("SELECT count(*) FROM trail_event WHERE kind = 'timed_out'")
+                )
+            ).scalar_one()
+            twice = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM (SELECT conversation_id, agent_id, created_at "
+                        "FROM offer GROUP BY 1, 2, 3 HAVING count(*) > 1) AS doubled"
+                    )
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+
+    assert notes == offers > len(customers)  # each timeout fired once
+    assert twice == 0  # no offer made twice
+    assert await refused(sandbox) == before
+
+
+async def until(engine: AsyncEngine, query: str, at_least: int, seconds: float = 20) -> None:
+    """Wait until the number `query` gives reaches `at_least`."""
+    async with asyncio.timeout(seconds):
+        while True:
+            async with engine.connect() as conn:
+                if (await conn.execute(text(query))).scalar_one() >= at_least:
+                    return
+            await asyncio.sleep(0.2)
