@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, event, insert, literal, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
@@ -16,6 +17,24 @@ from sqlmodel import SQLModel
 import handoff.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _asyncpg_connection_errors() -> tuple[type[Exception], ...]:
+    try:
+        from asyncpg import exceptions
+    except ImportError:  # PostgreSQL's driver is an extra
+        return ()
+    return (
+        exceptions.PostgresConnectionError,
+        exceptions.CannotConnectNowError,  # the server is starting or shutting down
+        exceptions.InterfaceError,  # e.g. "connection is closed"
+    )
+
+
+# What asyncpg raises unwrapped when the server cannot be reached (SQLAlchemy wraps the rest):
+# callers that retry while the database is away count these with SQLAlchemy's and OSError.
+ASYNCPG_CONNECTION_ERRORS = _asyncpg_connection_errors()
+DATABASE_AWAY: tuple[type[Exception], ...] = (SQLAlchemyError, OSError, *ASYNCPG_CONNECTION_ERRORS)
 WRITES = "frontdoor_writes"  # execution option: this connection's transaction will write
 
 

@@ -65,10 +65,12 @@ class UpdateQueue:
             return list(self._pending)
         return [self._pending[i] for i in range(limit)]
 
-    def pop_first(self) -> None:
-        """Drop the oldest update (a webhook accepted it)."""
-        if self._pending:
-            self._pending.popleft()
+    def remove(self, update_id: int) -> None:
+        """Drop an update a webhook accepted."""
+        for index, update in enumerate(self._pending):
+            if update["update_id"] == update_id:
+                del self._pending[index]
+                return
 
     def drop_all(self) -> None:
         """Forget every pending update (`drop_pending_updates`)."""

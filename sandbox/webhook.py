@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -60,21 +61,30 @@ class WebhookDelivery:
             self._session = None
 
     async def _deliver(self, world: World) -> None:
-        """Send the oldest update until accepted, then the next; back off between failures."""
+        """Deliver the waiting updates until each is accepted: chats side by side, up to the
+        webhook's `max_connections` at once, and within a chat one at a time, in order (a chat's
+        next update goes once the one before is accepted); back off after a failure."""
         delay = self.first_delay
         while True:
             await world.updates.wait(3600)
-            pending = world.updates.peek(1)
-            if not pending:
+            limit = max(1, world.webhook.max_connections)
+            batch = first_of_each_chat(world.updates.peek(len(world.updates)), limit)
+            if not batch:
                 continue
-            error = await self._post(world, pending[0])
-            if error is None:
-                world.updates.pop_first()
+            errors = await asyncio.gather(*(self._post(world, update) for update in batch))
+            failed = []
+            for update, error in zip(batch, errors, strict=True):
+                if error is None:
+                    world.updates.remove(update["update_id"])
+                else:
+                    failed.append((update, error))
+            if not failed:
                 delay = self.first_delay
                 continue
+            update, error = failed[0]
             world.webhook.last_error_date = int(self.clock())
             world.webhook.last_error_message = error
-            world.emit("webhook_failed", update_id=pending[0]["update_id"], error=error)
+            world.emit("webhook_failed", update_id=update["update_id"], error=error)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.max_delay)
 
@@ -94,3 +104,31 @@ class WebhookDelivery:
                 return f"Wrong response from the webhook: {response.status} {response.reason}"
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return f"Connection failed: {type(exc).__name__}"
+
+
+def first_of_each_chat(updates: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The oldest waiting update of each chat, oldest first, at most `limit` of them."""
+    seen: set[object] = set()
+    chosen = []
+    for update in updates:
+        chat = chat_of(update)
+        if chat in seen:
+            continue
+        seen.add(chat)
+        chosen.append(update)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def chat_of(update: dict[str, Any]) -> object:
+    """Whose turn an update waits for: its chat, or for a button or an inline query the user
+    (an update of neither kind waits for no other)."""
+    for body in update.values():
+        if not isinstance(body, dict):
+            continue
+        if isinstance(body.get("chat"), dict):
+            return ("chat", body["chat"].get("id"))
+        if isinstance(body.get("from"), dict):
+            return ("user", body["from"].get("id"))
+    return ("update", update["update_id"])

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import NetworkError, TimedOut
 
 from handoff import log_context, unit_of_work
-from handoff.db import insert_ignoring_duplicates
+from handoff.db import ASYNCPG_CONNECTION_ERRORS, insert_ignoring_duplicates
 from handoff.replay import writes_of_update
 from handoff.tables import InboxUpdate
 from handoff.workers import SingleProcess, Workers
@@ -42,7 +42,13 @@ Handler = Callable[[RawUpdate], Awaitable[None]]
 FLUSH_EVERY = 0.02  # seconds between writes that mark processed updates
 # Worth trying again: the database busy or away, the pool exhausted, the network down. (PTB's
 # BadRequest and Forbidden subclass NetworkError, but are final.)
-TRANSIENT_DATABASE = (OperationalError, InterfaceError, PoolTimeout, OSError)
+TRANSIENT_DATABASE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    OSError,
+    *ASYNCPG_CONNECTION_ERRORS,
+)
 RETRIES = 8
 RETRY_SECONDS = (0.1, 0.5, 1, 2, 5, 10, 30)
 ORPHANS_EVERY = 2.0  # seconds between looks for updates no worker handles (several workers)

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import RetryAfter
+
+from handoff.db import DATABASE_AWAY
 
 T = TypeVar("T")
 
@@ -36,14 +37,14 @@ async def until_database_answers(
     pause: Callable[[float], Awaitable[object]] | None = None,
 ) -> T:
     """`attempt()`'s result, calling it again for as long as the database fails: on each
-    `SQLAlchemyError` or `OSError` a warning (`<what>: database trouble (…); retrying in Ns`) to
+    `DATABASE_AWAY` error a warning (`<what>: database trouble (…); retrying in Ns`) to
     `log`, then `pause(backoff(failures, steps))` (`asyncio.sleep` unless given), failures counted
     from 0 on each call. Any other error (and cancellation) goes to the caller."""
     failures = 0
     while True:
         try:
             return await attempt()
-        except (SQLAlchemyError, OSError) as error:
+        except DATABASE_AWAY as error:
             seconds = backoff(failures, steps)
             failures += 1
             log.warning("%s: database trouble (%s); retrying in %ss", what, error, seconds)

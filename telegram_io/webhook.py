@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handoff.db import DATABASE_AWAY
 from telegram_io import inbox
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class WebhookIntake:
             )
         try:
             fresh = await inbox.store(self.engine, [payload])
-        except (SQLAlchemyError, OSError) as error:
+        except DATABASE_AWAY as error:
             log.warning("webhook: could not store update %s: %s", payload["update_id"], error)
             # Not 2xx: Telegram delivers it again later (SPEC §8, a database that is down).
             return web.json_response({"ok": False, "description": "try again"}, status=503)

@@ -154,8 +154,11 @@ async def test_three_workers_behind_nginx_answer_every_message_once_in_order(
     before = await refused(sandbox)
     asked = [f"cara bayar tagihan ke-{i}" for i in range(ROUNDS)]
 
+    engine = create_engine(url)
     async with workers(sandbox, tmp_path, url, WORKERS) as started:
         ports = [port for _, port in started]
+        readiness = [await ready(port) for port in ports]
+        assert readiness == [(200, True), (200, False), (200, False)], readiness
         await customers_write(sandbox, customers, range(ROUNDS))
         counts = await wait_until_answered(sandbox, customers, ROUNDS, 60)
         # nginx spread the deliveries over all three; one of them sent every answer.
@@ -175,9 +178,24 @@ async def test_three_workers_behind_nginx_answer_every_message_once_in_order(
                 *(sandbox.press(agent, GROUP_ID, card["message_id"], data) for agent in AGENTS)
             )
             assert len(answers) == len(AGENTS)
-        await asyncio.sleep(1)
         winners = await claimed_by(sandbox, cards)
+        # Each winner talks with their customer through the bot, both ways, and closes.
+        for card, customer, found in zip(cards, wanting, winners, strict=True):
+            (agent,) = found
+            number = card_claim(card).split(":")[1]
+            context = await sandbox.wait_for(agent, lambda m, n=number: is_context(m, n), 10)
+            await sandbox.send(
+                agent, f"Halo, saya bantu #{number}", reply_to_message_id=context["message_id"]
+            )
+            await sandbox.wait_for(customer, lambda m, n=number: f"bantu #{n}" in text_of(m), 10)
+            await sandbox.send(customer, f"modem saya merah {number}")
+            relayed = await sandbox.wait_for(
+                agent, lambda m, n=number: f"modem saya merah {n}" in text_of(m), 10
+            )
+            await sandbox.send(agent, "/close", reply_to_message_id=relayed["message_id"])
+        await until(engine, "SELECT count(*) FROM conversation WHERE state = 'closed'", 2)
 
+    await engine.dispose()
     assert counts == dict.fromkeys(customers, ROUNDS), counts
     for customer, lines in (await transcripts(url, customers)).items():
         said = [text for sender, text in lines if sender == "customer"]
@@ -203,19 +221,32 @@ def card_claim(message: dict) -> str:
     return ""
 
 
+def is_context(message: dict, number: str) -> bool:
+    """The context message a claim's winner gets (not an offer notice)."""
+    shown = text_of(message)
+    return from_bot(message) and f"#{number}" in shown and not shown.startswith("🔔")
+
+
 async def claimed_by(sandbox: SandboxClient, cards: list[dict]) -> list[set[int]]:
-    """For each card's chat, the agents whose private chat got its context (the claim's win)."""
+    """For each card's chat, the agents whose private chat got its context (the claim's win),
+    once some agent has it."""
+
+    async def holders(number: str) -> set[int]:
+        return {
+            agent
+            for agent in AGENTS
+            for m in await sandbox.messages(agent)
+            if is_context(m, number)
+        }
+
     found: list[set[int]] = []
     for card in cards:
         number = card_claim(card).split(":")[1]
-        found.append(
-            {
-                agent
-                for agent in AGENTS
-                for m in await sandbox.messages(agent)
-                if from_bot(m) and f"#{number}" in text_of(m) and not text_of(m).startswith("🔔")
-            }
-        )
+        async with asyncio.timeout(10):
+            while not await holders(number):
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # a second winner would have heard by now
+        found.append(await holders(number))
     return found
 
 

@@ -76,3 +76,45 @@ async def test_unreachable_webhook_keeps_updates_for_polling(
 async def test_drop_pending_updates(bot: Bot, sandbox: SandboxClient, ani: dict) -> None:
     await bot.delete_webhook(drop_pending_updates=True)
     assert await bot.get_updates() == ()
+
+
+class SlowReceiver:
+    """A webhook endpoint that takes a while to answer and notes what is in flight at once."""
+
+    def __init__(self) -> None:
+        self.in_flight: list[int] = []  # the chats of the deliveries being answered
+        self.most_at_once = 0
+        self.chat_twice_at_once = False
+        self.accepted: list[dict[str, Any]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        update = await request.json()
+        chat = update["message"]["chat"]["id"]
+        self.chat_twice_at_once |= chat in self.in_flight
+        self.in_flight.append(chat)
+        self.most_at_once = max(self.most_at_once, len(self.in_flight))
+        await asyncio.sleep(0.05)
+        self.in_flight.remove(chat)
+        self.accepted.append(update)
+        return web.Response(text="ok")
+
+
+async def test_chats_are_delivered_side_by_side_and_each_chat_in_order(
+    bot: Bot, sandbox: SandboxClient
+) -> None:
+    hook = SlowReceiver()
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    users = [(await sandbox.add_user(name))["id"] for name in ("Ani", "Budi", "Citra")]
+    for number in range(3):
+        for user in users:
+            await sandbox.send(user, f"{number}")
+    async with serving(app) as url:
+        await bot.set_webhook(f"{url}/hook", max_connections=2)
+        await wait_until(lambda: len(hook.accepted) == 9)
+
+    assert hook.most_at_once == 2  # max_connections
+    assert not hook.chat_twice_at_once
+    for user in users:
+        texts = [u["message"]["text"] for u in hook.accepted if u["message"]["chat"]["id"] == user]
+        assert texts == ["0", "1", "2"]
