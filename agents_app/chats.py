@@ -6,7 +6,7 @@ from __future__ import annotations
 from agents_app import views
 from agents_app.cards import clock, team_name, team_zone
 from agents_app.context import fit, transcript_lines
-from agents_app.desk import AgentDesk, parse_ref
+from agents_app.desk import AgentDesk, Quoted, parse_ref
 from handoff.config import Agent
 from handoff.router import ActionResult, ClaimResult
 
@@ -33,15 +33,19 @@ async def switch(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) ->
     await desk.reply_result(chat_id, result, "switched", id=ref, target="")
 
 
-async def close(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
-    ref = await desk.chosen(spec, chat_id, args, "close")
+async def close(
+    desk: AgentDesk, spec: Agent, chat_id: int, args: list[str], quoted: Quoted | None
+) -> None:
+    ref = await desk.chosen(spec, chat_id, args, "close", quoted)
     if ref is not None:
         outcome = await desk.router.close(ref, by_agent_id=spec.id)
         await desk.reply_result(chat_id, ActionResult(outcome.result), "closed_done", id=ref)
 
 
-async def release(desk: AgentDesk, spec: Agent, chat_id: int, args: list[str]) -> None:
-    ref = await desk.chosen(spec, chat_id, args, "release")
+async def release(
+    desk: AgentDesk, spec: Agent, chat_id: int, args: list[str], quoted: Quoted | None
+) -> None:
+    ref = await desk.chosen(spec, chat_id, args, "release", quoted)
     if ref is not None:
         outcome = await desk.router.release(ref, spec.id)
         await desk.reply_result(chat_id, ActionResult(outcome.result), "released_done", id=ref)

@@ -39,6 +39,7 @@ class Quoted:
     sender_id: int | None
     kind: str  # telegram_io.messages.message_kind
     text: str  # its text or caption
+    message_id: int | None = None  # in the chat the command was given in
 
 
 def parse_ref(text: str | None) -> int | None:
@@ -141,18 +142,31 @@ class AgentDesk:
         reads through here and never opens the engine itself."""
         return await self.router.database.read(query)
 
-    async def chosen(self, spec: Agent, chat_id: int, args: list[str], verb: str) -> int | None:
-        """The chat a command names (`#id`), else the agent's current one; None after saying why."""
+    async def chosen(
+        self,
+        spec: Agent,
+        chat_id: int,
+        args: list[str],
+        verb: str,
+        quoted: Quoted | None = None,
+    ) -> int | None:
+        """The chat a command names (`#id`), else the chat of the message it replies to, else
+        the agent's current one (the rules of their messages); None after saying why."""
         if args:
             ref = parse_ref(args[0])
             if ref is None:
                 await self.tell(chat_id, "write_it_as", example=f"/{verb} #12")
             return ref
-        focus, mine = await self.read(lambda conn: views.holdings(conn, spec.id))
-        target = choose_target(
-            replied_to=None, focus=focus, open_chats=[v.conversation_id for v in mine]
-        )
-        if target.route is Route.SEND:
+        replied = quoted.message_id if quoted is not None else None
+
+        def where(conn: Connection) -> tuple[int | None, int | None, list[int]]:
+            of_reply = views.conversation_of_message(conn, chat_id, replied) if replied else None
+            focus, mine = views.holdings(conn, spec.id)
+            return of_reply, focus, [v.conversation_id for v in mine]
+
+        replied_to, focus, held = await self.read(where)
+        target = choose_target(replied_to=replied_to, focus=focus, open_chats=held)
+        if target.route in (Route.SEND, Route.NOT_YOURS):  # not theirs: the action says so
             return target.conversation_id
         if target.route is Route.NO_CHAT:
             await self.tell(chat_id, "no_chat_held")

@@ -89,7 +89,8 @@ def add_handlers(application: Application, desk: AgentDesk) -> None:
         quoted = None
         if reply is not None:
             sender = reply.from_user.id if reply.from_user is not None else None
-            quoted = Quoted(sender, message_kind(reply), reply.text or reply.caption or "")
+            text = reply.text or reply.caption or ""
+            quoted = Quoted(sender, message_kind(reply), text, reply.message_id)
         args = list(context.args or [])
         await run_command(desk, user.id, message.chat.id, name, args, quoted)
 

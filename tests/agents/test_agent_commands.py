@@ -599,3 +599,28 @@ async def test_an_agents_intent_correction_files_the_chat_and_teaches_the_bot_on
         await desk.bot.desk.reload()
         after = desk.bot.desk.reader.model.probabilities(phrase)["gangguan"]
         assert after > before
+
+
+async def test_close_and_release_given_in_reply_act_on_that_message_s_chat(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    config = desk_config(agents=agents_of_example(SARI, AGUS), claim="anyone")
+    async with agents_desk(sandbox, tmp_path, config=config) as desk:
+        sari = desk.agent(SARI)
+        ani, a = await desk.handed_off("Ani", "/human", language="en")
+        _, b = await desk.handed_off("Budi", "/human", language="en")
+        for conversation_id, name in ((a, "Ani"), (b, "Budi")):
+            await sari.says(f"/take #{conversation_id}")
+            await sari.sees(f"#{conversation_id} · {name} is yours now")
+        await ani.says("thanks, that is all")
+        from_ani = await sari.sees(f"#{a} · Ani\nthanks, that is all")
+
+        # Budi, the last claimed, has the focus; the reply says Ani's chat.
+        await sari.says("/close", reply_to_message_id=from_ani["message_id"])
+        await sari.sees(f"#{a} closed")
+        assert (await desk.stored(a)).state == "closed"
+        assert (await desk.stored(b)).state == "assigned"
+        # A reply to a chat no longer held is refused with the reason; nothing changes.
+        answer = await answer_to(sari, "/release", reply_to_message_id=from_ani["message_id"])
+        assert answer == f"#{a} is not yours."
+        assert (await desk.stored(b)).state == "assigned"
