@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 
@@ -19,6 +22,7 @@ log = logging.getLogger(__name__)
 
 RESTART_AFTER = 1.0  # seconds before a worker that died is started again
 STARTED = b"frontdoor is running"
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 class WorkerStartError(Exception):
@@ -38,9 +42,13 @@ class Workers:
     _stopping: bool = False
 
     async def start(self) -> None:
-        for number in range(self.count):
-            await self._start(number)
-            self._watchers.append(asyncio.create_task(self._watch(number)))
+        try:
+            for number in range(self.count):
+                await self._start(number)
+                self._watchers.append(asyncio.create_task(self._watch(number)))
+        except BaseException:  # stopped while starting, or one could not start: none stays
+            await self.stop()
+            raise
 
     async def _start(self, number: int) -> None:
         port = self.base_port + number
@@ -48,13 +56,14 @@ class Workers:
             sys.executable, "-m", "frontdoor", "run", *self.options,
             env={**os.environ, **self.environment, "FRONTDOOR_WEB_PORT": str(port)},
             stdout=asyncio.subprocess.PIPE,
+            preexec_fn=_stop_with_parent,
         )  # fmt: skip
         assert process.stdout is not None
+        self._processes[number] = process  # stopped by `stop` even if it never starts
         while STARTED not in (line := await process.stdout.readline()):
             if not line:
                 await process.wait()
                 raise WorkerStartError(f"worker {number} (port {port}) did not start")
-        self._processes[number] = process
         print(f"worker {number} runs on port {port} (pid {process.pid})", flush=True)
 
     async def _watch(self, number: int) -> None:
@@ -73,6 +82,7 @@ class Workers:
                 await self._start(number)
 
     async def stop(self) -> None:
+        """SIGTERM to every worker (each finishes what it holds), and wait for them."""
         self._stopping = True
         for process in self._processes.values():
             if process.returncode is None:
@@ -81,3 +91,13 @@ class Workers:
         for watcher in self._watchers:
             watcher.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
+
+
+def _stop_with_parent() -> None:
+    """In a worker, before it runs: SIGTERM when this process dies, however it dies (Linux's
+    PR_SET_PDEATHSIG), so a supervisor killed with SIGKILL leaves no worker behind."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own stop must do
+        pass

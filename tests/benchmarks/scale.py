@@ -13,7 +13,9 @@ and `frontdoor run --workers N` in webhook mode with the outbox's pacing lifted.
 - CPU per answer: the workers' user + system time (Linux /proc) per answer, all workers together,
   and its ratio to one worker's (what coordinating the workers costs);
 - PostgreSQL statements and commits per answer (`pg_stat_statements`, `pg_stat_database`), the
-  figures README's capacity estimate rests on.
+  figures README's capacity estimate rests on;
+- what else the machine spends: the sandbox server's CPU per answer, and how busy all its CPUs
+  were (/proc/stat): at 100 % more workers cannot answer more, only share the same cores.
 Aims (the issue's, for this 2-core machine): CPU per answer with 3 workers ≤ 1.2× one worker's;
 answered/s with 2 workers ≥ 1.3× one worker's.
 """
@@ -29,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -109,9 +112,24 @@ async def frontdoor_workers(
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     try:
+        started = time.monotonic()
+        while "frontdoor is running" not in log.read_text(errors="replace"):  # all N are up
+            if process.poll() is not None or time.monotonic() - started > STARTUP_S:
+                tail = " | ".join(log.read_text(errors="replace").splitlines()[-5:])
+                raise RuntimeError(f"the workers did not start: {tail}")
+            await asyncio.sleep(0.2)
         yield process, log
     finally:
         stop(process)
+
+
+def machine_busy() -> tuple[float, float]:
+    """The machine's CPU time so far, busy and in all (Linux /proc/stat, all cores)."""
+    fields = [
+        float(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def worker_pids(log: Path) -> list[int]:
@@ -151,10 +169,14 @@ async def measure(count: int, args: argparse.Namespace) -> dict[str, float]:
                         raise RuntimeError(f"{error}; its last output: {tail}") from None
                     pids = worker_pids(log) or [bot.pid]  # one worker: the process itself
                     cpu_before = sum(cpu_seconds(pid) for pid in pids)
+                    sandbox_before = cpu_seconds(server.pid)
+                    busy_before = machine_busy()
                     statements_before, commits_before = await database_counts(dsn)
                     figures = await pipeline.max_throughput(faq_question, args.seconds)
                     await pipeline.quiet()
                     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+                    sandbox_cpu = cpu_seconds(server.pid) - sandbox_before
+                    busy_after = machine_busy()
                     statements, commits = await database_counts(dsn)
                     top = await top_statements(dsn, args.statements)
                 listener.cancel()
@@ -169,6 +191,8 @@ async def measure(count: int, args: argparse.Namespace) -> dict[str, float]:
     return {
         **figures,
         "cpu_ms": per_answer(cpu) * 1000,
+        "sandbox_ms": per_answer(sandbox_cpu) * 1000,
+        "busy": (busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1]),
         "statements": per_answer(statements - statements_before),
         "commits": per_answer(commits - commits_before),
         "commits_per_s": (commits - commits_before) / args.seconds,
@@ -205,7 +229,7 @@ def main() -> None:
     print(
         f"{'workers':>7} {'answered/s':>10} {'×1 worker':>9} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'lost':>5} {'CPU ms/answer':>13} {'×1 worker':>9} {'stmts/answer':>12} "
-        f"{'commits/answer':>14} {'commits/s':>9}"
+        f"{'commits/answer':>14} {'commits/s':>9} {'sandbox ms':>10} {'CPUs busy':>9}"
     )
     for count, row in rows.items():
         print(
@@ -213,7 +237,8 @@ def main() -> None:
             f"{row['answered_per_s'] / base['answered_per_s']:>9.2f} {row['p50_ms']:>7.1f} "
             f"{row['p99_ms']:>7.1f} {row['lost']:>5.0f} {row['cpu_ms']:>13.2f} "
             f"{row['cpu_ms'] / base['cpu_ms']:>9.2f} {row['statements']:>12.1f} "
-            f"{row['commits']:>14.1f} {row['commits_per_s']:>9.0f}"
+            f"{row['commits']:>14.1f} {row['commits_per_s']:>9.0f} "
+            f"{row['sandbox_ms']:>10.2f} {row['busy']:>9.0%}"
         )
     if 3 in rows:
         ratio = rows[3]["cpu_ms"] / base["cpu_ms"]
