@@ -42,7 +42,6 @@ from handoff.events import (
     Requeued,
 )
 from handoff.router import Router
-from handoff.workers import wake_leader
 from telegram_io.calls import Call, Priority, inline_keyboard, send_text
 from telegram_io.outbox import Outbox
 from telegram_io.retry import until_database_answers
@@ -87,7 +86,7 @@ class CardSync:
         if not changed:
             return _nothing
         store.mark_cards(conn, changed, self.group_id, self.router.clock.now())
-        wake_leader(conn)  # the leader keeps the cards, perhaps in another worker
+        self.outbox.tell_leader(conn)  # the leader keeps the cards, perhaps in another worker
         return self._wake.set
 
     def nudge(self) -> None:

@@ -290,12 +290,7 @@ class Processor:
         while waiting := await self._waiting(chat, BATCH):
             for update_id, payload in waiting:
                 await self._handle(json.loads(payload))
-                marked = (
-                    update(inbox)
-                    .where(inbox.c.update_id == update_id)
-                    .values(processed_at=datetime.now(UTC))
-                )
-                await unit_of_work.write(self.engine, lambda conn, m=marked: conn.execute(m))
+                await self._mark_done([update_id])
             if len(waiting) < BATCH:  # all of them: `_drain` looks again after letting go
                 return
 
@@ -340,7 +335,12 @@ class Processor:
         if not self._done:
             return
         done, self._done = self._done, []
+        await self._mark_done(done)
+
+    async def _mark_done(self, update_ids: list[int]) -> None:
         marked = (
-            update(inbox).where(inbox.c.update_id.in_(done)).values(processed_at=datetime.now(UTC))
+            update(inbox)
+            .where(inbox.c.update_id.in_(update_ids))
+            .values(processed_at=datetime.now(UTC))
         )
         await unit_of_work.write(self.engine, lambda conn: conn.execute(marked))

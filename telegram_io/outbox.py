@@ -68,6 +68,11 @@ MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30, 60)
 NOT_MODIFIED = "message is not modified"
 # Built once: SQLAlchemy spends longer building and compiling these than SQLite running them.
+_PENDING = (
+    select(*_INDEXED, outbox.c.attempts, outbox.c.not_before)
+    .where(outbox.c.state == "pending")
+    .order_by(outbox.c.id)
+)
 _SUPERSEDE = (
     update(outbox)
     .where(outbox.c.coalesce_key == bindparam("key"), outbox.c.state == "pending")
@@ -290,9 +295,14 @@ class Outbox:
             rows.append(row)
         return rows
 
-    def _store(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
+    def tell_leader(self, conn: Connection) -> None:
+        """Within a transaction that staged work for the leader: wake it when it commits, if it
+        is another worker (this one, sending, needs no telling)."""
         if self.shared and not self.sending:
             wake_leader(conn)
+
+    def _store(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
+        self.tell_leader(conn)
         for row in rows:
             if row["coalesce_key"] is not None:
                 conn.execute(_SUPERSEDE, {"key": row["coalesce_key"]})
@@ -346,22 +356,14 @@ class Outbox:
         """Index the pending calls other workers staged (the leader, with several workers)."""
         self._nudged = False
         self._caught_up = self.monotonic()
-        ids = await unit_of_work.read(
-            self.engine,
-            lambda conn: conn.scalars(select(outbox.c.id).where(outbox.c.state == "pending")).all(),
-        )
-        new = [found for found in ids if found not in self._known]
-        if not new:
-            return
-        rows = await unit_of_work.read(
-            self.engine,
-            lambda conn: conn.execute(
-                select(*_INDEXED, outbox.c.attempts, outbox.c.not_before)
-                .where(outbox.c.id.in_(new), outbox.c.state == "pending")
-                .order_by(outbox.c.id)
-            ).all(),
-        )
-        for row in rows:
+        known = self._known
+
+        def read(conn: Connection) -> list[Any]:
+            ids = conn.scalars(select(outbox.c.id).where(outbox.c.state == "pending")).all()
+            new = [found for found in ids if found not in known]
+            return conn.execute(_PENDING.where(outbox.c.id.in_(new))).all() if new else []
+
+        for row in await unit_of_work.read(self.engine, read):
             self._index(_Pending(*row))
 
     async def load(self) -> None:
@@ -370,11 +372,7 @@ class Outbox:
         Called before anything else puts calls, so a chat's leftovers go before its new ones."""
 
         def read(conn: Connection) -> tuple[list[Any], list[Any]]:
-            pending = conn.execute(
-                select(*_INDEXED, outbox.c.attempts, outbox.c.not_before)
-                .where(outbox.c.state == "pending")
-                .order_by(outbox.c.id)
-            ).all()
+            pending = conn.execute(_PENDING).all()
             files = conn.execute(select(uploaded_files.c.key, uploaded_files.c.file_id)).all()
             return pending, files
 

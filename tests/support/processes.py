@@ -53,9 +53,9 @@ async def bot_process(
     config: Path = EXAMPLE,
     said: list[str] | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`frontdoor run` in its own process, started and ready (`real`: see `fast_config`; `said`
-    gets what it prints before it runs), with
-        more `options` and `environment` if given, its log written to `log`."""
+    """`frontdoor run` in its own process, started and ready (`real`: see `fast_config`), with
+    more `options` and `environment` if given, its log written to `log`, what it prints before it
+    runs added to `said`."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
