@@ -64,7 +64,7 @@ class AgentNotices(EventNotices):
                 text = context_message(conn, self.config, conversation_id, language)
                 refs = first_answers(conn, self.config, conversation_id)
                 buttons = answer_buttons(self.config, conversation_id, refs, language)
-                return [self._to_agent(agent_id, text, conversation_id, buttons)]
+                return [self._to_agent(agent_id, text, conversation_id, buttons, Priority.HANDOFF)]
             case Closed(
                 reason="blocked" | "customer_cancel" | "idle" as reason, agent_id=int(agent_id)
             ):
@@ -114,7 +114,7 @@ class AgentNotices(EventNotices):
             label = self.text(agent_id, "claim_button", id=conversation_id)
             claims.append([(label, claim_data(conversation_id))])
         call = send_text(
-            agent_id, "\n\n".join(blocks), claims, priority=Priority.AGENT, conversation_id=newest
+            agent_id, "\n\n".join(blocks), claims, priority=Priority.HANDOFF, conversation_id=newest
         )
         return replace(call, coalesce_key=f"offers:{agent_id}")
 
@@ -132,10 +132,14 @@ class AgentNotices(EventNotices):
 
     @staticmethod
     def _to_agent(
-        agent_id: int, text: str, conversation_id: int | None = None, buttons: Buttons | None = None
+        agent_id: int,
+        text: str,
+        conversation_id: int | None = None,
+        buttons: Buttons | None = None,
+        priority: Priority = Priority.AGENT,
     ) -> Call:
         return send_text(
-            agent_id, text, buttons, priority=Priority.AGENT, conversation_id=conversation_id
+            agent_id, text, buttons, priority=priority, conversation_id=conversation_id
         )
 
     def _to_managers(self, key: str, **values: object) -> list[Call]:

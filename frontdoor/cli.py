@@ -44,6 +44,9 @@ WARM_UP_SECONDS = 3600.0  # simulated before the first day and left out: queues 
 EXIT_OK = 0
 EXIT_USAGE = 2
 MAX_WORKERS = 64
+# The wall-clock moment `--clock` is counted from (default: when the bot starts): `--workers` sets
+# it for its workers; workers started apart with `--clock` need it set alike.
+CLOCK_SET_AT_ENV = "FRONTDOOR_CLOCK_SET_AT"
 DEFAULT_CONFIG = "config/frontdoor.yaml"
 CONFIG_HELP = "the config file (default: config/frontdoor.yaml here, else the example config)"
 BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -417,9 +420,13 @@ def run(args: argparse.Namespace) -> int:
     if dashboard_token and len(dashboard_token) < MIN_DASHBOARD_TOKEN:
         return _refuse(f"{config.web.dashboard_token_env} must be at least "
                        f"{MIN_DASHBOARD_TOKEN} characters (or unset: no dashboard)")  # fmt: skip
-    clock = _clock(args.clock)
+    set_at = os.environ.get(CLOCK_SET_AT_ENV)
+    clock = _clock(args.clock, set_at)
     if clock is None:
-        return _refuse(f"--clock: {args.clock!r} {NOT_A_MOMENT}")
+        shown = f"--clock: {args.clock!r}" + (
+            f" or ${CLOCK_SET_AT_ENV}: {set_at!r}" if set_at else ""
+        )
+        return _refuse(f"{shown} {NOT_A_MOMENT}")
     url = _database(args, config)
     if (problem := _start_logging(args, config, urlsplit(url).password)) is not None:
         return _refuse(problem)
@@ -474,7 +481,10 @@ def _run_workers(args: argparse.Namespace, config: Config, url: str) -> int:
     ):
         if value:
             options += [flag, value]
-    group = Workers(count, config.web.port, options, {DATABASE_URL_ENV: url})
+    environment = {DATABASE_URL_ENV: url}
+    if args.clock:  # the workers' clocks agree, and one started again does not turn it back
+        environment[CLOCK_SET_AT_ENV] = datetime.now(UTC).isoformat()
+    group = Workers(count, config.web.port, options, environment)
     ports = f"{config.web.port}-{config.web.port + count - 1}"
     banner = f"frontdoor is running: {count} workers, ports {ports}; Ctrl-C stops them"
     try:
@@ -581,13 +591,16 @@ def _add_database_flags(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--db", help="a SQLite file, as `frontdoor sandbox --db` keeps")
 
 
-def _clock(moment: str | None) -> Clock | None:
-    """The system clock, or one ticking on from `moment`; None unless `moment` is an ISO time
-    with its offset."""
+def _clock(moment: str | None, set_at: str | None = None) -> Clock | None:
+    """The system clock, or one ticking on from `moment` (since the wall-clock moment `set_at`,
+    if given: several workers' clocks agree); None unless both are ISO times with an offset."""
     if not moment:
         return SystemClock()
     try:
-        return TickingClock(datetime.fromisoformat(moment))
+        anchor = datetime.fromisoformat(set_at) if set_at else None
+        if anchor is not None and anchor.tzinfo is None:
+            return None
+        return TickingClock(datetime.fromisoformat(moment), anchor)
     except ValueError:
         return None
 

@@ -84,6 +84,8 @@ def claim(u: Unit, conversation_id: int, agent_id: int, how: str) -> Outcome:
         focus_conversation_id=row.id,  # the last claimed chat gets the agent's messages
         **routed,
     )
+    if offer is not None and not mine:  # taken from under their offer: their slot is free again
+        moves.dispatch_agent(u, offer.agent_id)
     return Outcome(ClaimResult.CLAIMED, holder_id=agent_id)
 
 

@@ -37,12 +37,13 @@ class ManualClock:
 
 
 class TickingClock:
-    """A clock that starts at a chosen moment and then runs at real speed (`--clock`)."""
+    """A clock that reads `start` at the wall-clock moment `set_at` (default: now) and runs on at
+    real speed (`--clock`). Workers of one bot share `set_at`, so their clocks agree."""
 
-    def __init__(self, start: datetime) -> None:
+    def __init__(self, start: datetime, set_at: datetime | None = None) -> None:
         if start.tzinfo is None:
             raise ValueError("--clock needs a timezone, e.g. 2026-11-28T22:00+07:00")
-        self._offset = start.astimezone(UTC) - datetime.now(UTC)
+        self._offset = start.astimezone(UTC) - (set_at or datetime.now(UTC))
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset

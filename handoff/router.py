@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff import agent_actions, intake, staffing, store, unit_of_work
+from handoff import agent_actions, intake, staffing, store, unit_of_work, workers
 from handoff.clock import Clock
 from handoff.config import Config
 from handoff.events import Event
@@ -60,7 +60,10 @@ class Router:
         """Run `service` as one unit of work, retrying on a lost compare-and-set; then publish
         its events to the listeners. Its value and its events."""
         for attempt in range(CONFLICT_RETRIES):
-            step = functools.partial(self._step, service, args, kwargs, self.clock.now())
+            # Lost once: run again holding the routing lock (`workers.routing_lock`).
+            step = functools.partial(
+                self._step, service, args, kwargs, self.clock.now(), attempt > 0
+            )
             try:
                 value, unit, committed = await unit_of_work.write(self.engine, step)
                 break
@@ -79,9 +82,12 @@ class Router:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         now: datetime,
+        alone: bool,
         conn: Connection,
     ) -> tuple[T, Unit, list[Callable[[], None]]]:
         unit = Unit(conn, now, self.config)
+        if alone:
+            workers.routing_lock(conn)
         value = service(unit, *args, **kwargs)
         store.add_trails(conn, now, unit.notes)
         committed = [stage(conn, unit.events) for stage in self.stagers] if unit.events else []

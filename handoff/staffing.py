@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, insert, or_, select, update
 
-from handoff import moves, store, transitions
+from handoff import agent_actions, moves, store, transitions
 from handoff.events import AgentReachability, AgentStatusChanged, SlaBreached
 from handoff.hours import is_open
 from handoff.kpis.measures import wait_start
@@ -143,7 +143,12 @@ def recheck_held(u: Unit) -> None:
 def dispatch_free_agents(u: Unit) -> None:
     """Offer waiting conversations to every agent with a free slot (openings, overflow, drains):
     one conversation per free agent a round, longest idle first, so a queue drained at an opening
-    is shared out evenly rather than filling the first agent's capacity."""
+    is shared out evenly rather than filling the first agent's capacity.
+
+    Offers already past their deadline end first: a drain due at the same moment as a deadline
+    (an overflow, an opening) then finds those chats back in the queue and serves them in queue
+    order, whichever of the two timers fires first."""
+    agent_actions.expire_overdue(u)
     while True:
         before = len(u.events)
         for agent_id in store.free_agent_ids(u.conn):

@@ -31,10 +31,12 @@ WAKE_CHANNEL = "frontdoor_leader"
 LOCK_CLASS = 0x46440000  # "FD": the two-key lock space, apart from the chats' one-key locks
 LEADER_KEY = 1
 MIGRATIONS_KEY = 2
+ROUTING_KEY = 3
 CHAT_TURNS = 10  # connections a worker holds chats' turns on, so chats handled side by side
 HEARTBEAT_SECONDS = 2.0  # the leader checks its lock's connection this often
 RETRY_SECONDS = 1.0  # a worker that does not lead asks again this often
 _NOTIFY = text(f"SELECT pg_notify('{WAKE_CHANNEL}', '')")
+_ROUTING_LOCK = text(f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {ROUTING_KEY})")
 
 
 def wake_leader(conn: Connection) -> None:
@@ -42,6 +44,18 @@ def wake_leader(conn: Connection) -> None:
     it when the transaction commits. Nothing to do on SQLite (one process)."""
     if conn.dialect.name == "postgresql":
         conn.execute(_NOTIFY)
+
+
+def routing_lock(conn: Connection) -> None:
+    """PostgreSQL: wait for the routing lock and hold it until the transaction ends.
+
+    A step that lost a compare-and-set runs again holding it from its first statement: workers
+    routing side by side all pick the same idle agent, and without it all but one would lose
+    again and again. Taken first, it cannot deadlock: its holder may wait for rows other steps
+    hold, but those never wait for it. (Only the retry takes it: a first attempt sends no more
+    statements than on SQLite, where writes go one at a time anyway.)"""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_ROUTING_LOCK)
 
 
 class Workers(Protocol):

@@ -20,6 +20,9 @@ from telegram_io.messages import (
 class Priority(IntEnum):
     """Lower goes first when the limits force a choice (SPEC §8)."""
 
+    HANDOFF = -2  # an agent's offers notice (its claim deadline runs from the offer) and the
+    # context of a chat they just won (its customer waits for them): a couple per handoff, so
+    # they cannot crowd customers out, and held behind a burst of answers they would cost more
     CARD = -1  # a new card: the group takes one message every 3 s at most, so going first
     # costs customers almost nothing, and a burst of customers' messages cannot hold it back
     CUSTOMER = 0

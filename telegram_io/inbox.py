@@ -30,6 +30,7 @@ from telegram.error import NetworkError, TimedOut
 from handoff import log_context, unit_of_work
 from handoff.db import ASYNCPG_CONNECTION_ERRORS, insert_ignoring_duplicates
 from handoff.replay import writes_of_update
+from handoff.store import Conflict
 from handoff.tables import InboxUpdate
 from handoff.workers import SingleProcess, Workers
 from telegram_io.retry import backoff
@@ -40,9 +41,11 @@ inbox = InboxUpdate.__table__
 RawUpdate = dict[str, Any]
 Handler = Callable[[RawUpdate], Awaitable[None]]
 FLUSH_EVERY = 0.02  # seconds between writes that mark processed updates
-# Worth trying again: the database busy or away, the pool exhausted, the network down. (PTB's
-# BadRequest and Forbidden subclass NetworkError, but are final.)
+# Worth trying again: the database busy or away, the pool exhausted, the network down, a routing
+# step that lost its compare-and-set every time it ran (other workers busy with the same agents).
+# (PTB's BadRequest and Forbidden subclass NetworkError, but are final.)
 TRANSIENT_DATABASE = (
+    Conflict,
     OperationalError,
     InterfaceError,
     PoolTimeout,

@@ -460,11 +460,11 @@ class Outbox:
         if (overall := self.pacer.overall_wait(now)) > 0:  # no chat may send yet: no need to look
             return max(overall, 0.001)
         pause = POLL_SECONDS
-        heads = sorted(
-            (queue[0] for chat, queue in self._queues.items()
-             if queue and chat not in self._in_flight),
-            key=lambda call: (call.priority, call.id),
-        )  # fmt: skip
+        # A chat's turn comes by its most urgent call: order within a chat is kept, so an urgent
+        # call (an offer's notice) lifts those before it rather than waiting behind them.
+        waiting = [q for chat, q in self._queues.items() if q and chat not in self._in_flight]
+        waiting.sort(key=lambda queue: (min(call.priority for call in queue), queue[0].id))
+        heads = [queue[0] for queue in waiting]
         for call in heads:
             if (overall := self.pacer.overall_wait(now)) > 0:  # the rest wait for the next turn
                 return max(min(pause, overall), 0.001)

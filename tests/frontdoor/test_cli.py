@@ -28,6 +28,11 @@ def test_an_unknown_command_is_a_usage_error(capsys):
         ({"TELEGRAM_BOT_TOKEN": "not a token"}, [], "set TELEGRAM_BOT_TOKEN"),
         ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--clock", "tomorrow"], "--clock"),
         ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--clock", "2026-11-28T22:00"], "--clock"),
+        (
+            {"TELEGRAM_BOT_TOKEN": "1:x", "FRONTDOOR_CLOCK_SET_AT": "2026-11-28T22:00"},
+            ["--clock", "2026-11-28T22:00+07:00"],
+            "$FRONTDOOR_CLOCK_SET_AT: '2026-11-28T22:00' is not an ISO moment",
+        ),
         ({"TELEGRAM_BOT_TOKEN": "1:x"}, ["--config", "/no/such/file.yaml"], "file.yaml"),
         (
             {"TELEGRAM_BOT_TOKEN": "1:x", "FRONTDOOR_DASHBOARD_TOKEN": "short"},
@@ -40,6 +45,7 @@ def test_an_unknown_command_is_a_usage_error(capsys):
         "malformed-token",
         "bad-clock",
         "clock-without-zone",
+        "clock-set-at-without-zone",
         "missing-config",
         "short-dashboard-token",
     ],

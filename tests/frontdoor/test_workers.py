@@ -12,14 +12,16 @@ import os
 import re
 import signal
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from frontdoor.cli import CLOCK_SET_AT_ENV
 from frontdoor.sandbox_command import free_port
 from handoff.db import create_engine
 from tests.sandbox_support import SandboxClient
@@ -51,6 +53,12 @@ ROUNDS = 4  # FAQ questions each (under the spam throttle's 8 in 10 s)
 SECRET = "workers-test-secret"
 AGENTS = {agent.id: agent.name.split()[0] for agent in example_config().agents}
 TUESDAY_10_WIB = "2026-11-24T10:00:00+07:00"  # the support team's morning shift is on
+MIXED_CUSTOMERS = 300
+MIXED_ROUNDS = 2
+MIXED_HANDOFFS = 40
+MIXED_AGENTS = 20
+MIXED_ABSENT = 4  # agents who never claim: their offers time out
+MIXED_AGENT_BASE = 3001
 
 
 @contextlib.asynccontextmanager
@@ -60,6 +68,7 @@ async def workers(
     database_url: str,
     count: int,
     claim_timeout: str = "60s",
+    config: Path | None = None,
 ) -> AsyncIterator[list[tuple[asyncio.subprocess.Process, int]]]:
     """`count` workers behind nginx, each its own `frontdoor run` with its own port: (process,
     port) each, the first started first (it leads)."""
@@ -69,12 +78,13 @@ async def workers(
             "FRONTDOOR_BOT_MODE": "webhook",
             "FRONTDOOR_WEBHOOK_URL": f"http://127.0.0.1:{entry}/telegram/webhook",
             "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            # Their clocks agree, though started one after another (as `--workers` makes them).
+            CLOCK_SET_AT_ENV: datetime.now(UTC).isoformat(),
         }
         started = []
         for number, port in enumerate(ports):
             home = directory / f"worker{number}"
             home.mkdir()
-            config = group_config(home, claim_timeout)
             process = await stack.enter_async_context(
                 bot_process(
                     sandbox.base_url,
@@ -82,7 +92,7 @@ async def workers(
                     real=True,
                     database_url=database_url,
                     environment={**environment, "FRONTDOOR_WEB_PORT": str(port)},
-                    config=config,
+                    config=config or group_config(home, claim_timeout),
                     options=["--clock", TUESDAY_10_WIB],
                     log=stack.enter_context((home / "worker.log").open("wb")),
                 )
@@ -103,11 +113,11 @@ def group_config(directory: Path, claim_timeout: str = "60s") -> Path:
     return path
 
 
-async def start_agents(sandbox: SandboxClient) -> None:
-    for agent_id, name in AGENTS.items():
+async def start_agents(sandbox: SandboxClient, agents: dict[int, str] = AGENTS) -> None:
+    for agent_id, name in agents.items():
         await sandbox.add_user(name, id=agent_id)
-    await sandbox.add_group("Agents", list(AGENTS), id=GROUP_ID)
-    for agent_id in AGENTS:
+    await sandbox.add_group("Agents", list(agents), id=GROUP_ID)
+    for agent_id in agents:
         await sandbox.send(agent_id, "/start")
 
 
@@ -144,65 +154,176 @@ async def refused(sandbox: SandboxClient) -> int:
     return (await sandbox.request("GET", "/sandbox/limits"))[1]["refused"]
 
 
-async def test_three_workers_behind_nginx_answer_every_message_once_in_order(
+async def test_three_workers_300_customers_20_agents_mixed_traffic(
     sandbox: SandboxClient, tmp_path: Path
 ) -> None:
+    """The issue's mixed run: 300 customers ask FAQ questions while 40 of them ask for a person;
+    16 of 20 agents claim what they are offered (3 of them also race for each card in the group),
+    4 never answer so their offers time out; each winner talks with the customer both ways and
+    closes. Every FAQ answered once and in order, one winner per chat, each timeout fired once,
+    no Telegram limit broken."""
     url = await empty_postgres()
-    await start_agents(sandbox)
-    customers = [(await sandbox.add_user(f"C{i}"))["id"] for i in range(CUSTOMERS)]
+    agents = {MIXED_AGENT_BASE + i: f"Agen{i}" for i in range(MIXED_AGENTS)}
+    absent = set(list(agents)[-MIXED_ABSENT:])
+    await start_agents(sandbox, agents)
+    customers = [(await sandbox.add_user(f"M{i}"))["id"] for i in range(MIXED_CUSTOMERS)]
+    wanting = customers[:MIXED_HANDOFFS]
     await sandbox.set_limits(enabled=True)  # Telegram's: 1/s a chat, 20/min a group, 30/s overall
     before = await refused(sandbox)
-    asked = [f"cara bayar tagihan ke-{i}" for i in range(ROUNDS)]
-
+    asked = [f"cara bayar tagihan ke-{i}" for i in range(MIXED_ROUNDS)]
+    config = mixed_config(tmp_path, agents)
     engine = create_engine(url)
-    async with workers(sandbox, tmp_path, url, WORKERS) as started:
-        ports = [port for _, port in started]
-        readiness = [await ready(port) for port in ports]
-        assert readiness == [(200, True), (200, False), (200, False)], readiness
-        await customers_write(sandbox, customers, range(ROUNDS))
-        counts = await wait_until_answered(sandbox, customers, ROUNDS, 60)
-        # nginx spread the deliveries over all three; one of them sent every answer.
-        handled = [
-            (await worker_metrics(port))["frontdoor_updates_handled_total"] for port in ports
-        ]
-        assert all(share > 0 for share in handled), handled
-        assert await leaders(ports) == ports[:1]
-        # Two customers ask for a person; their cards reach the group, one claim wins each.
-        wanting = customers[:2]
-        for customer in wanting:
-            await sandbox.send(customer, "minta cs")
-        cards = [await card_of(sandbox, customer) for customer in wanting]
-        for card in cards:
-            data = card_claim(card)
-            answers = await asyncio.gather(
-                *(sandbox.press(agent, GROUP_ID, card["message_id"], data) for agent in AGENTS)
+    stop = asyncio.Event()
+    try:
+        async with workers(sandbox, tmp_path, url, WORKERS, config=config) as started:
+            ports = [port for _, port in started]
+            readiness = [await ready(port) for port in ports]
+            assert readiness == [(200, True), (200, False), (200, False)], readiness
+            present = [agent for agent in agents if agent not in absent]
+            pressing = [
+                asyncio.create_task(claim_offers(sandbox, agent, stop)) for agent in present
+            ]
+            pressing.append(asyncio.create_task(race_for_cards(sandbox, present, stop)))
+            others = customers[MIXED_HANDOFFS:]
+            await asyncio.gather(
+                customers_write(sandbox, others, range(MIXED_ROUNDS)),
+                ask_then_want_a_person(sandbox, wanting),
             )
-            assert len(answers) == len(AGENTS)
-        winners = await claimed_by(sandbox, cards)
-        # Each winner talks with their customer through the bot, both ways, and closes.
-        for card, customer, found in zip(cards, wanting, winners, strict=True):
-            (agent,) = found
-            number = card_claim(card).split(":")[1]
-            context = await sandbox.wait_for(agent, lambda m, n=number: is_context(m, n), 10)
-            await sandbox.send(
-                agent, f"Halo, saya bantu #{number}", reply_to_message_id=context["message_id"]
+            talks = await asyncio.gather(
+                *(talk_and_close(sandbox, engine, customer) for customer in wanting)
             )
-            await sandbox.wait_for(customer, lambda m, n=number: f"bantu #{n}" in text_of(m), 10)
-            await sandbox.send(customer, f"modem saya merah {number}")
-            relayed = await sandbox.wait_for(
-                agent, lambda m, n=number: f"modem saya merah {n}" in text_of(m), 10
-            )
-            await sandbox.send(agent, "/close", reply_to_message_id=relayed["message_id"])
-        await until(engine, "SELECT count(*) FROM conversation WHERE state = 'closed'", 2)
+            counts = await wait_until_answered(sandbox, customers, MIXED_ROUNDS, 60)
+            closed = "SELECT count(*) FROM conversation WHERE state = 'closed'"
+            await until(engine, closed, MIXED_HANDOFFS)
+            handled = [
+                (await worker_metrics(port))["frontdoor_updates_handled_total"] for port in ports
+            ]
+            assert await leaders(ports) == ports[:1]
+            stop.set()
+            await asyncio.gather(*pressing)
+            winners = [await holders(sandbox, list(agents), number) for number, _ in talks]
+        async with engine.connect() as conn:
+            timed_out = (
+                await conn.execute(text("SELECT count(*) FROM offer WHERE state = 'timed_out'"))
+            ).scalar_one()
+            notes = (
+                await conn.execute(
+                    text("SELECT count(*) FROM trail_event WHERE kind = 'timed_out'")
+                )
+            ).scalar_one()
+            to_absent = (
+                await conn.execute(
+                    text("SELECT count(*) FROM offer WHERE agent_id IN :absent").bindparams(
+                        bindparam("absent", expanding=True)
+                    ),
+                    {"absent": sorted(absent)},
+                )
+            ).scalar_one()
+    finally:
+        stop.set()
+        await engine.dispose()
 
-    await engine.dispose()
-    assert counts == dict.fromkeys(customers, ROUNDS), counts
+    assert all(share > 0 for share in handled), handled  # nginx spread the deliveries
+    assert counts == dict.fromkeys(customers, MIXED_ROUNDS), counts  # once each: none lost
     for customer, lines in (await transcripts(url, customers)).items():
         said = [text for sender, text in lines if sender == "customer"]
-        assert said[:ROUNDS] == asked, (customer, said)
-        assert sum(1 for sender, text in lines[: 2 * ROUNDS] if sender == "bot") == ROUNDS
-    assert all(len(found) == 1 for found in winners), winners
+        assert said[:MIXED_ROUNDS] == asked, (customer, said)  # in order
+    assert [len(found) for found in winners] == [1] * MIXED_HANDOFFS, winners
+    assert [{agent} for _, agent in talks] == winners  # the winner is the one who talked
+    assert to_absent > 0 and timed_out >= to_absent, (to_absent, timed_out)
+    assert notes == timed_out  # each deadline fired once
     assert await refused(sandbox) == before
+
+
+async def ask_then_want_a_person(sandbox: SandboxClient, customers: list[int]) -> None:
+    await customers_write(sandbox, customers, range(MIXED_ROUNDS))
+    await asyncio.gather(*(sandbox.send(customer, "minta cs") for customer in customers))
+
+
+def mixed_config(directory: Path, agents: dict[int, str]) -> Path:
+    """`group_config` with `agents` in the support and billing teams, on the morning shift, two
+    chats each (fewer places than chats, so the agents who never answer are offered some too),
+    and a short claim timeout."""
+    path = group_config(directory, claim_timeout="5s")
+    listed = "".join(
+        f"  - id: {agent}\n    name: {name} Test\n    teams: [support, billing]\n"
+        f"    capacity: 2\n    shift: shift_pagi\n"
+        for agent, name in agents.items()
+    )
+    text = re.sub(
+        r"\nagents:\n(  .*\n|    .*\n)+", f"\nagents:\n{listed}", path.read_text(), count=1
+    )
+    mixed = directory / "mixed.yaml"
+    mixed.write_text(text)
+    return mixed
+
+
+def claim_buttons(message: dict) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [
+        button["callback_data"]
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+        if str(button.get("callback_data", "")).startswith("claim:")
+    ]
+
+
+async def claim_offers(sandbox: SandboxClient, agent: int, stop: asyncio.Event) -> None:
+    """An agent who presses Claim on each offer the bot's notices show them, once each."""
+    pressed: set[tuple[int, str]] = set()
+    while not stop.is_set():
+        for message in await sandbox.messages(agent):
+            for data in claim_buttons(message):
+                if (message["message_id"], data) not in pressed:
+                    pressed.add((message["message_id"], data))
+                    await sandbox.press(agent, agent, message["message_id"], data)
+        await asyncio.sleep(0.3)
+
+
+async def race_for_cards(sandbox: SandboxClient, agents: list[int], stop: asyncio.Event) -> None:
+    """Three agents press each card's Claim button in the group at the same moment."""
+    pressed: set[int] = set()
+    turn = 0
+    while not stop.is_set():
+        for card in await sandbox.messages(GROUP_ID):
+            data = card_claim(card) if from_bot(card) else ""
+            if data and card["message_id"] not in pressed:
+                pressed.add(card["message_id"])
+                racers = [agents[(turn + k) % len(agents)] for k in range(3)]
+                turn += 1
+                await asyncio.gather(
+                    *(sandbox.press(a, GROUP_ID, card["message_id"], data) for a in racers)
+                )
+        await asyncio.sleep(0.3)
+
+
+async def talk_and_close(
+    sandbox: SandboxClient, engine: AsyncEngine, customer: int
+) -> tuple[str, int]:
+    """Once an agent holds the customer's chat: they talk both ways through the bot and the
+    agent closes it. The chat's number and the agent."""
+    query = text(
+        "SELECT id, agent_id FROM conversation WHERE customer_id = :customer AND state = 'assigned'"
+    )
+    async with asyncio.timeout(90):
+        while True:
+            async with engine.connect() as conn:
+                held = (await conn.execute(query, {"customer": customer})).first()
+            if held is not None:
+                break
+            await asyncio.sleep(0.3)
+    number, agent = str(held.id), held.agent_id
+    context = await sandbox.wait_for(agent, lambda m: is_context(m, number), 30)
+    await sandbox.send(
+        agent, f"Halo, saya bantu #{number}.", reply_to_message_id=context["message_id"]
+    )
+    await sandbox.wait_for(customer, lambda m: f"bantu #{number}." in text_of(m), 30)
+    await sandbox.send(customer, f"modem saya merah {number}.")
+    relayed = await sandbox.wait_for(
+        agent, lambda m: f"modem saya merah {number}." in text_of(m), 30
+    )
+    await sandbox.send(agent, "/close", reply_to_message_id=relayed["message_id"])
+    return number, agent
 
 
 async def card_of(sandbox: SandboxClient, customer: int) -> dict:
@@ -224,30 +345,18 @@ def card_claim(message: dict) -> str:
 def is_context(message: dict, number: str) -> bool:
     """The context message a claim's winner gets (not an offer notice)."""
     shown = text_of(message)
-    return from_bot(message) and f"#{number}" in shown and not shown.startswith("🔔")
+    return (
+        from_bot(message)
+        and re.search(rf"#{number}(?!\d)", shown) is not None
+        and not shown.startswith("🔔")
+    )
 
 
-async def claimed_by(sandbox: SandboxClient, cards: list[dict]) -> list[set[int]]:
-    """For each card's chat, the agents whose private chat got its context (the claim's win),
-    once some agent has it."""
-
-    async def holders(number: str) -> set[int]:
-        return {
-            agent
-            for agent in AGENTS
-            for m in await sandbox.messages(agent)
-            if is_context(m, number)
-        }
-
-    found: list[set[int]] = []
-    for card in cards:
-        number = card_claim(card).split(":")[1]
-        async with asyncio.timeout(10):
-            while not await holders(number):
-                await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)  # a second winner would have heard by now
-        found.append(await holders(number))
-    return found
+async def holders(sandbox: SandboxClient, agents: list[int], number: str) -> set[int]:
+    """The agents whose private chat got chat `number`'s context (a claim's win)."""
+    return {
+        agent for agent in agents for m in await sandbox.messages(agent) if is_context(m, number)
+    }
 
 
 async def test_workers_started_together_carry_on_when_the_leader_is_killed_mid_burst(

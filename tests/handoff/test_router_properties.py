@@ -214,7 +214,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.every_waiting_conversation_is_offered_or_has_no_eligible_agent(
             conversations, agents, refused
         )
-        self.offers_from_the_queue_respect_priority_with_aging(conversations, refused)
+        self.offers_from_the_queue_respect_priority_with_aging(conversations, offers, refused)
 
     def nothing_is_lost_or_held_twice_and_nobody_is_over_capacity(
         self, conversations, agents, offers
@@ -248,12 +248,26 @@ class RoutingMachine(RuleBasedStateMachine):
                     f"conversation {row.id} waits while agent {agent.id} could take it"
                 )
 
-    def offers_from_the_queue_respect_priority_with_aging(self, conversations, refused) -> None:
+    def offers_from_the_queue_respect_priority_with_aging(
+        self, conversations, offers, refused
+    ) -> None:
         by_id = {r.id: r for r in conversations}
+        made = {o.id: o.created_at for o in offers}
         now = self.clock.now()
         for offer in self.offers_this_step:
             given_key = by_id[offer.conversation_id].queue_key
+            # A step may pass several moments (a drain, then a deadline): a chat that was on
+            # offer to someone when this offer was made was not waiting then.
+            on_offer_then = {
+                o.conversation_id
+                for o in offers
+                if o.created_at <= made[offer.offer_id]
+                and (o.resolved_at is None or o.resolved_at > made[offer.offer_id])
+                and o.id != offer.offer_id
+            }
             for row in conversations:
+                if row.id in on_offer_then:
+                    continue
                 if row.state == C.QUEUED and self._serves(offer.agent_id, row, refused, now):
                     assert row.queue_key >= given_key or offer.sticky, (
                         f"agent {offer.agent_id} got {offer.conversation_id} before {row.id}; "

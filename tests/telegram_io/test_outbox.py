@@ -330,6 +330,31 @@ async def test_a_new_outbox_on_the_same_database_sends_what_the_first_left_pendi
     assert (first.stats.sent, second.stats.sent) == (1, 2)
 
 
+async def test_an_urgent_call_lifts_the_calls_before_it_in_its_chat_past_a_burst(
+    engine: AsyncEngine, bot: Bot, roomy: SandboxClient
+) -> None:
+    """A chat's turn comes by its most urgent call. Twenty customers' answers wait (10 a second
+    overall); behind them an agent's chat holds a plain note and then an offers notice: both go
+    before the answers, the note first (order within a chat is kept). A plain note alone waits
+    its turn behind the answers."""
+    customers = [await customer(roomy, f"C{n}") for n in range(20)]
+    agent, other = await customer(roomy, "Agen"), await customer(roomy, "Lain")
+    slow = QUICK.model_copy(update={"global_per_s": 10})
+    outbox = Outbox(engine, bot, limits=slow)
+    await outbox.put(*(send_text(chat, "Jawaban") for chat in customers))
+    await outbox.put(send_text(agent, "Catatan", priority=Priority.AGENT))
+    await outbox.put(send_text(agent, "Tawaran #7", priority=Priority.HANDOFF))
+    await outbox.put(send_text(other, "Catatan lain", priority=Priority.AGENT))
+
+    async with sending(outbox):
+        rows = await settled(engine, timeout=6.0)
+
+    order = [row.chat_id for row in sorted(rows, key=lambda row: row.sent_at)]
+    assert order[:2] == [agent, agent]
+    assert order[-1] == other
+    assert await bot_texts(roomy, agent) == ["Catatan", "Tawaran #7"]
+
+
 async def test_a_burst_to_three_customers_and_a_group_arrives_whole_without_a_single_429(
     engine: AsyncEngine, bot: Bot, sandbox: SandboxClient
 ) -> None:
