@@ -90,6 +90,7 @@ class Frontdoor:
     processor: inbox.Processor = field(init=False)
     metrics: Metrics = field(init=False)
     workers: Workers = field(init=False)
+    reloads: int = field(default=0, init=False)  # config files switched to since the start
 
     def __post_init__(self) -> None:
         self._tasks: list[asyncio.Task[Any]] = []
@@ -144,7 +145,7 @@ class Frontdoor:
         self.desk = CustomerDesk(
             self.router, self.outbox, self.crm, await trained_reader(self.router)
         )
-        self.agent_desk = AgentDesk(self.router, self.outbox, reload=self.reload_config)
+        self.agent_desk = AgentDesk(self.router, self.outbox, reload=self._reload_asked)
         add_agent_handlers(self.application, self.agent_desk)  # before the customer's: group 0
         add_handlers(self.application, self.desk)
         self.application.add_error_handler(self._keep_error)
@@ -164,7 +165,7 @@ class Frontdoor:
         # Routing starts only now that every listener is attached: agents coming on shift may
         # take chats held while the bot was down, and those offers must be heard and timed.
         await self.router.sync_agents()
-        self._spawn(self.workers.lead(self._lead, self._woken), "lead")
+        self._spawn(self.workers.lead(self._lead, self._woken, self._reload_elsewhere), "lead")
         self._spawn(self.processor.run(), "left-behind")
         every = self.config.bot.config_check_every
         if self.config_path is not None and every > 0:
@@ -303,6 +304,23 @@ class Frontdoor:
         async with self._reloading:
             return await self._reload()
 
+    async def _reload_asked(self) -> Reloaded:
+        """A manager's `/reload`: reload here, then the other workers read their config file
+        again too (a file that is not watched would otherwise differ between them)."""
+        reloaded = await self.reload_config()
+        if reloaded.ok:
+            await self.workers.tell_reloaded()
+        return reloaded
+
+    def _reload_elsewhere(self) -> None:
+        """Another worker reloaded on `/reload`: so does this one (its manager was answered)."""
+        self._spawn(self._reload_quietly(), "reload")
+
+    async def _reload_quietly(self) -> None:
+        reloaded = await self.reload_config()
+        outcome = reload_text(self.config, self.config.bot.agents_language, reloaded)
+        log.log(logging.INFO if reloaded.ok else logging.WARNING, "/reload: %s", outcome)
+
     async def _reload(self) -> Reloaded:
         if self.config_path is None:
             return Reloaded(False)
@@ -323,6 +341,7 @@ class Frontdoor:
             self.router.config = running  # the database did not take it: nothing switches
             raise
         self.config = config
+        self.reloads += 1
         await self.scheduler.arm_openings()
         await self.desk.reload()
         self.scheduler.arm_shift_boundary()
@@ -347,7 +366,8 @@ class Frontdoor:
             self.config_path,
             outcome,
         )
-        await self.outbox.put(*config_changed_notices(self.config, reloaded))
+        if self.workers.leading:  # every worker watches the file; one tells the managers
+            await self.outbox.put(*config_changed_notices(self.config, reloaded))
 
     async def _command_menus(self) -> None:
         await register_customer_commands(self.application, self.config)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
@@ -28,6 +29,7 @@ from handoff.db import is_sqlite
 log = logging.getLogger(__name__)
 
 WAKE_CHANNEL = "frontdoor_leader"
+RELOAD_CHANNEL = "frontdoor_reload"  # a worker reloaded its config on `/reload`: the others do too
 LOCK_CLASS = 0x46440000  # "FD": the two-key lock space, apart from the chats' one-key locks
 LEADER_KEY = 1
 MIGRATIONS_KEY = 2
@@ -67,8 +69,18 @@ class Workers(Protocol):
         """Hold the chat's turn while inside, if no other worker holds it (True)."""
         ...
 
-    async def lead(self, work: Callable[[], Awaitable[None]], woken: Callable[[], None]) -> None:
-        """Run `work` while this worker leads, `woken` on each NOTIFY; until cancelled."""
+    async def lead(
+        self,
+        work: Callable[[], Awaitable[None]],
+        woken: Callable[[], None],
+        reload: Callable[[], None],
+    ) -> None:
+        """Run `work` while this worker leads, `woken` on each NOTIFY to the leader, `reload` when
+        another worker reloaded its config (`tell_reloaded`); until cancelled."""
+        ...
+
+    async def tell_reloaded(self) -> None:
+        """Tell the other workers that this one reloaded its config on a manager's `/reload`."""
         ...
 
     @property
@@ -87,8 +99,16 @@ class SingleProcess:
     async def turn(self, chat: int) -> AsyncIterator[bool]:
         yield True
 
-    async def lead(self, work: Callable[[], Awaitable[None]], woken: Callable[[], None]) -> None:
+    async def lead(
+        self,
+        work: Callable[[], Awaitable[None]],
+        woken: Callable[[], None],
+        reload: Callable[[], None],
+    ) -> None:
         await work()
+
+    async def tell_reloaded(self) -> None:
+        pass
 
     async def close(self) -> None:
         pass
@@ -104,6 +124,7 @@ class PostgresWorkers:
         self.dsn = asyncpg_dsn(url)
         self.leading = False
         self._pool: Any = None
+        self._name = uuid.uuid4().hex  # its own NOTIFY of a reload comes back to it: skipped
 
     async def _turns(self) -> Any:
         import asyncpg
@@ -125,13 +146,25 @@ class PostgresWorkers:
                 if mine:
                     await _unlock(conn, chat)
 
-    async def lead(self, work: Callable[[], Awaitable[None]], woken: Callable[[], None]) -> None:
+    async def lead(
+        self,
+        work: Callable[[], Awaitable[None]],
+        woken: Callable[[], None],
+        reload: Callable[[], None],
+    ) -> None:
+        """Every worker keeps this connection, asking for the lead on it: it also hears of the
+        other workers' reloads, whether this one leads or not."""
         import asyncpg
+
+        def reloaded_elsewhere(_conn: Any, _pid: int, _channel: str, sender: str) -> None:
+            if sender != self._name:
+                reload()
 
         while True:
             conn = None
             try:
                 conn = await asyncpg.connect(self.dsn)
+                await conn.add_listener(RELOAD_CHANNEL, reloaded_elsewhere)
                 while not await conn.fetchval(
                     "SELECT pg_try_advisory_lock($1, $2)", LOCK_CLASS, LEADER_KEY
                 ):
@@ -167,6 +200,11 @@ class PostgresWorkers:
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    async def tell_reloaded(self) -> None:
+        pool = await self._turns()
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT pg_notify($1, $2)", RELOAD_CHANNEL, self._name)
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -58,4 +58,5 @@ async def read_snapshot(frontdoor: Frontdoor) -> Snapshot:
         inbox_lag=lag,
         updates_handled=frontdoor.processor.handled,
         leading=frontdoor.workers.leading,
+        config_reloads=frontdoor.reloads,
     )

@@ -52,6 +52,7 @@ class Snapshot:
     inbox_lag: float  # seconds the oldest unprocessed update has waited
     updates_handled: int = 0  # by this process since it began
     leading: bool = True  # this process sends to Telegram and keeps the cards (issue 18)
+    config_reloads: int = 0  # config files this process switched to since it began
 
 
 class Metrics:
@@ -206,6 +207,11 @@ def _pipeline_families(snapshot: Snapshot) -> Iterator[Metric]:
         "frontdoor_updates_handled",
         "Updates this process has handled (with several workers: its share).",
         snapshot.updates_handled,
+    )
+    yield CounterMetricFamily(
+        "frontdoor_config_reloads",
+        "Config files this process switched to since it began (a file saved, /reload).",
+        snapshot.config_reloads,
     )
     yield GaugeMetricFamily(
         "frontdoor_leader",

@@ -412,6 +412,46 @@ async def test_workers_started_together_carry_on_when_the_leader_is_killed_mid_b
     assert await refused(sandbox) == before
 
 
+async def test_a_reload_on_one_worker_reloads_every_worker(
+    sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    """A manager's `/reload` reaches one worker (nginx picks it); it tells the others (NOTIFY),
+    which read their config file again: every customer gets the new answer, whichever worker
+    handles them. The file is not watched (`config_check_every: 0`), so only `/reload` changes
+    anything; the manager is answered once."""
+    url = await empty_postgres()
+    await start_agents(sandbox)
+    customers = [(await sandbox.add_user(f"L{i}"))["id"] for i in range(12)]
+    unwatched = tmp_path / "unwatched.yaml"
+    watched = group_config(tmp_path).read_text()
+    unwatched.write_text(watched.replace("config_check_every: 2s", "config_check_every: 0s", 1))
+    manager = next(agent.id for agent in example_config().agents if agent.manager)
+    async with workers(sandbox, tmp_path, url, 2, config=unwatched) as started:
+        ports = [port for _, port in started]
+        for number in range(len(ports)):
+            own = tmp_path / f"worker{number}" / "fast.yaml"
+            own.write_text(own.read_text().replace("Cara bayar tagihan:", "Cara bayar (baru):"))
+        await sandbox.send(manager, "/reload")
+        await sandbox.wait_for(manager, lambda m: "Config reloaded" in text_of(m), 20)
+        async with asyncio.timeout(20):  # each worker reloaded once
+            while await reloads(ports) != [1] * len(ports):
+                await asyncio.sleep(0.2)
+        await customers_write(sandbox, customers, range(2))
+        counts = await wait_until_answered(sandbox, customers, 2, 30)
+        handled = [(await worker_metrics(p))["frontdoor_updates_handled_total"] for p in ports]
+    assert counts == dict.fromkeys(customers, 2), counts
+    assert all(share > 0 for share in handled), handled
+    for customer in customers:
+        answers = [text_of(m) for m in await sandbox.messages(customer) if from_bot(m)]
+        assert sum("(baru)" in answer for answer in answers) == 2, answers
+    replies = [m for m in await sandbox.messages(manager) if "Config reloaded" in text_of(m)]
+    assert len(replies) == 1
+
+
+async def reloads(ports: list[int]) -> list[float]:
+    return [(await worker_metrics(port))["frontdoor_config_reloads_total"] for port in ports]
+
+
 async def worker_metrics_when_up(port: int, seconds: float = 30) -> dict[str, float]:
     """A worker's /metrics once it answers (it is being started again)."""
     async with asyncio.timeout(seconds):

@@ -19,8 +19,10 @@ NGINX = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
 async def nginx(directory: Path, ports: list[int]) -> AsyncIterator[int]:
     """nginx with config/nginx.conf's upstream and location, on a free port, without TLS."""
     sample = (ROOT / "config" / "nginx.conf").read_text()
+    # A worker not yet listening is skipped for a second only (the sample: 5 s), so that
+    # deliveries spread again soon after the workers have started one after another.
     servers = "".join(
-        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;\n" for port in ports
+        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=1s;\n" for port in ports
     )
     site = re.sub(
         r"(upstream frontdoor_workers \{\n)(    server .*\n)+", rf"\g<1>{servers}", sample
