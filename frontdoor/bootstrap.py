@@ -48,7 +48,7 @@ from handoff.migrations import upgrade
 from handoff.reload import Reloaded, needs_restart
 from handoff.router import Router
 from handoff.timers import RoutingScheduler
-from handoff.workers import Heard, Workers, workers_for
+from handoff.workers import Workers, workers_for
 from telegram_io import inbox, polling
 from telegram_io.aiohttp_request import make_request
 from telegram_io.outbox import Outbox
@@ -156,7 +156,7 @@ class Frontdoor:
             self.agent_notices,
             self.cards,
         ]
-        self.scheduler = RoutingScheduler(self.router, workers=self.workers)
+        self.scheduler = RoutingScheduler(self.router)
         self.processor = inbox.Processor(self.engine, self._handle, self.workers)
         if not self.workers.shared:  # (the leader, whichever it is, loads them when it leads)
             await self.outbox.load()  # leftovers of a previous run first, in their order
@@ -165,8 +165,7 @@ class Frontdoor:
         # Routing starts only now that every listener is attached: agents coming on shift may
         # take chats held while the bot was down, and those offers must be heard and timed.
         await self.router.sync_agents()
-        heard = Heard(self._woken, self._reload_elsewhere, self.scheduler.arm_offer)
-        self._spawn(self.workers.lead(self._lead, heard), "lead")
+        self._spawn(self.workers.lead(self._lead, self._woken, self._reload_elsewhere), "lead")
         self._spawn(self.processor.run(), "left-behind")
         every = self.config.bot.config_check_every
         if self.config_path is not None and every > 0:

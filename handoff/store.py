@@ -743,18 +743,13 @@ def resolve_offer(conn: Connection, offer_id: int, outcome: OfferState, now: dat
 
 def overdue_offers(conn: Connection, now: datetime, limit: int = 500) -> list[Row[Any]]:
     """Pending offers past their deadline, in queue order of their conversations, so the ones
-    that have waited longest (priority with aging) are routed again first.
-
-    Claimed: on PostgreSQL each row is locked until the step ends, and rows another worker's
-    step holds are skipped, so workers whose timers fire at the same moment each time out
-    different offers (SQLite writes one step at a time and has no row locks: nothing to add)."""
+    that have waited longest (priority with aging) are routed again first."""
     rows = conn.execute(
         select(offers)
         .join(conversations, conversations.c.id == offers.c.conversation_id)
         .where(offers.c.state == OfferState.PENDING, offers.c.deadline <= now)
         .order_by(conversations.c.queue_key, conversations.c.id)
         .limit(limit)
-        .with_for_update(of=offers, skip_locked=True)
     )
     return list(rows)
 

@@ -24,7 +24,6 @@ from handoff import store
 from handoff.events import Event, HeldAfterHours, OfferMade, Queued, Requeued
 from handoff.hours import next_closing, next_opening
 from handoff.router import Router
-from handoff.workers import SingleProcess, Workers
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +115,9 @@ class WallClockTimers:
 class RoutingScheduler:
     """Arms the timers the router's events and stored deadlines call for."""
 
-    def __init__(
-        self, router: Router, timers: Timers | None = None, workers: Workers | None = None
-    ) -> None:
+    def __init__(self, router: Router, timers: Timers | None = None) -> None:
         self.router = router
         self.timers = timers if timers is not None else WallClockTimers(router.clock.now)
-        self.workers = workers if workers is not None else SingleProcess()
         router.listeners.append(self.observe)
 
     async def start(self) -> None:
@@ -145,7 +141,7 @@ class RoutingScheduler:
     async def recover(self) -> None:
         """Re-arm every deadline stored in the database, then sweep once."""
         for offer_id, deadline in await self.router.database.read(store.offer_deadlines):
-            self.arm_offer(offer_id, deadline)
+            self._at(deadline, f"offer-{offer_id}", self.router.expire_overdue)
         await self.arm_openings()
         self.arm_shift_boundary()
         await self._sweep()
@@ -155,18 +151,16 @@ class RoutingScheduler:
         for opening in await self.router.database.read(store.held_until):
             self._at(opening, f"opening-{opening.isoformat()}", self._drain)
 
-    def arm_offer(self, offer_id: int, deadline: datetime) -> None:
-        """Time out the offers overdue at this offer's deadline (this worker's, or another's)."""
-        self._at(deadline, f"offer-{offer_id}", self.router.expire_overdue)
-
     async def observe(self, events: Sequence[Event]) -> None:
         """Arm the timers the router's events call for."""
         sla_team_seconds = {k: t.sla.first_response for k, t in self.router.config.teams.items()}
-        offered: list[tuple[int, datetime]] = []
         for event in events:
             if isinstance(event, OfferMade):
-                self.arm_offer(event.offer_id, event.deadline)
-                offered.append((event.offer_id, event.deadline))
+                self._at(
+                    event.deadline,
+                    f"offer-{event.offer_id}",
+                    self.router.expire_overdue,
+                )
             elif isinstance(event, HeldAfterHours) and event.opening is not None:
                 self._at(event.opening, f"opening-{event.opening.isoformat()}", self._drain)
             elif isinstance(event, Queued) and event.team in sla_team_seconds:
@@ -177,16 +171,6 @@ class RoutingScheduler:
                     self._arm_overflow(event.conversation_id, event.team)
             elif isinstance(event, Requeued):
                 self._arm_overflow(event.conversation_id, event.team)
-        if offered:
-            await self._tell_offered(offered)
-
-    async def _tell_offered(self, offered: list[tuple[int, datetime]]) -> None:
-        """The other workers arm these deadlines too, in case this one dies before they fall
-        due; if they cannot be told, their sweep still finds the offers overdue."""
-        try:
-            await self.workers.tell_offered(offered)
-        except Exception as error:
-            log.warning("could not tell the other workers of %s offers: %s", len(offered), error)
 
     def _arm_overflow(self, conversation_id: int | None, team: str) -> None:
         """A drain when a chat that just joined `team`'s queue may go to its backup teams."""

@@ -6,10 +6,7 @@ On PostgreSQL both are advisory locks: a chat's turn is a lock on the chat's id 
 updates are handled, the lead a lock held on a connection of its own. A worker that dies drops
 its connection and with it its locks, so another takes over at once: nothing to expire or tune.
 Whoever stages work for the leader says so with NOTIFY (delivered when the transaction commits);
-the leader LISTENs on its lock's connection. Every worker also LISTENs there for what the others
-tell all: a `/reload`, and the deadlines of the offers they made (each worker arms a timer for
-each; the first to fire claims the overdue offers, `store.overdue_offers`, so a deadline armed by
-a worker that died still fires on time).
+the leader LISTENs on its lock's connection.
 
 On SQLite there is one process (`frontdoor run` refuses more): it leads from the start, and the
 inbox keeps each chat in turn with asyncio locks (`telegram_io.inbox`).
@@ -19,12 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, text
@@ -36,8 +30,6 @@ log = logging.getLogger(__name__)
 
 WAKE_CHANNEL = "frontdoor_leader"
 RELOAD_CHANNEL = "frontdoor_reload"  # a worker reloaded its config on `/reload`: the others do too
-OFFERED_CHANNEL = "frontdoor_offered"  # a worker made offers: their ids and deadlines
-OFFERS_PER_NOTIFY = 100  # (a NOTIFY's payload is at most 8000 bytes)
 LOCK_CLASS = 0x46440000  # "FD": the two-key lock space, apart from the chats' one-key locks
 LEADER_KEY = 1
 MIGRATIONS_KEY = 2
@@ -68,15 +60,6 @@ def routing_lock(conn: Connection) -> None:
         conn.execute(_ROUTING_LOCK)
 
 
-@dataclass(frozen=True)
-class Heard:
-    """What a worker does when the others tell it something."""
-
-    woken: Callable[[], None]  # (the leader) another worker staged calls or changed cards
-    reloaded: Callable[[], None]  # another worker reloaded its config on a manager's `/reload`
-    offered: Callable[[int, datetime], None]  # another worker made this offer, due then
-
-
 class Workers(Protocol):
     """What the workers of one bot share: `shared` is False for a single process."""
 
@@ -86,17 +69,18 @@ class Workers(Protocol):
         """Hold the chat's turn while inside, if no other worker holds it (True)."""
         ...
 
-    async def lead(self, work: Callable[[], Awaitable[None]], heard: Heard) -> None:
-        """Run `work` while this worker leads, and `heard`'s callbacks when the others tell it
-        something (`woken` only while it leads); until cancelled."""
+    async def lead(
+        self,
+        work: Callable[[], Awaitable[None]],
+        woken: Callable[[], None],
+        reload: Callable[[], None],
+    ) -> None:
+        """Run `work` while this worker leads, `woken` on each NOTIFY to the leader, `reload` when
+        another worker reloaded its config (`tell_reloaded`); until cancelled."""
         ...
 
     async def tell_reloaded(self) -> None:
         """Tell the other workers that this one reloaded its config on a manager's `/reload`."""
-        ...
-
-    async def tell_offered(self, deadlines: Sequence[tuple[int, datetime]]) -> None:
-        """Tell the other workers of offers this one made (id, deadline): they arm timers too."""
         ...
 
     @property
@@ -115,13 +99,15 @@ class SingleProcess:
     async def turn(self, chat: int) -> AsyncIterator[bool]:
         yield True
 
-    async def lead(self, work: Callable[[], Awaitable[None]], heard: Heard) -> None:
+    async def lead(
+        self,
+        work: Callable[[], Awaitable[None]],
+        woken: Callable[[], None],
+        reload: Callable[[], None],
+    ) -> None:
         await work()
 
     async def tell_reloaded(self) -> None:
-        pass
-
-    async def tell_offered(self, deadlines: Sequence[tuple[int, datetime]]) -> None:
         pass
 
     async def close(self) -> None:
@@ -138,7 +124,7 @@ class PostgresWorkers:
         self.dsn = asyncpg_dsn(url)
         self.leading = False
         self._pool: Any = None
-        self._name = uuid.uuid4().hex  # what it tells all comes back to it too: skipped
+        self._name = uuid.uuid4().hex  # its own NOTIFY of a reload comes back to it: skipped
 
     async def _turns(self) -> Any:
         import asyncpg
@@ -160,32 +146,30 @@ class PostgresWorkers:
                 if mine:
                     await _unlock(conn, chat)
 
-    async def lead(self, work: Callable[[], Awaitable[None]], heard: Heard) -> None:
-        """Every worker keeps this connection, asking for the lead on it: it also hears what the
-        other workers tell all, whether this one leads or not."""
+    async def lead(
+        self,
+        work: Callable[[], Awaitable[None]],
+        woken: Callable[[], None],
+        reload: Callable[[], None],
+    ) -> None:
+        """Every worker keeps this connection, asking for the lead on it: it also hears of the
+        other workers' reloads, whether this one leads or not."""
         import asyncpg
 
-        def told(_conn: Any, _pid: int, channel: str, payload: str) -> None:
-            message = json.loads(payload)
-            if message["from"] == self._name:
-                return
-            if channel == RELOAD_CHANNEL:
-                heard.reloaded()
-            else:
-                for offer_id, deadline in message["offers"]:
-                    heard.offered(offer_id, datetime.fromisoformat(deadline))
+        def reloaded_elsewhere(_conn: Any, _pid: int, _channel: str, sender: str) -> None:
+            if sender != self._name:
+                reload()
 
         while True:
             conn = None
             try:
                 conn = await asyncpg.connect(self.dsn)
-                await conn.add_listener(RELOAD_CHANNEL, told)
-                await conn.add_listener(OFFERED_CHANNEL, told)
+                await conn.add_listener(RELOAD_CHANNEL, reloaded_elsewhere)
                 while not await conn.fetchval(
                     "SELECT pg_try_advisory_lock($1, $2)", LOCK_CLASS, LEADER_KEY
                 ):
                     await asyncio.sleep(RETRY_SECONDS)
-                await conn.add_listener(WAKE_CHANNEL, lambda *_: heard.woken())
+                await conn.add_listener(WAKE_CHANNEL, lambda *_: woken())
                 log.info("this worker leads: it sends to Telegram and keeps the cards")
                 await self._while_held(conn, work)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
@@ -218,19 +202,9 @@ class PostgresWorkers:
             await asyncio.gather(task, return_exceptions=True)
 
     async def tell_reloaded(self) -> None:
-        await self._tell_all(RELOAD_CHANNEL, {})
-
-    async def tell_offered(self, deadlines: Sequence[tuple[int, datetime]]) -> None:
-        for start in range(0, len(deadlines), OFFERS_PER_NOTIFY):
-            chunk = deadlines[start : start + OFFERS_PER_NOTIFY]
-            offers = [(offer_id, deadline.isoformat()) for offer_id, deadline in chunk]
-            await self._tell_all(OFFERED_CHANNEL, {"offers": offers})
-
-    async def _tell_all(self, channel: str, message: dict[str, Any]) -> None:
         pool = await self._turns()
-        payload = json.dumps({"from": self._name, **message})
         async with pool.acquire() as conn:
-            await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+            await conn.execute("SELECT pg_notify($1, $2)", RELOAD_CHANNEL, self._name)
 
     async def close(self) -> None:
         if self._pool is not None:

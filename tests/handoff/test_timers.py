@@ -12,9 +12,7 @@ from handoff.events import OfferEnded, OfferMade
 from handoff.router import Router
 from handoff.states import AgentStatus
 from handoff.timers import RoutingScheduler
-from handoff.workers import Heard, PostgresWorkers
 from tests.support.configs import make_config
-from tests.support.postgres import empty_postgres, needs_postgres
 from tests.support.routing import new_chat, pending_offer_agent
 
 
@@ -139,80 +137,3 @@ async def test_a_chat_joining_a_queue_with_backup_teams_arms_a_drain_when_it_may
     finally:
         timers.shutdown()
         await unit_of_work.dispose(engine)
-
-
-@needs_postgres
-async def test_a_deadline_armed_by_a_worker_that_died_fires_on_time_in_another(tmp_path):
-    """Worker A makes an offer and dies before its deadline (its timers with it); worker B was
-    told of the offer (NOTIFY) and times it out at the deadline, not at its next sweep (an hour
-    away here)."""
-    config = make_config(agents=[{"id": 1}, {"id": 2}], claim_timeout="400ms", sweep_every="1h")
-    url = await empty_postgres()
-    engines = [create_engine(url), create_engine(url)]
-    await create_schema(engines[0])
-    a, b = (Router(engine, config, SystemClock()) for engine in engines)
-    await a.sync_agents()
-    a_workers, b_workers = PostgresWorkers(url), PostgresWorkers(url)
-    a_timers = RoutingScheduler(a, workers=a_workers)
-    b_timers = RoutingScheduler(b, workers=b_workers)
-    listening = asyncio.Event()
-
-    async def lead() -> None:
-        listening.set()  # (B leads: A never asks) its connection hears the others from now on
-        await asyncio.Event().wait()
-
-    heard = Heard(lambda: None, lambda: None, b_timers.arm_offer)
-    b_listens = asyncio.create_task(b_workers.lead(lead, heard))
-    try:
-        await asyncio.gather(a_timers.start(), b_timers.start())
-        await listening.wait()
-        started = asyncio.get_running_loop().time()
-        chat = await new_chat(a, 100)
-        assert await pending_offer_agent(a, chat) == 1
-        a_timers.shutdown()  # A dies: its timer for the offer never fires
-
-        async def moved_on() -> bool:
-            return await pending_offer_agent(b, chat) == 2
-
-        await wait_until(moved_on)
-        elapsed = asyncio.get_running_loop().time() - started
-        assert 0.35 < elapsed < 3.0  # B's timer for A's offer, not B's sweep
-    finally:
-        b_listens.cancel()
-        await asyncio.gather(b_listens, return_exceptions=True)
-        b_timers.shutdown()
-        for workers in (a_workers, b_workers):
-            await workers.close()
-        for engine in engines:
-            await unit_of_work.dispose(engine)
-
-
-@needs_postgres
-async def test_workers_firing_the_same_deadlines_at_once_each_time_out_different_offers(
-    tmp_path,
-):
-    """Every worker armed the deadlines: when they fall due, three routers time the overdue
-    offers out side by side, each claiming the rows the others have not (FOR UPDATE SKIP
-    LOCKED): every offer is timed out once, and its chat offered again once."""
-    clock = ManualClock(datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
-    agents = [{"id": i, "capacity": 1} for i in range(1, 61)]
-    config = make_config(agents=agents, claim_timeout="60s")
-    url = await empty_postgres()
-    engines = [create_engine(url) for _ in range(3)]
-    await create_schema(engines[0])
-    routers = [Router(engine, config, clock) for engine in engines]
-    await routers[0].sync_agents()
-    try:
-        chats = [await new_chat(routers[0], 100 + n) for n in range(30)]
-        first = {chat: await pending_offer_agent(routers[0], chat) for chat in chats}
-        clock.advance(61)
-        outcomes = await asyncio.gather(*(router.expire_overdue() for router in routers))
-        ended = [e for o in outcomes for e in o.events if isinstance(e, OfferEnded)]
-        made = [e for o in outcomes for e in o.events if isinstance(e, OfferMade)]
-        assert sorted(e.conversation_id for e in ended) == sorted(chats)
-        assert sorted(e.conversation_id for e in made) == sorted(chats)
-        for chat in chats:
-            assert await pending_offer_agent(routers[0], chat) not in (None, first[chat])
-    finally:
-        for engine in engines:
-            await unit_of_work.dispose(engine)
