@@ -59,6 +59,8 @@ MIXED_HANDOFFS = 40
 MIXED_AGENTS = 20
 MIXED_ABSENT = 4  # agents who never claim: their offers time out
 MIXED_AGENT_BASE = 3001
+TIMED_OUT_OFFERS = "SELECT count(*) FROM offer WHERE state = 'timed_out'"
+TIMEOUT_NOTES = "SELECT count(*) FROM trail_event WHERE kind = 'timed_out'"  # one per timeout
 
 
 @contextlib.asynccontextmanager
@@ -202,15 +204,9 @@ async def test_three_workers_300_customers_20_agents_mixed_traffic(
             stop.set()
             await asyncio.gather(*pressing)
             winners = [await holders(sandbox, list(agents), number) for number, _ in talks]
+        timed_out = await count(engine, TIMED_OUT_OFFERS)
+        notes = await count(engine, TIMEOUT_NOTES)
         async with engine.connect() as conn:
-            timed_out = (
-                await conn.execute(text("SELECT count(*) FROM offer WHERE state = 'timed_out'"))
-            ).scalar_one()
-            notes = (
-                await conn.execute(
-                    text("SELECT count(*) FROM trail_event WHERE kind = 'timed_out'")
-                )
-            ).scalar_one()
             to_absent = (
                 await conn.execute(
                     text("SELECT count(*) FROM offer WHERE agent_id IN :absent").bindparams(
@@ -512,18 +508,13 @@ async def test_offers_nobody_claims_time_out_once_though_the_worker_that_made_th
             first, _ = started[0]
             first.send_signal(signal.SIGKILL)
             await first.wait()
-            timed_out = "SELECT count(*) FROM offer WHERE state = 'timed_out'"
-            await until(engine, timed_out, len(customers), seconds=60)
+            await until(engine, TIMED_OUT_OFFERS, len(customers), seconds=60)
             # The next agents' offers time out too, until the support team is all away.
             pending = "SELECT count(*) = 0 FROM offer WHERE state = 'pending'"
             await until(engine, pending, 1, seconds=60)
+        offers = await count(engine, TIMED_OUT_OFFERS)
+        notes = await count(engine, TIMEOUT_NOTES)
         async with engine.connect() as conn:
-            offers = (await conn.execute(text(timed_out))).scalar_one()
-            notes = (
-                await conn.execute(
-                    text("SELECT count(*) FROM trail_event WHERE kind = 'timed_out'")
-                )
-            ).scalar_one()
             twice = (
                 await conn.execute(
                     text(
@@ -543,8 +534,11 @@ async def test_offers_nobody_claims_time_out_once_though_the_worker_that_made_th
 async def until(engine: AsyncEngine, query: str, at_least: int, seconds: float = 20) -> None:
     """Wait until the number `query` gives reaches `at_least`."""
     async with asyncio.timeout(seconds):
-        while True:
-            async with engine.connect() as conn:
-                if (await conn.execute(text(query))).scalar_one() >= at_least:
-                    return
+        while await count(engine, query) < at_least:
             await asyncio.sleep(0.2)
+
+
+async def count(engine: AsyncEngine, query: str) -> int:
+    """The number `query` gives."""
+    async with engine.connect() as conn:
+        return (await conn.execute(text(query))).scalar_one()
