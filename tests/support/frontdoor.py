@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdoor.bootstrap import Frontdoor
-from handoff.clock import ManualClock
+from handoff.clock import Clock, ManualClock
 from handoff.config import Config
 from handoff.config_loader import load_config
 from tests.sandbox_support import BOT_TOKEN
@@ -40,17 +40,19 @@ async def running_frontdoor(
     *,
     config: Config | None = None,
     start: datetime = TUESDAY_10_WIB,
+    clock: Clock | None = None,
     webhook_secret: str | None = None,
     config_path: Path | None = None,
     dashboard_token: str | None = None,
 ) -> AsyncIterator[Frontdoor]:
-    """Start Frontdoor (polling, or webhook when a secret is given) and stop it afterwards."""
+    """Start Frontdoor (polling, or webhook when a secret is given) and stop it afterwards; its
+    clock stands still at `start` unless another `clock` is given."""
     bot = Frontdoor(
         config or example_config(),
         BOT_TOKEN,
         api_url=sandbox_url,
         database_url=f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}",
-        clock=ManualClock(start),
+        clock=clock or ManualClock(start),
         webhook_secret=webhook_secret,
         web_port=0,
         config_path=str(config_path) if config_path else None,
