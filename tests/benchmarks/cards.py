@@ -216,12 +216,13 @@ def main() -> None:
     args = parser.parse_args()
     capacity = None if args.example_capacity else args.capacity
     result = asyncio.run(measure(args.handoffs, args.rate, args.speed, capacity))
+    room = "the example's" if capacity is None else str(capacity)
     card, reply = result["card"], result["reply"]
     print(
         f"{args.handoffs} handoffs at {args.rate:g}/s, Telegram's limits × {args.speed:g}: "
         f"{result['group_sends']} group messages, {result['429']} answers 429, "
         f"{result['missing']} cards missing; agents' capacity: "
-        f"{'the example' + chr(39) + 's' if capacity is None else capacity}"
+        f"{room}"
     )
     print(f"{'':32} {'p50 s':>8} {'p99 s':>8} {'n':>5}")
     print(f"{'customer greeted (baseline)':32} {reply.p50:8.3f} {reply.p99:8.3f} {reply.count:5d}")
