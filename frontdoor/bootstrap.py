@@ -109,7 +109,9 @@ class Frontdoor:
             raise StartupError(f"the database cannot be used ({cause})") from None
         self.engine = create_engine(url)
         self.workers = workers_for(url)  # SQLite: this process alone; PostgreSQL: perhaps more
-        self.router = Router(self.engine, self.config, self.clock)
+        self.router = Router(
+            self.engine, self.config, self.clock, sole_writer=not self.workers.shared
+        )
         self.database = self.router.database  # what the web pages read through
         self.metrics = Metrics()  # the bot's own registry: several bots may share a process
         self.router.listeners.append(self.metrics.observe)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from handoff import agent_actions, intake, staffing, store, unit_of_work, workers
 from handoff.clock import Clock
 from handoff.config import Config
+from handoff.customer_statuses import CustomerStatuses
 from handoff.events import Event
 from handoff.moves import C
 from handoff.results import ActionResult, ClaimResult, Outcome
@@ -44,13 +45,18 @@ class Router:
     """The routing service of SPEC §4: every action, over one database, the live config and the
     clock."""
 
-    def __init__(self, engine: AsyncEngine, config: Config, clock: Clock) -> None:
+    def __init__(
+        self, engine: AsyncEngine, config: Config, clock: Clock, *, sole_writer: bool = False
+    ) -> None:
+        """`sole_writer`: no other process writes the database (customers' statuses are kept in
+        memory between steps)."""
         self.engine = engine
         self.database = unit_of_work.Database(engine)  # what the adapters read and write through
         self.config = config
         self.clock = clock
         self.listeners: list[Listener] = []
         self.stagers: list[Stager] = []
+        self.statuses = CustomerStatuses(enabled=sole_writer)
 
     # ---- running the services ---------------------------------------------------------------
 
@@ -71,6 +77,8 @@ class Router:
                 if attempt == CONFLICT_RETRIES - 1:
                     raise
                 log.debug("conflict, retrying (%s)", attempt + 1)
+            finally:
+                self.statuses.forget()
         for done in committed:
             done()
         await self.publish(unit.events)
@@ -128,8 +136,11 @@ class Router:
 
     async def customer_status(self, customer_id: int) -> tuple[Any | None, Any | None]:
         """The customer (None before first contact) and their open conversation, in one query
-        (it runs for every message a customer sends)."""
-        return await self.database.read(lambda conn: store.customer_status(conn, customer_id))
+        (it runs for every message a customer sends: kept between routing steps when `sole_writer`)."""
+        return await self.statuses.get(
+            customer_id,
+            lambda: self.database.read(lambda conn: store.customer_status(conn, customer_id)),
+        )
 
     async def sent_refs(self, conversation_id: int) -> set[str]:
         """The canned replies and FAQ answers agents sent in a conversation (`handoff.canned`)."""

@@ -29,10 +29,16 @@ DATABASES = ["sqlite", pytest.param("postgresql", marks=needs_postgres), "memory
 
 @asynccontextmanager
 async def running_router(
-    directory: Path, config: Config, start: datetime = MONDAY_10_WIB, database: str = "sqlite"
+    directory: Path,
+    config: Config,
+    start: datetime = MONDAY_10_WIB,
+    database: str = "sqlite",
+    *,
+    sole_writer: bool = False,
 ) -> AsyncIterator[Router]:
     """A synced router over a fresh SQLite file (or an emptied PostgreSQL database, or SQLite in
-    memory with its steps inline: the fast double of the unit of work)."""
+    memory with its steps inline: the fast double of the unit of work); `sole_writer` as the bot
+    runs it on SQLite."""
     if database == "postgresql":
         engine = create_engine(await empty_postgres())
     elif database == "memory":
@@ -40,7 +46,7 @@ async def running_router(
     else:
         engine = create_engine(f"sqlite+aiosqlite:///{directory / 'frontdoor.db'}")
     await create_schema(engine)
-    router = Router(engine, config, ManualClock(start))
+    router = Router(engine, config, ManualClock(start), sole_writer=sole_writer)
     await router.sync_agents()
     try:
         yield router
