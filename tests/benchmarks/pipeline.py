@@ -1,6 +1,6 @@
 """Benchmark: customer messages answered per second, and how long an answer takes, per bot.
 
-Run as `python tests/benchmarks/pipeline.py [--rate 200] [--customers 50] [--seconds 5]
+Run as `python tests/benchmarks/pipeline.py [--rate 100 200] [--customers 50] [--seconds 5]
 [--repeats 1] [--bots httpx aiohttp frontdoor] [--real-limits] [--rate-only]`.
 
 `--real-limits` keeps the sandbox at Telegram's flood limits and the bot's pacing as configured
@@ -15,9 +15,10 @@ timestamped by the server as they appear (the `time` of each `message` event on
 the bot's first message for it: with R messages per answer (R counted in the warm-up, 1 for an
 echo), the bot's ((k-1)·R+1)-th message in that chat.
 
-Two phases per run: a fixed offered load (`--rate` messages/s spread evenly over `--customers`,
-for `--seconds`), then maximum throughput (each customer sends again as soon as it is answered,
-so `--customers` messages are in flight). Bots, interleaved in every repeat so they see the same
+Phases per run: a fixed offered load for each `--rate` (messages/s spread evenly over
+`--customers`, for `--seconds`), then maximum throughput (each customer sends again as soon as
+it is answered, so `--customers` messages are in flight). The `aim` lines at the end compare
+Frontdoor with the echo bot on our transport (issue 13). Bots, interleaved in every repeat so they see the same
 machine load:
 - httpx: a bare python-telegram-bot echo bot (`Application.run_polling`, one MessageHandler
   replying with the same text) on PTB's stock transport;
@@ -61,6 +62,11 @@ FAQ_QUESTION = "cara bayar tagihan"
 STARTUP_S = 60.0  # the first answer may wait for imports, migrations, a first poll
 QUIET_S = 0.5  # no bot message for this long: the bot has said all it will say
 DRAIN_S = 5.0  # after the last send, how long late answers are still waited for
+# Issue 13's targets: Frontdoor against the echo bot on our transport, and latency under load.
+AIM_THROUGHPUT = 0.6  # answered/s at most, × the echo bot's
+AIM_CPU = 2.5  # CPU per answer, × the echo bot's
+AIM_P99_MS = {100.0: 100.0, 200.0: 250.0}  # offered msg/s → p99
+KEPT_UP = 0.97  # answered/s at least this share of sent/s: no backlog grew
 
 
 # --- the echo bot (subprocess mode) ---------------------------------------------------------
@@ -410,16 +416,21 @@ async def drive(kind: str, args: argparse.Namespace) -> dict[str, dict[str, floa
                 except RuntimeError as error:
                     tail = log.read_text(errors="replace").strip().splitlines()[-5:]
                     raise RuntimeError(f"{error}; its last output: {' | '.join(tail)}") from None
+                phases = {}
                 cpu_before = cpu_seconds(bot.pid)
-                rated = await pipeline.fixed_rate(text, args.rate, args.seconds)
-                await pipeline.quiet()
-                cpu_rated = cpu_seconds(bot.pid)
-                rated["429s"] = await telegram_429s(session, kind)
-                phases = {f"{args.rate:g}/s": (rated, cpu_rated - cpu_before)}
+                count_429s = 0.0
+                for rate in args.rate:
+                    rated = await pipeline.fixed_rate(text, rate, args.seconds)
+                    await pipeline.quiet()
+                    cpu_rated = cpu_seconds(bot.pid)
+                    so_far = await telegram_429s(session, kind)
+                    rated["429s"], count_429s = so_far - count_429s, so_far
+                    phases[f"{rate:g}/s"] = (rated, cpu_rated - cpu_before)
+                    cpu_before = cpu_rated
                 if not args.rate_only:
                     flat_out = await pipeline.max_throughput(text, args.seconds)
-                    flat_out["429s"] = await telegram_429s(session, kind) - rated["429s"]
-                    phases["max"] = (flat_out, cpu_seconds(bot.pid) - cpu_rated)
+                    flat_out["429s"] = await telegram_429s(session, kind) - count_429s
+                    phases["max"] = (flat_out, cpu_seconds(bot.pid) - cpu_before)
                 listener.cancel()
                 if pipeline.mismatched:
                     print(f"  warning: {pipeline.mismatched} answers matched the wrong message")
@@ -453,7 +464,8 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 def main() -> None:
     """Run every bot in every repeat, interleaved; print one row per bot and load."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=200.0, help="offered messages/s")
+    parser.add_argument("--rate", type=float, nargs="+", default=[100.0, 200.0],
+                        help="offered messages/s, a phase each")  # fmt: skip
     parser.add_argument("--customers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=5.0, help="per phase")
     parser.add_argument("--repeats", type=int, default=1, help="the median is reported")
@@ -505,6 +517,43 @@ def main() -> None:
         )
     for kind, reason in failures.items():
         print(f"{LABELS[kind]:27} FAILED: {reason}")
+    rows = {key: median_run(found) for key, found in runs.items()}
+    print()
+    for line in aims(rows):
+        print(line)
+
+
+def aims(rows: dict[tuple[str, str], dict[str, float]]) -> list[str]:
+    """One `aim` line per target of issue 13 that this run measured."""
+    lines = []
+
+    def verdict(good: bool) -> str:
+        return "ok" if good else "MISSED"
+
+    ours, echo = rows.get(("frontdoor", "max")), rows.get(("aiohttp", "max"))
+    if ours is not None and echo is not None:
+        ratio = ours["answered_per_s"] / echo["answered_per_s"]
+        lines.append(
+            f"aim answered/s >= {AIM_THROUGHPUT:g}x the echo bot on AiohttpRequest: "
+            f"x{ratio:.2f} {verdict(ratio >= AIM_THROUGHPUT)}"
+        )
+        ratio = ours["cpu_ms"] / echo["cpu_ms"]
+        lines.append(
+            f"aim bot CPU per answer <= {AIM_CPU:g}x the echo bot's: "
+            f"x{ratio:.2f} {verdict(ratio <= AIM_CPU)}"
+        )
+    for rate, limit in AIM_P99_MS.items():
+        row = rows.get(("frontdoor", f"{rate:g}/s"))
+        if row is None:
+            continue
+        kept_up = row["answered_per_s"] >= row["sent_per_s"] * KEPT_UP
+        good = row["p99_ms"] <= limit and kept_up and row["lost"] == 0
+        lines.append(
+            f"aim at {rate:g} msg/s p99 <= {limit:g} ms, no backlog, 0 lost: "
+            f"p99 {row['p99_ms']:.1f} ms, answered {row['answered_per_s']:.0f}/s of "
+            f"{row['sent_per_s']:.0f}/s, {row['lost']:.0f} lost {verdict(good)}"
+        )
+    return lines
 
 
 if __name__ == "__main__":
