@@ -463,7 +463,7 @@ class Outbox:
         # A chat's turn comes by its most urgent call: order within a chat is kept, so an urgent
         # call (an offer's notice) lifts those before it rather than waiting behind them.
         waiting = [q for chat, q in self._queues.items() if q and chat not in self._in_flight]
-        waiting.sort(key=lambda queue: (min(call.priority for call in queue), queue[0].id))
+        waiting.sort(key=_turn)
         heads = [queue[0] for queue in waiting]
         for call in heads:
             if (overall := self.pacer.overall_wait(now)) > 0:  # the rest wait for the next turn
@@ -625,6 +625,13 @@ class Outbox:
                 call.attempts = result.values.get("attempts", call.attempts)
                 call.not_before = result.values.get("not_before", call.not_before)
             self._in_flight.discard(call.chat_id)
+
+
+def _turn(queue: deque[_Pending]) -> tuple[int, int]:
+    """Where a chat's queue comes in a sending turn: by its most urgent call, then its oldest.
+    (Most queues hold one call: no scan for those, as this runs for every waiting chat.)"""
+    urgent = queue[0].priority if len(queue) == 1 else min(call.priority for call in queue)
+    return urgent, queue[0].id
 
 
 def _read(path: str) -> bytes:
