@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from handoff import agent_actions, intake, staffing, store, unit_of_work, workers
 from handoff.clock import Clock
 from handoff.config import Config
-from handoff.customer_statuses import CustomerStatuses
+from handoff.customer_statuses import CustomerStatuses, Status
 from handoff.events import Event
 from handoff.moves import C
 from handoff.results import ActionResult, ClaimResult, Outcome
@@ -134,9 +134,10 @@ class Router:
         )
         return row
 
-    async def customer_status(self, customer_id: int) -> tuple[Any | None, Any | None]:
+    async def customer_status(self, customer_id: int) -> Status:
         """The customer (None before first contact) and their open conversation, in one query
-        (it runs for every message a customer sends: kept between routing steps when `sole_writer`)."""
+        (it runs for every message a customer sends: kept between routing steps when
+        `sole_writer`)."""
         return await self.statuses.get(
             customer_id,
             lambda: self.database.read(lambda conn: store.customer_status(conn, customer_id)),
