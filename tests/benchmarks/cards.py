@@ -221,8 +221,7 @@ def main() -> None:
     print(
         f"{args.handoffs} handoffs at {args.rate:g}/s, Telegram's limits × {args.speed:g}: "
         f"{result['group_sends']} group messages, {result['429']} answers 429, "
-        f"{result['missing']} cards missing; agents' capacity: "
-        f"{room}"
+        f"{result['missing']} cards missing; agents' capacity: {room}"
     )
     print(f"{'':32} {'p50 s':>8} {'p99 s':>8} {'n':>5}")
     print(f"{'customer greeted (baseline)':32} {reply.p50:8.3f} {reply.p99:8.3f} {reply.count:5d}")
