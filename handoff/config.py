@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import string
+import weakref
 from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -477,6 +478,11 @@ class Web(Strict):
     dashboard_token_env: str = "FRONTDOOR_DASHBOARD_TOKEN"
 
 
+# Each config's agents by id, built on first look-up (routing looks agents up on every step; a
+# frozen model's private attributes would take part in its equality). A copy is a new object.
+_agent_indexes: dict[int, dict[int, Agent]] = {}
+
+
 class Config(Strict):
     bot: BotSection = Field(default_factory=BotSection)
     database: Database = Field(default_factory=Database)
@@ -539,7 +545,11 @@ class Config(Strict):
         return problems
 
     def agent(self, agent_id: int) -> Agent | None:
-        return next((a for a in self.agents if a.id == agent_id), None)
+        index = _agent_indexes.get(id(self))
+        if index is None:
+            index = _agent_indexes[id(self)] = {a.id: a for a in self.agents}
+            weakref.finalize(self, _agent_indexes.pop, id(self), None)
+        return index.get(agent_id)
 
     def agent_language(self, chat_id: int | None) -> str:
         """What the bot speaks in an agent's chat: their own language, else the agents' (which

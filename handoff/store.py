@@ -10,6 +10,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
-    literal,
+    literal_column,
     or_,
     select,
     true,
@@ -36,6 +37,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from handoff.db import insert_ignoring_duplicates
 from handoff.policies import AgentSnapshot, ConversationSnapshot
+from handoff.prepared import Prepared
 from handoff.replay import write_key
 from handoff.states import OPEN_STATES, AgentStatus, ConversationState, OfferState
 from handoff.tables import (
@@ -136,26 +138,30 @@ def conversation_snapshot(row: Row[Any]) -> ConversationSnapshot:
     )
 
 
-# Statements of the hot path are built once (with bind parameters) and reused: SQLAlchemy spends
-# more time building and keying a statement like `candidates` than SQLite spends running it.
-_CONVERSATION = select(conversations).where(conversations.c.id == bindparam("id"))
-_AGENT = select(agents).where(agents.c.id == bindparam("id"))
-_CAS_CONVERSATION = update(conversations).where(
-    conversations.c.id == bindparam("cas_id"), conversations.c.version == bindparam("cas_version")
+# Statements of the hot path are built once (with bind parameters) and prepared
+# (`handoff.prepared`): SQLAlchemy spends more time building, keying and binding a statement like
+# `candidates` than SQLite spends running it.
+_CONVERSATION = Prepared(select(conversations).where(conversations.c.id == bindparam("id")))
+_AGENT = Prepared(select(agents).where(agents.c.id == bindparam("id")))
+_CAS_CONVERSATION = Prepared(
+    update(conversations).where(
+        conversations.c.id == bindparam("cas_id"),
+        conversations.c.version == bindparam("cas_version"),
+    )
 )
-_INSERT_CONVERSATION = insert(conversations)
-_INSERT_OFFER = insert(offers)
-_INSERT_TRAIL = insert(trail)
+_INSERT_CONVERSATION = Prepared(insert(conversations).returning(conversations.c.id))
+_INSERT_OFFER = Prepared(insert(offers).returning(offers.c.id))
+_INSERT_TRAIL = Prepared(insert(trail))
 # A message in a conversation: its last activity, and an agent's first one its first response.
 # RETURNING names the one writer that set the first response, even when two agents' messages
 # race (PostgreSQL checks the WHERE again on the row the other one updated).
 _NOW = bindparam("now", type_=UtcDateTime())
-_ACTIVITY = (
+_ACTIVITY = Prepared(
     update(conversations)
     .where(conversations.c.id == bindparam("conversation"))
     .values(last_activity_at=_NOW)
 )
-_FIRST_RESPONSE = (
+_FIRST_RESPONSE = Prepared(
     update(conversations)
     .where(
         conversations.c.id == bindparam("conversation"),
@@ -169,8 +175,14 @@ _FIRST_RESPONSE = (
 LAST_ID = 2**31 - 1
 
 
+def _fixed(value: StrEnum | int) -> Any:
+    """A state or a number written into a prebuilt statement rather than bound to it: SQLAlchemy
+    processes every bound parameter again on each execution, constants included."""
+    return literal_column(f"'{value}'" if isinstance(value, StrEnum) else str(int(value)))
+
+
 def get_conversation(conn: Connection, conversation_id: int) -> Row[Any] | None:
-    return conn.execute(_CONVERSATION, {"id": conversation_id}).first()
+    return _CONVERSATION.first(conn, {"id": conversation_id})
 
 
 def get_customer(conn: Connection, customer_id: int) -> Row[Any] | None:
@@ -178,7 +190,7 @@ def get_customer(conn: Connection, customer_id: int) -> Row[Any] | None:
 
 
 def get_agent(conn: Connection, agent_id: int) -> Row[Any] | None:
-    return conn.execute(_AGENT, {"id": agent_id}).first()
+    return _AGENT.first(conn, {"id": agent_id})
 
 
 def pending_offer(conn: Connection, conversation_id: int) -> Row[Any] | None:
@@ -194,11 +206,10 @@ def pending_offer(conn: Connection, conversation_id: int) -> Row[Any] | None:
 
 def update_conversation(conn: Connection, row: Any, **values: Any) -> None:
     """Compare-and-set on `version`: raises Conflict if anyone changed the row since it was read."""
-    result = conn.execute(
-        _CAS_CONVERSATION,
-        {**values, "version": row.version + 1, "cas_id": row.id, "cas_version": row.version},
+    matched = _CAS_CONVERSATION.run(
+        conn, {**values, "version": row.version + 1, "cas_id": row.id, "cas_version": row.version}
     )
-    if result.rowcount != 1:
+    if matched != 1:
         raise Conflict(f"conversation {row.id} changed (version {row.version})")
 
 
@@ -228,7 +239,7 @@ def _eligible_agent_conditions() -> list[Any]:
         agents.c.active.is_(True),
         agents.c.reachable.is_(True),
         agents.c.on_shift.is_(True),
-        agents.c.status == AgentStatus.AVAILABLE,
+        agents.c.status == _fixed(AgentStatus.AVAILABLE),
         _has_free_slot() == true(),  # as ix_agent_free has it
     ]
 
@@ -237,7 +248,7 @@ def _has_free_slot() -> Any:
     return agents.c.load + agents.c.pending_offers < agents.c.capacity
 
 
-_RESERVE = (
+_RESERVE = Prepared(
     update(agents)
     .where(agents.c.id == bindparam("agent_id"), _has_free_slot())
     .values(pending_offers=agents.c.pending_offers + 1, last_routed_at=bindparam("routed_at"))
@@ -246,7 +257,7 @@ _RESERVE = (
 
 def reserve_slot(conn: Connection, agent_id: int, routed_at: datetime) -> bool:
     """Hold a free slot of the agent for an offer; False if they have none left."""
-    return conn.execute(_RESERVE, {"agent_id": agent_id, "routed_at": routed_at}).rowcount == 1
+    return _RESERVE.run(conn, {"agent_id": agent_id, "routed_at": routed_at}) == 1
 
 
 @dataclass(frozen=True)
@@ -277,8 +288,9 @@ def _ready(table: Any, now: datetime) -> Any:
 
 def _any_of(column: Any, values: Sequence[Any]) -> Any:
     """`column IN values` as equalities: a fixed statement (SQLAlchemy re-renders an IN list's
-    statement on every execution)."""
-    return or_(*[column == value for value in values]) if values else false()
+    statement on every execution); states are written into it."""
+    fixed = [_fixed(value) if isinstance(value, StrEnum) else value for value in values]
+    return or_(*[column == value for value in fixed]) if values else false()
 
 
 def _refused_by(conversation_id: Any, agent_id: Any) -> Any:
@@ -317,7 +329,7 @@ def _waits_before(
     advance (the candidate)."""
     x = conversations.alias("earlier")
     waiting = [
-        x.c.state == ConversationState.QUEUED,
+        x.c.state == _fixed(ConversationState.QUEUED),
         *_before_in_queue(x, bindparam("key"), bindparam("cid")),
         _ready(x, bindparam("now")),
         ~_refused_by(x.c.id, agent_id),
@@ -368,7 +380,7 @@ def _candidates_query(
     backs_up: tuple[tuple[str, str], ...],
     open_teams: tuple[str, ...],
     passed: bool,
-) -> Any:
+) -> Prepared:
     member = exists().where(
         agent_teams.c.agent_id == agents.c.id, _any_of(agent_teams.c.team, teams)
     )
@@ -385,11 +397,11 @@ def _candidates_query(
         .subquery("chosen")
     )
     earlier = _waits_before(chosen.c.id, backs_up, open_teams, passed)
-    candidate = select(*chosen.c, earlier.label("has_earlier"), literal(False).label("sticky"))
-    sticky = select(
-        *[agents.c[name] for name in SNAPSHOT_COLUMNS], literal(False), literal(True)
-    ).where(agents.c.id == bindparam("sticky_id"))
-    return union_all(candidate, sticky)
+    candidate = select(*chosen.c, earlier.label("has_earlier"), false().label("sticky"))
+    sticky = select(*[agents.c[name] for name in SNAPSHOT_COLUMNS], false(), true()).where(
+        agents.c.id == bindparam("sticky_id")
+    )
+    return Prepared(union_all(candidate, sticky))
 
 
 def candidates(
@@ -408,10 +420,10 @@ def candidates(
     A conversation not written yet (`conversation_id` None) comes after every other of its key."""
     found = {
         bool(row.sticky): row
-        for row in conn.execute(
-            _candidates_query(
-                tuple(teams), rules.backs_up, tuple(sorted(rules.open_teams)), bool(passed)
-            ),
+        for row in _candidates_query(
+            tuple(teams), rules.backs_up, tuple(sorted(rules.open_teams)), bool(passed)
+        ).rows(
+            conn,
             {
                 "exclude": exclude or 0,
                 "cid": LAST_ID if conversation_id is None else conversation_id,
@@ -435,18 +447,26 @@ def _prefixed(table: Any, prefix: str) -> list[Any]:
     return [c.label(f"{prefix}{c.name}") for c in table.c]
 
 
+@functools.lru_cache(maxsize=64)
+def _prefixed_fields(fields: tuple[str, ...], prefix: str) -> tuple[tuple[int, str], ...]:
+    """Where a row's columns named `prefix…` are, and their names without it."""
+    return tuple(
+        (i, name[len(prefix) :]) for i, name in enumerate(fields) if name.startswith(prefix)
+    )
+
+
 def _unprefixed(row: Row[Any], prefix: str) -> SimpleNamespace | None:
-    found = {k[len(prefix) :]: v for k, v in row._mapping.items() if k.startswith(prefix)}
+    found = {name: row[i] for i, name in _prefixed_fields(row._fields, prefix)}
     return None if found.get("id") is None else SimpleNamespace(**found)
 
 
 @functools.lru_cache(maxsize=256)
-def _head_query(own: tuple[str, ...], backed_up: tuple[str, ...], passed: bool) -> Any:
+def _head_query(own: tuple[str, ...], backed_up: tuple[str, ...], passed: bool) -> Prepared:
     columns = _prefixed(agents, "a_")
     heads = []
     for team, overflow in [(t, False) for t in own] + [(t, True) for t in backed_up]:
         conditions = [
-            conversations.c.state == ConversationState.QUEUED,
+            conversations.c.state == _fixed(ConversationState.QUEUED),
             conversations.c.team == team,
             _ready(conversations, bindparam("now")),
             ~_refused_by(conversations.c.id, bindparam("agent_id")),
@@ -460,10 +480,10 @@ def _head_query(own: tuple[str, ...], backed_up: tuple[str, ...], passed: bool) 
         one = select(conversations).where(*conditions).order_by(conversations.c.queue_key).limit(1)
         heads.append(select(one.subquery()))
     if not heads:
-        return select(*columns).where(agents.c.id == bindparam("agent_id"))
+        return Prepared(select(*columns).where(agents.c.id == bindparam("agent_id")))
     every = (heads[0] if len(heads) == 1 else union_all(*heads)).subquery("heads")
     head = select(every).order_by(every.c.queue_key, every.c.id).limit(1).subquery("head")
-    return (
+    return Prepared(
         select(*columns, *_prefixed(head, "c_"))
         .select_from(agents.outerjoin(head, true()))
         .where(agents.c.id == bindparam("agent_id"))
@@ -481,15 +501,15 @@ def head_for_agent(
 ) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
     """The agent and the first conversation (priority with aging) of the queues they serve now:
     `own` teams', and `backed_up` teams' once a conversation waits past the cut-off; one query."""
-    row = conn.execute(
-        _head_query(tuple(own), tuple(backed_up), bool(passed)),
+    row = _head_query(tuple(own), tuple(backed_up), bool(passed)).first(
+        conn,
         {
             "agent_id": agent_id,
             "now": rules.now,
             "cutoff": rules.overflow_cutoff,
             "passed": sorted(passed),
         },
-    ).first()
+    )
     if row is None:
         return None, None
     return _unprefixed(row, "a_"), _unprefixed(row, "c_")
@@ -531,7 +551,7 @@ def _customer_status_query() -> Any:
     )
 
 
-_CUSTOMER_STATUS = _customer_status_query()
+_CUSTOMER_STATUS = Prepared(_customer_status_query())
 
 
 def customer_status(
@@ -539,7 +559,7 @@ def customer_status(
 ) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
     """The customer (None before first contact; with `newest_conversation`, the id of their
     newest chat with a person) and their open conversation, in one query."""
-    row = conn.execute(_CUSTOMER_STATUS, {"customer_id": customer_id}).first()
+    row = _CUSTOMER_STATUS.first(conn, {"customer_id": customer_id})
     if row is None:
         return None, None
     return _unprefixed(row, "u_"), _unprefixed(row, "c_")
@@ -565,7 +585,7 @@ def _arrival_query() -> Any:
             select(column)
             .where(
                 conversations.c.customer_id == me.c.id,
-                conversations.c.state == ConversationState.CLOSED,
+                conversations.c.state == _fixed(ConversationState.CLOSED),
             )
             .order_by(conversations.c.closed_at.desc())
             .limit(1)
@@ -588,12 +608,12 @@ def _arrival_query() -> Any:
     )
 
 
-_ARRIVAL = _arrival_query()
+_ARRIVAL = Prepared(_arrival_query())
 
 
 def arrival_facts(conn: Connection, customer_id: int) -> ArrivalFacts:
     """The customer, their open conversation and their last closed one: one query."""
-    row = conn.execute(_ARRIVAL, {"customer_id": customer_id}).one()
+    (row,) = _ARRIVAL.rows(conn, {"customer_id": customer_id})
     return ArrivalFacts(
         customer=_unprefixed(row, "u_"),
         open_conversation=_unprefixed(row, "c_"),
@@ -623,7 +643,7 @@ COUNTED_AHEAD = 99
 
 
 @functools.lru_cache(maxsize=4)
-def _queue_stats_query(dialect: str) -> Any:
+def _queue_stats_query(dialect: str) -> Prepared:
     waiting_ahead = (
         select(conversations.c.id)
         .where(
@@ -642,7 +662,7 @@ def _queue_stats_query(dialect: str) -> Any:
             agent_teams.c.team == bindparam("team"),
             agents.c.active.is_(True),
             agents.c.on_shift.is_(True),
-            agents.c.status == AgentStatus.AVAILABLE,
+            agents.c.status == _fixed(AgentStatus.AVAILABLE),
         )
     )
     spans = (
@@ -661,7 +681,9 @@ def _queue_stats_query(dialect: str) -> Any:
         .subquery()
     )
     handle = select(func.avg(spans.c.seconds))
-    return select(ahead.scalar_subquery(), on_duty.scalar_subquery(), handle.scalar_subquery())
+    return Prepared(
+        select(ahead.scalar_subquery(), on_duty.scalar_subquery(), handle.scalar_subquery())
+    )
 
 
 def queue_stats(
@@ -674,8 +696,8 @@ def queue_stats(
 ) -> QueueStats:
     """A waiting conversation's place in line and what its wait is estimated from, in one query
     (a conversation not written yet counts after every other of its key)."""
-    row = conn.execute(
-        _queue_stats_query(conn.dialect.name),
+    (row,) = _queue_stats_query(conn.dialect.name).rows(
+        conn,
         {
             "team": team,
             "key": queue_key,
@@ -683,7 +705,7 @@ def queue_stats(
             "since": since,
             "counted": COUNTED_AHEAD,
         },
-    ).one()
+    )
     ahead = int(row[0] or 0)
     return QueueStats(ahead + 1, int(row[1] or 0), row[2], at_least=ahead >= COUNTED_AHEAD)
 
@@ -701,14 +723,15 @@ def free_agent_ids(conn: Connection) -> list[int]:
 def add_trails(conn: Connection, at: datetime, notes: Sequence[tuple[int, str, str]]) -> None:
     """Trail entries (conversation, kind, reason), in their order, in one statement."""
     if notes:
-        conn.execute(
-            _INSERT_TRAIL,
+        _INSERT_TRAIL.run_many(
+            conn,
             [dict(conversation_id=c, at=at, kind=kind, reason=reason) for c, kind, reason in notes],
         )
 
 
 def insert_conversation(conn: Connection, values: dict[str, Any]) -> int:
-    return int(conn.execute(_INSERT_CONVERSATION, values).inserted_primary_key[0])
+    (row,) = _INSERT_CONVERSATION.rows(conn, values)
+    return int(row.id)
 
 
 def add_offer(
@@ -728,7 +751,8 @@ def add_offer(
         created_at=now,
         deadline=deadline,
     )
-    return int(conn.execute(_INSERT_OFFER, values).inserted_primary_key[0])
+    (row,) = _INSERT_OFFER.rows(conn, values)
+    return int(row.id)
 
 
 def resolve_offer(conn: Connection, offer_id: int, outcome: OfferState, now: datetime) -> bool:
@@ -841,10 +865,10 @@ def insert_messages(
     if conversation_id is None:
         return None
     values = {"conversation": conversation_id, "now": now}
-    conn.execute(_ACTIVITY, values)
+    _ACTIVITY.run(conn, values)
     if not any(entry.sender == "agent" for entry in entries):
         return None
-    return conn.execute(_FIRST_RESPONSE, values).first()
+    return _FIRST_RESPONSE.first(conn, values)
 
 
 def last_customer_text(
@@ -943,7 +967,7 @@ def corrected_examples(conn: Connection, limit: int) -> list[tuple[str, str]]:
         .join(conversations, conversations.c.id == intent_labels.c.conversation_id)
         .where(
             intent_labels.c.source == "agent",
-            conversations.c.state == ConversationState.CLOSED,
+            conversations.c.state == _fixed(ConversationState.CLOSED),
         )
         .order_by(intent_labels.c.id.desc())
         .limit(limit)

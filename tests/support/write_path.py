@@ -30,7 +30,9 @@ STATE_WRITES = re.compile(
 )
 # What a statement passes through on its way from the code that decided it: the engine, the unit
 # of work, and the store's SQL helpers.
-PLUMBING = {ROOT / "handoff" / name for name in ("db.py", "unit_of_work.py", "store.py")}
+PLUMBING = {
+    ROOT / "handoff" / name for name in ("db.py", "unit_of_work.py", "store.py", "prepared.py")
+}
 
 violations: list[str] = []
 
