@@ -56,19 +56,19 @@ class _Write:
         return _Write(compiled, dialect)
 
     def values(self, params: Params) -> tuple[Any, ...]:
-        bound = self.bound
+        given = {**self.bound, **params}
         return tuple(
-            (params[name] if name in params else bound[name])
-            if process is None
-            else process(params[name] if name in params else bound[name])
-            for name, process in zip(self.order, self.processors, strict=True)
+            [
+                given[name] if process is None else process(given[name])
+                for name, process in zip(self.order, self.processors, strict=True)
+            ]
         )
 
 
 class Prepared:
-    """A statement run with little per-call work: `rows` and `first` for what returns rows, `run`
-    (the rows a write matched) and `run_many` for writes. The parameters' names fix a write's
-    text (each set of names is compiled once), so pass the same names each time."""
+    """A statement run with little per-call work: `rows` and `first` for what returns rows;
+    `run` (the rows a write matched), `new_id` and `run_many` for writes. The parameters' names
+    fix a write's text (each set of names is compiled once), so pass the same names each time."""
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
@@ -108,6 +108,13 @@ class Prepared:
         if write is None:
             return int(self._execute(conn, params).rowcount)
         return conn.exec_driver_sql(write.sql, write.values(params)).rowcount
+
+    def new_id(self, conn: Connection, params: Params) -> int:
+        """Run an `INSERT … RETURNING id`; the new row's id."""
+        write = self._write(conn, tuple(params))
+        if write is None:
+            return int(self._execute(conn, params).scalar_one())
+        return int(conn.exec_driver_sql(write.sql, write.values(params)).scalar_one())
 
     def run_many(self, conn: Connection, many: Sequence[Params]) -> None:
         """Run a write once for each of `many` (all with the same names), in one call."""

@@ -579,32 +579,30 @@ class ArrivalFacts:
 def _arrival_query() -> Any:
     me = select(bindparam("customer_id", type_=BigInteger).label("id")).subquery("me")
     opened = conversations.alias("open_conversation")
-
-    def last_closed(column: Any) -> Any:
-        return (
-            select(column)
-            .where(
-                conversations.c.customer_id == me.c.id,
-                conversations.c.state == _fixed(ConversationState.CLOSED),
-            )
-            .order_by(conversations.c.closed_at.desc())
-            .limit(1)
-            .scalar_subquery()
+    last = conversations.alias("last_closed")
+    last_closed_id = (
+        select(conversations.c.id)
+        .where(
+            conversations.c.customer_id == me.c.id,
+            conversations.c.state == _fixed(ConversationState.CLOSED),
         )
-
+        .order_by(conversations.c.closed_at.desc(), conversations.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return select(
         customers.c.id.label("u_id"),
         customers.c.is_vip.label("u_is_vip"),
         customers.c.usual_team.label("u_usual_team"),
         opened.c.id.label("c_id"),
         opened.c.state.label("c_state"),
-        last_closed(conversations.c.id).label("last_closed_id"),
-        last_closed(conversations.c.agent_id).label("last_agent_id"),
-        last_closed(conversations.c.closed_at).label("last_closed_at"),
+        last.c.id.label("last_closed_id"),
+        last.c.agent_id.label("last_agent_id"),
+        last.c.closed_at.label("last_closed_at"),
     ).select_from(
-        me.outerjoin(customers, customers.c.id == me.c.id).outerjoin(
-            opened, opened.c.id == _newest_open(me.c.id)
-        )
+        me.outerjoin(customers, customers.c.id == me.c.id)
+        .outerjoin(opened, opened.c.id == _newest_open(me.c.id))
+        .outerjoin(last, last.c.id == last_closed_id)
     )
 
 
@@ -730,8 +728,7 @@ def add_trails(conn: Connection, at: datetime, notes: Sequence[tuple[int, str, s
 
 
 def insert_conversation(conn: Connection, values: dict[str, Any]) -> int:
-    (row,) = _INSERT_CONVERSATION.rows(conn, values)
-    return int(row.id)
+    return _INSERT_CONVERSATION.new_id(conn, values)
 
 
 def add_offer(
@@ -751,8 +748,7 @@ def add_offer(
         created_at=now,
         deadline=deadline,
     )
-    (row,) = _INSERT_OFFER.rows(conn, values)
-    return int(row.id)
+    return _INSERT_OFFER.new_id(conn, values)
 
 
 def resolve_offer(conn: Connection, offer_id: int, outcome: OfferState, now: datetime) -> bool:

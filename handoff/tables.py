@@ -85,7 +85,12 @@ HAS_FREE_SLOT = "((load + pending_offers) < capacity)"
 
 
 class Agent(SQLModel, table=True):
-    __table_args__ = (Index("ix_agent_free", text(HAS_FREE_SLOT), "last_routed_at", "id"),)
+    __table_args__ = (
+        Index("ix_agent_free", text(HAS_FREE_SLOT), "last_routed_at", "id"),
+        # Whether an agent is on duty, read without their row (a team's agents on duty are
+        # counted for every queued customer's estimated wait).
+        Index("ix_agent_on_duty", "id", "status", "on_shift", "active"),
+    )
     id: int = _telegram_id(primary_key=True)  # the Telegram user id
     name: str
     username: str | None = None
