@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import Compiled, SQLCompiler
 
@@ -39,7 +40,10 @@ class _Write:
         self.processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
             binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.order
         )
-        self.bound = {name: bind.effective_value for name, bind in binds.items()}
+        # The values the statement carries itself; a parameter it requires must be given.
+        self.bound = {
+            name: bind.effective_value for name, bind in binds.items() if not bind.required
+        }
 
     @staticmethod
     def of(compiled: SQLCompiler, dialect: Dialect) -> _Write | None:
@@ -57,6 +61,8 @@ class _Write:
 
     def values(self, params: Params) -> tuple[Any, ...]:
         given = {**self.bound, **params}
+        if missing := [name for name in self.order if name not in given]:
+            raise InvalidRequestError(f"a value is required for bind parameter {missing[0]!r}")
         return tuple(
             [
                 given[name] if process is None else process(given[name])
