@@ -466,6 +466,9 @@ class Outbox:
         waiting.sort(key=_turn)
         heads = [queue[0] for queue in waiting]
         for call in heads:
+            # The clock read afresh for each: the overall limit spaces messages evenly, and at
+            # a high limit the next one is due a few microseconds on, not at the next turn.
+            now = self.monotonic()
             if (overall := self.pacer.overall_wait(now)) > 0:  # the rest wait for the next turn
                 return max(min(pause, overall), 0.001)
             chat = call.chat_id

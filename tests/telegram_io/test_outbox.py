@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -353,6 +354,28 @@ async def test_an_urgent_call_lifts_the_calls_before_it_in_its_chat_past_a_burst
     assert order[:2] == [agent, agent]
     assert order[-1] == other
     assert await bot_texts(roomy, agent) == ["Catatan", "Tawaran #7"]
+
+
+async def test_at_a_high_overall_limit_one_turn_starts_every_chats_due_call(
+    engine: AsyncEngine, bot: Bot, roomy: SandboxClient
+) -> None:
+    """The overall limit spaces messages evenly: at 1,000 a second the next one is due a
+    millisecond on, so a sending turn reads the clock for each call (reading it once per turn
+    let one call go per turn, and a busy bot's answers queued behind its own turns)."""
+    chats = [await customer(roomy, f"C{n}") for n in range(12)]
+    ticks = itertools.count()
+    outbox = Outbox(
+        engine,
+        bot,
+        limits=QUICK.model_copy(update={"global_per_s": 1000}),
+        monotonic=lambda: next(ticks) * 0.002,  # 2 ms pass between two readings
+    )
+    await outbox.put(*(send_text(chat, "Jawaban") for chat in chats))
+
+    await outbox._start_due_sends()  # one turn, as `run` takes them
+    await outbox.stop()  # the sends started finish and are recorded
+
+    assert [row.state for row in await stored(engine)] == ["sent"] * len(chats)
 
 
 async def test_a_burst_to_three_customers_and_a_group_arrives_whole_without_a_single_429(
