@@ -47,7 +47,7 @@ from handoff.replay import write_key
 from handoff.tables import OutboxMessage, UploadedFile
 from handoff.workers import wake_leader
 from telegram_io.calls import UPLOAD, Call
-from telegram_io.pacing import Pacer
+from telegram_io.pacing import TICK, Pacer
 from telegram_io.retry import backoff, retry_after_seconds, until_database_answers
 
 log = logging.getLogger(__name__)
@@ -458,7 +458,7 @@ class Outbox:
         wall = datetime.now(UTC)
         now = self.monotonic()
         if (overall := self.pacer.overall_wait(now)) > 0:  # no chat may send yet: no need to look
-            return max(overall, 0.001)
+            return max(overall, TICK)
         pause = POLL_SECONDS
         # A chat's turn comes by its most urgent call: order within a chat is kept, so an urgent
         # call (an offer's notice) lifts those before it rather than waiting behind them.
@@ -470,7 +470,7 @@ class Outbox:
             # a high limit the next one is due a few microseconds on, not at the next turn.
             now = self.monotonic()
             if (overall := self.pacer.overall_wait(now)) > 0:  # the rest wait for the next turn
-                return max(min(pause, overall), 0.001)
+                return max(min(pause, overall), TICK)
             chat = call.chat_id
             if call.not_before is not None and call.not_before > wall:
                 pause = min(pause, (call.not_before - wall).total_seconds())
@@ -484,7 +484,7 @@ class Outbox:
             task = asyncio.create_task(self._send(call))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return max(pause, 0.001)
+        return max(pause, TICK)
 
     async def _send(self, row: _Pending) -> None:
         log_context.bind(chat_id=row.chat_id)

@@ -3,8 +3,9 @@
 Telegram's FAQ: about one message a second to one chat (short bursts pass), 20 a minute to a group,
 about 30 a second overall. Each chat's limit is kept as the earliest moment its next message may go
 (a virtual schedule: one interval per message, a burst allowance on top); the overall one the
-same way, evenly spaced with a margin and no burst. A 429 from Telegram pauses that one chat for
-`retry_after`, nothing else. Pure: the caller passes the time in.
+same way, evenly spaced with a margin, no burst beyond what falls due within one `TICK`. A 429
+from Telegram pauses that one chat for `retry_after`, nothing else. Pure: the caller passes the
+time in.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ JITTER_MARGIN = 0.05  # seconds
 # The overall limit is kept evenly at this share of it: arrivals bunched by up to 0.15 s of jitter
 # still make at most (1 + 0.15) * 0.85 = 98 % of it in any second.
 OVERALL_SHARE = 0.85
+# The shortest pause a sender takes between two turns. The overall limit lets through back to back
+# what falls due within one tick (none more at Telegram's ~30 a second; at a limit of thousands a
+# second, one message per tick would cap it far below).
+TICK = 0.001  # seconds
 
 
 class _Lane:
@@ -48,9 +53,11 @@ class Pacer:
         self.limits = limits or Pacing()
         self._chats: dict[int, _Lane] = {}
         self._paused_until: dict[int, float] = {}
-        # Evenly spaced, never in bursts: thirty sent at once and thirty more a second later
-        # arrive bunched by the network's jitter, and Telegram answered 429 to 3-4 in 1,160.
-        self._overall = _Lane(1.0 / (self.limits.global_per_s * OVERALL_SHARE), 1)
+        # Evenly spaced, no burst beyond one tick's worth: thirty sent at once and thirty more a
+        # second later arrive bunched by the network's jitter, and Telegram answered 429 to 3-4
+        # in 1,160.
+        overall = 1.0 / (self.limits.global_per_s * OVERALL_SHARE)
+        self._overall = _Lane(overall, max(1, int(TICK / overall)) if overall > 0 else 1)
 
     def _lane(self, chat_id: int) -> _Lane:
         lane = self._chats.get(chat_id)

@@ -215,6 +215,7 @@ class Customer:
     sent_at: list[float] = field(default_factory=list)  # wall clock, as the server's events
     texts: list[str] = field(default_factory=list)
     bot_messages: int = 0  # the bot's messages in this chat during this phase
+    last_answer: str | None = None  # the first message of the latest answer
     answered: asyncio.Event = field(default_factory=asyncio.Event)  # its latest message is
 
 
@@ -254,7 +255,8 @@ class Pipeline:
         self.phase = Phase(time.time())
         self.last_bot_message = time.monotonic()
         self.echoes = False  # the answers must repeat the customers' words
-        self.mismatched = 0  # echoes matched to the wrong message: the counting went wrong
+        self.answer: str | None = None  # else every answer must say this (the warm-up's answer)
+        self.mismatched = 0  # answers not as expected: the counting or the bot went wrong
 
     async def add_customers(self, count: int) -> None:
         """Create the customers (Indonesian speakers, as Frontdoor's example config expects)."""
@@ -278,7 +280,9 @@ class Pipeline:
         if follow_up or number >= len(customer.sent_at):
             return  # a further message of the same answer, or one nobody asked for
         self.phase.latencies.append(at - customer.sent_at[number])
-        if self.echoes and text != customer.texts[number]:
+        customer.last_answer = text
+        expected = customer.texts[number] if self.echoes else self.answer
+        if expected is not None and text != expected:
             self.mismatched += 1
         self.phase.last_answer = max(self.phase.last_answer, at)
         if number == len(customer.sent_at) - 1:
@@ -344,6 +348,9 @@ class Pipeline:
         self.replies_per_message = statistics.mode(counts)
         if min(counts) != max(counts):
             print(f"  warning: answers took {min(counts)}-{max(counts)} messages; R = mode")
+        if not self.echoes:  # every later answer is checked against this one
+            self.answer = statistics.mode(c.last_answer for c in self.customers.values())
+            print(f"  answer: {(self.answer or '')[:70]!r}…", file=sys.stderr)
 
     async def fixed_rate(self, text: Text, rate: float, seconds: float) -> dict[str, float]:
         """`rate` messages/s, evenly spaced, each customer in turn, for `seconds`."""
@@ -433,7 +440,7 @@ async def drive(kind: str, args: argparse.Namespace) -> dict[str, dict[str, floa
                     phases["max"] = (flat_out, cpu_seconds(bot.pid) - cpu_before)
                 listener.cancel()
                 if pipeline.mismatched:
-                    print(f"  warning: {pipeline.mismatched} answers matched the wrong message")
+                    print(f"  warning: {pipeline.mismatched} answers not as expected")
         finally:
             if bot is not None:
                 stop(bot)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handoff.config import Pacing
-from telegram_io.pacing import JITTER_MARGIN, OVERALL_SHARE, Pacer
+from telegram_io.pacing import JITTER_MARGIN, OVERALL_SHARE, TICK, Pacer
 
 CUSTOMER = 1001
 OTHER_CUSTOMER = 1002
@@ -101,6 +101,26 @@ def test_the_overall_limit_spreads_messages_evenly_below_thirty_a_second() -> No
     gap = 1 / (30 * OVERALL_SHARE)
     assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([gap] * 89)
     assert most_in_any_window(sent, 1.0) == 26  # 85 % of thirty, rounded up
+
+
+def test_at_a_limit_of_thousands_a_second_one_ticks_worth_goes_back_to_back() -> None:
+    """A sender pauses at least a `TICK` between turns: what falls due within it may go at once
+    (one message per tick would cap 100,000 a second at a thousand), and never more."""
+    per_s = 100_000
+    pacer = Pacer(Pacing(global_per_s=per_s, per_chat_per_s=1.0, per_chat_burst=3))
+    one_tick = int(TICK * per_s * OVERALL_SHARE)
+
+    at_once = 0
+    while pacer.overall_wait(0.0) == 0:  # a new customer each time: only the overall limit binds
+        pacer.take(at_once + 1, 0.0)
+        at_once += 1
+
+    assert at_once == one_tick
+    assert pacer.overall_wait(TICK) == 0  # a tick later the next tick's worth is due
+    assert Pacer(Pacing(global_per_s=30)).overall_wait(0.0) == 0  # Telegram's: one at a time
+    thirty = Pacer(Pacing(global_per_s=30))
+    thirty.take(CUSTOMER, 0.0)
+    assert thirty.overall_wait(0.0) > TICK
 
 
 @given(
