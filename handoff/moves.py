@@ -36,13 +36,17 @@ DEFAULT_HANDLE_SECONDS = 300.0
 
 
 def queue_rules(u: Unit) -> store.QueueRules:
+    """Which queues agents serve at the step's moment (the same for all of its searches)."""
+    if (found := u.derived.get("queue_rules")) is not None:
+        return found  # type: ignore[no-any-return]
     teams, now = u.config.teams, u.now
-    return store.QueueRules(
+    rules = u.derived["queue_rules"] = store.QueueRules(
         now=now,
         overflow_cutoff=now - timedelta(seconds=u.config.routing.overflow_after),
         open_teams=frozenset(t for t in teams if team_open(u.config, t, now)),
         backs_up=tuple((helper, key) for key, team in teams.items() for helper in team.secondary),
     )
+    return rules
 
 
 def route(

@@ -69,6 +69,7 @@ class Unit:
     events: list[Event] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     routed: int = 0
+    derived: dict[str, Any] = field(default_factory=dict)  # worked out once from now and config
 
     def note(self, conversation_id: int, kind: str, reason: str) -> None:
         self.notes.append((conversation_id, kind, reason))
