@@ -28,6 +28,9 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import Compiled, SQLCompiler
 
 Params = Mapping[str, Any]
+# What a compiled form is kept for: the dialect and driver (their parameter style), whether it
+# runs once for many rows, and the parameters' names.
+Key = tuple[type[Dialect], bool, tuple[str, ...]]
 
 
 class _Write:
@@ -47,7 +50,8 @@ class _Write:
 
     @staticmethod
     def of(compiled: SQLCompiler, dialect: Dialect) -> _Write | None:
-        """None when the text can change with the values, or the driver wants names."""
+        """None when the text can change with the values, a value is worked out at each call,
+        or the driver wants names."""
         if (
             not compiled.positional
             or compiled.post_compile_params
@@ -55,6 +59,7 @@ class _Write:
             or compiled.insert_prefetch
             or compiled.update_prefetch
             or compiled.escaped_bind_names
+            or any(bind.callable is not None for bind in compiled.binds.values())
         ):
             return None
         return _Write(compiled, dialect)
@@ -78,28 +83,30 @@ class Prepared:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._compiled: dict[tuple[str, tuple[str, ...]], SQLCompiler] = {}
-        self._writes: dict[tuple[str, tuple[str, ...]], _Write | None] = {}
+        self._compiled: dict[Key, SQLCompiler] = {}
+        self._writes: dict[Key, _Write | None] = {}
 
-    def _compile(self, conn: Connection, names: tuple[str, ...]) -> SQLCompiler:
-        key = (conn.dialect.name, names)
+    def _compile(self, conn: Connection, key: Key) -> SQLCompiler:
         found = self._compiled.get(key)
         if found is None:
-            compiled = self.statement.compile(dialect=conn.dialect, column_keys=list(names))
+            _, many, names = key
+            compiled = self.statement.compile(
+                dialect=conn.dialect, column_keys=list(names), for_executemany=many
+            )
             assert isinstance(compiled, SQLCompiler)
             found = self._compiled[key] = compiled
         return found
 
-    def _write(self, conn: Connection, names: tuple[str, ...]) -> _Write | None:
-        key = (conn.dialect.name, names)
+    def _write(self, conn: Connection, names: tuple[str, ...], many: bool = False) -> _Write | None:
+        key = (type(conn.dialect), many, names)
         try:
             return self._writes[key]
         except KeyError:
-            found = self._writes[key] = _Write.of(self._compile(conn, names), conn.dialect)
+            found = self._writes[key] = _Write.of(self._compile(conn, key), conn.dialect)
             return found
 
     def _execute(self, conn: Connection, params: Params) -> Any:
-        compiled: Compiled = self._compile(conn, tuple(params))
+        compiled: Compiled = self._compile(conn, (type(conn.dialect), False, tuple(params)))
         return conn.execute(compiled, params)  # type: ignore[call-overload]
 
     def rows(self, conn: Connection, params: Params | None = None) -> Sequence[Row[Any]]:
@@ -126,7 +133,7 @@ class Prepared:
         """Run a write once for each of `many` (all with the same names), in one call."""
         if not many:
             return
-        write = self._write(conn, tuple(many[0]))
+        write = self._write(conn, tuple(many[0]), many=True)
         if write is None:
             conn.execute(self.statement, list(many))
             return
