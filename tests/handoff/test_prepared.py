@@ -91,7 +91,7 @@ async def test_a_write_missing_a_parameter_is_refused_and_writes_nothing(
 
         with pytest.raises(SQLAlchemyError, match="customer"):
             await unit_of_work.write(engine, lambda conn: RENAME.run(conn, {"name": "Eve"}))
-        with pytest.raises(SQLAlchemyError, match="parameter .id."):
+        with pytest.raises(SQLAlchemyError, match=r"parameter 'id'"):
             await unit_of_work.read(engine, lambda conn: BY_ID.first(conn, {}))
 
         row = await unit_of_work.read(engine, lambda conn: BY_ID.first(conn, {"id": 5}))
