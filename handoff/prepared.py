@@ -39,6 +39,9 @@ class _Write:
     def __init__(self, compiled: SQLCompiler, dialect: Dialect) -> None:
         self.sql = compiled.string
         self.order = tuple(compiled.positiontup or ())
+        # An INSERT's new id: returned (PostgreSQL adds `RETURNING id` itself), else the driver's
+        # last row id (SQLite).
+        self.returns_id = bool(compiled.effective_returning)
         binds = compiled.binds
         self.processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
             binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.order
@@ -123,11 +126,12 @@ class Prepared:
         return conn.exec_driver_sql(write.sql, write.values(params)).rowcount
 
     def new_id(self, conn: Connection, params: Params) -> int:
-        """Run an `INSERT … RETURNING id`; the new row's id."""
+        """Run an INSERT of one row; the id the database gave it."""
         write = self._write(conn, tuple(params))
         if write is None:
-            return int(self._execute(conn, params).scalar_one())
-        return int(conn.exec_driver_sql(write.sql, write.values(params)).scalar_one())
+            return int(self._execute(conn, params).inserted_primary_key[0])
+        result = conn.exec_driver_sql(write.sql, write.values(params))
+        return int(result.scalar_one() if write.returns_id else result.lastrowid)
 
     def run_many(self, conn: Connection, many: Sequence[Params]) -> None:
         """Run a write once for each of `many` (all with the same names), in one call."""

@@ -149,8 +149,8 @@ _CAS_CONVERSATION = Prepared(
         conversations.c.version == bindparam("cas_version"),
     )
 )
-_INSERT_CONVERSATION = Prepared(insert(conversations).returning(conversations.c.id))
-_INSERT_OFFER = Prepared(insert(offers).returning(offers.c.id))
+_INSERT_CONVERSATION = Prepared(insert(conversations))
+_INSERT_OFFER = Prepared(insert(offers))
 _INSERT_TRAIL = Prepared(insert(trail))
 # A message in a conversation: its last activity, and an agent's first one its first response.
 # RETURNING names the one writer that set the first response, even when two agents' messages

@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import math
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -239,13 +240,24 @@ async def build_world(
 
 
 class Stopwatch:
-    """Times one call and counts the SQL statements it sends (BEGIN and COMMIT not included)."""
+    """Times one call; while `counting`, also counts the SQL statements it sends (BEGIN and
+    COMMIT not included) and keeps its SELECTs. Counting is done on a call of its own, untimed:
+    a listener on every statement is the benchmark's cost, not the bot's."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = unit_of_work.step_engine(engine)
         self.running = False
         self.statements = 0
-        self.captured: list[tuple[str, Any]] | None = None  # set to a list to keep the SELECTs
-        event.listen(unit_of_work.step_engine(engine), "before_cursor_execute", self._seen)
+        self.captured: list[tuple[str, Any]] | None = None  # the SELECTs of the counted call
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        self.statements, self.captured = 0, []
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        try:
+            yield
+        finally:
+            event.remove(self.engine, "before_cursor_execute", self._seen)
 
     def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if not self.running or statement.lstrip().upper().startswith(("BEGIN", "COMMIT")):
@@ -255,7 +267,7 @@ class Stopwatch:
             self.captured.append((statement, parameters))
 
     async def time(self, call: Awaitable[Any]) -> tuple[int, Any]:
-        self.statements, self.running = 0, True
+        self.running = True
         started = time.perf_counter_ns()
         try:
             value = await call
@@ -404,13 +416,12 @@ async def measure_size(
                     baseline.ns.append(await baseline_write(engine, first_agent))
                     timed.append(await operation(i))
                     i += 1
-                work.watch.captured = []
-                await operation(i)
+                with work.watch.counting():
+                    await operation(i)
                 i += 1
                 samples.append(Sample(size, name, timed, True, work.watch.statements))
                 if is_sqlite(url):
-                    plans += await explain(engine, name, work.watch.captured)
-                work.watch.captured = None
+                    plans += await explain(engine, name, work.watch.captured or [])
             return samples, plans
         finally:
             await unit_of_work.dispose(engine)

@@ -31,7 +31,7 @@ VIPS_AMONG = Prepared(
 )
 RENAME = Prepared(update(customers).where(customers.c.id == bindparam("customer")))
 ADD = Prepared(insert(customers))
-NEW_CHAT = Prepared(insert(conversations).returning(conversations.c.id))
+NEW_CHAT = Prepared(insert(conversations))
 
 
 def customer(customer_id: int, **values: Any) -> dict[str, Any]:
