@@ -103,7 +103,8 @@ class Agent(SQLModel, table=True):
     load: int = 0  # open conversations assigned now
     pending_offers: int = 0
     missed_offers: int = 0  # offers in a row that timed out
-    last_routed_at: datetime | None = _at(index=True)  # last offer or assignment: "idle since"
+    # Last offer or assignment: "idle since" (searched through ix_agent_free).
+    last_routed_at: datetime | None = _at()
     status_changed_at: datetime | None = _at()
     focus_conversation_id: int | None = None  # where their unaddressed messages go (SPEC §5)
 

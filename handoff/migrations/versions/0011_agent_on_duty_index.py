@@ -1,5 +1,7 @@
-"""an index that answers "is this agent on duty" without reading the agent's row: counting a
-team's agents on duty (a queued customer's estimated wait) looks up each of its agents
+"""agents' indexes for the routing decision: one that answers "is this agent on duty" without
+reading the agent's row (counting a team's agents on duty, for a queued customer's estimated wait,
+looks up each of them); and no index of `last_routed_at` alone, which `ix_agent_free` covers and
+every offer had to update besides it
 
 Revision ID: 0011
 Revises: 0010
@@ -18,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_agent_on_duty", "agent", ["id", "status", "on_shift", "active"])
+    op.drop_index("ix_agent_last_routed_at", table_name="agent")
 
 
 def downgrade() -> None:
+    op.create_index("ix_agent_last_routed_at", "agent", ["last_routed_at"])
     op.drop_index("ix_agent_on_duty", table_name="agent")
