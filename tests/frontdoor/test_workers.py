@@ -59,6 +59,7 @@ MIXED_HANDOFFS = 40
 MIXED_AGENTS = 20
 MIXED_ABSENT = 4  # agents who never claim: their offers time out
 MIXED_AGENT_BASE = 3001
+RELAYED_WITHIN = 60  # seconds: see `talk_and_close`
 TIMED_OUT_OFFERS = "SELECT count(*) FROM offer WHERE state = 'timed_out'"
 TIMEOUT_NOTES = "SELECT count(*) FROM trail_event WHERE kind = 'timed_out'"  # one per timeout
 
@@ -309,14 +310,16 @@ async def talk_and_close(
                 break
             await asyncio.sleep(0.3)
     number, agent = str(held.id), held.agent_id
-    context = await sandbox.wait_for(agent, lambda m: is_context(m, number), 30)
+    # A relay to a customer queues with the other customers' answers: some 600 FAQ answers at
+    # Telegram's ~25 a second take up to 24 s, more on a loaded machine.
+    context = await sandbox.wait_for(agent, lambda m: is_context(m, number), RELAYED_WITHIN)
     await sandbox.send(
         agent, f"Halo, saya bantu #{number}.", reply_to_message_id=context["message_id"]
     )
-    await sandbox.wait_for(customer, lambda m: f"bantu #{number}." in text_of(m), 30)
+    await sandbox.wait_for(customer, lambda m: f"bantu #{number}." in text_of(m), RELAYED_WITHIN)
     await sandbox.send(customer, f"modem saya merah {number}.")
     relayed = await sandbox.wait_for(
-        agent, lambda m: f"modem saya merah {number}." in text_of(m), 30
+        agent, lambda m: f"modem saya merah {number}." in text_of(m), RELAYED_WITHIN
     )
     await sandbox.send(agent, "/close", reply_to_message_id=relayed["message_id"])
     return number, agent
