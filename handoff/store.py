@@ -175,10 +175,10 @@ _FIRST_RESPONSE = Prepared(
 LAST_ID = 2**31 - 1
 
 
-def _fixed(value: StrEnum | int) -> Any:
-    """A state or a number written into a prebuilt statement rather than bound to it: SQLAlchemy
-    processes every bound parameter again on each execution, constants included."""
-    return literal_column(f"'{value}'" if isinstance(value, StrEnum) else str(int(value)))
+def _fixed(state: StrEnum) -> Any:
+    """A state written into a prebuilt statement rather than bound to it: SQLAlchemy processes
+    every bound parameter again on each execution, constants included."""
+    return literal_column(f"'{state}'")
 
 
 def get_conversation(conn: Connection, conversation_id: int) -> Row[Any] | None:
