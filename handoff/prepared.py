@@ -8,12 +8,13 @@ every call, so `Prepared` keeps the compiled form itself, per dialect and set of
 
 - a statement that returns rows runs its compiled form (`Connection.execute` takes a `Compiled`
   too): no keying, and the result's column types are resolved once, in the compiled form;
-- a write that returns nothing goes to the driver as text with its parameters already in order
-  (`Connection.exec_driver_sql`), each through its type's bind processor.
+- a write (at most a new row's id back) goes to the driver as text with its parameters already
+  in order (`Connection.exec_driver_sql`), each through its type's bind processor.
 
 Both keep SQLAlchemy's events, so the statement budget and the single-write-path tests see every
 statement. A write whose text depends on its values (expanding IN lists, Python-side column
-defaults left to fill, a driver taking named parameters) runs through `Connection.execute`.
+defaults left to fill), with a value worked out at each call, or for a driver taking named
+parameters runs its compiled form like a read.
 """
 
 from __future__ import annotations
