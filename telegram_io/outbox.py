@@ -631,10 +631,8 @@ class Outbox:
 
 
 def _turn(queue: deque[_Pending]) -> tuple[int, int]:
-    """Where a chat's queue comes in a sending turn: by its most urgent call, then its oldest.
-    (Most queues hold one call: no scan for those, as this runs for every waiting chat.)"""
-    urgent = queue[0].priority if len(queue) == 1 else min(call.priority for call in queue)
-    return urgent, queue[0].id
+    """Where a chat's queue comes in a sending turn: by its most urgent call, then its oldest."""
+    return min(call.priority for call in queue), queue[0].id
 
 
 def _read(path: str) -> bytes:
